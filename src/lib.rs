@@ -8,11 +8,32 @@
 //! The codec logic itself (RTP header, framing, NAL packetization) lives in the
 //! GStreamer-free `rtp2-core` crate; the modules here are the element glue.
 
+use std::sync::LazyLock;
+
 use gst::glib;
+
+pub mod baseaudiopay;
+pub mod basedepay;
+pub mod basepay;
+pub mod g722;
+pub mod g729;
+mod hdrext;
+
+/// The debug category of the plugin (`GST_DEBUG=rtp2:6`).
+pub(crate) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "rtp2",
+        gst::DebugColorFlags::empty(),
+        Some("RTP payloaders and depayloaders (gst-plugin-rtp2)"),
+    )
+});
 
 /// Registers every element of this plugin with `plugin`.
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
-    let _ = plugin;
+    g722::pay::register(plugin)?;
+    g722::depay::register(plugin)?;
+    g729::pay::register(plugin)?;
+    g729::depay::register(plugin)?;
     Ok(())
 }
 

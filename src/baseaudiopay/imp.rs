@@ -1,0 +1,309 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! GObject implementation of `RtpBaseAudioPay2`.
+
+use std::sync::{LazyLock, Mutex};
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use rtp2_core::audio::{AudioFraming, PtimeSettings, next_packet_len, payload_limits};
+
+use crate::basepay::{OutgoingPacket, PacketTiming, RtpBasePay2, RtpBasePay2Ext, RtpBasePay2Impl};
+use crate::hdrext::lock;
+
+/// Default packet time when nothing else decides it (RFC 3551 §4.5).
+const DEFAULT_PTIME_NS: u64 = 20_000_000;
+/// For byte-oriented codecs, an input timestamp further than this from where the samples so
+/// far end is a jump: the RTP timeline is resynchronised instead of stretching the perfect
+/// timestamps. Smaller deviations are taken as timestamp jitter of the input.
+const BYTES_RESYNC_TOLERANCE: gst::ClockTime = gst::ClockTime::from_mseconds(40);
+
+/// How far the input may deviate before it counts as a jump: half a frame for frame codecs
+/// (a missing frame, e.g. discontinuous transmission, must show in the RTP timestamps).
+fn resync_tolerance(framing: &AudioFraming) -> gst::ClockTime {
+    match framing {
+        AudioFraming::Frames {
+            frame_duration_ns, ..
+        } => gst::ClockTime::from_nseconds(frame_duration_ns / 2),
+        AudioFraming::Bytes { .. } => BYTES_RESYNC_TOLERANCE,
+    }
+}
+
+/// Class structure: no virtual methods beyond the payloader base class's.
+#[repr(C)]
+pub struct Class {
+    parent: crate::basepay::Class,
+}
+
+// SAFETY: `#[repr(C)]` with the parent class structure as first field.
+unsafe impl ClassStruct for Class {
+    type Type = RtpBaseAudioPay2;
+}
+
+#[derive(Debug, Clone)]
+struct Settings {
+    min_ptime: i64,
+    max_ptime: i64,
+    ptime_multiple: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            min_ptime: 0,
+            max_ptime: -1,
+            ptime_multiple: 0,
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    framing: Option<AudioFraming>,
+    adapter: gst_base::UniqueAdapter,
+    /// RTP ticks of the audio already packetized since the last resynchronisation.
+    ticks: u64,
+    /// Where the buffered samples end in time, to spot input timestamp jumps.
+    expected_pts: Option<gst::ClockTime>,
+    /// The next packet starts a new talkspurt / timeline (marker bit, re-anchored RTP time).
+    resync: bool,
+}
+
+#[derive(Default)]
+pub struct RtpBaseAudioPay2 {
+    settings: Mutex<Settings>,
+    state: Mutex<State>,
+}
+
+impl RtpBaseAudioPay2 {
+    pub(super) fn set_framing(&self, framing: AudioFraming) {
+        lock(&self.state).framing = Some(framing);
+    }
+
+    fn base(&self) -> RtpBasePay2 {
+        self.obj().clone().upcast::<RtpBasePay2>()
+    }
+
+    /// Packet-time settings from the properties, downstream caps and the MTU.
+    fn ptime_settings(&self) -> PtimeSettings {
+        let settings = lock(&self.settings).clone();
+        let base = self.base();
+        let caps_ms = |name: &str| {
+            base.src_caps().and_then(|caps| {
+                let s = caps.structure(0)?;
+                let ms = s
+                    .get::<u32>(name)
+                    .ok()
+                    .or_else(|| s.get::<i32>(name).ok().and_then(|v| u32::try_from(v).ok()))
+                    .or_else(|| s.get::<&str>(name).ok().and_then(|v| v.trim().parse().ok()))?;
+                (ms > 0).then_some(u64::from(ms) * 1_000_000)
+            })
+        };
+        PtimeSettings {
+            min_ptime_ns: u64::try_from(settings.min_ptime).unwrap_or(0),
+            max_ptime_ns: u64::try_from(settings.max_ptime).ok(),
+            ptime_multiple_ns: u64::try_from(settings.ptime_multiple).unwrap_or(0),
+            caps_ptime_ns: caps_ms("ptime").or_else(|| caps_ms("a-ptime")),
+            caps_maxptime_ns: caps_ms("maxptime").or_else(|| caps_ms("a-maxptime")),
+            default_ptime_ns: DEFAULT_PTIME_NS,
+            max_payload_bytes: base.max_payload_size(),
+        }
+    }
+
+    pub(super) fn push_audio(
+        &self,
+        buffer: &gst::Buffer,
+        end_packet_after: bool,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let ptime = self.ptime_settings();
+        let perfect = self.base().property::<bool>("perfect-rtptime");
+        let mut state = lock(&self.state);
+        let Some(framing) = state.framing else {
+            drop(state);
+            gst::element_imp_error!(self, gst::CoreError::Negotiation, ["No audio framing set"]);
+            return Err(gst::FlowError::NotNegotiated);
+        };
+        let limits = payload_limits(&framing, &ptime);
+
+        let jumped = match (buffer.pts(), state.expected_pts) {
+            (Some(pts), Some(expected)) => pts.absdiff(expected) > resync_tolerance(&framing),
+            _ => false,
+        };
+        if buffer.flags().contains(gst::BufferFlags::DISCONT) || jumped {
+            // What is buffered belongs to the old timeline: send it first.
+            self.make_packets(&mut state, &framing, &limits, true, perfect);
+            state.resync = true;
+        }
+        state.adapter.push(buffer.clone());
+        let duration = framing.duration_ns(buffer.size());
+        state.expected_pts = buffer
+            .pts()
+            .map(|pts| pts + gst::ClockTime::from_nseconds(duration));
+        self.make_packets(&mut state, &framing, &limits, end_packet_after, perfect);
+        Ok(gst::FlowSuccess::Ok)
+    }
+
+    /// Queues packets while enough audio is buffered, or, when `flush_all`, everything
+    /// buffered: in packets of at most `max_bytes` whole frames, the last one taking the rest
+    /// (so a trailing G.729 SID frame stays the last frame of the last packet).
+    fn make_packets(
+        &self,
+        state: &mut State,
+        framing: &AudioFraming,
+        limits: &rtp2_core::audio::PayloadLimits,
+        flush_all: bool,
+        perfect: bool,
+    ) {
+        let base = self.base();
+        let align = framing.align().max(1);
+        loop {
+            let available = state.adapter.available();
+            if available == 0 {
+                break;
+            }
+            let len = if flush_all {
+                if available > limits.max_bytes {
+                    (limits.max_bytes / align * align).max(align).min(available)
+                } else {
+                    available
+                }
+            } else {
+                match next_packet_len(limits, framing, available, false) {
+                    Some(len) if len > 0 => len,
+                    _ => break,
+                }
+            };
+            let (prev_pts, distance) = state.adapter.prev_pts();
+            let pts = prev_pts.map(|pts| {
+                pts + gst::ClockTime::from_nseconds(framing.duration_ns(distance as usize))
+            });
+            let Ok(payload) = state.adapter.take_buffer_fast(len) else {
+                break;
+            };
+            if state.resync {
+                state.ticks = 0;
+            }
+            let timing = if perfect {
+                PacketTiming::Continuous {
+                    pts,
+                    ticks: state.ticks,
+                }
+            } else {
+                PacketTiming::Pts(pts)
+            };
+            let packet = OutgoingPacket {
+                payload,
+                marker: std::mem::take(&mut state.resync),
+                timing,
+                duration: Some(gst::ClockTime::from_nseconds(framing.duration_ns(len))),
+                meta_source: None,
+            };
+            state.ticks += framing.ticks(len);
+            base.queue_packet(packet);
+        }
+    }
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for RtpBaseAudioPay2 {
+    const NAME: &'static str = "GstRtp2BaseAudioPay";
+    const ABSTRACT: bool = true;
+    type Type = super::RtpBaseAudioPay2;
+    type ParentType = RtpBasePay2;
+    type Class = Class;
+}
+
+impl ObjectImpl for RtpBaseAudioPay2 {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecInt64::builder("min-ptime")
+                    .nick("Min packet time")
+                    .blurb("Minimum duration of the packet data in ns (can't go above MTU)")
+                    .minimum(0)
+                    .default_value(0)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecInt64::builder("max-ptime")
+                    .nick("Max packet time")
+                    .blurb(
+                        "Maximum duration of the packet data in ns \
+                         (-1 = 20 ms, or the ptime/maxptime of downstream caps)",
+                    )
+                    .minimum(-1)
+                    .default_value(-1)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecInt64::builder("ptime-multiple")
+                    .nick("Packet time multiple")
+                    .blurb("Force buffers to be multiples of this duration in ns (0 disables)")
+                    .minimum(0)
+                    .default_value(0)
+                    .mutable_playing()
+                    .build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut settings = lock(&self.settings);
+        match pspec.name() {
+            "min-ptime" => settings.min_ptime = value.get().unwrap_or(0),
+            "max-ptime" => settings.max_ptime = value.get().unwrap_or(-1),
+            "ptime-multiple" => settings.ptime_multiple = value.get().unwrap_or(0),
+            other => gst::warning!(crate::CAT, imp = self, "No writable property {other}"),
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let settings = lock(&self.settings);
+        match pspec.name() {
+            "min-ptime" => settings.min_ptime.to_value(),
+            "max-ptime" => settings.max_ptime.to_value(),
+            "ptime-multiple" => settings.ptime_multiple.to_value(),
+            _ => glib::Value::from_type(pspec.value_type()),
+        }
+    }
+}
+
+impl GstObjectImpl for RtpBaseAudioPay2 {}
+impl ElementImpl for RtpBaseAudioPay2 {}
+
+impl RtpBasePay2Impl for RtpBaseAudioPay2 {
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let mut state = lock(&self.state);
+        let framing = state.framing;
+        *state = State {
+            framing,
+            resync: true,
+            ..State::default()
+        };
+        Ok(())
+    }
+
+    fn handle_buffer(&self, buffer: &gst::Buffer) -> Result<gst::FlowSuccess, gst::FlowError> {
+        self.push_audio(buffer, false)
+    }
+
+    fn drain(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let ptime = self.ptime_settings();
+        let perfect = self.base().property::<bool>("perfect-rtptime");
+        let mut state = lock(&self.state);
+        if let Some(framing) = state.framing {
+            let limits = payload_limits(&framing, &ptime);
+            self.make_packets(&mut state, &framing, &limits, true, perfect);
+        }
+        Ok(gst::FlowSuccess::Ok)
+    }
+
+    fn flush(&self) {
+        let mut state = lock(&self.state);
+        state.adapter.clear();
+        state.expected_pts = None;
+        state.resync = true;
+    }
+}

@@ -1,0 +1,716 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! GObject implementation of `RtpBaseDepay2`.
+
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use rtp2_core::rtp::RtpPacket;
+use rtp2_core::seqnum::{SeqnumTracker, SeqnumUnwrapper, SeqnumVerdict, TimestampUnwrapper};
+use rtp2_core::time::clock_to_ns;
+
+use super::IncomingPacket;
+use crate::hdrext::{HeaderExtensions, lock};
+
+type FlowResult = Result<gst::FlowSuccess, gst::FlowError>;
+
+/// Class structure with the virtual methods (filled through `IsSubclassable`, see `mod.rs`).
+#[repr(C)]
+pub struct Class {
+    parent: gst::ffi::GstElementClass,
+    pub(super) start: fn(&super::RtpBaseDepay2) -> Result<(), gst::ErrorMessage>,
+    pub(super) stop: fn(&super::RtpBaseDepay2) -> Result<(), gst::ErrorMessage>,
+    pub(super) set_sink_caps: fn(&super::RtpBaseDepay2, &gst::Caps) -> bool,
+    pub(super) handle_packet: fn(&super::RtpBaseDepay2, &IncomingPacket) -> FlowResult,
+    pub(super) drain: fn(&super::RtpBaseDepay2) -> FlowResult,
+    pub(super) flush: fn(&super::RtpBaseDepay2),
+    pub(super) sink_event: fn(&super::RtpBaseDepay2, gst::Event) -> bool,
+    pub(super) src_event: fn(&super::RtpBaseDepay2, gst::Event) -> bool,
+}
+
+// SAFETY: `#[repr(C)]` with the parent class structure first, as GObject requires.
+unsafe impl ClassStruct for Class {
+    type Type = RtpBaseDepay2;
+}
+
+impl std::ops::Deref for Class {
+    type Target = glib::Class<gst::Element>;
+    fn deref(&self) -> &Self::Target {
+        // SAFETY: `parent` is the first field of this `#[repr(C)]` struct and
+        // `glib::Class<gst::Element>` is a transparent wrapper of `GstElementClass`.
+        unsafe { &*(&self.parent as *const _ as *const glib::Class<gst::Element>) }
+    }
+}
+
+const DEFAULT_MAX_REORDER: u32 = 100;
+/// Derived PTS further than this from the arrival PTS means the clocks drifted apart (or the
+/// sender jumped): re-anchor the RTP → PTS mapping.
+const MAX_PTS_DRIFT: gst::ClockTime = gst::ClockTime::from_seconds(1);
+/// Element warning messages about bad input are posted at most this often.
+const WARNING_INTERVAL: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone)]
+struct Settings {
+    max_reorder: u32,
+    source_info: bool,
+    auto_header_extension: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_reorder: DEFAULT_MAX_REORDER,
+            source_info: false,
+            auto_header_extension: true,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Stats {
+    packets_received: u64,
+    bytes_received: u64,
+    packets_lost: u64,
+    dropped_invalid: u64,
+    dropped_late: u64,
+    dropped_payload: u64,
+    buffers_pushed: u64,
+    keyframe_requests: u64,
+    resyncs: u64,
+}
+
+#[derive(Debug)]
+struct State {
+    clock_rate: Option<u32>,
+    ssrc: Option<u32>,
+    seqnum: SeqnumTracker,
+    ext_seqnum: SeqnumUnwrapper,
+    ext_timestamp: TimestampUnwrapper,
+    /// (extended RTP timestamp, PTS) pair the output PTS are computed from.
+    anchor: Option<(u64, gst::ClockTime)>,
+    discont_pending: bool,
+    last_seqnum: u16,
+    last_timestamp: u32,
+    /// SSRC and CSRCs of the current packet (for `source-info`).
+    sources: Option<(u32, Vec<u32>)>,
+    /// Header extension block of the current packet, read into each output made from it.
+    extension: Option<(u16, Vec<u8>)>,
+    segment: gst::FormattedSegment<gst::ClockTime>,
+    src_caps: Option<gst::Caps>,
+    pending: Vec<gst::Buffer>,
+    last_warning: Option<Instant>,
+    stats: Stats,
+}
+
+impl State {
+    fn new(max_reorder: u32) -> Self {
+        State {
+            clock_rate: None,
+            ssrc: None,
+            seqnum: SeqnumTracker::new(max_reorder),
+            ext_seqnum: SeqnumUnwrapper::new(),
+            ext_timestamp: TimestampUnwrapper::new(),
+            anchor: None,
+            discont_pending: true,
+            last_seqnum: 0,
+            last_timestamp: 0,
+            sources: None,
+            extension: None,
+            segment: gst::FormattedSegment::new(),
+            src_caps: None,
+            pending: Vec::new(),
+            last_warning: None,
+            stats: Stats::default(),
+        }
+    }
+
+    /// Forgets the sequence and timing history (new sender, flush).
+    fn resync(&mut self) {
+        self.seqnum.reset();
+        self.ext_seqnum.reset();
+        self.ext_timestamp.reset();
+        self.anchor = None;
+        self.discont_pending = true;
+    }
+
+    /// Output PTS of media sampled at `ext_ts`: the anchor's PTS plus the RTP time elapsed
+    /// since the anchor (negative for reordered frames), never below zero.
+    fn pts_for(&self, ext_ts: u64) -> Option<gst::ClockTime> {
+        let (anchor_ts, anchor_pts) = self.anchor?;
+        let clock_rate = self.clock_rate?;
+        let pts = if ext_ts >= anchor_ts {
+            anchor_pts
+                .nseconds()
+                .saturating_add(clock_to_ns(ext_ts - anchor_ts, clock_rate))
+        } else {
+            anchor_pts
+                .nseconds()
+                .saturating_sub(clock_to_ns(anchor_ts - ext_ts, clock_rate))
+        };
+        Some(gst::ClockTime::from_nseconds(pts))
+    }
+}
+
+pub struct RtpBaseDepay2 {
+    sink_pad: gst::Pad,
+    src_pad: gst::Pad,
+    settings: Mutex<Settings>,
+    state: Mutex<State>,
+    extensions: Mutex<HeaderExtensions>,
+}
+
+impl RtpBaseDepay2 {
+    pub(super) fn src_pad(&self) -> &gst::Pad {
+        &self.src_pad
+    }
+
+    pub(super) fn clock_rate(&self) -> Option<u32> {
+        lock(&self.state).clock_rate
+    }
+
+    /// The virtual method table of this instance's (most derived) class.
+    fn vfuncs(&self) -> &'static Class {
+        let obj = self.obj();
+        let class: &Class = obj.class().as_ref();
+        // SAFETY: the class structure of a static GType is allocated once and never freed,
+        // so it outlives the borrow of `obj`.
+        unsafe { &*(class as *const Class) }
+    }
+
+    pub(super) fn set_src_caps(&self, caps: &gst::Caps) -> bool {
+        let mut caps = caps.clone();
+        lock(&self.extensions).update_non_rtp_caps(caps.make_mut());
+        let mut state = lock(&self.state);
+        if state.src_caps.as_ref() == Some(&caps) {
+            return true;
+        }
+        gst::debug!(crate::CAT, imp = self, "Output caps {caps}");
+        state.src_caps = Some(caps.clone());
+        drop(state);
+        self.src_pad.push_event(gst::event::Caps::new(&caps))
+    }
+
+    pub(super) fn queue_output(&self, mut buffer: gst::Buffer, ext_timestamp: u64) {
+        let source_info = lock(&self.settings).source_info;
+        let mut state = lock(&self.state);
+        let pts = state.pts_for(ext_timestamp);
+        let discont = std::mem::take(&mut state.discont_pending);
+        let sources = if source_info {
+            state.sources.clone()
+        } else {
+            None
+        };
+        let extension = state.extension.clone();
+        state.stats.buffers_pushed += 1;
+        drop(state);
+
+        let mut caps_update = false;
+        {
+            let out = buffer.make_mut();
+            out.set_pts(pts);
+            if discont {
+                out.set_flags(gst::BufferFlags::DISCONT);
+            }
+            if let Some((ssrc, csrcs)) = sources {
+                gst_rtp::RTPSourceMeta::add(out, Some(ssrc), &csrcs);
+            }
+            if let Some((profile, data)) = extension {
+                let exts = lock(&self.extensions);
+                caps_update = exts.read(self.obj().upcast_ref(), profile, &data, out);
+            }
+        }
+        if caps_update && let Some(caps) = lock(&self.state).src_caps.clone() {
+            lock(&self.state).src_caps = None;
+            self.set_src_caps(&caps);
+        }
+        lock(&self.state).pending.push(buffer);
+    }
+
+    pub(super) fn mark_discont(&self) {
+        lock(&self.state).discont_pending = true;
+    }
+
+    pub(super) fn drop_payload(&self, reason: &dyn std::fmt::Display) {
+        let mut state = lock(&self.state);
+        state.stats.dropped_payload += 1;
+        state.discont_pending = true;
+        self.warn_bad_input(&mut state, reason);
+    }
+
+    pub(super) fn request_keyframe(&self) {
+        lock(&self.state).stats.keyframe_requests += 1;
+        let event = gst_video::UpstreamForceKeyUnitEvent::builder()
+            .all_headers(true)
+            .build();
+        gst::debug!(crate::CAT, imp = self, "Requesting a keyframe upstream");
+        if !self.sink_pad.push_event(event) {
+            gst::debug!(
+                crate::CAT,
+                imp = self,
+                "Nobody upstream handled the keyframe request"
+            );
+        }
+    }
+
+    /// GST_WARNING every time; an element warning message at most once per interval.
+    fn warn_bad_input(&self, state: &mut State, reason: &dyn std::fmt::Display) {
+        gst::warning!(crate::CAT, imp = self, "Dropping bad input: {reason}");
+        let now = Instant::now();
+        if state
+            .last_warning
+            .is_none_or(|t| now.duration_since(t) >= WARNING_INTERVAL)
+        {
+            state.last_warning = Some(now);
+            gst::element_imp_warning!(
+                self,
+                gst::StreamError::Decode,
+                ["Dropping bad RTP input: {reason}"]
+            );
+        }
+    }
+
+    /// Validates one RTP packet and hands it to the subclass.
+    fn handle_buffer(&self, buffer: &gst::Buffer) -> FlowResult {
+        let Ok(map) = buffer.map_readable() else {
+            let mut state = lock(&self.state);
+            state.stats.dropped_invalid += 1;
+            self.warn_bad_input(&mut state, &"unreadable buffer");
+            return Ok(gst::FlowSuccess::Ok);
+        };
+        let rtp = match RtpPacket::parse(map.as_slice()) {
+            Ok(rtp) => rtp,
+            Err(err) => {
+                let mut state = lock(&self.state);
+                state.stats.dropped_invalid += 1;
+                self.warn_bad_input(&mut state, &format_args!("invalid RTP packet: {err}"));
+                return Ok(gst::FlowSuccess::Ok);
+            }
+        };
+
+        let mut flush_subclass = false;
+        let (ext_seqnum, ext_timestamp, discont) = {
+            let mut state = lock(&self.state);
+            if state.clock_rate.is_none() {
+                drop(state);
+                gst::element_imp_error!(
+                    self,
+                    gst::CoreError::Negotiation,
+                    ["No RTP caps with a clock-rate before the first packet"]
+                );
+                return Err(gst::FlowError::NotNegotiated);
+            }
+            state.stats.packets_received += 1;
+            state.stats.bytes_received += rtp.payload().len() as u64;
+
+            if state.ssrc.is_some_and(|s| s != rtp.ssrc()) {
+                gst::info!(
+                    crate::CAT,
+                    imp = self,
+                    "SSRC changed from {:08x} to {:08x}: resynchronising",
+                    state.ssrc.unwrap_or_default(),
+                    rtp.ssrc()
+                );
+                state.resync();
+                state.stats.resyncs += 1;
+                flush_subclass = true;
+            }
+            state.ssrc = Some(rtp.ssrc());
+
+            match state.seqnum.check(rtp.sequence_number()) {
+                SeqnumVerdict::First | SeqnumVerdict::Expected => {}
+                SeqnumVerdict::Gap { lost } => {
+                    gst::debug!(
+                        crate::CAT,
+                        imp = self,
+                        "{lost} packets lost before seqnum {}",
+                        rtp.sequence_number()
+                    );
+                    state.stats.packets_lost += u64::from(lost);
+                    state.discont_pending = true;
+                }
+                SeqnumVerdict::Late { behind } => {
+                    state.stats.dropped_late += 1;
+                    gst::debug!(
+                        crate::CAT,
+                        imp = self,
+                        "Dropping late or duplicate packet {} ({behind} behind)",
+                        rtp.sequence_number()
+                    );
+                    return Ok(gst::FlowSuccess::Ok);
+                }
+                SeqnumVerdict::Restart => {
+                    gst::info!(
+                        crate::CAT,
+                        imp = self,
+                        "Sender restarted at seqnum {}",
+                        rtp.sequence_number()
+                    );
+                    let seq = rtp.sequence_number();
+                    state.resync();
+                    state.seqnum.check(seq);
+                    state.stats.resyncs += 1;
+                    flush_subclass = true;
+                }
+            }
+            let ext_seqnum = state.ext_seqnum.unwrap(rtp.sequence_number());
+            let ext_timestamp = state.ext_timestamp.unwrap(rtp.timestamp());
+            if let Some(pts) = buffer.pts() {
+                let drifted = state
+                    .pts_for(ext_timestamp)
+                    .is_none_or(|derived| derived.absdiff(pts) > MAX_PTS_DRIFT);
+                if drifted {
+                    if state.anchor.is_some() {
+                        gst::debug!(crate::CAT, imp = self, "Re-anchoring RTP time at {pts}");
+                    }
+                    state.anchor = Some((ext_timestamp, pts));
+                }
+            }
+            state.last_seqnum = rtp.sequence_number();
+            state.last_timestamp = rtp.timestamp();
+            state.sources = Some((rtp.ssrc(), rtp.csrcs().collect()));
+            state.extension = rtp.extension().map(|(p, d)| (p, d.to_vec()));
+            (ext_seqnum, ext_timestamp, state.discont_pending)
+        };
+        if flush_subclass {
+            (self.vfuncs().flush)(&self.obj());
+        }
+
+        let packet = IncomingPacket {
+            rtp,
+            buffer,
+            ext_seqnum,
+            ext_timestamp,
+            discont,
+        };
+        (self.vfuncs().handle_packet)(&self.obj(), &packet)
+    }
+
+    fn push_pending(&self) -> FlowResult {
+        let pending = std::mem::take(&mut lock(&self.state).pending);
+        match pending.len() {
+            0 => Ok(gst::FlowSuccess::Ok),
+            1 => self
+                .src_pad
+                .push(pending.into_iter().next().unwrap_or_default()),
+            n => {
+                let mut list = gst::BufferList::new_sized(n);
+                if let Some(list) = list.get_mut() {
+                    for buffer in pending {
+                        list.add(buffer);
+                    }
+                }
+                self.src_pad.push_list(list)
+            }
+        }
+    }
+
+    fn sink_chain(&self, buffer: gst::Buffer) -> FlowResult {
+        let res = self.handle_buffer(&buffer);
+        let pushed = self.push_pending();
+        res.and(pushed)
+    }
+
+    fn sink_chain_list(&self, list: gst::BufferList) -> FlowResult {
+        let mut res = Ok(gst::FlowSuccess::Ok);
+        for buffer in list.iter_owned() {
+            res = self.handle_buffer(&buffer);
+            if res.is_err() {
+                break;
+            }
+        }
+        let pushed = self.push_pending();
+        res.and(pushed)
+    }
+
+    fn drain_and_push(&self) -> FlowResult {
+        let res = (self.vfuncs().drain)(&self.obj());
+        let pushed = self.push_pending();
+        res.and(pushed)
+    }
+
+    fn default_sink_event(&self, event: gst::Event) -> bool {
+        use gst::EventView;
+        match event.view() {
+            EventView::Caps(c) => {
+                let caps = c.caps_owned();
+                let Some(s) = caps.structure(0) else {
+                    return false;
+                };
+                let clock_rate = s
+                    .get::<i32>("clock-rate")
+                    .ok()
+                    .and_then(|r| u32::try_from(r).ok())
+                    .filter(|r| *r > 0);
+                let Some(clock_rate) = clock_rate else {
+                    gst::warning!(crate::CAT, imp = self, "No valid clock-rate in {caps}");
+                    return false;
+                };
+                {
+                    let mut state = lock(&self.state);
+                    if state.clock_rate.is_some_and(|r| r != clock_rate) {
+                        state.anchor = None;
+                    }
+                    state.clock_rate = Some(clock_rate);
+                }
+                let auto = lock(&self.settings).auto_header_extension;
+                lock(&self.extensions).configure_from_caps(self.obj().upcast_ref(), &caps, auto);
+                (self.vfuncs().set_sink_caps)(&self.obj(), &caps)
+            }
+            EventView::Segment(s) => {
+                if let Some(segment) = s.segment().downcast_ref::<gst::ClockTime>() {
+                    lock(&self.state).segment = segment.clone();
+                }
+                self.src_pad.push_event(event)
+            }
+            EventView::FlushStop(_) => {
+                (self.vfuncs().flush)(&self.obj());
+                {
+                    let mut state = lock(&self.state);
+                    state.pending.clear();
+                    state.resync();
+                }
+                self.src_pad.push_event(event)
+            }
+            EventView::Eos(_) => {
+                if let Err(err) = self.drain_and_push() {
+                    gst::debug!(crate::CAT, imp = self, "Drain at EOS: {err:?}");
+                }
+                self.src_pad.push_event(event)
+            }
+            _ => gst::Pad::event_default(&self.sink_pad, Some(&*self.obj()), event),
+        }
+    }
+
+    fn stats(&self) -> gst::Structure {
+        let state = lock(&self.state);
+        let s = &state.stats;
+        gst::Structure::builder("application/x-rtp-depayload-stats")
+            .field("clock-rate", state.clock_rate.unwrap_or(0))
+            .field("ssrc", state.ssrc.unwrap_or(0))
+            .field("seqnum", u32::from(state.last_seqnum))
+            .field("timestamp", state.last_timestamp)
+            .field("packets-received", s.packets_received)
+            .field("bytes-received", s.bytes_received)
+            .field("packets-lost", s.packets_lost)
+            .field("dropped-invalid", s.dropped_invalid)
+            .field("dropped-late", s.dropped_late)
+            .field("dropped-payload", s.dropped_payload)
+            .field("buffers-pushed", s.buffers_pushed)
+            .field("keyframe-requests", s.keyframe_requests)
+            .field("resyncs", s.resyncs)
+            .build()
+    }
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for RtpBaseDepay2 {
+    const NAME: &'static str = "GstRtp2BaseDepay";
+    const ABSTRACT: bool = true;
+    type Type = super::RtpBaseDepay2;
+    type ParentType = gst::Element;
+    type Class = Class;
+
+    fn class_init(klass: &mut Self::Class) {
+        klass.start = |_| Ok(());
+        klass.stop = |_| Ok(());
+        klass.set_sink_caps = |obj, caps| {
+            gst::error!(
+                crate::CAT,
+                obj = obj,
+                "{} does not handle caps {caps}",
+                obj.type_().name()
+            );
+            false
+        };
+        klass.handle_packet = |obj, _| {
+            gst::error!(
+                crate::CAT,
+                obj = obj,
+                "{} has no handle_packet",
+                obj.type_().name()
+            );
+            Err(gst::FlowError::NotSupported)
+        };
+        klass.drain = |_| Ok(gst::FlowSuccess::Ok);
+        klass.flush = |_| {};
+        klass.sink_event = |obj, event| obj.imp().default_sink_event(event);
+        klass.src_event =
+            |obj, event| gst::Pad::event_default(&obj.imp().src_pad, Some(obj), event);
+    }
+
+    fn with_class(klass: &Self::Class) -> Self {
+        let sink_templ = klass
+            .pad_template("sink")
+            .unwrap_or_else(|| panic!("depayloader class has no 'sink' pad template"));
+        let src_templ = klass
+            .pad_template("src")
+            .unwrap_or_else(|| panic!("depayloader class has no 'src' pad template"));
+        let sink_pad = gst::Pad::builder_from_template(&sink_templ)
+            .chain_function(|_pad, parent, buffer| {
+                RtpBaseDepay2::catch_panic_pad_function(
+                    parent,
+                    || Err(gst::FlowError::Error),
+                    |imp| imp.sink_chain(buffer),
+                )
+            })
+            .chain_list_function(|_pad, parent, list| {
+                RtpBaseDepay2::catch_panic_pad_function(
+                    parent,
+                    || Err(gst::FlowError::Error),
+                    |imp| imp.sink_chain_list(list),
+                )
+            })
+            .event_function(|_pad, parent, event| {
+                RtpBaseDepay2::catch_panic_pad_function(
+                    parent,
+                    || false,
+                    |imp| (imp.vfuncs().sink_event)(&imp.obj(), event),
+                )
+            })
+            .build();
+        let src_pad = gst::Pad::builder_from_template(&src_templ)
+            .event_function(|_pad, parent, event| {
+                RtpBaseDepay2::catch_panic_pad_function(
+                    parent,
+                    || false,
+                    |imp| (imp.vfuncs().src_event)(&imp.obj(), event),
+                )
+            })
+            .build();
+        RtpBaseDepay2 {
+            sink_pad,
+            src_pad,
+            settings: Mutex::new(Settings::default()),
+            state: Mutex::new(State::new(DEFAULT_MAX_REORDER)),
+            extensions: Mutex::new(HeaderExtensions::default()),
+        }
+    }
+}
+
+impl ObjectImpl for RtpBaseDepay2 {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecInt::builder("max-reorder")
+                    .nick("Max Reorder")
+                    .blurb("Max seqnum reorder before assuming sender has restarted")
+                    .minimum(0)
+                    .default_value(DEFAULT_MAX_REORDER as i32)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoolean::builder("source-info")
+                    .nick("RTP source information")
+                    .blurb("Add RTP source information as buffer meta")
+                    .default_value(false)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoolean::builder("auto-header-extension")
+                    .nick("Automatic RTP header extension")
+                    .blurb(
+                        "Whether RTP header extensions should be automatically enabled, \
+                         if an implementation is available",
+                    )
+                    .default_value(true)
+                    .mutable_ready()
+                    .build(),
+                gst::ParamSpecArray::builder("extensions")
+                    .nick("RTP header extensions")
+                    .blurb("A list of already enabled RTP header extensions")
+                    .element_spec(
+                        &glib::ParamSpecObject::builder::<gst_rtp::RTPHeaderExtension>("extension")
+                            .read_only()
+                            .build(),
+                    )
+                    .read_only()
+                    .build(),
+                glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
+                    .nick("Statistics")
+                    .blurb("Various statistics")
+                    .read_only()
+                    .build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn signals() -> &'static [glib::subclass::Signal] {
+        static SIGNALS: LazyLock<Vec<glib::subclass::Signal>> = LazyLock::new(|| {
+            crate::hdrext::signals::<RtpBaseDepay2, _>(|obj: &super::RtpBaseDepay2| {
+                &obj.imp().extensions
+            })
+        });
+        SIGNALS.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut settings = lock(&self.settings);
+        match pspec.name() {
+            "max-reorder" => {
+                let max_reorder = value.get::<i32>().unwrap_or(DEFAULT_MAX_REORDER as i32);
+                settings.max_reorder = u32::try_from(max_reorder).unwrap_or(0);
+                lock(&self.state)
+                    .seqnum
+                    .set_max_reorder(settings.max_reorder);
+            }
+            "source-info" => settings.source_info = value.get().unwrap_or(false),
+            "auto-header-extension" => settings.auto_header_extension = value.get().unwrap_or(true),
+            other => gst::warning!(crate::CAT, imp = self, "No writable property {other}"),
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        match pspec.name() {
+            "max-reorder" => (lock(&self.settings).max_reorder as i32).to_value(),
+            "source-info" => lock(&self.settings).source_info.to_value(),
+            "auto-header-extension" => lock(&self.settings).auto_header_extension.to_value(),
+            "extensions" => lock(&self.extensions).to_value_array().to_value(),
+            "stats" => self.stats().to_value(),
+            _ => glib::Value::from_type(pspec.value_type()),
+        }
+    }
+
+    fn constructed(&self) {
+        self.parent_constructed();
+        let obj = self.obj();
+        if let Err(err) = obj.add_pad(&self.sink_pad).and(obj.add_pad(&self.src_pad)) {
+            gst::error!(crate::CAT, imp = self, "Cannot add pads: {err}");
+        }
+    }
+}
+
+impl GstObjectImpl for RtpBaseDepay2 {}
+
+impl ElementImpl for RtpBaseDepay2 {
+    fn change_state(
+        &self,
+        transition: gst::StateChange,
+    ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
+        if transition == gst::StateChange::ReadyToPaused {
+            let max_reorder = lock(&self.settings).max_reorder;
+            {
+                let mut state = lock(&self.state);
+                let clock_rate = state.clock_rate;
+                *state = State::new(max_reorder);
+                state.clock_rate = clock_rate;
+            }
+            if let Err(err) = (self.vfuncs().start)(&self.obj()) {
+                self.post_error_message(err);
+                return Err(gst::StateChangeError);
+            }
+        }
+        let res = self.parent_change_state(transition)?;
+        if transition == gst::StateChange::PausedToReady {
+            if let Err(err) = (self.vfuncs().stop)(&self.obj()) {
+                self.post_error_message(err);
+            }
+            let max_reorder = lock(&self.settings).max_reorder;
+            *lock(&self.state) = State::new(max_reorder);
+        }
+        Ok(res)
+    }
+}

@@ -1,0 +1,274 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! `RtpBaseDepay2`: the abstract base class of every depayloader in this plugin.
+//!
+//! Packets come from the network, so the base class checks each one before a subclass sees
+//! it: RTP validity (RFC 3550 §5.1: version, padding, CSRC count, extension length; an invalid
+//! packet is dropped with a warning and counted, never a panic), the SSRC, and the sequence
+//! number (gaps are counted as lost and make the next output DISCONT; packets more than
+//! `max-reorder` behind mean the sender restarted). It also maps the RTP timestamp to the
+//! output PTS across 32-bit wraps, reads RFC 8285 header extensions into buffer metas, adds
+//! `RTPSourceMeta` (`source-info`), keeps `stats`, and sends force-key-unit events upstream
+//! for video subclasses (which rtpsession turns into RTCP PLI/FIR).
+//!
+//! A subclass implements [`RtpBaseDepay2Impl`]: `set_sink_caps` (calling
+//! [`RtpBaseDepay2Ext::set_src_caps`]) and `handle_packet`, in which it calls
+//! [`RtpBaseDepay2Ext::push_output`] for each buffer it completes and
+//! [`RtpBaseDepay2Ext::drop_packet`] for payloads it rejects.
+
+mod imp;
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+
+pub use imp::Class;
+
+glib::wrapper! {
+    /// Abstract RTP depayloader base class (GType `GstRtp2BaseDepay`).
+    pub struct RtpBaseDepay2(ObjectSubclass<imp::RtpBaseDepay2>)
+        @extends gst::Element, gst::Object;
+}
+
+/// A validated RTP packet, as a subclass sees it.
+#[derive(Debug)]
+pub struct IncomingPacket<'a> {
+    rtp: rtp2_core::rtp::RtpPacket<'a>,
+    buffer: &'a gst::Buffer,
+    ext_seqnum: u64,
+    ext_timestamp: u64,
+    discont: bool,
+}
+
+impl<'a> IncomingPacket<'a> {
+    /// The payload bytes (without padding).
+    pub fn payload(&self) -> &'a [u8] {
+        self.rtp.payload()
+    }
+
+    /// The marker bit.
+    pub fn marker(&self) -> bool {
+        self.rtp.marker()
+    }
+
+    /// The 32-bit RTP timestamp.
+    pub fn timestamp(&self) -> u32 {
+        self.rtp.timestamp()
+    }
+
+    /// The RTP timestamp extended to 64 bits (wraps resolved); pass it to `push_output`.
+    pub fn ext_timestamp(&self) -> u64 {
+        self.ext_timestamp
+    }
+
+    /// The 16-bit sequence number.
+    pub fn seqnum(&self) -> u16 {
+        self.rtp.sequence_number()
+    }
+
+    /// The sequence number extended to 64 bits.
+    pub fn ext_seqnum(&self) -> u64 {
+        self.ext_seqnum
+    }
+
+    /// True when packets were lost (or the stream restarted) right before this one:
+    /// anything a subclass was assembling across packets must be dropped.
+    pub fn discont(&self) -> bool {
+        self.discont
+    }
+
+    /// The payload type.
+    pub fn payload_type(&self) -> u8 {
+        self.rtp.payload_type()
+    }
+
+    /// The SSRC.
+    pub fn ssrc(&self) -> u32 {
+        self.rtp.ssrc()
+    }
+
+    /// The whole input buffer.
+    pub fn buffer(&self) -> &'a gst::Buffer {
+        self.buffer
+    }
+
+    /// `range` of the payload as a buffer that shares the input's memory (no copy).
+    pub fn payload_subbuffer(&self, range: std::ops::Range<usize>) -> Option<gst::Buffer> {
+        let offset = self.rtp.header_len();
+        if range.start > range.end || range.end > self.rtp.payload().len() {
+            return None;
+        }
+        self.buffer
+            .copy_region(
+                gst::BufferCopyFlags::MEMORY,
+                (offset + range.start)..(offset + range.end),
+            )
+            .ok()
+    }
+
+    /// The whole payload as a buffer that shares the input's memory.
+    pub fn payload_buffer(&self) -> Option<gst::Buffer> {
+        self.payload_subbuffer(0..self.rtp.payload().len())
+    }
+}
+
+/// Methods subclasses call on the base class.
+pub trait RtpBaseDepay2Ext: IsA<RtpBaseDepay2> + 'static {
+    /// Sets the output caps (only pushed downstream when they change).
+    fn set_src_caps(&self, caps: &gst::Caps) -> bool {
+        self.upcast_ref::<RtpBaseDepay2>().imp().set_src_caps(caps)
+    }
+
+    /// Queues one output buffer whose media was sampled at `ext_timestamp` (from
+    /// [`IncomingPacket::ext_timestamp`]). The base class sets its PTS, DISCONT after losses,
+    /// header-extension metas and `RTPSourceMeta`; the buffers made from one input go out
+    /// together.
+    fn push_output(&self, buffer: gst::Buffer, ext_timestamp: u64) {
+        self.upcast_ref::<RtpBaseDepay2>()
+            .imp()
+            .queue_output(buffer, ext_timestamp)
+    }
+
+    /// Reports a packet (or the part of one) that the subclass cannot use: counted in
+    /// `stats`, logged as a warning (and posted as an element warning at most once a second),
+    /// and the next output is marked DISCONT.
+    fn drop_packet(&self, reason: &dyn std::fmt::Display) {
+        self.upcast_ref::<RtpBaseDepay2>()
+            .imp()
+            .drop_payload(reason)
+    }
+
+    /// Marks the next output DISCONT (data was lost inside the subclass).
+    fn mark_discont(&self) {
+        self.upcast_ref::<RtpBaseDepay2>().imp().mark_discont()
+    }
+
+    /// Sends an upstream force-key-unit event with all-headers (for video subclasses; an
+    /// rtpsession upstream turns it into an RTCP PLI/FIR).
+    fn request_keyframe(&self) {
+        self.upcast_ref::<RtpBaseDepay2>().imp().request_keyframe()
+    }
+
+    /// The clock rate from the input caps.
+    fn clock_rate(&self) -> Option<u32> {
+        self.upcast_ref::<RtpBaseDepay2>().imp().clock_rate()
+    }
+
+    /// The source pad (e.g. to query downstream caps).
+    fn src_pad(&self) -> gst::Pad {
+        self.upcast_ref::<RtpBaseDepay2>().imp().src_pad().clone()
+    }
+}
+
+impl<O: IsA<RtpBaseDepay2>> RtpBaseDepay2Ext for O {}
+
+/// Virtual methods of [`RtpBaseDepay2`]; `set_sink_caps` and `handle_packet` must be
+/// implemented by a concrete depayloader.
+pub trait RtpBaseDepay2Impl: ElementImpl + ObjectSubclass<Type: IsA<RtpBaseDepay2>> {
+    /// Called when streaming starts (READY → PAUSED).
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        self.parent_start()
+    }
+
+    /// Called when streaming stops (PAUSED → READY).
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        self.parent_stop()
+    }
+
+    /// New RTP caps (clock rate and header extensions are already taken care of).
+    fn set_sink_caps(&self, caps: &gst::Caps) -> bool {
+        self.parent_set_sink_caps(caps)
+    }
+
+    /// One validated packet, in sequence order.
+    fn handle_packet(&self, packet: &IncomingPacket) -> Result<gst::FlowSuccess, gst::FlowError> {
+        self.parent_handle_packet(packet)
+    }
+
+    /// Output everything complete that is still held (EOS).
+    fn drain(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
+        self.parent_drain()
+    }
+
+    /// Drop everything held (flush, SSRC change, sender restart).
+    fn flush(&self) {
+        self.parent_flush()
+    }
+
+    /// An event on the sink pad; the default handles caps, segment, flush and EOS.
+    fn sink_event(&self, event: gst::Event) -> bool {
+        self.parent_sink_event(event)
+    }
+
+    /// An event on the source pad; the default forwards it upstream.
+    fn src_event(&self, event: gst::Event) -> bool {
+        self.parent_src_event(event)
+    }
+}
+
+/// Calls into the parent class's implementation.
+pub trait RtpBaseDepay2ImplExt: RtpBaseDepay2Impl {
+    fn parent_start(&self) -> Result<(), gst::ErrorMessage> {
+        (self.parent_vfuncs().start)(self.obj().upcast_ref())
+    }
+    fn parent_stop(&self) -> Result<(), gst::ErrorMessage> {
+        (self.parent_vfuncs().stop)(self.obj().upcast_ref())
+    }
+    fn parent_set_sink_caps(&self, caps: &gst::Caps) -> bool {
+        (self.parent_vfuncs().set_sink_caps)(self.obj().upcast_ref(), caps)
+    }
+    fn parent_handle_packet(
+        &self,
+        packet: &IncomingPacket,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        (self.parent_vfuncs().handle_packet)(self.obj().upcast_ref(), packet)
+    }
+    fn parent_drain(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
+        (self.parent_vfuncs().drain)(self.obj().upcast_ref())
+    }
+    fn parent_flush(&self) {
+        (self.parent_vfuncs().flush)(self.obj().upcast_ref())
+    }
+    fn parent_sink_event(&self, event: gst::Event) -> bool {
+        (self.parent_vfuncs().sink_event)(self.obj().upcast_ref(), event)
+    }
+    fn parent_src_event(&self, event: gst::Event) -> bool {
+        (self.parent_vfuncs().src_event)(self.obj().upcast_ref(), event)
+    }
+
+    /// The parent class structure's virtual method table.
+    fn parent_vfuncs(&self) -> &'static Class {
+        let data = Self::type_data();
+        // SAFETY: the parent class of any subclass of RtpBaseDepay2 is RtpBaseDepay2 or one of
+        // its subclasses, whose class structures all start with `Class` (`#[repr(C)]`); class
+        // structures live for the rest of the process.
+        unsafe { &*(data.as_ref().parent_class() as *const Class) }
+    }
+}
+
+impl<T: RtpBaseDepay2Impl> RtpBaseDepay2ImplExt for T {}
+
+fn imp_of<T: RtpBaseDepay2Impl>(obj: &RtpBaseDepay2) -> &T {
+    // The trampolines are only installed on classes of T (or subclasses of T).
+    match obj.dynamic_cast_ref::<T::Type>() {
+        Some(o) => o.imp(),
+        None => unreachable!("vfunc of {} called on another type", T::NAME),
+    }
+}
+
+unsafe impl<T: RtpBaseDepay2Impl> IsSubclassable<T> for RtpBaseDepay2 {
+    fn class_init(class: &mut glib::Class<Self>) {
+        Self::parent_class_init::<T>(class);
+        let klass = class.as_mut();
+        klass.start = |obj| imp_of::<T>(obj).start();
+        klass.stop = |obj| imp_of::<T>(obj).stop();
+        klass.set_sink_caps = |obj, caps| imp_of::<T>(obj).set_sink_caps(caps);
+        klass.handle_packet = |obj, packet| imp_of::<T>(obj).handle_packet(packet);
+        klass.drain = |obj| imp_of::<T>(obj).drain();
+        klass.flush = |obj| imp_of::<T>(obj).flush();
+        klass.sink_event = |obj, event| imp_of::<T>(obj).sink_event(event);
+        klass.src_event = |obj, event| imp_of::<T>(obj).src_event(event);
+    }
+}

@@ -1,0 +1,795 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! GObject implementation of `RtpBasePay2`.
+
+use std::sync::{LazyLock, Mutex};
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use rtp2_core::rtp::{RtpHeader, header_len, write_header};
+use rtp2_core::time::ns_to_clock;
+
+use super::{OutgoingPacket, PacketTiming};
+use crate::hdrext::{HeaderExtensions, lock};
+
+type FlowResult = Result<gst::FlowSuccess, gst::FlowError>;
+
+/// Class structure: the virtual method table that subclasses fill through
+/// `IsSubclassable` (see `mod.rs`).
+#[repr(C)]
+pub struct Class {
+    parent: gst::ffi::GstElementClass,
+    pub(super) start: fn(&super::RtpBasePay2) -> Result<(), gst::ErrorMessage>,
+    pub(super) stop: fn(&super::RtpBasePay2) -> Result<(), gst::ErrorMessage>,
+    pub(super) set_sink_caps: fn(&super::RtpBasePay2, &gst::Caps) -> bool,
+    pub(super) handle_buffer: fn(&super::RtpBasePay2, &gst::Buffer) -> FlowResult,
+    pub(super) drain: fn(&super::RtpBasePay2) -> FlowResult,
+    pub(super) flush: fn(&super::RtpBasePay2),
+    pub(super) sink_event: fn(&super::RtpBasePay2, gst::Event) -> bool,
+    pub(super) src_event: fn(&super::RtpBasePay2, gst::Event) -> bool,
+    pub(super) sink_query: fn(&super::RtpBasePay2, &mut gst::QueryRef) -> bool,
+}
+
+// SAFETY: `Class` is `#[repr(C)]` and starts with the parent class structure, as GObject
+// requires of a class structure.
+unsafe impl ClassStruct for Class {
+    type Type = RtpBasePay2;
+}
+
+impl std::ops::Deref for Class {
+    type Target = glib::Class<gst::Element>;
+    fn deref(&self) -> &Self::Target {
+        // SAFETY: `parent` is the first field of this `#[repr(C)]` struct and
+        // `glib::Class<gst::Element>` is a transparent wrapper of `GstElementClass`.
+        unsafe { &*(&self.parent as *const _ as *const glib::Class<gst::Element>) }
+    }
+}
+
+pub(crate) const DEFAULT_MTU: u32 = 1400;
+const DEFAULT_PT: u32 = 96;
+/// `ssrc` / `timestamp-offset` value that means "pick a random one" (as in C).
+const RANDOM_U32: u32 = u32::MAX;
+
+#[derive(Debug, Clone)]
+struct Settings {
+    mtu: u32,
+    pt: u32,
+    ssrc: u32,
+    timestamp_offset: u32,
+    seqnum_offset: i32,
+    source_info: bool,
+    scale_rtptime: bool,
+    auto_header_extension: bool,
+    perfect_rtptime: bool,
+    buffer_list: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            mtu: DEFAULT_MTU,
+            pt: DEFAULT_PT,
+            ssrc: RANDOM_U32,
+            timestamp_offset: RANDOM_U32,
+            seqnum_offset: -1,
+            source_info: false,
+            scale_rtptime: true,
+            auto_header_extension: true,
+            perfect_rtptime: true,
+            buffer_list: true,
+        }
+    }
+}
+
+/// Streaming state, reset on start/stop.
+#[derive(Debug)]
+struct State {
+    clock_rate: Option<u32>,
+    pt: u8,
+    ssrc: u32,
+    seqnum_offset: u16,
+    timestamp_offset: u32,
+    next_seqnum: u16,
+    last_seqnum: u16,
+    last_timestamp: u32,
+    last_running_time: Option<gst::ClockTime>,
+    /// RTP timestamp of tick 0 for `PacketTiming::Continuous`.
+    continuous_anchor: Option<u32>,
+    segment: gst::FormattedSegment<gst::ClockTime>,
+    src_caps: Option<gst::Caps>,
+    /// Packets made for the current input, pushed as one list.
+    pending: Vec<gst::Buffer>,
+    /// The input buffer being handled and what it costs per packet in header bytes.
+    current_input: Option<gst::Buffer>,
+    csrc_overhead: usize,
+    ext_overhead: usize,
+    packets_sent: u64,
+    bytes_sent: u64,
+}
+
+impl State {
+    fn new(settings: &Settings) -> Self {
+        let random_u32 = || glib::random_int();
+        let ssrc = if settings.ssrc == RANDOM_U32 {
+            random_u32()
+        } else {
+            settings.ssrc
+        };
+        let timestamp_offset = if settings.timestamp_offset == RANDOM_U32 {
+            random_u32()
+        } else {
+            settings.timestamp_offset
+        };
+        let seqnum_offset = match u16::try_from(settings.seqnum_offset) {
+            Ok(v) => v,
+            Err(_) => (random_u32() & 0xffff) as u16,
+        };
+        State {
+            clock_rate: None,
+            pt: settings.pt as u8,
+            ssrc,
+            seqnum_offset,
+            timestamp_offset,
+            next_seqnum: seqnum_offset,
+            last_seqnum: seqnum_offset,
+            last_timestamp: timestamp_offset,
+            last_running_time: None,
+            continuous_anchor: None,
+            segment: gst::FormattedSegment::new(),
+            src_caps: None,
+            pending: Vec::new(),
+            current_input: None,
+            csrc_overhead: 0,
+            ext_overhead: 0,
+            packets_sent: 0,
+            bytes_sent: 0,
+        }
+    }
+}
+
+pub struct RtpBasePay2 {
+    sink_pad: gst::Pad,
+    src_pad: gst::Pad,
+    settings: Mutex<Settings>,
+    state: Mutex<State>,
+    extensions: Mutex<HeaderExtensions>,
+}
+
+impl RtpBasePay2 {
+    pub(super) fn sink_pad(&self) -> &gst::Pad {
+        &self.sink_pad
+    }
+
+    pub(super) fn src_pad(&self) -> &gst::Pad {
+        &self.src_pad
+    }
+
+    pub(super) fn mtu(&self) -> u32 {
+        lock(&self.settings).mtu
+    }
+
+    pub(super) fn clock_rate(&self) -> Option<u32> {
+        lock(&self.state).clock_rate
+    }
+
+    pub(super) fn max_payload_size(&self) -> usize {
+        let mtu = lock(&self.settings).mtu as usize;
+        let state = lock(&self.state);
+        mtu.saturating_sub(
+            rtp2_core::rtp::FIXED_HEADER_LEN + state.csrc_overhead + state.ext_overhead,
+        )
+        .max(1)
+    }
+
+    /// The virtual method table of this instance's (most derived) class.
+    fn vfuncs(&self) -> &'static Class {
+        let obj = self.obj();
+        let class: &Class = obj.class().as_ref();
+        // SAFETY: the class structure of a static GType is allocated once and never freed,
+        // so it outlives the borrow of `obj`.
+        unsafe { &*(class as *const Class) }
+    }
+
+    /// Negotiates the RTP caps from the subclass's `caps` and what downstream accepts.
+    pub(super) fn set_src_caps(&self, caps: &gst::Caps) -> bool {
+        let settings = lock(&self.settings).clone();
+        let Some(wanted) = caps.structure(0) else {
+            gst::error!(crate::CAT, imp = self, "Subclass gave empty caps");
+            return false;
+        };
+        let wanted = gst::Caps::builder_full()
+            .structure(wanted.to_owned())
+            .build();
+        let peer = self.src_pad.peer_query_caps(Some(&wanted));
+        let candidates = if peer.is_any() { wanted } else { peer };
+        let Some(first) = candidates.structure(0) else {
+            gst::warning!(crate::CAT, imp = self, "Downstream accepts none of {caps}");
+            return false;
+        };
+        let mut s = first.to_owned();
+        if s.has_field("payload") {
+            s.fixate_field_nearest_int("payload", settings.pt as i32);
+        }
+        let mut state = lock(&self.state);
+        if let Ok(pt) = s.get::<i32>("payload") {
+            if !(0..=127).contains(&pt) {
+                gst::warning!(crate::CAT, imp = self, "Payload type {pt} out of range");
+                return false;
+            }
+            state.pt = pt as u8;
+        } else {
+            s.set("payload", i32::from(state.pt));
+        }
+        // Downstream may fix the SSRC and the offsets (as with the C base class).
+        if let Ok(ssrc) = s.get::<u32>("ssrc") {
+            state.ssrc = ssrc;
+        }
+        if let Ok(offset) = s.get::<u32>("timestamp-offset") {
+            state.timestamp_offset = offset;
+        }
+        if let Ok(offset) = s.get::<u32>("seqnum-offset")
+            && let Ok(offset) = u16::try_from(offset)
+            && state.packets_sent == 0
+        {
+            state.seqnum_offset = offset;
+            state.next_seqnum = offset;
+        }
+        s.set("ssrc", state.ssrc);
+        s.set("timestamp-offset", state.timestamp_offset);
+        s.set("seqnum-offset", u32::from(state.seqnum_offset));
+        let Ok(clock_rate) = s.get::<i32>("clock-rate") else {
+            gst::error!(crate::CAT, imp = self, "No clock-rate in {s}");
+            return false;
+        };
+        state.clock_rate = u32::try_from(clock_rate).ok().filter(|r| *r > 0);
+        let mut out = gst::Caps::builder_full().structure(s).build();
+        {
+            let mut exts = lock(&self.extensions);
+            exts.configure_from_caps(
+                self.obj().upcast_ref(),
+                &out,
+                settings.auto_header_extension,
+            );
+            exts.set_caps_fields(out.make_mut());
+        }
+        out.fixate();
+        if state.src_caps.as_ref() == Some(&out) {
+            return true;
+        }
+        gst::debug!(crate::CAT, imp = self, "Output caps {out}");
+        state.src_caps = Some(out.clone());
+        drop(state);
+        self.src_pad.push_event(gst::event::Caps::new(&out))
+    }
+
+    /// Turns a subclass packet into an RTP buffer and queues it.
+    pub(super) fn queue_packet(&self, packet: OutgoingPacket) {
+        let source_info = lock(&self.settings).source_info;
+        let scale_rtptime = lock(&self.settings).scale_rtptime;
+        let mut state = lock(&self.state);
+        let meta_source = packet.meta_source.or_else(|| state.current_input.clone());
+
+        let (pts, rtp_timestamp) = match packet.timing {
+            PacketTiming::Pts(pts) => {
+                let ts = pts
+                    .and_then(|pts| self.rtp_time_for(&mut state, pts, scale_rtptime))
+                    .unwrap_or(state.last_timestamp);
+                (pts, ts)
+            }
+            PacketTiming::Continuous { pts, ticks } => {
+                if ticks == 0 || state.continuous_anchor.is_none() {
+                    let at_pts = pts
+                        .and_then(|pts| self.rtp_time_for(&mut state, pts, scale_rtptime))
+                        .unwrap_or(state.last_timestamp);
+                    state.continuous_anchor = Some(at_pts.wrapping_sub(ticks as u32));
+                }
+                let anchor = state.continuous_anchor.unwrap_or(state.last_timestamp);
+                (pts, anchor.wrapping_add(ticks as u32))
+            }
+        };
+
+        let csrcs = if source_info {
+            meta_source
+                .as_ref()
+                .map(csrcs_from_meta)
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let header = RtpHeader {
+            marker: packet.marker,
+            payload_type: state.pt,
+            sequence_number: state.next_seqnum,
+            timestamp: rtp_timestamp,
+            ssrc: state.ssrc,
+        };
+        let mut header_bytes = vec![0u8; header_len(csrcs.len(), None)];
+        if let Err(err) = write_header(&mut header_bytes, &header, &csrcs, None) {
+            gst::error!(crate::CAT, imp = self, "Cannot write RTP header: {err}");
+            return;
+        }
+        let payload_len = packet.payload.size();
+        let mut output = gst::Buffer::from_mut_slice(header_bytes);
+        output.append(packet.payload);
+
+        let extensions = lock(&self.extensions);
+        if !extensions.is_empty() {
+            let input = meta_source.unwrap_or_default();
+            if let Some(ext) = extensions.write(self.obj().upcast_ref(), &input, &output) {
+                let mut with_ext = vec![0u8; header_len(csrcs.len(), Some(ext.1.len()))];
+                match write_header(&mut with_ext, &header, &csrcs, Some((ext.0, &ext.1))) {
+                    Ok(_) => {
+                        output
+                            .make_mut()
+                            .replace_memory(0, gst::Memory::from_mut_slice(with_ext));
+                    }
+                    Err(err) => {
+                        gst::warning!(crate::CAT, imp = self, "Header extension dropped: {err}")
+                    }
+                }
+            }
+        }
+        drop(extensions);
+
+        {
+            let out = output.make_mut();
+            out.set_pts(pts);
+            out.set_duration(packet.duration);
+        }
+        state.last_seqnum = state.next_seqnum;
+        state.next_seqnum = state.next_seqnum.wrapping_add(1);
+        state.last_timestamp = rtp_timestamp;
+        state.packets_sent += 1;
+        state.bytes_sent += payload_len as u64;
+        state.pending.push(output);
+    }
+
+    /// RTP timestamp of `pts` (RFC 3550 §5.1): running time scaled to the clock rate, plus
+    /// the random offset, wrapping at 32 bits.
+    fn rtp_time_for(&self, state: &mut State, pts: gst::ClockTime, scale: bool) -> Option<u32> {
+        let clock_rate = state.clock_rate?;
+        let running_time = if scale {
+            state.segment.to_running_time(pts)?
+        } else {
+            // Without scaling, rate changes of the segment do not speed up the RTP clock.
+            let start = state.segment.start().unwrap_or(gst::ClockTime::ZERO);
+            let base = state.segment.base().unwrap_or(gst::ClockTime::ZERO);
+            pts.checked_sub(start)? + base
+        };
+        state.last_running_time = Some(running_time);
+        let ticks = ns_to_clock(running_time.nseconds(), clock_rate);
+        Some(state.timestamp_offset.wrapping_add(ticks as u32))
+    }
+
+    /// Pushes what was queued, as one buffer list when there are several packets.
+    pub(super) fn push_pending(&self) -> FlowResult {
+        let buffer_list = lock(&self.settings).buffer_list;
+        let pending = std::mem::take(&mut lock(&self.state).pending);
+        match pending.len() {
+            0 => Ok(gst::FlowSuccess::Ok),
+            1 => self
+                .src_pad
+                .push(pending.into_iter().next().unwrap_or_default()),
+            _ if buffer_list => {
+                let mut list = gst::BufferList::new_sized(pending.len());
+                {
+                    let list = list.get_mut().ok_or(gst::FlowError::Error)?;
+                    for buffer in pending {
+                        list.add(buffer);
+                    }
+                }
+                self.src_pad.push_list(list)
+            }
+            _ => {
+                for buffer in pending {
+                    self.src_pad.push(buffer)?;
+                }
+                Ok(gst::FlowSuccess::Ok)
+            }
+        }
+    }
+
+    fn sink_chain(&self, buffer: gst::Buffer) -> FlowResult {
+        {
+            let source_info = lock(&self.settings).source_info;
+            let ext_overhead = lock(&self.extensions).max_overhead(&buffer);
+            let mut state = lock(&self.state);
+            if state.src_caps.is_none() {
+                drop(state);
+                gst::element_imp_error!(
+                    self,
+                    gst::CoreError::Negotiation,
+                    ["No input caps before the first buffer"]
+                );
+                return Err(gst::FlowError::NotNegotiated);
+            }
+            state.csrc_overhead = if source_info {
+                4 * csrcs_from_meta(&buffer).len()
+            } else {
+                0
+            };
+            state.ext_overhead = ext_overhead;
+            state.current_input = Some(buffer.clone());
+        }
+        let res = (self.vfuncs().handle_buffer)(&self.obj(), &buffer);
+        lock(&self.state).current_input = None;
+        let pushed = self.push_pending();
+        res.and(pushed)
+    }
+
+    fn drain_and_push(&self) -> FlowResult {
+        let res = (self.vfuncs().drain)(&self.obj());
+        let pushed = self.push_pending();
+        res.and(pushed)
+    }
+
+    /// Default sink event handling (the base class's `sink_event`).
+    fn default_sink_event(&self, event: gst::Event) -> bool {
+        use gst::EventView;
+        match event.view() {
+            EventView::Caps(c) => {
+                let caps = c.caps_owned();
+                if self.drain_and_push().is_err() {
+                    gst::debug!(crate::CAT, imp = self, "Drain before new caps failed");
+                }
+                let ok = (self.vfuncs().set_sink_caps)(&self.obj(), &caps);
+                if !ok {
+                    gst::warning!(crate::CAT, imp = self, "Cannot handle input caps {caps}");
+                }
+                ok
+            }
+            EventView::Segment(s) => {
+                match s.segment().downcast_ref::<gst::ClockTime>() {
+                    Some(segment) => lock(&self.state).segment = segment.clone(),
+                    None => {
+                        gst::element_imp_error!(
+                            self,
+                            gst::StreamError::Format,
+                            [
+                                "Only TIME segments are supported, got {:?}",
+                                s.segment().format()
+                            ]
+                        );
+                        return false;
+                    }
+                }
+                self.src_pad.push_event(event)
+            }
+            EventView::FlushStop(_) => {
+                (self.vfuncs().flush)(&self.obj());
+                {
+                    let mut state = lock(&self.state);
+                    state.pending.clear();
+                    state.segment = gst::FormattedSegment::new();
+                    state.continuous_anchor = None;
+                }
+                self.src_pad.push_event(event)
+            }
+            EventView::Eos(_) => {
+                if let Err(err) = self.drain_and_push() {
+                    gst::debug!(crate::CAT, imp = self, "Drain at EOS: {err:?}");
+                }
+                self.src_pad.push_event(event)
+            }
+            _ => gst::Pad::event_default(&self.sink_pad, Some(&*self.obj()), event),
+        }
+    }
+
+    fn default_sink_query(&self, query: &mut gst::QueryRef) -> bool {
+        gst::Pad::query_default(&self.sink_pad, Some(&*self.obj()), query)
+    }
+
+    fn stats(&self) -> gst::Structure {
+        let state = lock(&self.state);
+        gst::Structure::builder("application/x-rtp-payload-stats")
+            .field("clock-rate", state.clock_rate.unwrap_or(0))
+            .field(
+                "running-time",
+                state.last_running_time.map_or(u64::MAX, |t| t.nseconds()),
+            )
+            .field("seqnum", u32::from(state.last_seqnum))
+            .field("timestamp", state.last_timestamp)
+            .field("ssrc", state.ssrc)
+            .field("pt", u32::from(state.pt))
+            .field("seqnum-offset", u32::from(state.seqnum_offset))
+            .field("timestamp-offset", state.timestamp_offset)
+            .field("packets-sent", state.packets_sent)
+            .field("bytes-sent", state.bytes_sent)
+            .build()
+    }
+}
+
+/// The CSRCs that `source-info` writes: the SSRC and CSRCs of the input's `RTPSourceMeta`
+/// (RFC 3550 §5.1: the contributing sources of a mixed packet), at most 15.
+fn csrcs_from_meta(buffer: &gst::Buffer) -> Vec<u32> {
+    let Some(meta) = buffer.meta::<gst_rtp::RTPSourceMeta>() else {
+        return Vec::new();
+    };
+    meta.ssrc()
+        .into_iter()
+        .chain(meta.csrc().iter().copied())
+        .take(rtp2_core::rtp::MAX_CSRC_COUNT)
+        .collect()
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for RtpBasePay2 {
+    const NAME: &'static str = "GstRtp2BasePay";
+    const ABSTRACT: bool = true;
+    type Type = super::RtpBasePay2;
+    type ParentType = gst::Element;
+    type Class = Class;
+
+    fn class_init(klass: &mut Self::Class) {
+        klass.start = |_| Ok(());
+        klass.stop = |_| Ok(());
+        klass.set_sink_caps = |obj, caps| {
+            gst::error!(
+                crate::CAT,
+                obj = obj,
+                "{} does not handle caps {caps}",
+                obj.type_().name()
+            );
+            false
+        };
+        klass.handle_buffer = |obj, _| {
+            gst::error!(
+                crate::CAT,
+                obj = obj,
+                "{} has no handle_buffer",
+                obj.type_().name()
+            );
+            Err(gst::FlowError::NotSupported)
+        };
+        klass.drain = |_| Ok(gst::FlowSuccess::Ok);
+        klass.flush = |_| {};
+        klass.sink_event = |obj, event| obj.imp().default_sink_event(event);
+        klass.src_event =
+            |obj, event| gst::Pad::event_default(&obj.imp().src_pad, Some(obj), event);
+        klass.sink_query = |obj, query| obj.imp().default_sink_query(query);
+    }
+
+    fn with_class(klass: &Self::Class) -> Self {
+        let sink_templ = klass
+            .pad_template("sink")
+            .unwrap_or_else(|| panic!("payloader class has no 'sink' pad template"));
+        let src_templ = klass
+            .pad_template("src")
+            .unwrap_or_else(|| panic!("payloader class has no 'src' pad template"));
+        let sink_pad = gst::Pad::builder_from_template(&sink_templ)
+            .chain_function(|_pad, parent, buffer| {
+                RtpBasePay2::catch_panic_pad_function(
+                    parent,
+                    || Err(gst::FlowError::Error),
+                    |imp| imp.sink_chain(buffer),
+                )
+            })
+            .event_function(|_pad, parent, event| {
+                RtpBasePay2::catch_panic_pad_function(
+                    parent,
+                    || false,
+                    |imp| (imp.vfuncs().sink_event)(&imp.obj(), event),
+                )
+            })
+            .query_function(|_pad, parent, query| {
+                RtpBasePay2::catch_panic_pad_function(
+                    parent,
+                    || false,
+                    |imp| (imp.vfuncs().sink_query)(&imp.obj(), query),
+                )
+            })
+            .build();
+        let src_pad = gst::Pad::builder_from_template(&src_templ)
+            .event_function(|_pad, parent, event| {
+                RtpBasePay2::catch_panic_pad_function(
+                    parent,
+                    || false,
+                    |imp| (imp.vfuncs().src_event)(&imp.obj(), event),
+                )
+            })
+            .build();
+        let settings = Settings::default();
+        let state = State::new(&settings);
+        RtpBasePay2 {
+            sink_pad,
+            src_pad,
+            settings: Mutex::new(settings),
+            state: Mutex::new(state),
+            extensions: Mutex::new(HeaderExtensions::default()),
+        }
+    }
+}
+
+impl ObjectImpl for RtpBasePay2 {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecUInt::builder("mtu")
+                    .nick("MTU")
+                    .blurb("Maximum size of one packet")
+                    .minimum(28)
+                    .default_value(DEFAULT_MTU)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("pt")
+                    .nick("payload type")
+                    .blurb("The payload type of the packets")
+                    .maximum(0x7f)
+                    .default_value(DEFAULT_PT)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("ssrc")
+                    .nick("SSRC")
+                    .blurb("The SSRC of the packets (default == random)")
+                    .default_value(RANDOM_U32)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("timestamp-offset")
+                    .nick("Timestamp Offset")
+                    .blurb("Offset to add to all outgoing timestamps (default = random)")
+                    .default_value(RANDOM_U32)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecInt::builder("seqnum-offset")
+                    .nick("Sequence number Offset")
+                    .blurb("Offset to add to all outgoing seqnum (-1 = random)")
+                    .minimum(-1)
+                    .maximum(0xffff)
+                    .default_value(-1)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("seqnum")
+                    .nick("Sequence number")
+                    .blurb("The RTP sequence number of the last processed packet")
+                    .maximum(0xffff)
+                    .read_only()
+                    .build(),
+                glib::ParamSpecUInt::builder("timestamp")
+                    .nick("Timestamp")
+                    .blurb("The RTP timestamp of the last processed packet")
+                    .read_only()
+                    .build(),
+                glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
+                    .nick("Statistics")
+                    .blurb("Various statistics")
+                    .read_only()
+                    .build(),
+                glib::ParamSpecBoolean::builder("source-info")
+                    .nick("RTP source information")
+                    .blurb("Write CSRC based on buffer meta RTP source information")
+                    .default_value(false)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoolean::builder("scale-rtptime")
+                    .nick("Scale RTP time")
+                    .blurb("Whether the RTP timestamp should be scaled with the rate (speed)")
+                    .default_value(true)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoolean::builder("perfect-rtptime")
+                    .nick("Perfect RTP Time")
+                    .blurb("Generate perfect RTP timestamps when possible")
+                    .default_value(true)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoolean::builder("auto-header-extension")
+                    .nick("Automatic RTP header extension")
+                    .blurb(
+                        "Whether RTP header extensions should be automatically enabled, \
+                         if an implementation is available",
+                    )
+                    .default_value(true)
+                    .mutable_ready()
+                    .build(),
+                gst::ParamSpecArray::builder("extensions")
+                    .nick("RTP header extensions")
+                    .blurb("A list of already enabled RTP header extensions")
+                    .element_spec(
+                        &glib::ParamSpecObject::builder::<gst_rtp::RTPHeaderExtension>("extension")
+                            .read_only()
+                            .build(),
+                    )
+                    .read_only()
+                    .build(),
+                glib::ParamSpecBoolean::builder("buffer-list")
+                    .nick("Buffer List")
+                    .blurb("Push the packets made from one input buffer as one buffer list")
+                    .default_value(true)
+                    .mutable_playing()
+                    .build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn signals() -> &'static [glib::subclass::Signal] {
+        static SIGNALS: LazyLock<Vec<glib::subclass::Signal>> = LazyLock::new(|| {
+            crate::hdrext::signals::<RtpBasePay2, _>(|obj: &super::RtpBasePay2| {
+                &obj.imp().extensions
+            })
+        });
+        SIGNALS.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut settings = lock(&self.settings);
+        match pspec.name() {
+            "mtu" => settings.mtu = value.get().unwrap_or(DEFAULT_MTU),
+            "pt" => {
+                settings.pt = value.get().unwrap_or(DEFAULT_PT);
+                lock(&self.state).pt = settings.pt as u8;
+            }
+            "ssrc" => settings.ssrc = value.get().unwrap_or(RANDOM_U32),
+            "timestamp-offset" => settings.timestamp_offset = value.get().unwrap_or(RANDOM_U32),
+            "seqnum-offset" => settings.seqnum_offset = value.get().unwrap_or(-1),
+            "source-info" => settings.source_info = value.get().unwrap_or(false),
+            "scale-rtptime" => settings.scale_rtptime = value.get().unwrap_or(true),
+            "perfect-rtptime" => settings.perfect_rtptime = value.get().unwrap_or(true),
+            "auto-header-extension" => settings.auto_header_extension = value.get().unwrap_or(true),
+            "buffer-list" => settings.buffer_list = value.get().unwrap_or(true),
+            other => gst::warning!(crate::CAT, imp = self, "No writable property {other}"),
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let settings = lock(&self.settings);
+        match pspec.name() {
+            "mtu" => settings.mtu.to_value(),
+            "pt" => settings.pt.to_value(),
+            "ssrc" => settings.ssrc.to_value(),
+            "timestamp-offset" => settings.timestamp_offset.to_value(),
+            "seqnum-offset" => settings.seqnum_offset.to_value(),
+            "seqnum" => u32::from(lock(&self.state).last_seqnum).to_value(),
+            "timestamp" => lock(&self.state).last_timestamp.to_value(),
+            "stats" => {
+                drop(settings);
+                self.stats().to_value()
+            }
+            "source-info" => settings.source_info.to_value(),
+            "scale-rtptime" => settings.scale_rtptime.to_value(),
+            "perfect-rtptime" => settings.perfect_rtptime.to_value(),
+            "auto-header-extension" => settings.auto_header_extension.to_value(),
+            "extensions" => lock(&self.extensions).to_value_array().to_value(),
+            "buffer-list" => settings.buffer_list.to_value(),
+            _ => glib::Value::from_type(pspec.value_type()),
+        }
+    }
+
+    fn constructed(&self) {
+        self.parent_constructed();
+        let obj = self.obj();
+        if let Err(err) = obj.add_pad(&self.sink_pad).and(obj.add_pad(&self.src_pad)) {
+            gst::error!(crate::CAT, imp = self, "Cannot add pads: {err}");
+        }
+    }
+}
+
+impl GstObjectImpl for RtpBasePay2 {}
+
+impl ElementImpl for RtpBasePay2 {
+    fn change_state(
+        &self,
+        transition: gst::StateChange,
+    ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
+        if transition == gst::StateChange::ReadyToPaused {
+            let settings = lock(&self.settings).clone();
+            *lock(&self.state) = State::new(&settings);
+            if let Err(err) = (self.vfuncs().start)(&self.obj()) {
+                self.post_error_message(err);
+                return Err(gst::StateChangeError);
+            }
+        }
+        let res = self.parent_change_state(transition)?;
+        if transition == gst::StateChange::PausedToReady {
+            if let Err(err) = (self.vfuncs().stop)(&self.obj()) {
+                self.post_error_message(err);
+            }
+            let settings = lock(&self.settings).clone();
+            *lock(&self.state) = State::new(&settings);
+        }
+        Ok(res)
+    }
+}

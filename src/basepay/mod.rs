@@ -1,0 +1,263 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! `RtpBasePay2`: the abstract base class of every payloader in this plugin.
+//!
+//! It owns everything that is the same for all codecs, so that a codec element only turns
+//! input buffers into payloads:
+//! - caps negotiation of the RTP side (`payload`, `ssrc`, `seqnum-offset` and
+//!   `timestamp-offset` may be fixed by downstream caps, as with the C `GstRTPBasePayload`);
+//! - the RTP fixed header (RFC 3550 §5.1): sequence numbers, SSRC, payload type, the RTP
+//!   timestamp from the running time × clock-rate with 32-bit wrap, and the marker bit;
+//! - RFC 8285 header extensions through GStreamer's `GstRTPHeaderExtension` objects;
+//! - CSRCs from `RTPSourceMeta` (`source-info`), statistics, buffer lists, and the
+//!   segment / flush / EOS / caps events.
+//!
+//! A subclass implements [`RtpBasePay2Impl`]: it calls [`RtpBasePay2Ext::set_src_caps`] once it
+//! knows its output caps, and [`RtpBasePay2Ext::queue_packet`] for each packet it makes from an
+//! input buffer. The packets queued while one input buffer is handled leave as one buffer list.
+//! See `docs/base-classes.md` for a walk-through.
+
+mod imp;
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+
+pub use imp::Class;
+
+glib::wrapper! {
+    /// Abstract RTP payloader base class (GType `GstRtp2BasePay`).
+    pub struct RtpBasePay2(ObjectSubclass<imp::RtpBasePay2>)
+        @extends gst::Element, gst::Object;
+}
+
+/// How the RTP timestamp of an outgoing packet is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PacketTiming {
+    /// From the running time of this presentation timestamp (RFC 3550 §5.1: the sampling
+    /// instant of the first octet). `None` reuses the previous packet's RTP timestamp.
+    Pts(Option<gst::ClockTime>),
+    /// Sample-accurate ("perfect") timing for constant-rate audio: `ticks` RTP clock ticks after
+    /// the RTP timestamp that `anchor_pts` maps to. The anchor is taken from the first packet
+    /// with `ticks == 0` (or when none is known yet) and then kept, so rounding of the input's
+    /// timestamps never makes the RTP timestamps jitter.
+    Continuous {
+        /// Presentation timestamp of this packet (also used for the output buffer).
+        pts: Option<gst::ClockTime>,
+        /// RTP ticks since the last resynchronisation point.
+        ticks: u64,
+    },
+}
+
+/// One packet a subclass hands to the base class.
+#[derive(Debug)]
+pub struct OutgoingPacket {
+    /// The payload. It may be made of several memories that share the input buffer's memory:
+    /// the base class puts a header memory in front and copies no payload byte.
+    pub payload: gst::Buffer,
+    /// RTP marker bit (its meaning is defined by the payload format).
+    pub marker: bool,
+    /// How to compute the RTP timestamp.
+    pub timing: PacketTiming,
+    /// Duration of the media in this packet, set on the output buffer when known.
+    pub duration: Option<gst::ClockTime>,
+    /// The input buffer this packet was made from: its metas feed the header extensions
+    /// and `source-info` CSRCs. `None` uses the input buffer being handled.
+    pub meta_source: Option<gst::Buffer>,
+}
+
+impl OutgoingPacket {
+    /// A packet timed by `pts`, without marker, whose metas come from the current input.
+    pub fn new(payload: gst::Buffer, pts: Option<gst::ClockTime>) -> Self {
+        OutgoingPacket {
+            payload,
+            marker: false,
+            timing: PacketTiming::Pts(pts),
+            duration: None,
+            meta_source: None,
+        }
+    }
+}
+
+/// Methods subclasses call on the base class.
+pub trait RtpBasePay2Ext: IsA<RtpBasePay2> + 'static {
+    /// Negotiates and sets the RTP output caps. `caps` carries the codec's fields
+    /// (`media`, `clock-rate`, `encoding-name`, SDP parameters); the base class adds
+    /// `payload`, `ssrc`, `seqnum-offset`, `timestamp-offset` and the header extensions'
+    /// `extmap-N` fields, adopting values that downstream fixes.
+    fn set_src_caps(&self, caps: &gst::Caps) -> bool {
+        self.upcast_ref::<RtpBasePay2>().imp().set_src_caps(caps)
+    }
+
+    /// Queues one packet. Packets queued while one input buffer is handled are pushed
+    /// together, as one buffer list, once the subclass returns.
+    fn queue_packet(&self, packet: OutgoingPacket) {
+        self.upcast_ref::<RtpBasePay2>().imp().queue_packet(packet)
+    }
+
+    /// Pushes what has been queued now (for subclasses that emit outside `handle_buffer`).
+    fn finish_pending(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
+        self.upcast_ref::<RtpBasePay2>().imp().push_pending()
+    }
+
+    /// The `mtu` property.
+    fn mtu(&self) -> u32 {
+        self.upcast_ref::<RtpBasePay2>().imp().mtu()
+    }
+
+    /// Largest payload that keeps a packet within `mtu`, given the CSRCs and the header
+    /// extensions that the current input buffer will produce.
+    fn max_payload_size(&self) -> usize {
+        self.upcast_ref::<RtpBasePay2>().imp().max_payload_size()
+    }
+
+    /// The clock rate negotiated by [`set_src_caps`](Self::set_src_caps).
+    fn clock_rate(&self) -> Option<u32> {
+        self.upcast_ref::<RtpBasePay2>().imp().clock_rate()
+    }
+
+    /// The negotiated downstream caps' first structure, e.g. to read `ptime`.
+    fn src_caps(&self) -> Option<gst::Caps> {
+        self.upcast_ref::<RtpBasePay2>()
+            .imp()
+            .src_pad()
+            .current_caps()
+    }
+
+    /// The sink pad, for subclasses that query upstream.
+    fn sink_pad(&self) -> gst::Pad {
+        self.upcast_ref::<RtpBasePay2>().imp().sink_pad().clone()
+    }
+
+    /// The source pad.
+    fn src_pad(&self) -> gst::Pad {
+        self.upcast_ref::<RtpBasePay2>().imp().src_pad().clone()
+    }
+}
+
+impl<O: IsA<RtpBasePay2>> RtpBasePay2Ext for O {}
+
+/// Virtual methods of [`RtpBasePay2`]. Every method has a default, but `handle_buffer` must be
+/// implemented by a concrete payloader.
+pub trait RtpBasePay2Impl: ElementImpl + ObjectSubclass<Type: IsA<RtpBasePay2>> {
+    /// Called when streaming starts (READY → PAUSED).
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        self.parent_start()
+    }
+
+    /// Called when streaming stops (PAUSED → READY); drop all state.
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        self.parent_stop()
+    }
+
+    /// New input caps. The subclass configures itself and calls `set_src_caps`.
+    fn set_sink_caps(&self, caps: &gst::Caps) -> bool {
+        self.parent_set_sink_caps(caps)
+    }
+
+    /// One input buffer: queue packets with `queue_packet`.
+    fn handle_buffer(&self, buffer: &gst::Buffer) -> Result<gst::FlowSuccess, gst::FlowError> {
+        self.parent_handle_buffer(buffer)
+    }
+
+    /// Queue packets for everything still held back (EOS, new caps).
+    fn drain(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
+        self.parent_drain()
+    }
+
+    /// Discard everything held back (flush).
+    fn flush(&self) {
+        self.parent_flush()
+    }
+
+    /// A serialized or non-serialized event on the sink pad. The default handles caps,
+    /// segment, flush and EOS and forwards the rest.
+    fn sink_event(&self, event: gst::Event) -> bool {
+        self.parent_sink_event(event)
+    }
+
+    /// An event on the source pad; the default forwards it upstream (force-key-unit
+    /// included).
+    fn src_event(&self, event: gst::Event) -> bool {
+        self.parent_src_event(event)
+    }
+
+    /// A query on the sink pad; the default answers caps queries from the templates and
+    /// downstream.
+    fn sink_query(&self, query: &mut gst::QueryRef) -> bool {
+        self.parent_sink_query(query)
+    }
+}
+
+/// Calls into the parent class's implementation, for subclasses that override a method
+/// and still want the inherited behaviour.
+pub trait RtpBasePay2ImplExt: RtpBasePay2Impl {
+    fn parent_start(&self) -> Result<(), gst::ErrorMessage> {
+        (self.parent_vfuncs().start)(self.obj().upcast_ref())
+    }
+    fn parent_stop(&self) -> Result<(), gst::ErrorMessage> {
+        (self.parent_vfuncs().stop)(self.obj().upcast_ref())
+    }
+    fn parent_set_sink_caps(&self, caps: &gst::Caps) -> bool {
+        (self.parent_vfuncs().set_sink_caps)(self.obj().upcast_ref(), caps)
+    }
+    fn parent_handle_buffer(
+        &self,
+        buffer: &gst::Buffer,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        (self.parent_vfuncs().handle_buffer)(self.obj().upcast_ref(), buffer)
+    }
+    fn parent_drain(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
+        (self.parent_vfuncs().drain)(self.obj().upcast_ref())
+    }
+    fn parent_flush(&self) {
+        (self.parent_vfuncs().flush)(self.obj().upcast_ref())
+    }
+    fn parent_sink_event(&self, event: gst::Event) -> bool {
+        (self.parent_vfuncs().sink_event)(self.obj().upcast_ref(), event)
+    }
+    fn parent_src_event(&self, event: gst::Event) -> bool {
+        (self.parent_vfuncs().src_event)(self.obj().upcast_ref(), event)
+    }
+    fn parent_sink_query(&self, query: &mut gst::QueryRef) -> bool {
+        (self.parent_vfuncs().sink_query)(self.obj().upcast_ref(), query)
+    }
+
+    /// The parent class structure's virtual method table.
+    fn parent_vfuncs(&self) -> &'static Class {
+        let data = Self::type_data();
+        // SAFETY: the parent class of any subclass of RtpBasePay2 is RtpBasePay2 or one of its
+        // subclasses, whose class structures all start with `Class` (`#[repr(C)]`); class
+        // structures live as long as the type system, i.e. for the rest of the process.
+        unsafe { &*(data.as_ref().parent_class() as *const Class) }
+    }
+}
+
+impl<T: RtpBasePay2Impl> RtpBasePay2ImplExt for T {}
+
+fn imp_of<T: RtpBasePay2Impl>(obj: &RtpBasePay2) -> &T {
+    // The class_init below only installs these trampolines on classes of type T (or its
+    // subclasses), so every instance that reaches them is a T::Type.
+    match obj.dynamic_cast_ref::<T::Type>() {
+        Some(o) => o.imp(),
+        None => unreachable!("vfunc of {} called on another type", T::NAME),
+    }
+}
+
+unsafe impl<T: RtpBasePay2Impl> IsSubclassable<T> for RtpBasePay2 {
+    fn class_init(class: &mut glib::Class<Self>) {
+        Self::parent_class_init::<T>(class);
+        let klass = class.as_mut();
+        klass.start = |obj| imp_of::<T>(obj).start();
+        klass.stop = |obj| imp_of::<T>(obj).stop();
+        klass.set_sink_caps = |obj, caps| imp_of::<T>(obj).set_sink_caps(caps);
+        klass.handle_buffer = |obj, buffer| imp_of::<T>(obj).handle_buffer(buffer);
+        klass.drain = |obj| imp_of::<T>(obj).drain();
+        klass.flush = |obj| imp_of::<T>(obj).flush();
+        klass.sink_event = |obj, event| imp_of::<T>(obj).sink_event(event);
+        klass.src_event = |obj, event| imp_of::<T>(obj).src_event(event);
+        klass.sink_query = |obj, query| imp_of::<T>(obj).sink_query(query);
+    }
+}

@@ -1,0 +1,335 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! RTP header extensions (RFC 8285) for both base classes, through GStreamer's
+//! `GstRTPHeaderExtension` objects (`rtphdrext*` elements), so that every extension written
+//! for the C base classes works with ours too.
+//!
+//! The element layout itself (one-byte and two-byte forms) is parsed and written by
+//! `rtp2_core::hdrext`; this module keeps the id → extension table, negotiates it from
+//! `extmap-N` caps fields (RFC 8285 §5 SDP `a=extmap`), and moves data between packets and
+//! buffer metas.
+
+use gst::glib;
+use gst::prelude::*;
+use gst_rtp::prelude::*;
+use rtp2_core::hdrext::{ExtensionForm, ExtensionWriter, parse_elements};
+
+/// Largest element payload the two-byte form can carry (RFC 8285 §4.3).
+const MAX_ELEMENT_LEN: usize = 255;
+
+/// The header extensions of one element, by id.
+#[derive(Debug, Default)]
+pub struct HeaderExtensions {
+    list: Vec<gst_rtp::RTPHeaderExtension>,
+}
+
+impl HeaderExtensions {
+    /// True when no extension is configured (the per-packet fast path).
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Adds `ext`, replacing one with the same id (what `add-extension` does).
+    pub fn add(&mut self, ext: gst_rtp::RTPHeaderExtension) {
+        let id = ext.id();
+        self.list.retain(|e| e.id() != id);
+        self.list.push(ext);
+        self.list.sort_by_key(|e| e.id());
+    }
+
+    /// Removes every extension (`clear-extensions`).
+    pub fn clear(&mut self) {
+        self.list.clear();
+    }
+
+    /// The `extensions` property value.
+    pub fn to_value_array(&self) -> gst::Array {
+        gst::Array::new(self.list.iter().map(|e| e.to_send_value()))
+    }
+
+    /// The extension with this id, if any.
+    pub fn by_id(&self, id: u8) -> Option<&gst_rtp::RTPHeaderExtension> {
+        self.list.iter().find(|e| e.id() == u32::from(id))
+    }
+
+    /// Upper bound of the bytes the extension block adds to a packet made from `input`
+    /// (0 when no extension is configured), used to keep packets within the MTU.
+    pub fn max_overhead(&self, input: &gst::Buffer) -> usize {
+        if self.list.is_empty() {
+            return 0;
+        }
+        // Two-byte form: 2 header bytes per element; the block has a 4-byte header and is
+        // padded to 32 bits (RFC 8285 §4.3, RFC 3550 §5.3.1).
+        let elements: usize = self
+            .list
+            .iter()
+            .map(|e| 2 + e.max_size(input).min(MAX_ELEMENT_LEN))
+            .sum();
+        4 + elements.div_ceil(4) * 4
+    }
+
+    /// Lets every extension write its element for the packet `output` made from `input`;
+    /// returns the (profile, data) extension block, or `None` when nothing was written.
+    pub fn write(
+        &self,
+        element: &gst::Element,
+        input: &gst::Buffer,
+        output: &gst::BufferRef,
+    ) -> Option<(u16, Vec<u8>)> {
+        if self.list.is_empty() {
+            return None;
+        }
+        let mut scratch = [0u8; MAX_ELEMENT_LEN];
+        let mut elements: Vec<(u8, usize, [u8; MAX_ELEMENT_LEN])> = Vec::new();
+        let mut form = ExtensionForm::OneByte;
+        for ext in &self.list {
+            let Ok(id) = u8::try_from(ext.id()) else {
+                continue;
+            };
+            let max = ext.max_size(input).min(MAX_ELEMENT_LEN);
+            let one_byte_ok = ext
+                .supported_flags()
+                .contains(gst_rtp::RTPHeaderExtensionFlags::ONE_BYTE);
+            // Ask for the form the block will most likely use; a larger element switches the
+            // whole block to the two-byte form below.
+            let flags = if one_byte_ok && form == ExtensionForm::OneByte {
+                gst_rtp::RTPHeaderExtensionFlags::ONE_BYTE
+            } else {
+                gst_rtp::RTPHeaderExtensionFlags::TWO_BYTE
+            };
+            match ext.write(input, flags, output, &mut scratch[..max]) {
+                Ok(0) => {}
+                Ok(len) => {
+                    let len = len.min(max);
+                    if !one_byte_ok
+                        || ExtensionForm::for_element(id, len) != Some(ExtensionForm::OneByte)
+                    {
+                        form = ExtensionForm::TwoByte;
+                    }
+                    let mut data = [0u8; MAX_ELEMENT_LEN];
+                    data[..len].copy_from_slice(&scratch[..len]);
+                    elements.push((id, len, data));
+                }
+                Err(err) => {
+                    gst::warning!(
+                        crate::CAT,
+                        obj = element,
+                        "Header extension {} (id {id}) failed to write: {err}",
+                        ext.uri().unwrap_or_default()
+                    );
+                }
+            }
+        }
+        let mut writer = ExtensionWriter::new(form);
+        for (id, len, data) in &elements {
+            if let Err(err) = writer.push(*id, &data[..*len]) {
+                gst::warning!(
+                    crate::CAT,
+                    obj = element,
+                    "Dropping header extension element: {err}"
+                );
+            }
+        }
+        writer.finish()
+    }
+
+    /// Reads the extension block of a received packet into metas on `output`; returns true
+    /// when an extension asked for the non-RTP source caps to be updated.
+    pub fn read(
+        &self,
+        element: &gst::Element,
+        profile: u16,
+        data: &[u8],
+        output: &mut gst::BufferRef,
+    ) -> bool {
+        let Some(form) = ExtensionForm::from_profile(profile) else {
+            return false;
+        };
+        let flags = match form {
+            ExtensionForm::OneByte => gst_rtp::RTPHeaderExtensionFlags::ONE_BYTE,
+            ExtensionForm::TwoByte => gst_rtp::RTPHeaderExtensionFlags::TWO_BYTE,
+        };
+        let Ok(elements) = parse_elements(profile, data) else {
+            return false;
+        };
+        let mut wants_caps_update = false;
+        for element_data in elements {
+            let item = match element_data {
+                Ok(item) => item,
+                Err(err) => {
+                    gst::warning!(
+                        crate::CAT,
+                        obj = element,
+                        "Malformed header extension: {err}"
+                    );
+                    break;
+                }
+            };
+            let Some(ext) = self.by_id(item.id) else {
+                continue;
+            };
+            if !ext.read(flags, item.data, output) {
+                gst::warning!(
+                    crate::CAT,
+                    obj = element,
+                    "Header extension {} (id {}) could not read {} bytes",
+                    ext.uri().unwrap_or_default(),
+                    item.id,
+                    item.data.len()
+                );
+                continue;
+            }
+            wants_caps_update |= ext.wants_update_non_rtp_src_caps();
+        }
+        wants_caps_update
+    }
+
+    /// Lets extensions that asked for it update the caps of the non-RTP side.
+    pub fn update_non_rtp_caps(&self, caps: &mut gst::CapsRef) {
+        for ext in &self.list {
+            if ext.wants_update_non_rtp_src_caps() {
+                ext.update_non_rtp_src_caps(caps);
+                ext.set_wants_update_non_rtp_src_caps(false);
+            }
+        }
+    }
+
+    /// Makes the table match the `extmap-N` fields of `caps`: an id without an extension is
+    /// asked for with the `request-extension` signal, then (with `auto-header-extension`)
+    /// created from its URI; every extension then reads its attributes from the caps.
+    pub fn configure_from_caps(&mut self, element: &gst::Element, caps: &gst::Caps, auto: bool) {
+        let Some(s) = caps.structure(0) else {
+            return;
+        };
+        for (field, value) in s.iter() {
+            let Some(id) = field
+                .strip_prefix("extmap-")
+                .and_then(|n| n.parse::<u8>().ok())
+            else {
+                continue;
+            };
+            if id == 0 || self.by_id(id).is_some() {
+                continue;
+            }
+            let Some(uri) = extmap_uri(value) else {
+                gst::warning!(crate::CAT, obj = element, "Cannot read the URI of {field}");
+                continue;
+            };
+            let requested = element.emit_by_name::<Option<gst_rtp::RTPHeaderExtension>>(
+                "request-extension",
+                &[&u32::from(id), &uri],
+            );
+            let ext = match requested {
+                Some(ext) => Some(ext),
+                None if auto => gst_rtp::RTPHeaderExtension::create_from_uri(&uri),
+                None => None,
+            };
+            match ext {
+                Some(ext) => {
+                    ext.set_id(u32::from(id));
+                    gst::debug!(
+                        crate::CAT,
+                        obj = element,
+                        "Using {uri} for extension id {id}"
+                    );
+                    self.add(ext);
+                }
+                None => gst::info!(
+                    crate::CAT,
+                    obj = element,
+                    "No implementation of header extension {uri} (id {id}); ignoring it"
+                ),
+            }
+        }
+        for ext in &self.list {
+            if s.has_field(format!("extmap-{}", ext.id()).as_str())
+                && !ext.set_attributes_from_caps(caps)
+            {
+                gst::warning!(
+                    crate::CAT,
+                    obj = element,
+                    "Header extension {} rejected the attributes in {caps}",
+                    ext.uri().unwrap_or_default()
+                );
+            }
+        }
+    }
+
+    /// Writes an `extmap-N` field for every extension into `caps` (payloader output caps).
+    pub fn set_caps_fields(&self, caps: &mut gst::CapsRef) {
+        for ext in &self.list {
+            ext.set_caps_from_attributes(caps);
+        }
+    }
+}
+
+/// The URI of an `extmap-N` caps field: a plain string, or an array
+/// `<direction, uri, attributes>` (RFC 8285 §5).
+fn extmap_uri(value: &glib::SendValue) -> Option<String> {
+    if let Ok(uri) = value.get::<String>() {
+        return Some(uri);
+    }
+    let array = value.get::<gst::Array>().ok()?;
+    array.get(1)?.get::<String>().ok()
+}
+
+/// Installs the `add-extension`, `clear-extensions` and `request-extension` signals
+/// (same names and signatures as the C base classes).
+pub fn signals<T, F>(extensions_of: F) -> Vec<glib::subclass::Signal>
+where
+    T: glib::subclass::types::ObjectSubclass,
+    T::Type: IsA<gst::Element>,
+    F: Fn(&T::Type) -> &std::sync::Mutex<HeaderExtensions> + Send + Sync + Copy + 'static,
+{
+    use glib::subclass::Signal;
+    vec![
+        Signal::builder("add-extension")
+            .param_types([gst_rtp::RTPHeaderExtension::static_type()])
+            .action()
+            .class_handler(move |args| {
+                let obj = args[0].get::<T::Type>().ok()?;
+                let ext = args[1].get::<gst_rtp::RTPHeaderExtension>().ok()?;
+                if ext.id() == 0 || ext.id() > 255 {
+                    gst::warning!(
+                        crate::CAT,
+                        obj = &obj,
+                        "Extension has no valid id (1..=255)"
+                    );
+                    return None;
+                }
+                lock(extensions_of(&obj)).add(ext);
+                obj.upcast_ref::<gst::Element>()
+                    .static_pad("src")
+                    .inspect(|p| p.mark_reconfigure());
+                None
+            })
+            .build(),
+        Signal::builder("clear-extensions")
+            .action()
+            .class_handler(move |args| {
+                let obj = args[0].get::<T::Type>().ok()?;
+                lock(extensions_of(&obj)).clear();
+                None
+            })
+            .build(),
+        Signal::builder("request-extension")
+            .param_types([u32::static_type(), String::static_type()])
+            .return_type::<Option<gst_rtp::RTPHeaderExtension>>()
+            .accumulator(|_hint, acc, value| {
+                // The first handler that returns an extension wins.
+                match value.get::<Option<gst_rtp::RTPHeaderExtension>>() {
+                    Ok(Some(_)) => std::ops::ControlFlow::Break(value.clone()),
+                    _ => std::ops::ControlFlow::Continue(acc),
+                }
+            })
+            .build(),
+    ]
+}
+
+/// Locks a mutex, recovering the data if a panicking thread poisoned it (the data here is
+/// always left consistent).
+pub fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

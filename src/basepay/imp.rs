@@ -214,6 +214,19 @@ impl RtpBasePay2 {
             s.fixate_field_nearest_int("payload", settings.pt as i32);
         }
         let mut state = lock(&self.state);
+        if state.packets_sent == 0 {
+            // Properties set after READY → PAUSED but before any packet still apply.
+            if settings.ssrc != RANDOM_U32 {
+                state.ssrc = settings.ssrc;
+            }
+            if settings.timestamp_offset != RANDOM_U32 {
+                state.timestamp_offset = settings.timestamp_offset;
+            }
+            if let Ok(offset) = u16::try_from(settings.seqnum_offset) {
+                state.seqnum_offset = offset;
+                state.next_seqnum = offset;
+            }
+        }
         if let Ok(pt) = s.get::<i32>("payload") {
             if !(0..=127).contains(&pt) {
                 gst::warning!(crate::CAT, imp = self, "Payload type {pt} out of range");

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Checks that gst-inspect-1.0 finds the plugin in DIR and every element README lists, with
+# its description, properties and pad templates.
+set -euo pipefail
+dir=${1:-target/release}
+export GST_PLUGIN_PATH="$PWD/$dir"
+export GST_REGISTRY="$(mktemp -d)/registry.bin"
+plugin=$(gst-inspect-1.0 rtp2)
+expected=$(grep -oE '`rtp[a-z0-9]+2`' README.md | tr -d '`' | sort -u)
+[ -n "$expected" ] || { echo "README lists no element" >&2; exit 1; }
+for element in $expected; do
+  echo "$plugin" | grep -q "  $element: " || { echo "plugin rtp2 lacks $element" >&2; exit 1; }
+  out=$(gst-inspect-1.0 "$element")
+  for section in "Pad Templates:" "Element Properties:" "Long-name"; do
+    echo "$out" | grep -q "$section" || { echo "$element: no '$section'" >&2; exit 1; }
+  done
+  echo "ok: $element"
+done

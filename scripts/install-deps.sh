@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what building and testing gst-plugin-rtp2 needs on Debian 12 (as root, or with
+# sudo): GStreamer development files, the C elements and codecs the tests compare with,
+# ffmpeg, libbcg729, meson. Does nothing when everything is already installed.
+set -euo pipefail
+
+packages=(
+  pkg-config gcc
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  gstreamer1.0-nice gstreamer1.0-rtsp libgstrtspserver-1.0-dev
+  ffmpeg libbcg729-dev meson ninja-build
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing: ${missing[*]}"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    sudo="sudo"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "== Debian packages: all present"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  if [ -x "$HOME/.cargo/bin/cargo" ]; then
+    echo "cargo is in ~/.cargo/bin: add it to PATH (source ~/.cargo/env)" >&2
+  else
+    echo "cargo (Rust >= 1.95) is needed: install it with rustup" >&2
+  fi
+  exit 1
+fi
+cargo --version

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole test suite (README's second command): installs what is missing, checks formatting
+# and lints, builds the plugin, runs every test, and checks that gst-inspect-1.0 sees every
+# element of the built plugin.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+bash scripts/install-deps.sh
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== cargo build --release"
+cargo build --release --locked
+
+echo "== gst-inspect-1.0 on target/release"
+bash scripts/check-inspect.sh target/release
+
+echo "== benchmarks compile and run once (criterion --test mode, no timing)"
+cargo bench --workspace --locked -- --test >/dev/null
+
+echo "== cargo test"
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee target/test-output.txt
+summary=$(grep -E '^test result:' target/test-output.txt | awk '{p+=$4; f+=$6} END {print p" passed, "f" failed"}')
+echo "tests: $summary"

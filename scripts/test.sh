@@ -21,7 +21,7 @@ echo "== gst-inspect-1.0 on target/release"
 bash scripts/check-inspect.sh target/release
 
 echo "== benchmarks compile and run once (criterion --test mode, no timing)"
-cargo bench --workspace --locked -- --test >/dev/null
+cargo bench --workspace --benches --locked -- --test >/dev/null
 
 echo "== cargo test"
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee target/test-output.txt

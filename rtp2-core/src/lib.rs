@@ -1,3 +1,21 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! The sans-IO core of gst-plugin-rtp2: RTP packet logic with no GStreamer types, so that it
+//! can be unit-tested, fuzzed, benchmarked and cross-built on its own. The GStreamer elements
+//! of the `gstrtp2` crate are thin glue around it.
+//!
+//! - [`rtp`]: the RTP fixed header (RFC 3550 §5.1), reading and writing.
+//! - [`hdrext`]: RFC 8285 header extension elements.
+//! - [`seqnum`]: sequence number classification and 64-bit extension of counters.
+//! - [`time`]: nanoseconds ↔ RTP clock ticks.
+//! - [`audio`]: packet time of constant-bitrate audio (RFC 3551 §4.5).
+//! - [`g722`], [`g729`]: the audio payload formats of RFC 3551 §4.5.2 and §4.5.6.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 pub mod audio;
 pub mod g722;
 pub mod g729;

@@ -1,87 +1,147 @@
-//! RTP fixed header (RFC 3550 §5.1).
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! The RTP fixed header (RFC 3550 §5.1): a zero-copy, validating reader for packets that
+//! arrive from the network, and a writer for the packets payloaders send.
+//!
+//! ```text
+//!  0                   1                   2                   3
+//!  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//! |V=2|P|X|  CC   |M|     PT      |       sequence number         |
+//! |                           timestamp                           |
+//! |           synchronization source (SSRC) identifier            |
+//! |            contributing source (CSRC) identifiers             |  CC × 32 bits
+//! |      defined by profile       |            length             |  if X (§5.3.1)
+//! |                      header extension                         |  length × 32 bits
+//! ```
+
+use std::fmt;
+
+/// The only RTP version there is (RFC 3550 §5.1).
 pub const RTP_VERSION: u8 = 2;
+/// Bytes of the fixed header, before CSRCs and extension.
 pub const FIXED_HEADER_LEN: usize = 12;
+/// The CC field has 4 bits: at most 15 CSRCs (RFC 3550 §5.1).
 pub const MAX_CSRC_COUNT: usize = 15;
 
+/// Why a packet is not valid RTP. Every variant is something a hostile or broken sender can
+/// produce; the depayloader drops the packet, counts it and warns with this text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RtpParseError {
-    TooShort { len: usize },
-    BadVersion { version: u8 },
-    CsrcPastEnd { csrc_count: u8, len: usize },
-    ExtensionPastEnd { declared: usize, available: usize },
-    BadPadding { padding: u8, available: usize },
+    /// Shorter than the 12-byte fixed header.
+    TooShort {
+        /// Bytes received.
+        len: usize,
+    },
+    /// Version field other than 2.
+    BadVersion {
+        /// The version field.
+        version: u8,
+    },
+    /// The CSRC list announced by CC runs past the end of the packet.
+    CsrcPastEnd {
+        /// The CC field.
+        csrc_count: u8,
+        /// Bytes received.
+        len: usize,
+    },
+    /// The header extension (RFC 3550 §5.3.1) runs past the end of the packet.
+    ExtensionPastEnd {
+        /// Bytes the extension header announces (at least its own 4).
+        declared: usize,
+        /// Bytes after the CSRCs.
+        available: usize,
+    },
+    /// The P bit is set but the last byte's padding count is 0 or larger than what follows
+    /// the header (RFC 3550 §5.1, P).
+    BadPadding {
+        /// The padding count (last byte).
+        padding: u8,
+        /// Bytes after the header.
+        available: usize,
+    },
 }
-impl std::fmt::Display for RtpParseError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+
+impl fmt::Display for RtpParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::TooShort { len } => {
                 write!(f, "{len} bytes is shorter than the 12-byte RTP header")
             }
             Self::BadVersion { version } => write!(f, "RTP version {version}, expected 2"),
             Self::CsrcPastEnd { csrc_count, len } => {
-                write!(f, "{csrc_count} CSRCs do not fit in {len} bytes")
+                write!(
+                    f,
+                    "{csrc_count} CSRCs announced but the packet has only {len} bytes"
+                )
             }
             Self::ExtensionPastEnd {
                 declared,
                 available,
             } => write!(
                 f,
-                "header extension of {declared} bytes, only {available} available"
+                "header extension of {declared} bytes but only {available} bytes follow the CSRCs"
             ),
             Self::BadPadding { padding, available } => write!(
                 f,
-                "padding of {padding} bytes, only {available} after the header"
+                "padding count {padding} but only {available} bytes follow the header"
             ),
         }
     }
 }
+
 impl std::error::Error for RtpParseError {}
 
+/// A validated RTP packet borrowed from the input: every accessor is infallible because
+/// [`RtpPacket::parse`] checked all lengths once.
 #[derive(Debug, Clone, Copy)]
 pub struct RtpPacket<'a> {
     data: &'a [u8],
     header_len: usize,
     payload_end: usize,
 }
+
 impl<'a> RtpPacket<'a> {
+    /// Validates `data` as an RTP packet (RFC 3550 §5.1, §5.3.1) without copying it.
     pub fn parse(data: &'a [u8]) -> Result<Self, RtpParseError> {
+        let Some(&b0) = data.first() else {
+            return Err(RtpParseError::TooShort { len: 0 });
+        };
         if data.len() < FIXED_HEADER_LEN {
             return Err(RtpParseError::TooShort { len: data.len() });
         }
-        let version = data[0] >> 6;
+        let version = b0 >> 6;
         if version != RTP_VERSION {
             return Err(RtpParseError::BadVersion { version });
         }
-        let cc = data[0] & 0x0f;
-        let mut header_len = FIXED_HEADER_LEN + 4 * usize::from(cc);
+        let csrc_count = b0 & 0x0f;
+        let mut header_len = FIXED_HEADER_LEN + 4 * usize::from(csrc_count);
         if data.len() < header_len {
             return Err(RtpParseError::CsrcPastEnd {
-                csrc_count: cc,
+                csrc_count,
                 len: data.len(),
             });
         }
-        if data[0] & 0x10 != 0 {
-            if data.len() < header_len + 4 {
+        if b0 & 0x10 != 0 {
+            let available = data.len() - header_len;
+            let Some(words) = data.get(header_len + 2..header_len + 4) else {
                 return Err(RtpParseError::ExtensionPastEnd {
                     declared: 4,
-                    available: data.len() - header_len,
+                    available,
                 });
-            }
-            let words = usize::from(u16::from_be_bytes([
-                data[header_len + 2],
-                data[header_len + 3],
-            ]));
-            let declared = 4 + 4 * words;
-            if data.len() < header_len + declared {
+            };
+            let declared = 4 + 4 * usize::from(u16::from_be_bytes([words[0], words[1]]));
+            if declared > available {
                 return Err(RtpParseError::ExtensionPastEnd {
                     declared,
-                    available: data.len() - header_len,
+                    available,
                 });
             }
             header_len += declared;
         }
         let mut payload_end = data.len();
-        if data[0] & 0x20 != 0 {
+        if b0 & 0x20 != 0 {
             let padding = data[data.len() - 1];
             let available = data.len() - header_len;
             if padding == 0 || usize::from(padding) > available {
@@ -95,79 +155,161 @@ impl<'a> RtpPacket<'a> {
             payload_end,
         })
     }
+
+    fn u32_at(&self, offset: usize) -> u32 {
+        let b = &self.data[offset..offset + 4];
+        u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+    }
+
+    /// The whole packet.
     pub fn data(&self) -> &'a [u8] {
         self.data
     }
+
+    /// The marker bit; its meaning is defined by the payload format.
     pub fn marker(&self) -> bool {
         self.data[1] & 0x80 != 0
     }
+
+    /// The 7-bit payload type.
     pub fn payload_type(&self) -> u8 {
         self.data[1] & 0x7f
     }
+
+    /// The 16-bit sequence number.
     pub fn sequence_number(&self) -> u16 {
         u16::from_be_bytes([self.data[2], self.data[3]])
     }
+
+    /// The 32-bit RTP timestamp (sampling instant of the first payload octet).
     pub fn timestamp(&self) -> u32 {
-        u32::from_be_bytes([self.data[4], self.data[5], self.data[6], self.data[7]])
+        self.u32_at(4)
     }
+
+    /// The synchronization source.
     pub fn ssrc(&self) -> u32 {
-        u32::from_be_bytes([self.data[8], self.data[9], self.data[10], self.data[11]])
+        self.u32_at(8)
     }
+
+    /// Number of CSRCs (0..=15).
     pub fn csrc_count(&self) -> u8 {
         self.data[0] & 0x0f
     }
+
+    /// The contributing sources, in order.
     pub fn csrcs(&self) -> impl Iterator<Item = u32> + 'a {
-        let n = usize::from(self.csrc_count());
-        self.data[FIXED_HEADER_LEN..FIXED_HEADER_LEN + 4 * n]
+        let end = FIXED_HEADER_LEN + 4 * usize::from(self.csrc_count());
+        self.data[FIXED_HEADER_LEN..end]
             .chunks_exact(4)
             .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
     }
+
+    /// True when the P bit is set.
     pub fn has_padding(&self) -> bool {
         self.data[0] & 0x20 != 0
     }
+
+    /// Bytes of padding at the end (0 without the P bit).
     pub fn padding_len(&self) -> usize {
         self.data.len() - self.payload_end
     }
+
+    /// True when the X bit is set.
+    pub fn has_extension(&self) -> bool {
+        self.data[0] & 0x10 != 0
+    }
+
+    /// The header extension (RFC 3550 §5.3.1): the 16 profile-defined bits and the data
+    /// (length × 4 bytes), when the X bit is set.
     pub fn extension(&self) -> Option<(u16, &'a [u8])> {
-        if self.data[0] & 0x10 == 0 {
+        if !self.has_extension() {
             return None;
         }
-        let off = FIXED_HEADER_LEN + 4 * usize::from(self.csrc_count());
-        let profile = u16::from_be_bytes([self.data[off], self.data[off + 1]]);
-        Some((profile, &self.data[off + 4..self.header_len]))
+        let offset = FIXED_HEADER_LEN + 4 * usize::from(self.csrc_count());
+        let profile = u16::from_be_bytes([self.data[offset], self.data[offset + 1]]);
+        Some((profile, &self.data[offset + 4..self.header_len]))
     }
+
+    /// Header bytes including CSRCs and extension: the payload starts here.
     pub fn header_len(&self) -> usize {
         self.header_len
     }
+
+    /// The payload, without padding; may be empty.
     pub fn payload(&self) -> &'a [u8] {
         &self.data[self.header_len..self.payload_end]
     }
 }
 
+/// The fields of the fixed header a payloader chooses per packet.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RtpHeader {
+    /// Marker bit.
     pub marker: bool,
+    /// Payload type, 0..=127.
     pub payload_type: u8,
+    /// Sequence number.
     pub sequence_number: u16,
+    /// RTP timestamp.
     pub timestamp: u32,
+    /// SSRC.
     pub ssrc: u32,
 }
+
+/// Why a header cannot be written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RtpWriteError {
-    BufferTooSmall { needed: usize, available: usize },
+    /// The output slice is shorter than [`header_len`].
+    BufferTooSmall {
+        /// Bytes the header needs.
+        needed: usize,
+        /// Bytes given.
+        available: usize,
+    },
+    /// More than 15 CSRCs.
     TooManyCsrcs(usize),
+    /// Extension data must be whole 32-bit words (RFC 3550 §5.3.1).
     ExtensionNotWordAligned(usize),
+    /// Extension data longer than 65535 words.
     ExtensionTooLong(usize),
+    /// Payload type above 127.
     PayloadTypeOutOfRange(u8),
 }
-impl std::fmt::Display for RtpWriteError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{self:?}")
+
+impl fmt::Display for RtpWriteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BufferTooSmall { needed, available } => {
+                write!(f, "RTP header needs {needed} bytes, {available} given")
+            }
+            Self::TooManyCsrcs(n) => write!(f, "{n} CSRCs, at most 15 fit"),
+            Self::ExtensionNotWordAligned(n) => {
+                write!(f, "header extension of {n} bytes is not whole 32-bit words")
+            }
+            Self::ExtensionTooLong(n) => write!(f, "header extension of {n} bytes is too long"),
+            Self::PayloadTypeOutOfRange(pt) => write!(f, "payload type {pt} is above 127"),
+        }
     }
 }
+
+impl std::error::Error for RtpWriteError {}
+
+/// Bytes a header takes: 12, plus 4 per CSRC, plus 4 + the extension data if any.
 pub fn header_len(csrc_count: usize, extension_data_len: Option<usize>) -> usize {
-    FIXED_HEADER_LEN + 4 * csrc_count + extension_data_len.map_or(0, |l| 4 + l)
+    FIXED_HEADER_LEN + 4 * csrc_count + extension_data_len.map_or(0, |len| 4 + len)
 }
+
+/// Writes the fixed header with CC = 0 and no extension: the common per-packet case.
+pub fn write_fixed_header(out: &mut [u8; FIXED_HEADER_LEN], header: &RtpHeader) {
+    out[0] = RTP_VERSION << 6;
+    out[1] = (u8::from(header.marker) << 7) | (header.payload_type & 0x7f);
+    out[2..4].copy_from_slice(&header.sequence_number.to_be_bytes());
+    out[4..8].copy_from_slice(&header.timestamp.to_be_bytes());
+    out[8..12].copy_from_slice(&header.ssrc.to_be_bytes());
+}
+
+/// Writes a complete header (version 2, no padding) with `csrcs` and an optional
+/// `(profile, data)` extension into `out`; returns the bytes written.
 pub fn write_header(
     out: &mut [u8],
     header: &RtpHeader,
@@ -180,12 +322,12 @@ pub fn write_header(
     if header.payload_type > 127 {
         return Err(RtpWriteError::PayloadTypeOutOfRange(header.payload_type));
     }
-    if let Some((_, d)) = extension {
-        if !d.len().is_multiple_of(4) {
-            return Err(RtpWriteError::ExtensionNotWordAligned(d.len()));
+    if let Some((_, data)) = extension {
+        if !data.len().is_multiple_of(4) {
+            return Err(RtpWriteError::ExtensionNotWordAligned(data.len()));
         }
-        if d.len() / 4 > 0xffff {
-            return Err(RtpWriteError::ExtensionTooLong(d.len()));
+        if data.len() / 4 > usize::from(u16::MAX) {
+            return Err(RtpWriteError::ExtensionTooLong(data.len()));
         }
     }
     let needed = header_len(csrcs.len(), extension.map(|(_, d)| d.len()));
@@ -195,21 +337,228 @@ pub fn write_header(
             available: out.len(),
         });
     }
-    out[0] = 0x80 | if extension.is_some() { 0x10 } else { 0 } | csrcs.len() as u8;
-    out[1] = (u8::from(header.marker) << 7) | header.payload_type;
-    out[2..4].copy_from_slice(&header.sequence_number.to_be_bytes());
-    out[4..8].copy_from_slice(&header.timestamp.to_be_bytes());
-    out[8..12].copy_from_slice(&header.ssrc.to_be_bytes());
-    let mut off = FIXED_HEADER_LEN;
-    for c in csrcs {
-        out[off..off + 4].copy_from_slice(&c.to_be_bytes());
-        off += 4;
+    let (fixed, rest) = out.split_at_mut(FIXED_HEADER_LEN);
+    let fixed: &mut [u8; FIXED_HEADER_LEN] =
+        fixed
+            .try_into()
+            .map_err(|_| RtpWriteError::BufferTooSmall {
+                needed,
+                available: FIXED_HEADER_LEN,
+            })?;
+    write_fixed_header(fixed, header);
+    fixed[0] |= csrcs.len() as u8;
+    let mut offset = 0;
+    for csrc in csrcs {
+        rest[offset..offset + 4].copy_from_slice(&csrc.to_be_bytes());
+        offset += 4;
     }
-    if let Some((profile, d)) = extension {
-        out[off..off + 2].copy_from_slice(&profile.to_be_bytes());
-        out[off + 2..off + 4].copy_from_slice(&((d.len() / 4) as u16).to_be_bytes());
-        out[off + 4..off + 4 + d.len()].copy_from_slice(d);
-        off += 4 + d.len();
+    if let Some((profile, data)) = extension {
+        fixed[0] |= 0x10;
+        rest[offset..offset + 2].copy_from_slice(&profile.to_be_bytes());
+        rest[offset + 2..offset + 4].copy_from_slice(&((data.len() / 4) as u16).to_be_bytes());
+        rest[offset + 4..offset + 4 + data.len()].copy_from_slice(data);
+        offset += 4 + data.len();
     }
-    Ok(off)
+    Ok(FIXED_HEADER_LEN + offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A packet written by hand, byte by byte, from RFC 3550 §5.1.
+    const HAND_MADE: [u8; 28] = [
+        0x92, 0xe0, 0x12, 0x34, // V=2 P=0 X=1 CC=2, M=1 PT=96, seq 0x1234
+        0xde, 0xad, 0xbe, 0xef, // timestamp
+        0x01, 0x02, 0x03, 0x04, // SSRC
+        0x00, 0x00, 0x00, 0x0a, // CSRC 10
+        0x00, 0x00, 0x00, 0x0b, // CSRC 11
+        0xbe, 0xde, 0x00, 0x01, // extension profile 0xBEDE, 1 word
+        0x10, 0xaa, 0x00, 0x00, // extension data
+    ];
+
+    #[test]
+    fn reads_every_field_of_a_hand_made_packet() {
+        let mut data = HAND_MADE.to_vec();
+        data.extend_from_slice(&[1, 2, 3]);
+        let p = RtpPacket::parse(&data).unwrap();
+        assert!(p.marker());
+        assert_eq!(p.payload_type(), 96);
+        assert_eq!(p.sequence_number(), 0x1234);
+        assert_eq!(p.timestamp(), 0xdead_beef);
+        assert_eq!(p.ssrc(), 0x0102_0304);
+        assert_eq!(p.csrcs().collect::<Vec<_>>(), vec![10, 11]);
+        assert_eq!(p.extension(), Some((0xbede, &[0x10, 0xaa, 0, 0][..])));
+        assert_eq!(p.header_len(), 28);
+        assert_eq!(p.payload(), &[1, 2, 3]);
+        assert!(!p.has_padding());
+    }
+
+    #[test]
+    fn writes_the_same_bytes() {
+        let mut out = [0u8; 28];
+        let header = RtpHeader {
+            marker: true,
+            payload_type: 96,
+            sequence_number: 0x1234,
+            timestamp: 0xdead_beef,
+            ssrc: 0x0102_0304,
+        };
+        let n = write_header(
+            &mut out,
+            &header,
+            &[10, 11],
+            Some((0xbede, &[0x10, 0xaa, 0, 0])),
+        )
+        .unwrap();
+        assert_eq!(n, 28);
+        assert_eq!(out, HAND_MADE);
+    }
+
+    #[test]
+    fn padding_is_removed_from_the_payload() {
+        let mut data = vec![0xa0, 0x00, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3];
+        data.extend_from_slice(&[9, 9, 0, 0, 3]);
+        let p = RtpPacket::parse(&data).unwrap();
+        assert_eq!(p.payload(), &[9, 9]);
+        assert_eq!(p.padding_len(), 3);
+    }
+
+    #[test]
+    fn every_error() {
+        let ok = [0x80u8, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3];
+        assert_eq!(
+            RtpPacket::parse(&ok[..5]).unwrap_err(),
+            RtpParseError::TooShort { len: 5 }
+        );
+        assert_eq!(
+            RtpPacket::parse(&[]).unwrap_err(),
+            RtpParseError::TooShort { len: 0 }
+        );
+        let mut v1 = ok;
+        v1[0] = 0x40;
+        assert_eq!(
+            RtpPacket::parse(&v1).unwrap_err(),
+            RtpParseError::BadVersion { version: 1 }
+        );
+        let mut cc = ok.to_vec();
+        cc[0] = 0x81;
+        assert_eq!(
+            RtpPacket::parse(&cc).unwrap_err(),
+            RtpParseError::CsrcPastEnd {
+                csrc_count: 1,
+                len: 12
+            }
+        );
+        let mut ext = ok.to_vec();
+        ext[0] = 0x90;
+        assert_eq!(
+            RtpPacket::parse(&ext).unwrap_err(),
+            RtpParseError::ExtensionPastEnd {
+                declared: 4,
+                available: 0
+            }
+        );
+        ext.extend_from_slice(&[0xbe, 0xde, 0, 2, 0, 0, 0, 0]);
+        assert_eq!(
+            RtpPacket::parse(&ext).unwrap_err(),
+            RtpParseError::ExtensionPastEnd {
+                declared: 12,
+                available: 8
+            }
+        );
+        let mut pad = ok.to_vec();
+        pad[0] = 0xa0;
+        pad.extend_from_slice(&[1, 2, 0]);
+        assert_eq!(
+            RtpPacket::parse(&pad).unwrap_err(),
+            RtpParseError::BadPadding {
+                padding: 0,
+                available: 3
+            }
+        );
+        *pad.last_mut().unwrap() = 4;
+        assert_eq!(
+            RtpPacket::parse(&pad).unwrap_err(),
+            RtpParseError::BadPadding {
+                padding: 4,
+                available: 3
+            }
+        );
+        for e in [
+            RtpParseError::TooShort { len: 1 },
+            RtpParseError::BadVersion { version: 3 },
+        ] {
+            assert!(!e.to_string().is_empty());
+        }
+    }
+
+    #[test]
+    fn write_errors() {
+        let h = RtpHeader::default();
+        let mut out = [0u8; 64];
+        assert_eq!(
+            write_header(&mut out, &h, &[0; 16], None),
+            Err(RtpWriteError::TooManyCsrcs(16))
+        );
+        assert_eq!(
+            write_header(&mut out, &h, &[], Some((0xbede, &[1, 2, 3]))),
+            Err(RtpWriteError::ExtensionNotWordAligned(3))
+        );
+        assert_eq!(
+            write_header(&mut out[..13], &h, &[1], None),
+            Err(RtpWriteError::BufferTooSmall {
+                needed: 16,
+                available: 13
+            })
+        );
+        let bad_pt = RtpHeader {
+            payload_type: 128,
+            ..h
+        };
+        assert_eq!(
+            write_header(&mut out, &bad_pt, &[], None),
+            Err(RtpWriteError::PayloadTypeOutOfRange(128))
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn write_then_parse_round_trips(
+            marker: bool,
+            pt in 0u8..128,
+            seq: u16,
+            ts: u32,
+            ssrc: u32,
+            csrcs in proptest::collection::vec(any::<u32>(), 0..=15),
+            ext in proptest::option::of((any::<u16>(), proptest::collection::vec(any::<u8>(), 0..64))),
+            payload in proptest::collection::vec(any::<u8>(), 0..100),
+        ) {
+            let ext = ext.map(|(p, mut d)| { d.truncate(d.len() / 4 * 4); (p, d) });
+            let ext_ref = ext.as_ref().map(|(p, d)| (*p, d.as_slice()));
+            let header = RtpHeader { marker, payload_type: pt, sequence_number: seq, timestamp: ts, ssrc };
+            let mut out = vec![0u8; header_len(csrcs.len(), ext_ref.map(|(_, d)| d.len()))];
+            let n = write_header(&mut out, &header, &csrcs, ext_ref).unwrap();
+            prop_assert_eq!(n, out.len());
+            out.extend_from_slice(&payload);
+            let p = RtpPacket::parse(&out).unwrap();
+            prop_assert_eq!(p.marker(), marker);
+            prop_assert_eq!(p.payload_type(), pt);
+            prop_assert_eq!(p.sequence_number(), seq);
+            prop_assert_eq!(p.timestamp(), ts);
+            prop_assert_eq!(p.ssrc(), ssrc);
+            prop_assert_eq!(p.csrcs().collect::<Vec<_>>(), csrcs);
+            prop_assert_eq!(p.extension(), ext_ref);
+            prop_assert_eq!(p.payload(), &payload[..]);
+        }
+
+        #[test]
+        fn parse_never_panics(data in proptest::collection::vec(any::<u8>(), 0..80)) {
+            if let Ok(p) = RtpPacket::parse(&data) {
+                prop_assert!(p.header_len() + p.payload().len() + p.padding_len() == data.len());
+                let _ = (p.csrcs().count(), p.extension());
+            }
+        }
+    }
 }

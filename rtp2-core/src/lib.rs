@@ -12,6 +12,8 @@
 //! - [`time`]: nanoseconds ↔ RTP clock ticks.
 //! - [`audio`]: packet time of constant-bitrate audio (RFC 3551 §4.5).
 //! - [`g722`], [`g729`]: the audio payload formats of RFC 3551 §4.5.2 and §4.5.6.
+//! - [`nal`]: NAL units in Annex B and length-prefixed streams (H.264, H.265).
+//! - [`h264`]: H.264 over RTP (RFC 6184).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -19,7 +21,9 @@
 pub mod audio;
 pub mod g722;
 pub mod g729;
+pub mod h264;
 pub mod hdrext;
+pub mod nal;
 pub mod rtp;
 pub mod seqnum;
 pub mod time;

@@ -1,0 +1,666 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! RFC 6184 depacketizer: single NAL unit packets (§5.6), STAP-A, STAP-B, MTAP16, MTAP24
+//! (§5.7), FU-A and FU-B (§5.8), and the interleaved mode (§5.5, §6.4) in which NAL units are
+//! released in decoding order (DON).
+//!
+//! The caller (the depayloader element) passes packets in sequence order with a
+//! `discont` flag when packets were lost before one. NAL units come out as [`OutputNal`]s:
+//! ranges of the payload just passed in when they can be shared, owned bytes when they were
+//! reassembled or held for reordering. Every packet or part of one that cannot be used is
+//! reported as a [`DropReason`]; a fragmented NAL unit that lost a fragment is dropped whole,
+//! so no corrupted NAL unit ever comes out. All buffering is bounded.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+
+use super::{
+    NAL_FU_A, NAL_FU_B, NAL_MTAP16, NAL_MTAP24, NAL_STAP_A, NAL_STAP_B, forbidden_bit, nal_type,
+};
+use crate::seqnum::SeqnumUnwrapper;
+
+/// Limits and mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DepacketizerConfig {
+    /// Largest NAL unit reassembled from fragments; a longer one is dropped.
+    pub max_nal_size: usize,
+    /// Packetization mode 2: reorder NAL units by DON.
+    pub interleaved: bool,
+    /// `sprop-interleaving-depth` (§8.1): NAL units held before the smallest DON is released.
+    pub interleaving_depth: usize,
+    /// `sprop-deint-buf-req` (§8.1): bytes the de-interleaving buffer may hold.
+    pub deint_buf_bytes: usize,
+}
+
+impl Default for DepacketizerConfig {
+    fn default() -> Self {
+        DepacketizerConfig {
+            max_nal_size: 8 * 1024 * 1024,
+            interleaved: false,
+            interleaving_depth: 0,
+            deint_buf_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
+
+/// Most NAL units ever held for de-interleaving, whatever the SDP says.
+pub const MAX_DEINTERLEAVE_NALS: usize = 4096;
+
+/// The bytes of an output NAL unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NalData {
+    /// A range of the payload passed to [`H264Depacketizer::push`] (share it).
+    Payload(Range<usize>),
+    /// Reassembled or held bytes.
+    Owned(Vec<u8>),
+}
+
+/// A NAL unit ready for the decoder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputNal {
+    /// The NAL unit, header byte included.
+    pub data: NalData,
+    /// Extended RTP timestamp of the NAL unit.
+    pub timestamp: u64,
+    /// The NAL unit ends the payload of a packet with the marker bit (end of access unit).
+    pub marker: bool,
+}
+
+/// Why (part of) a packet was not used. Display gives the warning text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// Empty payload.
+    EmptyPayload,
+    /// NAL unit type 0, 30 or 31 (unspecified / reserved, §5.2).
+    UnsupportedType(u8),
+    /// F bit set: the sender marks a syntax violation (§5.3).
+    ForbiddenBit,
+    /// An aggregation packet whose unit sizes are zero or run past the end.
+    BadAggregation(u8),
+    /// A fragment without a fragmented NAL unit started.
+    FragmentWithoutStart,
+    /// A fragment with both start and end bits (§5.8 forbids it).
+    FragmentStartAndEnd,
+    /// A fragment whose NAL type, FU kind or timestamp differs from the start fragment.
+    FragmentMismatch,
+    /// A fragmented NAL unit lost fragments (sequence gap or new start).
+    IncompleteFragmentedNal,
+    /// A fragmented NAL unit grew past `max_nal_size`.
+    FragmentedNalTooLarge(usize),
+    /// The de-interleaving buffer was full and released a NAL unit early.
+    DeinterleaveOverflow,
+}
+
+impl fmt::Display for DropReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::EmptyPayload => write!(f, "empty H.264 payload"),
+            Self::UnsupportedType(t) => write!(f, "NAL unit type {t} is not allowed in RTP"),
+            Self::ForbiddenBit => write!(f, "NAL unit with the forbidden (F) bit set"),
+            Self::BadAggregation(t) => {
+                write!(
+                    f,
+                    "aggregation packet (type {t}) with a unit size of 0 or past the end"
+                )
+            }
+            Self::FragmentWithoutStart => write!(f, "FU fragment without a start fragment"),
+            Self::FragmentStartAndEnd => write!(f, "FU fragment with both start and end bits"),
+            Self::FragmentMismatch => {
+                write!(
+                    f,
+                    "FU fragment whose NAL type, FU type or timestamp changed"
+                )
+            }
+            Self::IncompleteFragmentedNal => {
+                write!(
+                    f,
+                    "fragmented NAL unit lost a fragment; the whole NAL unit is dropped"
+                )
+            }
+            Self::FragmentedNalTooLarge(n) => {
+                write!(f, "fragmented NAL unit larger than the {n}-byte limit")
+            }
+            Self::DeinterleaveOverflow => {
+                write!(
+                    f,
+                    "de-interleaving buffer full: NAL unit released out of DON order"
+                )
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Fragmented {
+    data: Vec<u8>,
+    timestamp: u64,
+    fu_type: u8,
+    don: Option<u16>,
+}
+
+/// The RFC 6184 depacketizer.
+#[derive(Debug, Clone, Default)]
+pub struct H264Depacketizer {
+    config: DepacketizerConfig,
+    fragmented: Option<Fragmented>,
+    /// Skip fragments until the next start (after an oversize or broken NAL unit).
+    skipping_fragments: bool,
+    don_unwrapper: SeqnumUnwrapper,
+    /// Interleaved mode: NAL units by extended DON (and arrival order for equal DONs).
+    deinterleave: BTreeMap<(u64, u64), (Vec<u8>, u64)>,
+    deinterleave_bytes: usize,
+    arrivals: u64,
+}
+
+impl H264Depacketizer {
+    /// A depacketizer with these settings.
+    pub fn new(config: DepacketizerConfig) -> Self {
+        H264Depacketizer {
+            config,
+            ..Default::default()
+        }
+    }
+
+    /// Forgets everything in progress (flush, new sender).
+    pub fn reset(&mut self) {
+        *self = H264Depacketizer::new(self.config);
+    }
+
+    /// Handles one packet. NAL units completed by it go to `out` (payload ranges refer to
+    /// `payload`); the reasons for anything dropped go to `drops`.
+    pub fn push(
+        &mut self,
+        payload: &[u8],
+        timestamp: u64,
+        marker: bool,
+        discont: bool,
+        out: &mut Vec<OutputNal>,
+        drops: &mut Vec<DropReason>,
+    ) {
+        let first_out = out.len();
+        if discont && self.fragmented.take().is_some() {
+            drops.push(DropReason::IncompleteFragmentedNal);
+        }
+        let Some(&header) = payload.first() else {
+            drops.push(DropReason::EmptyPayload);
+            return;
+        };
+        if forbidden_bit(header) {
+            drops.push(DropReason::ForbiddenBit);
+            return;
+        }
+        let kind = nal_type(header);
+        if kind != NAL_FU_A && kind != NAL_FU_B && self.fragmented.take().is_some() {
+            drops.push(DropReason::IncompleteFragmentedNal);
+        }
+        match kind {
+            1..=23 => self.emit(
+                NalData::Payload(0..payload.len()),
+                payload,
+                timestamp,
+                None,
+                out,
+            ),
+            NAL_STAP_A | NAL_STAP_B => self.stap(payload, kind, timestamp, out, drops),
+            NAL_MTAP16 | NAL_MTAP24 => self.mtap(payload, kind, timestamp, out, drops),
+            NAL_FU_A | NAL_FU_B => self.fragment(payload, kind, timestamp, out, drops),
+            _ => drops.push(DropReason::UnsupportedType(kind)),
+        }
+        if marker && let Some(last) = out[first_out..].last_mut() {
+            last.marker = true;
+        }
+    }
+
+    /// End of stream: releases what the de-interleaving buffer holds, in DON order; an
+    /// unfinished fragmented NAL unit is dropped.
+    pub fn drain(&mut self, out: &mut Vec<OutputNal>, drops: &mut Vec<DropReason>) {
+        if self.fragmented.take().is_some() {
+            drops.push(DropReason::IncompleteFragmentedNal);
+        }
+        while let Some(((_, _), (data, timestamp))) = self.deinterleave.pop_first() {
+            out.push(OutputNal {
+                data: NalData::Owned(data),
+                timestamp,
+                marker: false,
+            });
+        }
+        self.deinterleave_bytes = 0;
+    }
+
+    /// NAL units held for de-interleaving.
+    pub fn held_nals(&self) -> usize {
+        self.deinterleave.len()
+    }
+
+    fn emit(
+        &mut self,
+        data: NalData,
+        payload: &[u8],
+        timestamp: u64,
+        don: Option<u16>,
+        out: &mut Vec<OutputNal>,
+    ) {
+        match don.filter(|_| self.config.interleaved) {
+            None => out.push(OutputNal {
+                data,
+                timestamp,
+                marker: false,
+            }),
+            Some(don) => {
+                let bytes = match data {
+                    NalData::Payload(r) => payload[r].to_vec(),
+                    NalData::Owned(v) => v,
+                };
+                let ext = self.don_unwrapper.unwrap(don);
+                self.arrivals += 1;
+                self.deinterleave_bytes += bytes.len();
+                self.deinterleave
+                    .insert((ext, self.arrivals), (bytes, timestamp));
+                let depth = self.config.interleaving_depth.min(MAX_DEINTERLEAVE_NALS);
+                while self.deinterleave.len() > depth
+                    || self.deinterleave_bytes > self.config.deint_buf_bytes
+                {
+                    let Some((_, (data, timestamp))) = self.deinterleave.pop_first() else {
+                        break;
+                    };
+                    self.deinterleave_bytes -= data.len();
+                    out.push(OutputNal {
+                        data: NalData::Owned(data),
+                        timestamp,
+                        marker: false,
+                    });
+                }
+            }
+        }
+    }
+
+    /// STAP-A / STAP-B (§5.7.1): [header][DON if B] then (16-bit size, NAL unit)*.
+    fn stap(
+        &mut self,
+        payload: &[u8],
+        kind: u8,
+        timestamp: u64,
+        out: &mut Vec<OutputNal>,
+        drops: &mut Vec<DropReason>,
+    ) {
+        let mut pos = 1;
+        let mut don = None;
+        if kind == NAL_STAP_B {
+            let Some(d) = payload.get(1..3) else {
+                drops.push(DropReason::BadAggregation(kind));
+                return;
+            };
+            don = Some(u16::from_be_bytes([d[0], d[1]]));
+            pos = 3;
+        }
+        let mut units = 0;
+        while pos < payload.len() {
+            let Some(size) = payload.get(pos..pos + 2) else {
+                drops.push(DropReason::BadAggregation(kind));
+                return;
+            };
+            let size = usize::from(u16::from_be_bytes([size[0], size[1]]));
+            let start = pos + 2;
+            if size == 0 || payload.len() - start < size {
+                drops.push(DropReason::BadAggregation(kind));
+                return;
+            }
+            if self.check_unit(payload[start], drops) {
+                self.emit(
+                    NalData::Payload(start..start + size),
+                    payload,
+                    timestamp,
+                    don,
+                    out,
+                );
+            }
+            don = don.map(|d| d.wrapping_add(1));
+            pos = start + size;
+            units += 1;
+        }
+        if units == 0 {
+            drops.push(DropReason::BadAggregation(kind));
+        }
+    }
+
+    /// MTAP16 / MTAP24 (§5.7.2): [header][DONB] then (size, DOND, TS offset, NAL unit)*.
+    fn mtap(
+        &mut self,
+        payload: &[u8],
+        kind: u8,
+        timestamp: u64,
+        out: &mut Vec<OutputNal>,
+        drops: &mut Vec<DropReason>,
+    ) {
+        let ts_len = if kind == NAL_MTAP16 { 2 } else { 3 };
+        let Some(donb) = payload.get(1..3) else {
+            drops.push(DropReason::BadAggregation(kind));
+            return;
+        };
+        let donb = u16::from_be_bytes([donb[0], donb[1]]);
+        let mut pos = 3;
+        let mut units = 0;
+        while pos < payload.len() {
+            let Some(head) = payload.get(pos..pos + 3 + ts_len) else {
+                drops.push(DropReason::BadAggregation(kind));
+                return;
+            };
+            let size = usize::from(u16::from_be_bytes([head[0], head[1]]));
+            let dond = head[2];
+            let ts_offset = head[3..]
+                .iter()
+                .fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+            let start = pos + 3 + ts_len;
+            // The size counts DOND, TS offset and the NAL unit.
+            if size <= 1 + ts_len || payload.len() - pos - 2 < size {
+                drops.push(DropReason::BadAggregation(kind));
+                return;
+            }
+            let end = pos + 2 + size;
+            if self.check_unit(payload[start], drops) {
+                let don = donb.wrapping_add(u16::from(dond));
+                self.emit(
+                    NalData::Payload(start..end),
+                    payload,
+                    timestamp + ts_offset,
+                    Some(don),
+                    out,
+                );
+            }
+            pos = end;
+            units += 1;
+        }
+        if units == 0 {
+            drops.push(DropReason::BadAggregation(kind));
+        }
+    }
+
+    /// A NAL unit inside an aggregation packet must be a plain NAL unit (types 1–23).
+    fn check_unit(&self, header: u8, drops: &mut Vec<DropReason>) -> bool {
+        if forbidden_bit(header) {
+            drops.push(DropReason::ForbiddenBit);
+            return false;
+        }
+        match nal_type(header) {
+            1..=23 => true,
+            t => {
+                drops.push(DropReason::UnsupportedType(t));
+                false
+            }
+        }
+    }
+
+    /// FU-A / FU-B (§5.8): [FU indicator][FU header][DON if FU-B start] fragment.
+    fn fragment(
+        &mut self,
+        payload: &[u8],
+        kind: u8,
+        timestamp: u64,
+        out: &mut Vec<OutputNal>,
+        drops: &mut Vec<DropReason>,
+    ) {
+        let Some(&fu_header) = payload.get(1) else {
+            drops.push(DropReason::EmptyPayload);
+            return;
+        };
+        let start = fu_header & 0x80 != 0;
+        let end = fu_header & 0x40 != 0;
+        let nal_header = (payload[0] & 0xe0) | (fu_header & 0x1f);
+        if start && end {
+            self.fragmented = None;
+            drops.push(DropReason::FragmentStartAndEnd);
+            return;
+        }
+        if start {
+            if self.fragmented.take().is_some() {
+                drops.push(DropReason::IncompleteFragmentedNal);
+            }
+            self.skipping_fragments = false;
+            let (don, data_start) = if kind == NAL_FU_B {
+                match payload.get(2..4) {
+                    Some(d) => (Some(u16::from_be_bytes([d[0], d[1]])), 4),
+                    None => {
+                        drops.push(DropReason::EmptyPayload);
+                        return;
+                    }
+                }
+            } else {
+                (None, 2)
+            };
+            if !matches!(nal_type(nal_header), 1..=23) {
+                drops.push(DropReason::UnsupportedType(nal_type(nal_header)));
+                self.skipping_fragments = true;
+                return;
+            }
+            let mut data = Vec::with_capacity(payload.len() * 4);
+            data.push(nal_header);
+            data.extend_from_slice(&payload[data_start..]);
+            self.fragmented = Some(Fragmented {
+                data,
+                timestamp,
+                fu_type: kind,
+                don,
+            });
+            return;
+        }
+        let Some(mut frag) = self.fragmented.take() else {
+            if !self.skipping_fragments {
+                drops.push(DropReason::FragmentWithoutStart);
+                self.skipping_fragments = true;
+            }
+            if end {
+                self.skipping_fragments = false;
+            }
+            return;
+        };
+        // FU-B is only the first fragment; the rest of a FU-B NAL unit travels as FU-A.
+        let kind_ok = kind == NAL_FU_A && (frag.fu_type == NAL_FU_A || frag.fu_type == NAL_FU_B);
+        if !kind_ok || frag.data[0] != nal_header || frag.timestamp != timestamp {
+            drops.push(DropReason::FragmentMismatch);
+            self.skipping_fragments = !end;
+            return;
+        }
+        if frag.data.len() + payload.len() - 2 > self.config.max_nal_size {
+            drops.push(DropReason::FragmentedNalTooLarge(self.config.max_nal_size));
+            self.skipping_fragments = !end;
+            return;
+        }
+        frag.data.extend_from_slice(&payload[2..]);
+        if end {
+            self.emit(
+                NalData::Owned(frag.data),
+                payload,
+                frag.timestamp,
+                frag.don,
+                out,
+            );
+        } else {
+            self.fragmented = Some(frag);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(
+        d: &mut H264Depacketizer,
+        packets: &[(&[u8], u64, bool, bool)],
+    ) -> (Vec<Vec<u8>>, Vec<DropReason>) {
+        let mut nals = Vec::new();
+        let mut drops = Vec::new();
+        for (payload, ts, marker, discont) in packets {
+            let mut out = Vec::new();
+            d.push(payload, *ts, *marker, *discont, &mut out, &mut drops);
+            for o in out {
+                nals.push(match o.data {
+                    NalData::Payload(r) => payload[r].to_vec(),
+                    NalData::Owned(v) => v,
+                });
+            }
+        }
+        (nals, drops)
+    }
+
+    #[test]
+    fn single_stap_a_and_fu_a() {
+        let mut d = H264Depacketizer::default();
+        let stap = [0x78, 0, 2, 0x67, 1, 0, 2, 0x68, 2];
+        let (nals, drops) = run(
+            &mut d,
+            &[
+                (&[0x41, 9], 0, false, false),
+                (&stap, 1, false, false),
+                (&[0x7c, 0x85, 1, 2], 2, false, false),
+                (&[0x7c, 0x05, 3], 2, false, false),
+                (&[0x7c, 0x45, 4], 2, true, false),
+            ],
+        );
+        assert!(drops.is_empty());
+        assert_eq!(
+            nals,
+            vec![
+                vec![0x41, 9],
+                vec![0x67, 1],
+                vec![0x68, 2],
+                vec![0x65, 1, 2, 3, 4]
+            ]
+        );
+    }
+
+    #[test]
+    fn marker_is_on_the_last_nal_of_the_packet() {
+        let mut d = H264Depacketizer::default();
+        let mut out = Vec::new();
+        let mut drops = Vec::new();
+        d.push(
+            &[0x78, 0, 1, 0x67, 0, 1, 0x65],
+            0,
+            true,
+            false,
+            &mut out,
+            &mut drops,
+        );
+        assert_eq!(
+            out.iter().map(|o| o.marker).collect::<Vec<_>>(),
+            vec![false, true]
+        );
+    }
+
+    #[test]
+    fn loss_inside_a_fragmented_nal_drops_it_whole() {
+        let mut d = H264Depacketizer::default();
+        let (nals, drops) = run(
+            &mut d,
+            &[
+                (&[0x7c, 0x85, 1], 0, false, false),
+                // A middle fragment was lost: the depayloader says discont.
+                (&[0x7c, 0x45, 3], 0, true, true),
+                (&[0x41, 7], 1, true, false),
+            ],
+        );
+        assert_eq!(nals, vec![vec![0x41, 7]]);
+        assert_eq!(
+            drops,
+            vec![
+                DropReason::IncompleteFragmentedNal,
+                DropReason::FragmentWithoutStart
+            ]
+        );
+    }
+
+    #[test]
+    fn hostile_inputs() {
+        let mut d = H264Depacketizer::new(DepacketizerConfig {
+            max_nal_size: 8,
+            ..Default::default()
+        });
+        let cases: Vec<(&[u8], DropReason)> = vec![
+            (&[], DropReason::EmptyPayload),
+            (&[0x00, 1], DropReason::UnsupportedType(0)),
+            (&[0x1e, 1], DropReason::UnsupportedType(30)),
+            (&[0x1f, 1], DropReason::UnsupportedType(31)),
+            (&[0xe1, 1], DropReason::ForbiddenBit),
+            (&[0x78, 0, 0], DropReason::BadAggregation(24)),
+            (&[0x78, 0, 9, 1], DropReason::BadAggregation(24)),
+            (&[0x78], DropReason::BadAggregation(24)),
+            (&[0x7c, 0xc5, 1], DropReason::FragmentStartAndEnd),
+            (&[0x7c, 0x05, 1], DropReason::FragmentWithoutStart),
+            (&[0x7a, 0, 0, 0, 0], DropReason::BadAggregation(26)),
+        ];
+        for (payload, reason) in cases {
+            let (nals, drops) = run(&mut d, &[(payload, 0, false, false)]);
+            assert!(nals.is_empty(), "{payload:?}");
+            assert_eq!(drops, vec![reason], "{payload:?}");
+            d.reset();
+        }
+        // Type change mid-way, and a NAL unit that never ends within the limit.
+        let (nals, drops) = run(
+            &mut d,
+            &[
+                (&[0x7c, 0x85, 1], 0, false, false),
+                (&[0x7c, 0x41, 2], 0, false, false),
+            ],
+        );
+        assert!(nals.is_empty());
+        assert_eq!(drops, vec![DropReason::FragmentMismatch]);
+        let (nals, drops) = run(
+            &mut d,
+            &[
+                (&[0x7c, 0x85, 1, 2, 3, 4], 0, false, false),
+                (&[0x7c, 0x05, 5, 6, 7, 8], 0, false, false),
+                (&[0x7c, 0x05, 9], 0, false, false),
+                (&[0x7c, 0x45, 9], 0, false, false),
+            ],
+        );
+        assert!(nals.is_empty());
+        assert_eq!(drops, vec![DropReason::FragmentedNalTooLarge(8)]);
+    }
+
+    #[test]
+    fn interleaved_mode_orders_by_don_across_the_wrap() {
+        let mut d = H264Depacketizer::new(DepacketizerConfig {
+            interleaved: true,
+            interleaving_depth: 2,
+            ..Default::default()
+        });
+        // STAP-B with DON 65534: units 65534 and 65535; then FU-B DON 1; MTAP16 DONB 0.
+        let stap_b = [0x79, 0xff, 0xfe, 0, 2, 0x41, 1, 0, 2, 0x41, 2];
+        let fu_b_start = [0x7d, 0x81, 0, 1, 0xaa];
+        let fu_end = [0x7c, 0x41, 0xbb];
+        let mtap = [0x7a, 0, 0, 0, 5, 0, 0, 10, 0x41, 3];
+        let (nals, drops) = run(
+            &mut d,
+            &[
+                (&stap_b, 0, false, false),
+                (&fu_b_start, 0, false, false),
+                (&fu_end, 0, false, false),
+                (&mtap, 0, false, false),
+            ],
+        );
+        assert!(drops.is_empty(), "{drops:?}");
+        let mut rest = Vec::new();
+        let mut out = Vec::new();
+        let mut drops = Vec::new();
+        d.drain(&mut out, &mut drops);
+        for o in out {
+            if let NalData::Owned(v) = o.data {
+                rest.push(v);
+            }
+        }
+        let all: Vec<Vec<u8>> = nals.into_iter().chain(rest).collect();
+        assert_eq!(
+            all,
+            vec![
+                vec![0x41, 1],
+                vec![0x41, 2],
+                vec![0x41, 3],
+                vec![0x61, 0xaa, 0xbb]
+            ]
+        );
+    }
+}

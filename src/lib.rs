@@ -17,6 +17,7 @@ pub mod basedepay;
 pub mod basepay;
 pub mod g722;
 pub mod g729;
+pub mod h264;
 mod hdrext;
 
 /// The debug category of the plugin (`GST_DEBUG=rtp2:6`).
@@ -34,6 +35,8 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     g722::depay::register(plugin)?;
     g729::pay::register(plugin)?;
     g729::depay::register(plugin)?;
+    h264::pay::register(plugin)?;
+    h264::depay::register(plugin)?;
     Ok(())
 }
 

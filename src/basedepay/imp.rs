@@ -94,6 +94,8 @@ struct State {
     /// (extended RTP timestamp, PTS) pair the output PTS are computed from.
     anchor: Option<(u64, gst::ClockTime)>,
     discont_pending: bool,
+    /// Packets were lost (or the stream restarted) before the next packet.
+    loss_before_next: bool,
     last_seqnum: u16,
     last_timestamp: u32,
     /// SSRC and CSRCs of the current packet (for `source-info`).
@@ -117,6 +119,7 @@ impl State {
             ext_timestamp: TimestampUnwrapper::new(),
             anchor: None,
             discont_pending: true,
+            loss_before_next: true,
             last_seqnum: 0,
             last_timestamp: 0,
             sources: None,
@@ -136,6 +139,7 @@ impl State {
         self.ext_timestamp.reset();
         self.anchor = None;
         self.discont_pending = true;
+        self.loss_before_next = true;
     }
 
     /// Output PTS of media sampled at `ext_ts`: the anchor's PTS plus the RTP time elapsed
@@ -332,6 +336,7 @@ impl RtpBaseDepay2 {
                     );
                     state.stats.packets_lost += u64::from(lost);
                     state.discont_pending = true;
+                    state.loss_before_next = true;
                 }
                 SeqnumVerdict::Late { behind } => {
                     state.stats.dropped_late += 1;
@@ -374,7 +379,8 @@ impl RtpBaseDepay2 {
             state.last_timestamp = rtp.timestamp();
             state.sources = Some((rtp.ssrc(), rtp.csrcs().collect()));
             state.extension = rtp.extension().map(|(p, d)| (p, d.to_vec()));
-            (ext_seqnum, ext_timestamp, state.discont_pending)
+            let discont = std::mem::take(&mut state.loss_before_next);
+            (ext_seqnum, ext_timestamp, discont)
         };
         if flush_subclass {
             (self.vfuncs().flush)(&self.obj());

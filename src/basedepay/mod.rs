@@ -272,3 +272,42 @@ unsafe impl<T: RtpBaseDepay2Impl> IsSubclassable<T> for RtpBaseDepay2 {
         klass.src_event = |obj, event| imp_of::<T>(obj).src_event(event);
     }
 }
+
+/// The loss policy of video depayloaders: the `request-keyframe` and `wait-for-keyframe`
+/// properties (same meaning as in the C `rtph264depay`). H.264 and H.265 share it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KeyframePolicy {
+    /// Ask upstream for a keyframe (force-key-unit, i.e. RTCP PLI/FIR) when data is lost.
+    pub request_keyframe: bool,
+    /// After a loss, drop everything until the next keyframe.
+    pub wait_for_keyframe: bool,
+    waiting: bool,
+}
+
+impl KeyframePolicy {
+    /// Data was lost; returns true when a keyframe should be requested.
+    pub fn on_loss(&mut self) -> bool {
+        if self.wait_for_keyframe {
+            self.waiting = true;
+        }
+        self.request_keyframe
+    }
+
+    /// Whether a complete access unit may be output; a keyframe ends the waiting.
+    pub fn admit(&mut self, keyframe: bool) -> bool {
+        if keyframe {
+            self.waiting = false;
+        }
+        !self.waiting
+    }
+
+    /// True while delta units are dropped.
+    pub fn waiting(&self) -> bool {
+        self.waiting
+    }
+
+    /// Forgets a pending wait (flush, new stream).
+    pub fn reset(&mut self) {
+        self.waiting = false;
+    }
+}

@@ -160,7 +160,9 @@ impl RtpH264Depay {
         if keyframe {
             let has_sps = nals.iter().any(|n| n.kind == NAL_SPS);
             let has_pps = nals.iter().any(|n| n.kind == NAL_PPS);
-            if !(has_sps && has_pps) && !state.sps.is_empty() && !state.pps.is_empty() {
+            let known = !state.sps.is_empty() && !state.pps.is_empty();
+            let in_au = has_sps && has_pps;
+            if known && !in_au {
                 // Parameter sets from sprop-parameter-sets or earlier in the stream go in
                 // front of an IDR picture that came without them.
                 let sets = state.sps.values().chain(state.pps.values()).map(|s| AuNal {

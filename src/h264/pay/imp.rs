@@ -219,7 +219,9 @@ impl RtpH264Pay {
                 match chunk {
                     Chunk::Bytes(bytes) => {
                         let mem = gst::Memory::from_slice(bytes.as_slice().to_vec());
-                        payload.get_mut().map(|p| p.append_memory(mem));
+                        if let Some(p) = payload.get_mut() {
+                            p.append_memory(mem);
+                        }
                     }
                     Chunk::Nal { id, range } => {
                         let Some(nal) = state.nals.iter().find(|n| n.id == *id) else {
@@ -511,7 +513,7 @@ impl RtpBasePay2Impl for RtpH264Pay {
             return false;
         };
         let mut state = lock(&self.state);
-        state.au_aligned = s.get::<&str>("alignment").map_or(true, |a| a != "nal");
+        state.au_aligned = !matches!(s.get::<&str>("alignment"), Ok("nal"));
         state.format = match s.get::<&str>("stream-format") {
             Ok("avc") | Ok("avc3") => {
                 let mut length_size = 4;

@@ -3,8 +3,9 @@
 // https://mozilla.org/MPL/2.0/.
 
 //! Every `gst-launch-1.0` line of README.md works as written, run by the real
-//! `gst-launch-1.0` with the plugin in target/release (built by `cargo build --release`). A receiver (`udpsrc`) line runs
-//! together with the sender line that follows it.
+//! `gst-launch-1.0` with the plugin in target/release (built by `cargo build --release`).
+//! A receiver (`udpsrc`) line runs together with the sender line that follows it; a receiver
+//! started with `-e` is stopped with SIGINT (Ctrl-C) once its sender is done.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -137,6 +138,14 @@ fn every_gst_launch_line_of_the_readme_works() {
             let receiver = spawn(command, &registry);
             std::thread::sleep(Duration::from_millis(1500));
             wait(spawn(sender, &registry), Duration::from_secs(60), sender);
+            if command.starts_with("gst-launch-1.0 -e ") {
+                // A receiver that runs until Ctrl-C, as the README tells the user.
+                std::thread::sleep(Duration::from_secs(1));
+                // `sh -c` runs gst-launch as its child: interrupt that one (the shell then
+                // exits with gst-launch's status).
+                let pid = receiver.id().to_string();
+                let _ = Command::new("pkill").args(["-INT", "-P", &pid]).status();
+            }
             wait(receiver, Duration::from_secs(30), command);
             ran += 2;
         } else {

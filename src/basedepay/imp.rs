@@ -104,6 +104,8 @@ struct State {
     extension: Option<(u16, Vec<u8>)>,
     segment: gst::FormattedSegment<gst::ClockTime>,
     src_caps: Option<gst::Caps>,
+    /// A segment event that arrived before the output caps were known; it follows them.
+    pending_segment: Option<gst::Event>,
     pending: Vec<gst::Buffer>,
     last_warning: Option<Instant>,
     stats: Stats,
@@ -126,6 +128,7 @@ impl State {
             extension: None,
             segment: gst::FormattedSegment::new(),
             src_caps: None,
+            pending_segment: None,
             pending: Vec::new(),
             last_warning: None,
             stats: Stats::default(),
@@ -195,8 +198,13 @@ impl RtpBaseDepay2 {
         }
         gst::debug!(crate::CAT, imp = self, "Output caps {caps}");
         state.src_caps = Some(caps.clone());
+        let segment = state.pending_segment.take();
         drop(state);
-        self.src_pad.push_event(gst::event::Caps::new(&caps))
+        let ok = self.src_pad.push_event(gst::event::Caps::new(&caps));
+        if let Some(segment) = segment {
+            self.src_pad.push_event(segment);
+        }
+        ok
     }
 
     pub(super) fn queue_output(&self, mut buffer: gst::Buffer, ext_timestamp: u64) {
@@ -468,9 +476,16 @@ impl RtpBaseDepay2 {
                 (self.vfuncs().set_sink_caps)(&self.obj(), &caps)
             }
             EventView::Segment(s) => {
+                let mut state = lock(&self.state);
                 if let Some(segment) = s.segment().downcast_ref::<gst::ClockTime>() {
-                    lock(&self.state).segment = segment.clone();
+                    state.segment = segment.clone();
                 }
+                if self.src_pad.current_caps().is_none() {
+                    // Caps must precede the segment downstream; wait for them.
+                    state.pending_segment = Some(event);
+                    return true;
+                }
+                drop(state);
                 self.src_pad.push_event(event)
             }
             EventView::FlushStop(_) => {

@@ -83,28 +83,32 @@ pub fn run_to_eos(pipeline: &gst::Pipeline, timeout: Duration) -> Vec<String> {
     warnings
 }
 
-fn collect_from(pipeline: &gst::Pipeline, sink_name: &str) -> Arc<Mutex<Vec<gst::Buffer>>> {
+type Sink = Arc<Mutex<(Vec<gst::Buffer>, Option<gst::Caps>)>>;
+
+fn collect_from(pipeline: &gst::Pipeline, sink_name: &str) -> Sink {
     let sink = pipeline
         .by_name(sink_name)
         .unwrap_or_else(|| panic!("no element named {sink_name}"))
         .downcast::<gst_app::AppSink>()
         .expect("an appsink");
-    let buffers = Arc::new(Mutex::new(Vec::new()));
-    let b = buffers.clone();
+    let collected: Sink = Arc::new(Mutex::new((Vec::new(), None)));
+    let c = collected.clone();
     sink.set_callbacks(
         gst_app::AppSinkCallbacks::builder()
             .new_sample(move |s| {
                 let sample = s.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                let mut c = c.lock().unwrap();
                 if let Some(list) = sample.buffer_list() {
-                    b.lock().unwrap().extend(list.iter_owned());
+                    c.0.extend(list.iter_owned());
                 } else if let Some(buffer) = sample.buffer_owned() {
-                    b.lock().unwrap().push(buffer);
+                    c.0.push(buffer);
                 }
+                c.1 = sample.caps_owned();
                 Ok(gst::FlowSuccess::Ok)
             })
             .build(),
     );
-    buffers
+    collected
 }
 
 /// Runs a gst-launch style description to EOS and returns what its appsink `sink_name` got.
@@ -114,11 +118,9 @@ pub fn run_collect(description: &str, sink_name: &str, timeout: Duration) -> Col
         .unwrap_or_else(|e| panic!("cannot parse {description}: {e}"))
         .downcast::<gst::Pipeline>()
         .unwrap();
-    let buffers = collect_from(&pipeline, sink_name);
-    let sink = pipeline.by_name(sink_name).unwrap();
+    let collected = collect_from(&pipeline, sink_name);
     let warnings = run_to_eos(&pipeline, timeout);
-    let caps = sink.static_pad("sink").and_then(|p| p.current_caps());
-    let buffers = std::mem::take(&mut *buffers.lock().unwrap());
+    let (buffers, caps) = std::mem::take(&mut *collected.lock().unwrap());
     Collected {
         buffers,
         caps,
@@ -164,7 +166,6 @@ pub fn push_collect(
     );
     let collected = collect_from(&pipeline, sink_name);
     let stats_element = stats_of.map(|name| pipeline.by_name(name).expect("stats element"));
-    let sink = pipeline.by_name(sink_name).unwrap();
     let stats = Arc::new(Mutex::new(None));
     if let Some(element) = stats_element.clone() {
         // Read the statistics when EOS leaves the element, before the pipeline is torn down.
@@ -182,8 +183,7 @@ pub fn push_collect(
         );
     }
     let warnings = run_to_eos(&pipeline, timeout);
-    let caps = sink.static_pad("sink").and_then(|p| p.current_caps());
-    let buffers = std::mem::take(&mut *collected.lock().unwrap());
+    let (buffers, caps) = std::mem::take(&mut *collected.lock().unwrap());
     let stats = stats.lock().unwrap().take();
     Collected {
         buffers,
@@ -242,6 +242,7 @@ pub fn free_udp_port() -> u16 {
 pub struct FfmpegReceiver {
     child: Child,
     bytes: Arc<AtomicUsize>,
+    data: Arc<Mutex<Vec<u8>>>,
     reader: Option<std::thread::JoinHandle<()>>,
     started: Instant,
     timeout: Duration,
@@ -252,6 +253,8 @@ pub struct FfmpegReceiver {
 #[derive(Debug)]
 pub struct FfmpegResult {
     pub decoded_bytes: usize,
+    /// Everything ffmpeg wrote (decoded samples or frames).
+    pub decoded: Vec<u8>,
     pub stderr: String,
 }
 
@@ -308,13 +311,15 @@ pub fn ffmpeg_receive_rtp_with(
         .expect("ffmpeg is installed");
     let mut stdout = child.stdout.take().unwrap();
     let bytes = Arc::new(AtomicUsize::new(0));
-    let b = bytes.clone();
+    let data = Arc::new(Mutex::new(Vec::new()));
+    let (b, d) = (bytes.clone(), data.clone());
     let reader = std::thread::spawn(move || {
         let mut buf = [0u8; 65536];
         while let Ok(n) = stdout.read(&mut buf) {
             if n == 0 {
                 break;
             }
+            d.lock().unwrap().extend_from_slice(&buf[..n]);
             b.fetch_add(n, Ordering::SeqCst);
         }
     });
@@ -323,6 +328,7 @@ pub fn ffmpeg_receive_rtp_with(
     FfmpegReceiver {
         child,
         bytes,
+        data,
         reader: Some(reader),
         started: Instant::now(),
         timeout,
@@ -352,6 +358,17 @@ impl FfmpegReceiver {
                 break;
             }
         }
+        // SIGINT makes ffmpeg flush its decoder and write the frames it still holds.
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let stop = Instant::now();
+        while stop.elapsed() < Duration::from_secs(5) {
+            if self.child.try_wait().ok().flatten().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         if let Some(reader) = self.reader.take() {
@@ -360,6 +377,7 @@ impl FfmpegReceiver {
         let stderr = std::fs::read_to_string(self._dir.0.join("stderr.txt")).unwrap_or_default();
         FfmpegResult {
             decoded_bytes: self.bytes.load(Ordering::SeqCst),
+            decoded: std::mem::take(&mut *self.data.lock().unwrap()),
             stderr,
         }
     }

@@ -248,7 +248,14 @@ impl RtpH264Depay {
     /// Output format wanted downstream: the first stream-format/alignment it accepts.
     fn negotiate_output(&self, state: &mut State) {
         let templ = self.obj().src_pad().pad_template_caps();
-        let peer = self.obj().src_pad().peer_query_caps(Some(&templ));
+        let peer = self.obj().src_pad().peer_query_caps(None);
+        if peer.is_any() {
+            // Downstream takes anything: byte-stream access units, as the C element does.
+            state.format = OutputFormat::ByteStream;
+            state.au_aligned = true;
+            return;
+        }
+        let peer = peer.intersect(&templ);
         let first = |s: &gst::StructureRef, field: &str| -> Option<String> {
             if let Ok(v) = s.get::<String>(field) {
                 return Some(v);

@@ -660,3 +660,81 @@ fn our_depayloader_decodes_ffmpeg() {
     pipeline.set_state(gst::State::Null).unwrap();
     assert_eq!(frames, FRAMES as usize);
 }
+
+/// The payloader copies no NAL byte: single NAL unit and FU-A payload memories point into the
+/// input buffer's memory.
+#[test]
+fn payloader_shares_input_memory() {
+    let es = encode("x264enc speed-preset=ultrafast bframes=0");
+    let input = es.buffers[0].clone();
+    let map = input.map_readable().unwrap();
+    let input_range = (map.as_ptr() as usize)..(map.as_ptr() as usize + map.len());
+    let mut h = gst_check::Harness::new("rtph264pay2");
+    h.element().unwrap().set_property("mtu", 500u32);
+    h.set_src_caps(es.caps.clone());
+    h.push(input.clone()).unwrap();
+    let mut shared = 0;
+    let mut packets = 0;
+    while let Some(p) = h.try_pull() {
+        packets += 1;
+        // Memory 0 is the RTP header; FU-A packets have a 2-byte FU header memory next.
+        let last = p.peek_memory(p.n_memory() - 1).map_readable().unwrap();
+        let ptr = last.as_ptr() as usize;
+        assert!(input_range.contains(&ptr), "payload bytes were copied");
+        shared += last.len();
+    }
+    assert!(packets > 3, "the keyframe fragments at mtu 500");
+    // Every NAL byte but the start codes and the FU-A-replaced NAL headers is shared.
+    assert!(
+        shared + 4 * packets >= map.len() - 64,
+        "{shared} of {} bytes shared",
+        map.len()
+    );
+}
+
+/// packetization-mode 2: STAP-B, MTAP16, MTAP24 and FU-B packets sent out of decoding order
+/// come out of the depayloader in DON order (RFC 6184 §5.5), within sprop-interleaving-depth.
+#[test]
+fn interleaved_mode_releases_nal_units_in_don_order() {
+    common::init();
+    let mut h = gst_check::Harness::new("rtph264depay2");
+    h.set_src_caps_str(
+        "application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96,\
+         packetization-mode=(string)2,sprop-interleaving-depth=(string)3",
+    );
+    // Slices (type 1) tagged with their DON in their first byte.
+    let slice = |don: u8| [0x41u8, don, 0xaa];
+    let mut packets: Vec<Vec<u8>> = Vec::new();
+    // MTAP16 with DONB 2: units DON 4 (DOND 2) and DON 3 (DOND 1).
+    let mut mtap = vec![0x7a, 0, 2];
+    for (dond, don) in [(2u8, 4u8), (1, 3)] {
+        mtap.extend_from_slice(&[0, 6, dond, 0, 0]);
+        mtap.extend_from_slice(&slice(don));
+    }
+    packets.push(mtap);
+    // STAP-B with DON 0: units DON 0 and 1.
+    let mut stap_b = vec![0x79, 0, 0];
+    for don in [0u8, 1] {
+        stap_b.extend_from_slice(&[0, 3]);
+        stap_b.extend_from_slice(&slice(don));
+    }
+    packets.push(stap_b);
+    // FU-B with DON 2, then its FU-A end.
+    packets.push(vec![0x7d, 0x81, 0, 2, 2, 0xaa]);
+    packets.push(vec![0x7c, 0x41, 0xbb]);
+    // MTAP24 with DONB 5: unit DON 5.
+    let mut mtap24 = vec![0x7b, 0, 5, 0, 7, 0, 0, 0, 0];
+    mtap24.extend_from_slice(&slice(5));
+    packets.push(mtap24);
+    for (i, p) in packets.iter().enumerate() {
+        let rtp = common::rtp_packet(96, i as u16, 0, 9, false, p);
+        h.push(gst::Buffer::from_mut_slice(rtp)).unwrap();
+    }
+    h.push_event(gst::event::Eos::new());
+    let mut out = Vec::new();
+    while let Some(b) = h.try_pull() {
+        out.push(b);
+    }
+    let dons: Vec<u8> = nals_of(&out).iter().map(|n| n[1]).collect();
+    assert_eq!(dons, vec![0, 1, 2, 3, 4, 5]);
+}

@@ -72,10 +72,14 @@ struct State {
     resync: bool,
 }
 
+/// Caps ptime/maxptime parsed from these caps.
+type CapsPtimes = Option<(gst::Caps, (Option<u64>, Option<u64>))>;
+
 #[derive(Default)]
 pub struct RtpBaseAudioPay2 {
     settings: Mutex<Settings>,
     state: Mutex<State>,
+    caps_ptimes: Mutex<CapsPtimes>,
 }
 
 impl RtpBaseAudioPay2 {
@@ -87,27 +91,45 @@ impl RtpBaseAudioPay2 {
         self.obj().clone().upcast::<RtpBasePay2>()
     }
 
+    /// `ptime` and `maxptime` of the negotiated downstream caps, parsed once per caps.
+    fn caps_ptimes(&self, base: &RtpBasePay2) -> (Option<u64>, Option<u64>) {
+        let Some(caps) = base.src_caps() else {
+            return (None, None);
+        };
+        let mut cache = lock(&self.caps_ptimes);
+        if let Some((cached, ptimes)) = cache.as_ref()
+            && cached.as_ptr() == caps.as_ptr()
+        {
+            return *ptimes;
+        }
+        let ms = |name: &str| {
+            let s = caps.structure(0)?;
+            let ms = s
+                .get::<u32>(name)
+                .ok()
+                .or_else(|| s.get::<i32>(name).ok().and_then(|v| u32::try_from(v).ok()))
+                .or_else(|| s.get::<&str>(name).ok().and_then(|v| v.trim().parse().ok()))?;
+            (ms > 0).then_some(u64::from(ms) * 1_000_000)
+        };
+        let ptimes = (
+            ms("ptime").or_else(|| ms("a-ptime")),
+            ms("maxptime").or_else(|| ms("a-maxptime")),
+        );
+        *cache = Some((caps, ptimes));
+        ptimes
+    }
+
     /// Packet-time settings from the properties, downstream caps and the MTU.
     fn ptime_settings(&self) -> PtimeSettings {
         let settings = lock(&self.settings).clone();
         let base = self.base();
-        let caps_ms = |name: &str| {
-            base.src_caps().and_then(|caps| {
-                let s = caps.structure(0)?;
-                let ms = s
-                    .get::<u32>(name)
-                    .ok()
-                    .or_else(|| s.get::<i32>(name).ok().and_then(|v| u32::try_from(v).ok()))
-                    .or_else(|| s.get::<&str>(name).ok().and_then(|v| v.trim().parse().ok()))?;
-                (ms > 0).then_some(u64::from(ms) * 1_000_000)
-            })
-        };
+        let (caps_ptime_ns, caps_maxptime_ns) = self.caps_ptimes(&base);
         PtimeSettings {
             min_ptime_ns: u64::try_from(settings.min_ptime).unwrap_or(0),
             max_ptime_ns: u64::try_from(settings.max_ptime).ok(),
             ptime_multiple_ns: u64::try_from(settings.ptime_multiple).unwrap_or(0),
-            caps_ptime_ns: caps_ms("ptime").or_else(|| caps_ms("a-ptime")),
-            caps_maxptime_ns: caps_ms("maxptime").or_else(|| caps_ms("a-maxptime")),
+            caps_ptime_ns,
+            caps_maxptime_ns,
             default_ptime_ns: DEFAULT_PTIME_NS,
             max_payload_bytes: base.max_payload_size(),
         }
@@ -119,7 +141,7 @@ impl RtpBaseAudioPay2 {
         end_packet_after: bool,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
         let ptime = self.ptime_settings();
-        let perfect = self.base().property::<bool>("perfect-rtptime");
+        let perfect = self.base().perfect_rtptime();
         let mut state = lock(&self.state);
         let Some(framing) = state.framing else {
             drop(state);
@@ -291,7 +313,7 @@ impl RtpBasePay2Impl for RtpBaseAudioPay2 {
 
     fn drain(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
         let ptime = self.ptime_settings();
-        let perfect = self.base().property::<bool>("perfect-rtptime");
+        let perfect = self.base().perfect_rtptime();
         let mut state = lock(&self.state);
         if let Some(framing) = state.framing {
             let limits = payload_limits(&framing, &ptime);

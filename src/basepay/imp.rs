@@ -171,6 +171,10 @@ impl RtpBasePay2 {
         lock(&self.settings).mtu
     }
 
+    pub(super) fn perfect_rtptime(&self) -> bool {
+        lock(&self.settings).perfect_rtptime
+    }
+
     pub(super) fn clock_rate(&self) -> Option<u32> {
         lock(&self.state).clock_rate
     }
@@ -280,8 +284,10 @@ impl RtpBasePay2 {
 
     /// Turns a subclass packet into an RTP buffer and queues it.
     pub(super) fn queue_packet(&self, packet: OutgoingPacket) {
-        let source_info = lock(&self.settings).source_info;
-        let scale_rtptime = lock(&self.settings).scale_rtptime;
+        let (source_info, scale_rtptime) = {
+            let settings = lock(&self.settings);
+            (settings.source_info, settings.scale_rtptime)
+        };
         let mut state = lock(&self.state);
         let meta_source = packet.meta_source.or_else(|| state.current_input.clone());
 

@@ -102,6 +102,11 @@ pub trait RtpBasePay2Ext: IsA<RtpBasePay2> + 'static {
         self.upcast_ref::<RtpBasePay2>().imp().push_pending()
     }
 
+    /// The `perfect-rtptime` property.
+    fn perfect_rtptime(&self) -> bool {
+        self.upcast_ref::<RtpBasePay2>().imp().perfect_rtptime()
+    }
+
     /// The `mtu` property.
     fn mtu(&self) -> u32 {
         self.upcast_ref::<RtpBasePay2>().imp().mtu()

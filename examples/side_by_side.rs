@@ -1,0 +1,272 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! Side-by-side speed of our elements and the C elements of gst-plugins-good, on the same
+//! in-memory input, alternating ours and C round by round in one process.
+//!
+//! `cargo run --release --example side_by_side -- [--rounds N] [--quick]`
+//!
+//! For each element it prints packets per second, ns per packet, the P50/P99 time to handle
+//! one input buffer, and the ratio ours / C (ns per packet; below 1 is faster). Timing
+//! includes the GStreamer harness around the element, the same for both.
+
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+
+/// Input buffers and their caps.
+#[derive(Clone)]
+struct Input {
+    buffers: Vec<gst::Buffer>,
+    caps: gst::Caps,
+}
+
+fn collect(description: &str) -> Input {
+    let pipeline = gst::parse::launch(description)
+        .expect("pipeline")
+        .downcast::<gst::Pipeline>()
+        .expect("a pipeline");
+    let sink = pipeline
+        .by_name("sink")
+        .and_then(|s| s.downcast::<gst_app::AppSink>().ok())
+        .expect("appsink named sink");
+    pipeline.set_state(gst::State::Playing).expect("playing");
+    let mut buffers = Vec::new();
+    let mut caps = None;
+    while let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(30)) {
+        caps = sample.caps_owned();
+        if let Some(b) = sample.buffer_owned() {
+            buffers.push(b);
+        }
+    }
+    pipeline.set_state(gst::State::Null).expect("null");
+    Input {
+        buffers,
+        caps: caps.expect("caps"),
+    }
+}
+
+/// Runs `input` through a fresh `element`; returns (total time, packets out, per-buffer times).
+fn run_once(element: &str, input: &Input) -> (Duration, usize, Vec<Duration>) {
+    let mut h = gst_check::Harness::new_parse(element);
+    h.set_src_caps(input.caps.clone());
+    let mut per_buffer = Vec::with_capacity(input.buffers.len());
+    let mut outputs = 0;
+    let mut total = Duration::ZERO;
+    for b in &input.buffers {
+        let b = b.clone();
+        let start = Instant::now();
+        h.push(b).expect("push");
+        let spent = start.elapsed();
+        per_buffer.push(spent);
+        total += spent;
+        while h.try_pull().is_some() {
+            outputs += 1;
+        }
+    }
+    (total, outputs, per_buffer)
+}
+
+struct Figures {
+    packets: usize,
+    total: Duration,
+    per_buffer: Vec<Duration>,
+}
+
+impl Figures {
+    fn ns_per_packet(&self) -> f64 {
+        self.total.as_nanos() as f64 / self.packets.max(1) as f64
+    }
+    fn percentile(&mut self, p: f64) -> Duration {
+        self.per_buffer.sort();
+        let i = ((self.per_buffer.len() as f64 - 1.0) * p).round() as usize;
+        self.per_buffer.get(i).copied().unwrap_or_default()
+    }
+}
+
+fn compare(
+    name: &str,
+    ours: &str,
+    theirs: &str,
+    input: &Input,
+    packets_are_inputs: bool,
+    rounds: usize,
+) {
+    let mut figures = [
+        Figures {
+            packets: 0,
+            total: Duration::ZERO,
+            per_buffer: Vec::new(),
+        },
+        Figures {
+            packets: 0,
+            total: Duration::ZERO,
+            per_buffer: Vec::new(),
+        },
+    ];
+    // Warm up both, then alternate so that both see the same machine state.
+    run_once(ours, input);
+    run_once(theirs, input);
+    for _ in 0..rounds {
+        for (i, element) in [ours, theirs].iter().enumerate() {
+            let (total, outputs, per_buffer) = run_once(element, input);
+            let f = &mut figures[i];
+            // For depayloaders the packets are the input buffers.
+            f.packets += if packets_are_inputs {
+                input.buffers.len()
+            } else {
+                outputs
+            };
+            f.total += total;
+            f.per_buffer.extend(per_buffer);
+        }
+    }
+    let ratio = figures[0].ns_per_packet() / figures[1].ns_per_packet();
+    for (label, f) in ["ours", "C"].into_iter().zip(figures.iter_mut()) {
+        let pps = f.packets as f64 / f.total.as_secs_f64();
+        let (p50, p99) = (f.percentile(0.5), f.percentile(0.99));
+        println!(
+            "| {name} | {label} | {:.0} | {:.0} | {:.1} | {:.1} |{}",
+            pps,
+            f.ns_per_packet(),
+            p50.as_nanos() as f64 / 1000.0,
+            p99.as_nanos() as f64 / 1000.0,
+            if label == "ours" {
+                format!(" {ratio:.2} |")
+            } else {
+                " |".to_string()
+            }
+        );
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let rounds = args
+        .iter()
+        .position(|a| a == "--rounds")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick { 1 } else { 10 });
+    let frames = if quick { 10 } else { 60 };
+    gst::init().expect("gst init");
+    gstrtp2::plugin_register_static().expect("register rtp2");
+
+    let hd = collect(&format!(
+        "videotestsrc num-buffers={frames} pattern=smpte ! video/x-raw,width=1920,height=1080,format=I420,framerate=30/1 \
+         ! x264enc speed-preset=ultrafast bitrate=20000 key-int-max=30 ! h264parse \
+         ! video/x-h264,stream-format=byte-stream,alignment=au ! appsink name=sink sync=false"
+    ));
+    let small = collect(&format!(
+        "videotestsrc num-buffers={} pattern=ball ! video/x-raw,width=176,height=144,format=I420,framerate=30/1 \
+         ! x264enc speed-preset=ultrafast bitrate=64 key-int-max=30 aud=true ! h264parse \
+         ! video/x-h264,stream-format=byte-stream,alignment=au ! appsink name=sink sync=false",
+        frames * 5
+    ));
+    let g722 = collect(&format!(
+        "audiotestsrc num-buffers={} samplesperbuffer=320 ! audio/x-raw,rate=16000,channels=1 ! avenc_g722 \
+         ! appsink name=sink sync=false",
+        frames * 25
+    ));
+    let g729 = Input {
+        buffers: (0..frames * 25)
+            .map(|i| {
+                let mut b = gst::Buffer::from_mut_slice(vec![(i % 251) as u8; 20]);
+                b.get_mut()
+                    .unwrap()
+                    .set_pts(gst::ClockTime::from_mseconds(20 * i as u64));
+                b
+            })
+            .collect(),
+        caps: "audio/G729,rate=8000,channels=1".parse().unwrap(),
+    };
+    let packets_of = |pay: &str, input: &Input| -> Input {
+        let mut h = gst_check::Harness::new_parse(pay);
+        h.set_src_caps(input.caps.clone());
+        let mut buffers = Vec::new();
+        for b in &input.buffers {
+            h.push(b.clone()).unwrap();
+            while let Some(p) = h.try_pull() {
+                buffers.push(p);
+            }
+        }
+        let caps = h
+            .sinkpad()
+            .and_then(|p| p.current_caps())
+            .expect("rtp caps");
+        Input { buffers, caps }
+    };
+
+    println!("| element | impl | packets/s | ns/packet | P50 µs/buffer | P99 µs/buffer | ours/C |");
+    println!("|---|---|---|---|---|---|---|");
+    compare(
+        "H.264 pay, 1080p 20 Mbit/s (FU-A)",
+        "rtph264pay2",
+        "rtph264pay",
+        &hd,
+        false,
+        rounds,
+    );
+    compare(
+        "H.264 pay, 176x144 small NALs (STAP-A)",
+        "rtph264pay2 aggregate-mode=max-stap",
+        "rtph264pay aggregate-mode=max-stap",
+        &small,
+        false,
+        rounds,
+    );
+    let hd_packets = packets_of("rtph264pay", &hd);
+    compare(
+        "H.264 depay, 1080p (FU-A)",
+        "rtph264depay2",
+        "rtph264depay",
+        &hd_packets,
+        true,
+        rounds,
+    );
+    let small_packets = packets_of("rtph264pay aggregate-mode=max-stap", &small);
+    compare(
+        "H.264 depay, small NALs (STAP-A)",
+        "rtph264depay2",
+        "rtph264depay",
+        &small_packets,
+        true,
+        rounds,
+    );
+    compare(
+        "G.722 pay, 20 ms",
+        "rtpg722pay2",
+        "rtpg722pay",
+        &g722,
+        false,
+        rounds,
+    );
+    let g722_packets = packets_of("rtpg722pay", &g722);
+    compare(
+        "G.722 depay, 20 ms",
+        "rtpg722depay2",
+        "rtpg722depay",
+        &g722_packets,
+        true,
+        rounds,
+    );
+    compare(
+        "G.729 pay, 20 ms",
+        "rtpg729pay2 min-ptime=20000000 max-ptime=20000000",
+        "rtpg729pay min-ptime=20000000 max-ptime=20000000",
+        &g729,
+        false,
+        rounds,
+    );
+    let g729_packets = packets_of("rtpg729pay min-ptime=20000000 max-ptime=20000000", &g729);
+    compare(
+        "G.729 depay, 20 ms",
+        "rtpg729depay2",
+        "rtpg729depay",
+        &g729_packets,
+        true,
+        rounds,
+    );
+}

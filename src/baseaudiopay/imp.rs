@@ -217,6 +217,7 @@ impl RtpBaseAudioPay2 {
                 PacketTiming::Pts(pts)
             };
             let packet = OutgoingPacket {
+                prefix: Default::default(),
                 payload,
                 marker: std::mem::take(&mut state.resync),
                 timing,

@@ -325,12 +325,15 @@ impl RtpBasePay2 {
             timestamp: rtp_timestamp,
             ssrc: state.ssrc,
         };
-        let mut header_bytes = vec![0u8; header_len(csrcs.len(), None)];
+        let prefix = packet.prefix.as_slice();
+        let rtp_header_len = header_len(csrcs.len(), None);
+        let mut header_bytes = vec![0u8; rtp_header_len + prefix.len()];
         if let Err(err) = write_header(&mut header_bytes, &header, &csrcs, None) {
             gst::error!(crate::CAT, imp = self, "Cannot write RTP header: {err}");
             return;
         }
-        let payload_len = packet.payload.size();
+        header_bytes[rtp_header_len..].copy_from_slice(prefix);
+        let payload_len = prefix.len() + packet.payload.size();
         let mut output = gst::Buffer::from_mut_slice(header_bytes);
         output.append(packet.payload);
 
@@ -338,9 +341,11 @@ impl RtpBasePay2 {
         if !extensions.is_empty() {
             let input = meta_source.unwrap_or_default();
             if let Some(ext) = extensions.write(self.obj().upcast_ref(), &input, &output) {
-                let mut with_ext = vec![0u8; header_len(csrcs.len(), Some(ext.1.len()))];
+                let ext_header_len = header_len(csrcs.len(), Some(ext.1.len()));
+                let mut with_ext = vec![0u8; ext_header_len + prefix.len()];
                 match write_header(&mut with_ext, &header, &csrcs, Some((ext.0, &ext.1))) {
                     Ok(_) => {
+                        with_ext[ext_header_len..].copy_from_slice(prefix);
                         output
                             .make_mut()
                             .replace_memory(0, gst::Memory::from_mut_slice(with_ext));

@@ -51,11 +51,41 @@ pub enum PacketTiming {
     },
 }
 
+/// Up to 8 payload-format header bytes (an FU indicator and header, an aggregation packet
+/// header) that the base class writes into the RTP header memory, saving an allocation per
+/// packet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PayloadPrefix {
+    bytes: [u8; 8],
+    len: u8,
+}
+
+impl PayloadPrefix {
+    /// A prefix of `bytes` (at most 8; longer input is cut).
+    pub fn new(bytes: &[u8]) -> Self {
+        let len = bytes.len().min(8);
+        let mut b = [0u8; 8];
+        b[..len].copy_from_slice(&bytes[..len]);
+        PayloadPrefix {
+            bytes: b,
+            len: len as u8,
+        }
+    }
+
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
 /// One packet a subclass hands to the base class.
 #[derive(Debug)]
 pub struct OutgoingPacket {
-    /// The payload. It may be made of several memories that share the input buffer's memory:
-    /// the base class puts a header memory in front and copies no payload byte.
+    /// First bytes of the payload, written into the header memory.
+    pub prefix: PayloadPrefix,
+    /// The rest of the payload. It may be made of several memories that share the input
+    /// buffer's memory: the base class puts a header memory in front and copies no payload
+    /// byte.
     pub payload: gst::Buffer,
     /// RTP marker bit (its meaning is defined by the payload format).
     pub marker: bool,
@@ -72,6 +102,7 @@ impl OutgoingPacket {
     /// A packet timed by `pts`, without marker, whose metas come from the current input.
     pub fn new(payload: gst::Buffer, pts: Option<gst::ClockTime>) -> Self {
         OutgoingPacket {
+            prefix: PayloadPrefix::default(),
             payload,
             marker: false,
             timing: PacketTiming::Pts(pts),

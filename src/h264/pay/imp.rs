@@ -23,7 +23,9 @@ use rtp2_core::h264::{NAL_IDR, NAL_PPS, NAL_SPS, nal_type};
 use rtp2_core::nal::{annexb_nal_ranges, length_prefixed_nal_ranges};
 
 use super::AggregateMode;
-use crate::basepay::{OutgoingPacket, RtpBasePay2Ext, RtpBasePay2Impl, RtpBasePay2ImplExt};
+use crate::basepay::{
+    OutgoingPacket, PayloadPrefix, RtpBasePay2Ext, RtpBasePay2Impl, RtpBasePay2ImplExt,
+};
 use crate::hdrext::lock;
 
 const CLOCK_RATE: i32 = 90000;
@@ -215,24 +217,22 @@ impl RtpH264Pay {
         let obj = self.obj();
         for plan in plans {
             let mut payload = gst::Buffer::new();
-            for chunk in &plan.chunks {
+            let mut prefix = PayloadPrefix::default();
+            let Some(p) = payload.get_mut() else {
+                continue;
+            };
+            for (i, chunk) in plan.chunks.iter().enumerate() {
                 match chunk {
+                    // Leading header bytes go into the RTP header memory.
+                    Chunk::Bytes(bytes) if i == 0 => prefix = PayloadPrefix::new(bytes.as_slice()),
                     Chunk::Bytes(bytes) => {
-                        let mem = gst::Memory::from_slice(bytes.as_slice().to_vec());
-                        if let Some(p) = payload.get_mut() {
-                            p.append_memory(mem);
-                        }
+                        p.append_memory(gst::Memory::from_slice(bytes.as_slice().to_vec()));
                     }
                     Chunk::Nal { id, range } => {
                         let Some(nal) = state.nals.iter().find(|n| n.id == *id) else {
                             continue;
                         };
-                        if let Ok(part) = nal
-                            .buffer
-                            .copy_region(gst::BufferCopyFlags::MEMORY, range.clone())
-                        {
-                            payload.append(part);
-                        }
+                        append_shared(p, &nal.buffer, range.clone());
                     }
                 }
             }
@@ -242,6 +242,7 @@ impl RtpH264Pay {
                 .find(|n| n.id == plan.first_nal)
                 .and_then(|n| n.pts);
             let mut packet = OutgoingPacket::new(payload, pts);
+            packet.prefix = prefix;
             packet.marker = plan.marker;
             packet.meta_source = Some(input.clone());
             obj.queue_packet(packet);
@@ -377,6 +378,18 @@ impl RtpH264Pay {
                 let input = gst::Buffer::new();
                 self.queue_plans(state, plans, &input);
             }
+        }
+    }
+}
+
+/// Appends `range` of `nal` to `out` as memories shared with `nal` (no copy, and no
+/// intermediate buffer when `nal` is one memory, as it usually is).
+fn append_shared(out: &mut gst::BufferRef, nal: &gst::Buffer, range: std::ops::Range<usize>) {
+    if nal.n_memory() == 1 {
+        out.append_memory(nal.peek_memory(0).share(range));
+    } else if let Ok(part) = nal.copy_region(gst::BufferCopyFlags::MEMORY, range) {
+        for mem in part.iter_memories_owned() {
+            out.append_memory(mem);
         }
     }
 }

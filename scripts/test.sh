@@ -23,6 +23,9 @@ bash scripts/check-inspect.sh target/release
 echo "== benchmarks compile and run once (criterion --test mode, no timing)"
 cargo bench --workspace --benches --locked -- --test >/dev/null
 
+echo "== side-by-side runner against the C elements, one quick round (no timing asserted)"
+cargo run --release --locked --example side_by_side -- --quick >/dev/null
+
 echo "== cargo test"
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee target/test-output.txt
 summary=$(grep -E '^test result:' target/test-output.txt | awk '{p+=$4; f+=$6} END {print p" passed, "f" failed"}')

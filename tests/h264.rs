@@ -738,3 +738,111 @@ fn interleaved_mode_releases_nal_units_in_don_order() {
     let dons: Vec<u8> = nals_of(&out).iter().map(|n| n[1]).collect();
     assert_eq!(dons, vec![0, 1, 2, 3, 4, 5]);
 }
+
+/// SPS/PPS only in the caps (`sprop-parameter-sets`), never in band: our depayloader puts
+/// them in front of every IDR, so the decoder gets every frame.
+#[test]
+fn sprop_parameter_sets_are_inserted_before_idr() {
+    let es = encode("x264enc speed-preset=ultrafast bframes=0 key-int-max=15");
+    let reference = decoded("", &es);
+    let avc = without_parameter_sets(&convert(&es, "avc", "au"));
+    let packets = through("rtph264pay2 config-interval=0", &avc);
+    assert!(!nal_types(&packets.buffers).contains(&7), "no SPS in band");
+    assert!(
+        packets
+            .caps
+            .structure(0)
+            .unwrap()
+            .has_field("sprop-parameter-sets")
+    );
+    let out = through(
+        "rtph264depay2 ! capsfilter caps=\"video/x-h264,stream-format=byte-stream,alignment=au\"",
+        &packets,
+    );
+    let types: Vec<Vec<u8>> = out
+        .buffers
+        .iter()
+        .map(|b| {
+            nals_of(std::slice::from_ref(b))
+                .iter()
+                .map(|n| n[0] & 0x1f)
+                .collect()
+        })
+        .collect();
+    for au in &types {
+        if au.contains(&5) {
+            assert!(
+                au.starts_with(&[7, 8]),
+                "SPS and PPS lead an IDR access unit: {au:?}"
+            );
+        }
+    }
+    assert_eq!(decoded("", &out), reference);
+}
+
+/// New SPS/PPS in the middle of a stream (a resolution change) update the RTP caps.
+#[test]
+fn parameter_set_change_updates_caps() {
+    common::init();
+    let small = encode("x264enc speed-preset=ultrafast bframes=0");
+    let large = {
+        let collected = common::run_collect(
+            "videotestsrc num-buffers=10 ! video/x-raw,width=640,height=480,format=I420,framerate=30/1 \
+             ! x264enc speed-preset=ultrafast bframes=0 ! h264parse \
+             ! video/x-h264,stream-format=byte-stream,alignment=au ! appsink name=sink sync=false",
+            "sink",
+            Duration::from_secs(30),
+        );
+        collected.buffers
+    };
+    let mut h = gst_check::Harness::new("rtph264pay2");
+    h.set_src_caps(small.caps.clone());
+    let sprop = |h: &gst_check::Harness| {
+        h.sinkpad().and_then(|p| p.current_caps()).and_then(|c| {
+            c.structure(0)
+                .and_then(|s| s.get::<String>("sprop-parameter-sets").ok())
+        })
+    };
+    h.push(small.buffers[0].clone()).unwrap();
+    let first = sprop(&h).expect("sprop after the first IDR");
+    h.push(large[0].clone()).unwrap();
+    let second = sprop(&h).expect("sprop after the second IDR");
+    assert_ne!(first, second, "caps follow the new SPS/PPS");
+}
+
+/// avc3 input (parameter sets in band, codec_data optional) works like avc.
+#[test]
+fn avc3_input() {
+    let es = encode("x264enc speed-preset=ultrafast bframes=0");
+    let reference = decoded("", &es);
+    let avc3 = convert(&es, "avc3", "au");
+    assert_eq!(
+        avc3.caps
+            .structure(0)
+            .unwrap()
+            .get::<&str>("stream-format")
+            .unwrap(),
+        "avc3"
+    );
+    assert_eq!(
+        decoded("rtph264pay2 mtu=600 ! rtph264depay2", &avc3),
+        reference
+    );
+}
+
+/// config-interval=1: parameter sets go out with the first IDR at least a second after the
+/// last ones, not with every IDR.
+#[test]
+fn config_interval_in_seconds() {
+    let es = encode_frames(
+        "x264enc speed-preset=ultrafast bframes=0 key-int-max=10",
+        90,
+    );
+    let avc = without_parameter_sets(&convert(&es, "avc", "au"));
+    let types = nal_types(&through("rtph264pay2 config-interval=1", &avc).buffers);
+    let idrs = types.iter().filter(|t| **t == 5).count();
+    let sps = types.iter().filter(|t| **t == 7).count();
+    // 90 frames at 30 fps: IDRs at 0, 1/3, 2/3, 1, ... s; SPS at 0, 1 and 2 s.
+    assert_eq!(idrs, 9, "{types:?}");
+    assert_eq!(sps, 3, "{types:?}");
+}

@@ -42,11 +42,7 @@ fn packetize(nals: &[Vec<u8>], aggregate: AggregateMode) -> Vec<PacketPlan> {
     });
     let mut plans = Vec::new();
     for (id, n) in nals.iter().enumerate() {
-        let nal_ref = NalRef {
-            id,
-            header: n[0],
-            len: n.len(),
-        };
+        let nal_ref = NalRef::new(id, n);
         p.push(nal_ref, id + 1 == nals.len(), &mut plans).unwrap();
     }
     plans

@@ -13,6 +13,7 @@
 //! - [`audio`]: packet time of constant-bitrate audio (RFC 3551 §4.5).
 //! - [`g722`], [`g729`]: the audio payload formats of RFC 3551 §4.5.2 and §4.5.6.
 //! - [`nal`]: NAL units in Annex B and length-prefixed streams (H.264, H.265).
+//! - [`nalpack`]: the packetizer H.264 and H.265 share.
 //! - [`h264`]: H.264 over RTP (RFC 6184).
 
 #![forbid(unsafe_code)]
@@ -24,6 +25,7 @@ pub mod g729;
 pub mod h264;
 pub mod hdrext;
 pub mod nal;
+pub mod nalpack;
 pub mod rtp;
 pub mod seqnum;
 pub mod time;

@@ -52,16 +52,7 @@ fn packetize(
     for (i, nal) in nals.iter().enumerate() {
         let mut plans = Vec::new();
         let end_of_au = i % au_size == au_size - 1 || i == nals.len() - 1;
-        p.push(
-            NalRef {
-                id: i,
-                header: nal[0],
-                len: nal.len(),
-            },
-            end_of_au,
-            &mut plans,
-        )
-        .unwrap();
+        p.push(NalRef::new(i, nal), end_of_au, &mut plans).unwrap();
         for plan in plans {
             let payload = render(&plan, nals);
             assert!(payload.len() <= max, "payload {} > {max}", payload.len());

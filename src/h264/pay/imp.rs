@@ -186,7 +186,7 @@ impl RtpH264Pay {
         &self,
         state: &mut State,
         nal: gst::Buffer,
-        header: u8,
+        header: [u8; 2],
         pts: Option<gst::ClockTime>,
         end_of_au: bool,
         input: &gst::Buffer,
@@ -282,8 +282,8 @@ impl RtpH264Pay {
         let count = ranges.len();
         for (i, range) in ranges.into_iter().enumerate() {
             let nal = &map[range.clone()];
-            let header = nal[0];
-            let kind = nal_type(header);
+            let header = NalRef::new(0, nal).header;
+            let kind = nal_type(header[0]);
             let end_of_au = au_ends_here && i + 1 == count;
             match kind {
                 NAL_SPS => {
@@ -310,7 +310,7 @@ impl RtpH264Pay {
                             sets.len()
                         );
                         for set in sets {
-                            let set_header = set[0];
+                            let set_header = NalRef::new(0, &set).header;
                             self.push_nal(
                                 &mut state,
                                 gst::Buffer::from_mut_slice(set),

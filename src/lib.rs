@@ -19,6 +19,7 @@ pub mod g722;
 pub mod g729;
 pub mod h264;
 mod hdrext;
+pub mod nalvideo;
 
 /// The debug category of the plugin (`GST_DEBUG=rtp2:6`).
 pub(crate) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {

@@ -13,8 +13,10 @@
 //! - [`audio`]: packet time of constant-bitrate audio (RFC 3551 §4.5).
 //! - [`g722`], [`g729`]: the audio payload formats of RFC 3551 §4.5.2 and §4.5.6.
 //! - [`nal`]: NAL units in Annex B and length-prefixed streams (H.264, H.265).
-//! - [`nalpack`]: the packetizer H.264 and H.265 share.
+//! - [`nalpack`], [`naldepack`]: the packetizer and the depacketizer parts H.264 and H.265
+//!   share.
 //! - [`h264`]: H.264 over RTP (RFC 6184).
+//! - [`h265`]: H.265/HEVC over RTP (RFC 7798).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -23,8 +25,12 @@ pub mod audio;
 pub mod g722;
 pub mod g729;
 pub mod h264;
+pub mod h265;
 pub mod hdrext;
 pub mod nal;
+#[cfg(test)]
+mod nal_roundtrip_tests;
+pub mod naldepack;
 pub mod nalpack;
 pub mod rtp;
 pub mod seqnum;

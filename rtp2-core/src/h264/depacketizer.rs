@@ -13,14 +13,10 @@
 //! reported as a [`DropReason`]; a fragmented NAL unit that lost a fragment is dropped whole,
 //! so no corrupted NAL unit ever comes out. All buffering is bounded.
 
-use std::collections::BTreeMap;
-use std::fmt;
-use std::ops::Range;
-
 use super::{
     NAL_FU_A, NAL_FU_B, NAL_MTAP16, NAL_MTAP24, NAL_STAP_A, NAL_STAP_B, forbidden_bit, nal_type,
 };
-use crate::seqnum::SeqnumUnwrapper;
+use crate::naldepack::{DonReorder, DonReorderLimits};
 
 /// Limits and mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,92 +42,7 @@ impl Default for DepacketizerConfig {
     }
 }
 
-/// Most NAL units ever held for de-interleaving, whatever the SDP says.
-pub const MAX_DEINTERLEAVE_NALS: usize = 4096;
-
-/// The bytes of an output NAL unit.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NalData {
-    /// A range of the payload passed to [`H264Depacketizer::push`] (share it).
-    Payload(Range<usize>),
-    /// Reassembled or held bytes.
-    Owned(Vec<u8>),
-}
-
-/// A NAL unit ready for the decoder.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutputNal {
-    /// The NAL unit, header byte included.
-    pub data: NalData,
-    /// Extended RTP timestamp of the NAL unit.
-    pub timestamp: u64,
-    /// The NAL unit ends the payload of a packet with the marker bit (end of access unit).
-    pub marker: bool,
-}
-
-/// Why (part of) a packet was not used. Display gives the warning text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DropReason {
-    /// Empty payload.
-    EmptyPayload,
-    /// NAL unit type 0, 30 or 31 (unspecified / reserved, §5.2).
-    UnsupportedType(u8),
-    /// F bit set: the sender marks a syntax violation (§5.3).
-    ForbiddenBit,
-    /// An aggregation packet whose unit sizes are zero or run past the end.
-    BadAggregation(u8),
-    /// A fragment without a fragmented NAL unit started.
-    FragmentWithoutStart,
-    /// A fragment with both start and end bits (§5.8 forbids it).
-    FragmentStartAndEnd,
-    /// A fragment whose NAL type, FU kind or timestamp differs from the start fragment.
-    FragmentMismatch,
-    /// A fragmented NAL unit lost fragments (sequence gap or new start).
-    IncompleteFragmentedNal,
-    /// A fragmented NAL unit grew past `max_nal_size`.
-    FragmentedNalTooLarge(usize),
-    /// The de-interleaving buffer was full and released a NAL unit early.
-    DeinterleaveOverflow,
-}
-
-impl fmt::Display for DropReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::EmptyPayload => write!(f, "empty H.264 payload"),
-            Self::UnsupportedType(t) => write!(f, "NAL unit type {t} is not allowed in RTP"),
-            Self::ForbiddenBit => write!(f, "NAL unit with the forbidden (F) bit set"),
-            Self::BadAggregation(t) => {
-                write!(
-                    f,
-                    "aggregation packet (type {t}) with a unit size of 0 or past the end"
-                )
-            }
-            Self::FragmentWithoutStart => write!(f, "FU fragment without a start fragment"),
-            Self::FragmentStartAndEnd => write!(f, "FU fragment with both start and end bits"),
-            Self::FragmentMismatch => {
-                write!(
-                    f,
-                    "FU fragment whose NAL type, FU type or timestamp changed"
-                )
-            }
-            Self::IncompleteFragmentedNal => {
-                write!(
-                    f,
-                    "fragmented NAL unit lost a fragment; the whole NAL unit is dropped"
-                )
-            }
-            Self::FragmentedNalTooLarge(n) => {
-                write!(f, "fragmented NAL unit larger than the {n}-byte limit")
-            }
-            Self::DeinterleaveOverflow => {
-                write!(
-                    f,
-                    "de-interleaving buffer full: NAL unit released out of DON order"
-                )
-            }
-        }
-    }
-}
+pub use crate::naldepack::{DropReason, MAX_DEINTERLEAVE_NALS, NalData, OutputNal};
 
 #[derive(Debug, Clone)]
 struct Fragmented {
@@ -148,11 +59,8 @@ pub struct H264Depacketizer {
     fragmented: Option<Fragmented>,
     /// Skip fragments until the next start (after an oversize or broken NAL unit).
     skipping_fragments: bool,
-    don_unwrapper: SeqnumUnwrapper,
-    /// Interleaved mode: NAL units by extended DON (and arrival order for equal DONs).
-    deinterleave: BTreeMap<(u64, u64), (Vec<u8>, u64)>,
-    deinterleave_bytes: usize,
-    arrivals: u64,
+    /// Interleaved mode: NAL units waiting for their turn in decoding order.
+    deinterleave: DonReorder,
 }
 
 impl H264Depacketizer {
@@ -220,14 +128,7 @@ impl H264Depacketizer {
         if self.fragmented.take().is_some() {
             drops.push(DropReason::IncompleteFragmentedNal);
         }
-        while let Some(((_, _), (data, timestamp))) = self.deinterleave.pop_first() {
-            out.push(OutputNal {
-                data: NalData::Owned(data),
-                timestamp,
-                marker: false,
-            });
-        }
-        self.deinterleave_bytes = 0;
+        self.deinterleave.drain(out);
     }
 
     /// NAL units held for de-interleaving.
@@ -254,25 +155,13 @@ impl H264Depacketizer {
                     NalData::Payload(r) => payload[r].to_vec(),
                     NalData::Owned(v) => v,
                 };
-                let ext = self.don_unwrapper.unwrap(don);
-                self.arrivals += 1;
-                self.deinterleave_bytes += bytes.len();
+                let limits = DonReorderLimits {
+                    max_nals: self.config.interleaving_depth,
+                    max_bytes: self.config.deint_buf_bytes,
+                    max_don_diff: None,
+                };
                 self.deinterleave
-                    .insert((ext, self.arrivals), (bytes, timestamp));
-                let depth = self.config.interleaving_depth.min(MAX_DEINTERLEAVE_NALS);
-                while self.deinterleave.len() > depth
-                    || self.deinterleave_bytes > self.config.deint_buf_bytes
-                {
-                    let Some((_, (data, timestamp))) = self.deinterleave.pop_first() else {
-                        break;
-                    };
-                    self.deinterleave_bytes -= data.len();
-                    out.push(OutputNal {
-                        data: NalData::Owned(data),
-                        timestamp,
-                        marker: false,
-                    });
-                }
+                    .push(don, bytes, timestamp, &limits, out, &mut Vec::new());
             }
         }
     }
@@ -480,6 +369,28 @@ impl H264Depacketizer {
         } else {
             self.fragmented = Some(frag);
         }
+    }
+}
+
+impl crate::naldepack::Depacketize for H264Depacketizer {
+    fn push(
+        &mut self,
+        payload: &[u8],
+        timestamp: u64,
+        marker: bool,
+        discont: bool,
+        out: &mut Vec<OutputNal>,
+        drops: &mut Vec<DropReason>,
+    ) {
+        H264Depacketizer::push(self, payload, timestamp, marker, discont, out, drops);
+    }
+
+    fn drain(&mut self, out: &mut Vec<OutputNal>, drops: &mut Vec<DropReason>) {
+        H264Depacketizer::drain(self, out, drops);
+    }
+
+    fn reset(&mut self) {
+        H264Depacketizer::reset(self);
     }
 }
 

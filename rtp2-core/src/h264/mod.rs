@@ -15,9 +15,6 @@ pub mod depacketizer;
 pub mod packetizer;
 pub mod params;
 
-#[cfg(test)]
-mod roundtrip_tests;
-
 /// Coded slice of a non-IDR picture.
 pub const NAL_SLICE: u8 = 1;
 /// Coded slice of an IDR picture: a keyframe.

@@ -1,0 +1,643 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! RFC 7798 depacketizer: single NAL unit packets (§4.4.1), aggregation packets (§4.4.2),
+//! fragmentation units (§4.4.3) and PACI packets (§4.4.4), with the DONL/DOND fields that are
+//! present when `sprop-max-don-diff` is greater than 0; NAL units are then released in
+//! decoding order (§6).
+//!
+//! The caller passes packets in sequence order with a `discont` flag when packets were lost
+//! before one. Output and drop reasons are those shared with H.264 ([`crate::naldepack`]):
+//! a fragmented NAL unit that lost a fragment is dropped whole, every buffer is bounded.
+
+pub use crate::naldepack::{DropReason, NalData, OutputNal};
+
+use super::{NAL_AP, NAL_FU, NAL_PACI, forbidden_bit, is_nal_unit_type, make_header, nal_type};
+use crate::naldepack::{DonReorder, DonReorderLimits};
+
+/// Limits and the decoding-order settings from SDP (§7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DepacketizerConfig {
+    /// Largest NAL unit reassembled from fragments; a longer one is dropped.
+    pub max_nal_size: usize,
+    /// `sprop-max-don-diff`: when greater than 0, packets carry DONL/DOND fields and NAL
+    /// units are reordered into decoding order.
+    pub max_don_diff: u32,
+    /// `sprop-depack-buf-nalus`: NAL units the de-packetization buffer may hold (0: no
+    /// limit of its own, [`crate::naldepack::MAX_DEINTERLEAVE_NALS`] still applies).
+    pub depack_buf_nalus: usize,
+    /// `sprop-depack-buf-bytes`: bytes the de-packetization buffer may hold.
+    pub depack_buf_bytes: usize,
+}
+
+impl Default for DepacketizerConfig {
+    fn default() -> Self {
+        DepacketizerConfig {
+            max_nal_size: 8 * 1024 * 1024,
+            max_don_diff: 0,
+            depack_buf_nalus: 0,
+            depack_buf_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Fragmented {
+    data: Vec<u8>,
+    timestamp: u64,
+    don: Option<u16>,
+}
+
+/// The RFC 7798 depacketizer.
+#[derive(Debug, Clone, Default)]
+pub struct H265Depacketizer {
+    config: DepacketizerConfig,
+    fragmented: Option<Fragmented>,
+    /// Skip fragments until the next start (after an oversize or broken NAL unit).
+    skipping_fragments: bool,
+    reorder: DonReorder,
+}
+
+impl H265Depacketizer {
+    /// A depacketizer with these settings.
+    pub fn new(config: DepacketizerConfig) -> Self {
+        H265Depacketizer {
+            config,
+            ..Default::default()
+        }
+    }
+
+    /// Forgets everything in progress (flush, new sender).
+    pub fn reset(&mut self) {
+        *self = H265Depacketizer::new(self.config);
+    }
+
+    /// NAL units held for decoding order.
+    pub fn held_nals(&self) -> usize {
+        self.reorder.len()
+    }
+
+    fn has_don(&self) -> bool {
+        self.config.max_don_diff > 0
+    }
+
+    /// Handles one packet. NAL units completed by it go to `out` (payload ranges refer to
+    /// `payload`); the reasons for anything dropped go to `drops`.
+    pub fn push(
+        &mut self,
+        payload: &[u8],
+        timestamp: u64,
+        marker: bool,
+        discont: bool,
+        out: &mut Vec<OutputNal>,
+        drops: &mut Vec<DropReason>,
+    ) {
+        let first_out = out.len();
+        if discont && self.fragmented.take().is_some() {
+            drops.push(DropReason::IncompleteFragmentedNal);
+        }
+        self.packet(payload, timestamp, true, out, drops);
+        if marker && let Some(last) = out[first_out..].last_mut() {
+            last.marker = true;
+        }
+    }
+
+    /// End of stream: releases the NAL units held for decoding order; an unfinished
+    /// fragmented NAL unit is dropped.
+    pub fn drain(&mut self, out: &mut Vec<OutputNal>, drops: &mut Vec<DropReason>) {
+        if self.fragmented.take().is_some() {
+            drops.push(DropReason::IncompleteFragmentedNal);
+        }
+        self.reorder.drain(out);
+    }
+
+    /// One payload; `paci_allowed` is false inside a PACI (no nesting, §4.4.4).
+    fn packet(
+        &mut self,
+        payload: &[u8],
+        timestamp: u64,
+        paci_allowed: bool,
+        out: &mut Vec<OutputNal>,
+        drops: &mut Vec<DropReason>,
+    ) {
+        let Some(&[h0, h1]) = payload.first_chunk::<2>() else {
+            drops.push(DropReason::EmptyPayload);
+            return;
+        };
+        let header = [h0, h1];
+        if forbidden_bit(header) {
+            drops.push(DropReason::ForbiddenBit);
+            return;
+        }
+        let kind = nal_type(header);
+        if kind != NAL_FU && kind != NAL_PACI && self.fragmented.take().is_some() {
+            drops.push(DropReason::IncompleteFragmentedNal);
+        }
+        match kind {
+            k if is_nal_unit_type(k) => self.single(payload, timestamp, out, drops),
+            NAL_AP => self.aggregation(payload, timestamp, out, drops),
+            NAL_FU => self.fragment(payload, timestamp, out, drops),
+            NAL_PACI if paci_allowed => self.paci(payload, timestamp, out, drops),
+            NAL_PACI => drops.push(DropReason::BadPaci),
+            _ => drops.push(DropReason::UnsupportedType(kind)),
+        }
+    }
+
+    fn emit(
+        &mut self,
+        data: NalData,
+        payload: &[u8],
+        timestamp: u64,
+        don: Option<u16>,
+        out: &mut Vec<OutputNal>,
+        drops: &mut Vec<DropReason>,
+    ) {
+        let Some(don) = don else {
+            out.push(OutputNal {
+                data,
+                timestamp,
+                marker: false,
+            });
+            return;
+        };
+        let bytes = match data {
+            NalData::Payload(r) => payload[r].to_vec(),
+            NalData::Owned(v) => v,
+        };
+        let limits = DonReorderLimits {
+            max_nals: match self.config.depack_buf_nalus {
+                0 => usize::MAX,
+                n => n,
+            },
+            max_bytes: self.config.depack_buf_bytes,
+            max_don_diff: Some(u64::from(self.config.max_don_diff)),
+        };
+        self.reorder
+            .push(don, bytes, timestamp, &limits, out, drops);
+    }
+
+    /// Single NAL unit packet (§4.4.1): [payload header][DONL?] NAL unit payload.
+    fn single(
+        &mut self,
+        payload: &[u8],
+        timestamp: u64,
+        out: &mut Vec<OutputNal>,
+        drops: &mut Vec<DropReason>,
+    ) {
+        if !self.has_don() {
+            self.emit(
+                NalData::Payload(0..payload.len()),
+                payload,
+                timestamp,
+                None,
+                out,
+                drops,
+            );
+            return;
+        }
+        let Some(donl) = payload.get(2..4) else {
+            drops.push(DropReason::EmptyPayload);
+            return;
+        };
+        let don = u16::from_be_bytes([donl[0], donl[1]]);
+        let mut nal = Vec::with_capacity(payload.len() - 2);
+        nal.extend_from_slice(&payload[..2]);
+        nal.extend_from_slice(&payload[4..]);
+        self.emit(NalData::Owned(nal), payload, timestamp, Some(don), out, drops);
+    }
+
+    /// Aggregation packet (§4.4.2): [payload header] then, per unit, [DONL (first) or DOND
+    /// (others) when present][16-bit size][NAL unit].
+    fn aggregation(
+        &mut self,
+        payload: &[u8],
+        timestamp: u64,
+        out: &mut Vec<OutputNal>,
+        drops: &mut Vec<DropReason>,
+    ) {
+        let mut pos = 2;
+        let mut don: Option<u16> = None;
+        let mut units = 0;
+        while pos < payload.len() {
+            if self.has_don() {
+                don = match don {
+                    None => payload
+                        .get(pos..pos + 2)
+                        .map(|d| u16::from_be_bytes([d[0], d[1]])),
+                    Some(prev) => payload
+                        .get(pos)
+                        .map(|d| prev.wrapping_add(u16::from(*d)).wrapping_add(1)),
+                };
+                if don.is_none() {
+                    drops.push(DropReason::BadAggregation(NAL_AP));
+                    return;
+                }
+                pos += if units == 0 { 2 } else { 1 };
+            }
+            let Some(size) = payload.get(pos..pos + 2) else {
+                drops.push(DropReason::BadAggregation(NAL_AP));
+                return;
+            };
+            let size = usize::from(u16::from_be_bytes([size[0], size[1]]));
+            let start = pos + 2;
+            if size < 2 || payload.len() - start < size {
+                drops.push(DropReason::BadAggregation(NAL_AP));
+                return;
+            }
+            let unit = [payload[start], payload[start + 1]];
+            if forbidden_bit(unit) {
+                drops.push(DropReason::ForbiddenBit);
+            } else if !is_nal_unit_type(nal_type(unit)) {
+                drops.push(DropReason::UnsupportedType(nal_type(unit)));
+            } else {
+                self.emit(
+                    NalData::Payload(start..start + size),
+                    payload,
+                    timestamp,
+                    don,
+                    out,
+                    drops,
+                );
+            }
+            pos = start + size;
+            units += 1;
+        }
+        if units == 0 {
+            drops.push(DropReason::BadAggregation(NAL_AP));
+        }
+    }
+
+    /// Fragmentation unit (§4.4.3): [payload header][FU header][DONL if start and present]
+    /// fragment. The NAL header is rebuilt from the payload header and FuType.
+    fn fragment(
+        &mut self,
+        payload: &[u8],
+        timestamp: u64,
+        out: &mut Vec<OutputNal>,
+        drops: &mut Vec<DropReason>,
+    ) {
+        let Some(&fu_header) = payload.get(2) else {
+            drops.push(DropReason::EmptyPayload);
+            return;
+        };
+        let start = fu_header & 0x80 != 0;
+        let end = fu_header & 0x40 != 0;
+        let fu_type = fu_header & 0x3f;
+        let nal_header = make_header(
+            false,
+            fu_type,
+            super::layer_id([payload[0], payload[1]]),
+            super::tid([payload[0], payload[1]]),
+        );
+        if start && end {
+            self.fragmented = None;
+            drops.push(DropReason::FragmentStartAndEnd);
+            return;
+        }
+        if start {
+            if self.fragmented.take().is_some() {
+                drops.push(DropReason::IncompleteFragmentedNal);
+            }
+            self.skipping_fragments = false;
+            let (don, data_start) = if self.has_don() {
+                match payload.get(3..5) {
+                    Some(d) => (Some(u16::from_be_bytes([d[0], d[1]])), 5),
+                    None => {
+                        drops.push(DropReason::EmptyPayload);
+                        return;
+                    }
+                }
+            } else {
+                (None, 3)
+            };
+            if !is_nal_unit_type(fu_type) {
+                drops.push(DropReason::UnsupportedType(fu_type));
+                self.skipping_fragments = true;
+                return;
+            }
+            let mut data = Vec::with_capacity(payload.len() * 4);
+            data.extend_from_slice(&nal_header);
+            data.extend_from_slice(&payload[data_start..]);
+            self.fragmented = Some(Fragmented {
+                data,
+                timestamp,
+                don,
+            });
+            return;
+        }
+        let Some(mut frag) = self.fragmented.take() else {
+            if !self.skipping_fragments {
+                drops.push(DropReason::FragmentWithoutStart);
+                self.skipping_fragments = true;
+            }
+            if end {
+                self.skipping_fragments = false;
+            }
+            return;
+        };
+        if frag.data[..2] != nal_header || frag.timestamp != timestamp {
+            drops.push(DropReason::FragmentMismatch);
+            self.skipping_fragments = !end;
+            return;
+        }
+        if frag.data.len() + payload.len() - 3 > self.config.max_nal_size {
+            drops.push(DropReason::FragmentedNalTooLarge(self.config.max_nal_size));
+            self.skipping_fragments = !end;
+            return;
+        }
+        frag.data.extend_from_slice(&payload[3..]);
+        if end {
+            self.emit(
+                NalData::Owned(frag.data),
+                payload,
+                frag.timestamp,
+                frag.don,
+                out,
+                drops,
+            );
+        } else {
+            self.fragmented = Some(frag);
+        }
+    }
+
+    /// PACI packet (§4.4.4): [payload header, type 50][A|cType|PHSsize|F0..F2|Y][PHES]
+    /// then a payload whose header is the PACI header with F := A and Type := cType. The
+    /// payload header extension is skipped; the inner payload is handled as any packet.
+    fn paci(
+        &mut self,
+        payload: &[u8],
+        timestamp: u64,
+        out: &mut Vec<OutputNal>,
+        drops: &mut Vec<DropReason>,
+    ) {
+        let Some(&[_, h1, b2, b3]) = payload.first_chunk::<4>() else {
+            drops.push(DropReason::BadPaci);
+            return;
+        };
+        let a = b2 & 0x80 != 0;
+        let c_type = (b2 >> 1) & 0x3f;
+        let phs_size = usize::from(((b2 & 1) << 4) | (b3 >> 4));
+        let Some(rest) = payload.get(4 + phs_size..) else {
+            drops.push(DropReason::BadPaci);
+            return;
+        };
+        let header = make_header(
+            a,
+            c_type,
+            super::layer_id([payload[0], h1]),
+            super::tid([payload[0], h1]),
+        );
+        let mut inner = Vec::with_capacity(2 + rest.len());
+        inner.extend_from_slice(&header);
+        inner.extend_from_slice(rest);
+        let first = out.len();
+        self.packet(&inner, timestamp, false, out, drops);
+        // Ranges of the rebuilt payload do not exist in the caller's payload: copy them.
+        for nal in &mut out[first..] {
+            if let NalData::Payload(r) = &nal.data {
+                nal.data = NalData::Owned(inner[r.clone()].to_vec());
+            }
+        }
+    }
+}
+
+impl crate::naldepack::Depacketize for H265Depacketizer {
+    fn push(
+        &mut self,
+        payload: &[u8],
+        timestamp: u64,
+        marker: bool,
+        discont: bool,
+        out: &mut Vec<OutputNal>,
+        drops: &mut Vec<DropReason>,
+    ) {
+        H265Depacketizer::push(self, payload, timestamp, marker, discont, out, drops);
+    }
+
+    fn drain(&mut self, out: &mut Vec<OutputNal>, drops: &mut Vec<DropReason>) {
+        H265Depacketizer::drain(self, out, drops);
+    }
+
+    fn reset(&mut self) {
+        H265Depacketizer::reset(self);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(
+        d: &mut H265Depacketizer,
+        packets: &[(&[u8], u64, bool, bool)],
+    ) -> (Vec<Vec<u8>>, Vec<DropReason>) {
+        let mut nals = Vec::new();
+        let mut drops = Vec::new();
+        for (payload, ts, marker, discont) in packets {
+            let mut out = Vec::new();
+            d.push(payload, *ts, *marker, *discont, &mut out, &mut drops);
+            for o in out {
+                nals.push(match o.data {
+                    NalData::Payload(r) => payload[r].to_vec(),
+                    NalData::Owned(v) => v,
+                });
+            }
+        }
+        (nals, drops)
+    }
+
+    fn drained(d: &mut H265Depacketizer) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        d.drain(&mut out, &mut Vec::new());
+        out.into_iter()
+            .map(|o| match o.data {
+                NalData::Owned(v) => v,
+                NalData::Payload(_) => unreachable!(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn single_ap_and_fu() {
+        let mut d = H265Depacketizer::default();
+        let ap = [0x60, 0x01, 0, 3, 0x40, 0x01, 7, 0, 3, 0x42, 0x01, 8];
+        let (nals, drops) = run(
+            &mut d,
+            &[
+                (&[0x02, 0x01, 9], 0, true, false),
+                (&ap, 1, false, false),
+                (&[0x62, 0x01, 0x93, 1, 2], 1, false, false),
+                (&[0x62, 0x01, 0x13, 3], 1, false, false),
+                (&[0x62, 0x01, 0x53, 4], 1, true, false),
+            ],
+        );
+        assert!(drops.is_empty(), "{drops:?}");
+        assert_eq!(
+            nals,
+            vec![
+                vec![0x02, 0x01, 9],
+                vec![0x40, 0x01, 7],
+                vec![0x42, 0x01, 8],
+                vec![0x26, 0x01, 1, 2, 3, 4]
+            ]
+        );
+    }
+
+    #[test]
+    fn loss_inside_a_fragmented_nal_drops_it_whole() {
+        let mut d = H265Depacketizer::default();
+        let (nals, drops) = run(
+            &mut d,
+            &[
+                (&[0x62, 0x01, 0x93, 1], 0, false, false),
+                (&[0x62, 0x01, 0x53, 3], 0, true, true),
+                (&[0x02, 0x01, 7], 1, true, false),
+            ],
+        );
+        assert_eq!(nals, vec![vec![0x02, 0x01, 7]]);
+        assert_eq!(
+            drops,
+            vec![
+                DropReason::IncompleteFragmentedNal,
+                DropReason::FragmentWithoutStart
+            ]
+        );
+    }
+
+    #[test]
+    fn hostile_inputs() {
+        let mut d = H265Depacketizer::new(DepacketizerConfig {
+            max_nal_size: 8,
+            ..Default::default()
+        });
+        let cases: Vec<(&[u8], DropReason)> = vec![
+            (&[], DropReason::EmptyPayload),
+            (&[0x02], DropReason::EmptyPayload),
+            (&[0x82, 0x01, 1], DropReason::ForbiddenBit),
+            (&[0x66, 0x01, 1], DropReason::UnsupportedType(51)),
+            (&[0x7e, 0x01, 1], DropReason::UnsupportedType(63)),
+            (&[0x60, 0x01, 0, 0], DropReason::BadAggregation(48)),
+            (&[0x60, 0x01, 0, 9, 1], DropReason::BadAggregation(48)),
+            (&[0x60, 0x01], DropReason::BadAggregation(48)),
+            (&[0x60, 0x01, 0, 2, 0x60, 0x01], DropReason::UnsupportedType(48)),
+            (&[0x62, 0x01, 0xd3, 1], DropReason::FragmentStartAndEnd),
+            (&[0x62, 0x01, 0x13, 1], DropReason::FragmentWithoutStart),
+            (&[0x62, 0x01, 0xb1, 1], DropReason::UnsupportedType(49)),
+            (&[0x62, 0x01], DropReason::EmptyPayload),
+            (&[0x64, 0x01, 0x64], DropReason::BadPaci),
+            (&[0x64, 0x01, 0x00, 0xf0, 0, 0], DropReason::BadPaci),
+            // PACI nesting PACI.
+            (&[0x64, 0x01, 0x64, 0x00, 0, 0], DropReason::BadPaci),
+        ];
+        for (payload, reason) in cases {
+            let (nals, drops) = run(&mut d, &[(payload, 0, false, false)]);
+            assert!(nals.is_empty(), "{payload:?}");
+            assert_eq!(drops, vec![reason], "{payload:?}");
+            d.reset();
+        }
+        // Type change mid-way, and a NAL unit that never ends within the limit.
+        let (nals, drops) = run(
+            &mut d,
+            &[
+                (&[0x62, 0x01, 0x93, 1], 0, false, false),
+                (&[0x62, 0x01, 0x41, 2], 0, false, false),
+            ],
+        );
+        assert!(nals.is_empty());
+        assert_eq!(drops, vec![DropReason::FragmentMismatch]);
+        let (nals, drops) = run(
+            &mut d,
+            &[
+                (&[0x62, 0x01, 0x93, 1, 2, 3, 4], 0, false, false),
+                (&[0x62, 0x01, 0x13, 5, 6, 7, 8], 0, false, false),
+                (&[0x62, 0x01, 0x13, 9], 0, false, false),
+                (&[0x62, 0x01, 0x53, 9], 0, false, false),
+            ],
+        );
+        assert!(nals.is_empty());
+        assert_eq!(drops, vec![DropReason::FragmentedNalTooLarge(8)]);
+    }
+
+    #[test]
+    fn paci_payload_is_extracted() {
+        let mut d = H265Depacketizer::default();
+        // PACI (type 50) with cType 1 (TRAIL_R), PHSsize 2, then the NAL unit payload.
+        let single = [0x64, 0x01, 0x02, 0x20, 0xaa, 0xbb, 5, 6];
+        // PACI around an AP (cType 48), PHSsize 0.
+        let ap = [0x64, 0x01, 0x60, 0x00, 0, 3, 0x02, 0x01, 7, 0, 3, 0x02, 0x01, 8];
+        // PACI around FU start and end fragments (cType 49).
+        let fu_start = [0x64, 0x01, 0x62, 0x00, 0x93, 1];
+        let fu_end = [0x64, 0x01, 0x62, 0x00, 0x53, 2];
+        let (nals, drops) = run(
+            &mut d,
+            &[
+                (&single, 0, true, false),
+                (&ap, 1, true, false),
+                (&fu_start, 2, false, false),
+                (&fu_end, 2, true, false),
+            ],
+        );
+        assert!(drops.is_empty(), "{drops:?}");
+        assert_eq!(
+            nals,
+            vec![
+                vec![0x02, 0x01, 5, 6],
+                vec![0x02, 0x01, 7],
+                vec![0x02, 0x01, 8],
+                vec![0x26, 0x01, 1, 2]
+            ]
+        );
+    }
+
+    #[test]
+    fn donl_fields_give_decoding_order() {
+        let mut d = H265Depacketizer::new(DepacketizerConfig {
+            max_don_diff: 4,
+            depack_buf_nalus: 8,
+            ..Default::default()
+        });
+        // Transmission order: DON 2 (single), AP with DON 0 and 1 (DOND 0), FU DON 3.
+        let single = [0x02, 0x01, 0, 2, 0xc2];
+        let ap = [0x60, 0x01, 0, 0, 0, 3, 0x02, 0x01, 0xc0, 0, 0, 3, 0x02, 0x01, 0xc1];
+        let fu_start = [0x62, 0x01, 0x81, 0, 3, 0xc3];
+        let fu_end = [0x62, 0x01, 0x41, 0xc4];
+        let (mut nals, drops) = run(
+            &mut d,
+            &[
+                (&single, 0, false, false),
+                (&ap, 0, false, false),
+                (&fu_start, 0, false, false),
+                (&fu_end, 0, false, false),
+            ],
+        );
+        assert!(drops.is_empty(), "{drops:?}");
+        nals.extend(drained(&mut d));
+        assert_eq!(
+            nals,
+            vec![
+                vec![0x02, 0x01, 0xc0],
+                vec![0x02, 0x01, 0xc1],
+                vec![0x02, 0x01, 0xc2],
+                vec![0x02, 0x01, 0xc3, 0xc4]
+            ]
+        );
+    }
+
+    #[test]
+    fn don_diff_releases_without_waiting_for_the_end() {
+        let mut d = H265Depacketizer::new(DepacketizerConfig {
+            max_don_diff: 1,
+            ..Default::default()
+        });
+        let mut released = 0;
+        for don in [1u16, 0, 3, 2, 5, 4, 7, 6] {
+            let [hi, lo] = don.to_be_bytes();
+            let (nals, drops) = run(&mut d, &[(&[0x02, 0x01, hi, lo, don as u8], 0, false, false)]);
+            assert!(drops.is_empty());
+            released += nals.len();
+        }
+        assert!(released >= 5, "only {released} released");
+        assert!(d.held_nals() <= 3);
+    }
+}

@@ -1,0 +1,327 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! The depayloading logic of `rtph264depay2` and `rtph265depay2`: feeds packets to the core
+//! depacketizer, assembles access units (marker bit or timestamp change), inserts parameter
+//! sets before keyframes that lack them, and outputs byte-stream or length-prefixed NAL units
+//! (with `codec_data`), aligned on access units or NAL units.
+
+use gst::prelude::*;
+use rtp2_core::naldepack::{Depacketize, DropReason, NalData, OutputNal};
+
+use super::{NalCodec, ParamSets, first_string};
+use crate::basedepay::{IncomingPacket, KeyframePolicy, RtpBaseDepay2, RtpBaseDepay2Ext};
+
+const START_CODE: [u8; 4] = [0, 0, 0, 1];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OutputFormat {
+    ByteStream,
+    /// Length-prefixed, with this `stream-format` name.
+    LengthPrefixed(&'static str),
+}
+
+/// One NAL unit of the access unit being assembled.
+#[derive(Debug)]
+struct AuNal {
+    kind: u8,
+    buffer: gst::Buffer,
+}
+
+/// Depayloader state; the element keeps it behind its lock.
+#[derive(Debug)]
+pub struct NalDepayState<C: NalCodec> {
+    depacketizer: Option<C::Depacketizer>,
+    format: OutputFormat,
+    au_aligned: bool,
+    sets: ParamSets,
+    /// The caps (codec_data) must be (re)sent.
+    caps_dirty: bool,
+    au: Vec<AuNal>,
+    au_timestamp: Option<u64>,
+    /// `request-keyframe` / `wait-for-keyframe` and the wait in progress.
+    pub policy: KeyframePolicy,
+}
+
+impl<C: NalCodec> Default for NalDepayState<C> {
+    fn default() -> Self {
+        NalDepayState {
+            depacketizer: None,
+            format: OutputFormat::ByteStream,
+            au_aligned: true,
+            sets: ParamSets::new(C::PARAM_SET_KINDS),
+            caps_dirty: true,
+            au: Vec::new(),
+            au_timestamp: None,
+            policy: KeyframePolicy::default(),
+        }
+    }
+}
+
+impl<C: NalCodec> NalDepayState<C> {
+    fn output_caps(&self) -> Option<gst::Caps> {
+        let (stream_format, codec_data) = match self.format {
+            OutputFormat::ByteStream => ("byte-stream", None),
+            OutputFormat::LengthPrefixed(name) => {
+                if !self.sets.complete() {
+                    return None;
+                }
+                (name, Some(C::build_codec_data(&self.sets)))
+            }
+        };
+        let mut builder = gst::Caps::builder(C::MEDIA_TYPE)
+            .field("stream-format", stream_format)
+            .field("alignment", if self.au_aligned { "au" } else { "nal" });
+        if let Some(data) = codec_data {
+            builder = builder.field("codec_data", gst::Buffer::from_mut_slice(data));
+        }
+        Some(builder.build())
+    }
+
+    /// New RTP caps: parameter sets from SDP, depacketizer settings, output negotiation.
+    pub fn set_sink_caps(&mut self, obj: &RtpBaseDepay2, caps: &gst::Caps) -> bool {
+        let Some(s) = caps.structure(0) else {
+            return false;
+        };
+        match C::sets_from_caps(s) {
+            Ok(sets) => {
+                for set in sets {
+                    self.caps_dirty |= self.sets.cache::<C>(&set);
+                }
+            }
+            Err(err) => gst::warning!(crate::CAT, obj = obj, "Ignoring {err}"),
+        }
+        self.depacketizer = Some(C::depacketizer_for_caps(s));
+        self.negotiate_output(obj);
+        self.caps_dirty = true;
+        match self.output_caps() {
+            Some(caps) => {
+                self.caps_dirty = false;
+                obj.set_src_caps(&caps)
+            }
+            // Length-prefixed output waits for parameter sets before it can send codec_data.
+            None => true,
+        }
+    }
+
+    /// Output format wanted downstream: the first stream-format/alignment it accepts.
+    fn negotiate_output(&mut self, obj: &RtpBaseDepay2) {
+        let templ = obj.src_pad().pad_template_caps();
+        let peer = obj.src_pad().peer_query_caps(None);
+        if peer.is_any() {
+            // Downstream takes anything: byte-stream access units, as the C elements do.
+            self.format = OutputFormat::ByteStream;
+            self.au_aligned = true;
+            return;
+        }
+        let peer = peer.intersect(&templ);
+        let s = peer.structure(0);
+        let wanted = s.and_then(|s| first_string(s, "stream-format"));
+        self.format = match C::LENGTH_PREFIXED
+            .iter()
+            .find(|f| wanted.as_deref() == Some(**f))
+        {
+            Some(name) => OutputFormat::LengthPrefixed(name),
+            None => OutputFormat::ByteStream,
+        };
+        self.au_aligned = self.format != OutputFormat::ByteStream
+            || s.and_then(|s| first_string(s, "alignment")).as_deref() != Some("nal");
+    }
+
+    /// Handles one packet; returns true when a keyframe should be requested upstream.
+    pub fn handle_packet(&mut self, obj: &RtpBaseDepay2, packet: &IncomingPacket) -> bool {
+        let mut request = false;
+        if packet.discont() {
+            request |= self.policy.on_loss();
+        }
+        let mut out = Vec::new();
+        let mut drops = Vec::new();
+        let depacketizer = self.depacketizer.get_or_insert_with(|| {
+            C::depacketizer_for_caps(gst::Structure::new_empty("application/x-rtp").as_ref())
+        });
+        depacketizer.push(
+            packet.payload(),
+            packet.ext_timestamp(),
+            packet.marker(),
+            packet.discont(),
+            &mut out,
+            &mut drops,
+        );
+        if self.report_drops(obj, &drops) {
+            request |= self.policy.on_loss();
+        }
+        self.take_nals(obj, out, Some(packet));
+        request
+    }
+
+    /// End of stream: releases what is held and outputs the last access unit.
+    pub fn drain(&mut self, obj: &RtpBaseDepay2) {
+        let mut out = Vec::new();
+        let mut drops = Vec::new();
+        if let Some(d) = self.depacketizer.as_mut() {
+            d.drain(&mut out, &mut drops);
+        }
+        self.report_drops(obj, &drops);
+        self.take_nals(obj, out, None);
+        self.finish_au(obj);
+    }
+
+    /// Flush: forgets everything in progress.
+    pub fn flush(&mut self) {
+        if let Some(d) = self.depacketizer.as_mut() {
+            d.reset();
+        }
+        self.au.clear();
+        self.au_timestamp = None;
+        self.policy.reset();
+    }
+
+    /// Takes the NAL units of a packet (or of the drain) into access units.
+    fn take_nals(
+        &mut self,
+        obj: &RtpBaseDepay2,
+        nals: Vec<OutputNal>,
+        packet: Option<&IncomingPacket>,
+    ) {
+        for nal in nals {
+            let buffer = match nal.data {
+                NalData::Payload(range) => match packet.and_then(|p| p.payload_subbuffer(range)) {
+                    Some(b) => b,
+                    None => continue,
+                },
+                NalData::Owned(bytes) => gst::Buffer::from_mut_slice(bytes),
+            };
+            let kind = {
+                let Ok(map) = buffer.map_readable() else {
+                    continue;
+                };
+                let header = [
+                    map.first().copied().unwrap_or(0),
+                    map.get(1).copied().unwrap_or(0),
+                ];
+                let kind = C::nal_type(header);
+                if C::param_set_kind(kind).is_some() && self.sets.cache::<C>(&map) {
+                    self.caps_dirty = true;
+                }
+                kind
+            };
+            if self.au_timestamp.is_some_and(|ts| ts != nal.timestamp) {
+                self.finish_au(obj);
+            }
+            self.au_timestamp = Some(nal.timestamp);
+            self.au.push(AuNal { kind, buffer });
+            if nal.marker {
+                self.finish_au(obj);
+            }
+        }
+    }
+
+    /// Outputs the access unit assembled so far.
+    fn finish_au(&mut self, obj: &RtpBaseDepay2) {
+        let Some(timestamp) = self.au_timestamp.take() else {
+            return;
+        };
+        let mut nals = std::mem::take(&mut self.au);
+        if nals.is_empty() {
+            return;
+        }
+        let keyframe = nals.iter().any(|n| C::is_keyframe(n.kind));
+        if keyframe && self.sets.complete() {
+            let mut seen = 0u8;
+            for n in &nals {
+                if let Some(kind) = C::param_set_kind(n.kind) {
+                    seen |= ParamSets::kind_bit(kind);
+                }
+            }
+            if seen != self.sets.all_kinds_mask() {
+                // Parameter sets from SDP or earlier in the stream go in front of a
+                // keyframe that came without them.
+                let sets = self.sets.all().map(|s| AuNal {
+                    kind: C::nal_type([s[0], s.get(1).copied().unwrap_or(0)]),
+                    buffer: gst::Buffer::from_mut_slice(s.clone()),
+                });
+                nals = sets.chain(nals).collect();
+            }
+        }
+        if !self.policy.admit(keyframe) {
+            gst::debug!(
+                crate::CAT,
+                obj = obj,
+                "Waiting for a keyframe: dropping a delta unit"
+            );
+            return;
+        }
+        if self.caps_dirty {
+            match self.output_caps() {
+                Some(caps) => {
+                    self.caps_dirty = false;
+                    obj.set_src_caps(&caps);
+                }
+                None => {
+                    gst::debug!(
+                        crate::CAT,
+                        obj = obj,
+                        "No parameter sets yet for length-prefixed output: dropping"
+                    );
+                    return;
+                }
+            }
+        }
+        if self.au_aligned {
+            let mut out = gst::Buffer::new();
+            for nal in nals {
+                out.append(prefixed(self.format, nal.buffer));
+            }
+            set_delta(&mut out, !keyframe);
+            obj.push_output(out, timestamp);
+        } else {
+            let count = nals.len();
+            for (i, nal) in nals.into_iter().enumerate() {
+                let mut out = prefixed(self.format, nal.buffer);
+                set_delta(&mut out, !keyframe);
+                if i + 1 == count {
+                    out.make_mut().set_flags(gst::BufferFlags::MARKER);
+                }
+                obj.push_output(out, timestamp);
+            }
+        }
+    }
+
+    /// Counts and reports drops; true when data was lost (the access unit is abandoned).
+    fn report_drops(&mut self, obj: &RtpBaseDepay2, drops: &[DropReason]) -> bool {
+        let mut loss = false;
+        for reason in drops {
+            obj.drop_packet(reason);
+            loss |= matches!(
+                reason,
+                DropReason::IncompleteFragmentedNal | DropReason::FragmentWithoutStart
+            );
+        }
+        if loss {
+            self.au.clear();
+            self.au_timestamp = None;
+        }
+        loss
+    }
+}
+
+/// A start code or a 4-byte length in front of the NAL unit's (shared) memory.
+fn prefixed(format: OutputFormat, nal: gst::Buffer) -> gst::Buffer {
+    let prefix = match format {
+        OutputFormat::ByteStream => START_CODE,
+        OutputFormat::LengthPrefixed(_) => (nal.size() as u32).to_be_bytes(),
+    };
+    let mut out = gst::Buffer::from_slice(prefix);
+    out.append(nal);
+    out
+}
+
+fn set_delta(buffer: &mut gst::Buffer, delta: bool) {
+    let b = buffer.make_mut();
+    if delta {
+        b.set_flags(gst::BufferFlags::DELTA_UNIT);
+    } else {
+        b.unset_flags(gst::BufferFlags::DELTA_UNIT);
+    }
+}

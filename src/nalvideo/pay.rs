@@ -1,0 +1,374 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! The payloading logic of `rtph264pay2` and `rtph265pay2`: splits input into NAL units,
+//! keeps parameter sets for SDP and re-insertion (`config-interval`, force-key-unit with
+//! all-headers), and builds packets from the core packetizer's plans with memory shared
+//! with the input (RFC 6184 §5.6–5.8, RFC 7798 §4.4).
+
+use rtp2_core::nal::{annexb_nal_ranges, length_prefixed_nal_ranges};
+use rtp2_core::nalpack::{
+    AggregateMode, Chunk, NalPacketizer, NalRef, PacketPlan, PacketizationMode, PacketizerConfig,
+};
+
+use super::{NalCodec, ParamSets};
+use crate::basepay::{OutgoingPacket, PayloadPrefix, RtpBasePay2, RtpBasePay2Ext};
+
+/// Element settings the payloading logic reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaySettings {
+    /// `config-interval`: 0 off, -1 before every keyframe, N seconds.
+    pub config_interval: i32,
+    /// `aggregate-mode`.
+    pub aggregate: AggregateMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InputFormat {
+    /// Annex B start codes.
+    ByteStream,
+    /// NAL units after lengths of this many bytes (avc, avc3, hvc1, hev1).
+    LengthPrefixed(usize),
+}
+
+/// A NAL unit the packetizer may still refer to.
+#[derive(Debug)]
+struct PendingNal {
+    id: usize,
+    buffer: gst::Buffer,
+    pts: Option<gst::ClockTime>,
+}
+
+/// Payloader state; the element keeps it behind its lock.
+#[derive(Debug)]
+pub struct NalPayState<C: NalCodec> {
+    format: InputFormat,
+    au_aligned: bool,
+    packetizer: NalPacketizer<C::Format>,
+    nals: Vec<PendingNal>,
+    next_id: usize,
+    sets: ParamSets,
+    params_changed: bool,
+    last_config_pts: Option<gst::ClockTime>,
+    force_headers: bool,
+    /// Kinds of parameter sets seen in the current access unit (bit mask).
+    au_sets: u8,
+    last_pts: Option<gst::ClockTime>,
+    /// Fields the element sets on every RTP caps (e.g. packetization-mode).
+    pub caps_fields: Option<gst::Structure>,
+}
+
+impl<C: NalCodec> Default for NalPayState<C> {
+    fn default() -> Self {
+        NalPayState {
+            format: InputFormat::ByteStream,
+            au_aligned: true,
+            packetizer: NalPacketizer::new(PacketizerConfig {
+                max_payload: 1388,
+                mode: PacketizationMode::NonInterleaved,
+                aggregate: AggregateMode::None,
+            }),
+            nals: Vec::new(),
+            next_id: 0,
+            sets: ParamSets::new(C::PARAM_SET_KINDS),
+            params_changed: false,
+            last_config_pts: None,
+            force_headers: false,
+            au_sets: 0,
+            last_pts: None,
+            caps_fields: None,
+        }
+    }
+}
+
+impl<C: NalCodec> NalPayState<C> {
+    /// The RTP caps: the SDP parameters once parameter sets are known, and the element's
+    /// own fields.
+    pub fn src_caps(&self) -> gst::Caps {
+        let mut caps = gst::Caps::builder("application/x-rtp")
+            .field("media", "video")
+            .field("clock-rate", 90000i32)
+            .field("encoding-name", C::ENCODING_NAME)
+            .build();
+        if let Some(s) = caps.make_mut().structure_mut(0) {
+            C::set_sdp_fields(&self.sets, s);
+            if let Some(fields) = &self.caps_fields {
+                for (name, value) in fields.iter() {
+                    s.set_value(name, value.clone());
+                }
+            }
+        }
+        caps
+    }
+
+    /// New sink caps: input format, alignment and parameter sets from `codec_data`.
+    pub fn set_sink_caps(&mut self, obj: &RtpBasePay2, caps: &gst::Caps) -> bool {
+        let Some(s) = caps.structure(0) else {
+            return false;
+        };
+        self.au_aligned = !matches!(s.get::<&str>("alignment"), Ok("nal"));
+        let stream_format = s.get::<&str>("stream-format").unwrap_or("byte-stream");
+        self.format = if C::LENGTH_PREFIXED.contains(&stream_format) {
+            let mut length_size = 4;
+            if let Ok(codec_data) = s.get::<gst::Buffer>("codec_data") {
+                let Ok(map) = codec_data.map_readable() else {
+                    return false;
+                };
+                match C::parse_codec_data(&map) {
+                    Ok((size, sets)) => {
+                        length_size = size;
+                        for set in sets {
+                            self.sets.cache::<C>(&set);
+                        }
+                    }
+                    Err(err) => {
+                        gst::warning!(crate::CAT, obj = obj, "{err}");
+                        return false;
+                    }
+                }
+            }
+            InputFormat::LengthPrefixed(length_size)
+        } else {
+            InputFormat::ByteStream
+        };
+        true
+    }
+
+    /// Applies the MTU, packetization mode and aggregation; what is held goes out first.
+    pub fn configure(&mut self, obj: &RtpBasePay2, mode: PacketizationMode, settings: PaySettings) {
+        let config = PacketizerConfig {
+            max_payload: obj.max_payload_size(),
+            mode,
+            aggregate: settings.aggregate,
+        };
+        if self.packetizer.config() != config {
+            let mut plans = Vec::new();
+            self.packetizer.set_config(config, &mut plans);
+            if !plans.is_empty() {
+                self.queue_plans(obj, plans, &gst::Buffer::new());
+            }
+        }
+    }
+
+    /// The packetization mode in use.
+    pub fn mode(&self) -> PacketizationMode {
+        self.packetizer.config().mode
+    }
+
+    /// Makes the next keyframe carry the parameter sets (force-key-unit with all-headers;
+    /// the element records the event without taking its state lock and calls this before
+    /// the next buffer).
+    pub fn force_headers(&mut self) {
+        self.force_headers = true;
+    }
+
+    /// Whether parameter sets must go before the keyframe at `pts`.
+    fn wants_config(&self, settings: PaySettings, pts: Option<gst::ClockTime>) -> bool {
+        if self.force_headers {
+            return true;
+        }
+        match settings.config_interval {
+            0 => false,
+            -1 => true,
+            seconds => match (self.last_config_pts, pts) {
+                (Some(last), Some(now)) => {
+                    now.saturating_sub(last) >= gst::ClockTime::from_seconds(seconds as u64)
+                }
+                _ => true,
+            },
+        }
+    }
+
+    /// Hands one NAL unit (shared sub-buffer `nal`) to the packetizer and queues the packets
+    /// that are complete.
+    fn push_nal(
+        &mut self,
+        obj: &RtpBasePay2,
+        nal: gst::Buffer,
+        header: [u8; 2],
+        pts: Option<gst::ClockTime>,
+        end_of_au: bool,
+        input: &gst::Buffer,
+    ) -> Result<(), gst::FlowError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let nal_ref = NalRef {
+            id,
+            header,
+            len: nal.size(),
+        };
+        self.nals.push(PendingNal {
+            id,
+            buffer: nal,
+            pts,
+        });
+        let mut plans = Vec::new();
+        if let Err(err) = self.packetizer.push(nal_ref, end_of_au, &mut plans) {
+            gst::element_error!(obj, gst::StreamError::Encode, ["{err}"]);
+            return Err(gst::FlowError::Error);
+        }
+        self.queue_plans(obj, plans, input);
+        Ok(())
+    }
+
+    /// Builds and queues the packets of `plans`, then forgets NAL units no longer needed.
+    fn queue_plans(&mut self, obj: &RtpBasePay2, plans: Vec<PacketPlan>, input: &gst::Buffer) {
+        for plan in plans {
+            let mut payload = gst::Buffer::new();
+            let mut prefix = PayloadPrefix::default();
+            let Some(p) = payload.get_mut() else {
+                continue;
+            };
+            for (i, chunk) in plan.chunks.iter().enumerate() {
+                match chunk {
+                    // Leading header bytes go into the RTP header memory.
+                    Chunk::Bytes(bytes) if i == 0 => prefix = PayloadPrefix::new(bytes.as_slice()),
+                    Chunk::Bytes(bytes) => {
+                        p.append_memory(gst::Memory::from_slice(bytes.as_slice().to_vec()));
+                    }
+                    Chunk::Nal { id, range } => {
+                        let Some(nal) = self.nals.iter().find(|n| n.id == *id) else {
+                            continue;
+                        };
+                        append_shared(p, &nal.buffer, range.clone());
+                    }
+                }
+            }
+            let pts = self
+                .nals
+                .iter()
+                .find(|n| n.id == plan.first_nal)
+                .and_then(|n| n.pts);
+            let mut packet = OutgoingPacket::new(payload, pts);
+            packet.prefix = prefix;
+            packet.marker = plan.marker;
+            packet.meta_source = Some(input.clone());
+            obj.queue_packet(packet);
+        }
+        let keep: Vec<usize> = self.packetizer.pending_ids().collect();
+        self.nals.retain(|n| keep.contains(&n.id));
+    }
+
+    /// Parameter sets in front of a keyframe that lacks them, when settings ask for it.
+    fn insert_config(
+        &mut self,
+        obj: &RtpBasePay2,
+        settings: PaySettings,
+        pts: Option<gst::ClockTime>,
+        input: &gst::Buffer,
+    ) -> Result<(), gst::FlowError> {
+        let all = self.sets.all_kinds_mask();
+        if self.au_sets != all && self.wants_config(settings, pts) {
+            let sets: Vec<Vec<u8>> = self.sets.all().cloned().collect();
+            gst::debug!(
+                crate::CAT,
+                obj = obj,
+                "Inserting {} parameter sets",
+                sets.len()
+            );
+            for set in sets {
+                let header = NalRef::new(0, &set).header;
+                self.push_nal(obj, gst::Buffer::from_mut_slice(set), header, pts, false, input)?;
+            }
+            self.au_sets = all;
+        }
+        if self.au_sets == all {
+            self.last_config_pts = pts;
+            self.force_headers = false;
+        }
+        Ok(())
+    }
+
+    /// Payloads one input buffer; new RTP caps go out when the parameter sets change.
+    pub fn handle_buffer(
+        &mut self,
+        obj: &RtpBasePay2,
+        settings: PaySettings,
+        buffer: &gst::Buffer,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
+        let ranges = match self.format {
+            InputFormat::ByteStream => annexb_nal_ranges(&map),
+            InputFormat::LengthPrefixed(size) => match length_prefixed_nal_ranges(&map, size) {
+                Ok(r) => r,
+                Err(err) => {
+                    gst::element_warning!(
+                        obj,
+                        gst::StreamError::Format,
+                        ["Dropping malformed length-prefixed buffer: {err}"]
+                    );
+                    return Ok(gst::FlowSuccess::Ok);
+                }
+            },
+        };
+        let pts = buffer.pts();
+        let au_ends_here = self.au_aligned || buffer.flags().contains(gst::BufferFlags::MARKER);
+        if !self.au_aligned && self.last_pts != pts && self.packetizer.has_pending() {
+            // A new timestamp starts a new access unit: what is held ended the previous one.
+            let mut plans = Vec::new();
+            self.packetizer.flush(true, &mut plans);
+            self.queue_plans(obj, plans, buffer);
+        }
+        self.last_pts = pts;
+
+        let count = ranges.len();
+        for (i, range) in ranges.into_iter().enumerate() {
+            let nal = &map[range.clone()];
+            let header = NalRef::new(0, nal).header;
+            let kind = C::nal_type(header);
+            let end_of_au = au_ends_here && i + 1 == count;
+            if let Some(set_kind) = C::param_set_kind(kind) {
+                self.au_sets |= ParamSets::kind_bit(set_kind);
+                self.params_changed |= self.sets.cache::<C>(nal);
+            } else if C::is_keyframe(kind) {
+                self.insert_config(obj, settings, pts, buffer)?;
+            }
+            if self.params_changed {
+                self.params_changed = false;
+                obj.set_src_caps(&self.src_caps());
+            }
+            let sub = buffer
+                .copy_region(gst::BufferCopyFlags::MEMORY, range)
+                .map_err(|_| gst::FlowError::Error)?;
+            self.push_nal(obj, sub, header, pts, end_of_au, buffer)?;
+            if end_of_au {
+                self.au_sets = 0;
+            }
+        }
+        Ok(gst::FlowSuccess::Ok)
+    }
+
+    /// End of stream or segment: sends what is held for aggregation.
+    pub fn drain(&mut self, obj: &RtpBasePay2) {
+        let mut plans = Vec::new();
+        self.packetizer.flush(true, &mut plans);
+        self.queue_plans(obj, plans, &gst::Buffer::new());
+    }
+
+    /// Flush: forgets what is held.
+    pub fn flush(&mut self) {
+        let config = self.packetizer.config();
+        self.packetizer = NalPacketizer::new(config);
+        self.nals.clear();
+        self.last_pts = None;
+    }
+}
+
+/// Appends `range` of `nal` to `out` as memories shared with `nal` (no copy, and no
+/// intermediate buffer when `nal` is one memory, as it usually is).
+fn append_shared(out: &mut gst::BufferRef, nal: &gst::Buffer, range: std::ops::Range<usize>) {
+    if nal.n_memory() == 1 {
+        out.append_memory(nal.peek_memory(0).share(range));
+    } else if let Ok(part) = nal.copy_region(gst::BufferCopyFlags::MEMORY, range) {
+        for mem in part.iter_memories_owned() {
+            out.append_memory(mem);
+        }
+    }
+}
+
+/// Whether a force-key-unit event (either direction) asks for all headers.
+pub fn wants_all_headers(event: &gst::Event) -> bool {
+    gst_video::DownstreamForceKeyUnitEvent::parse(event).is_ok_and(|f| f.all_headers)
+        || gst_video::UpstreamForceKeyUnitEvent::parse(event).is_ok_and(|f| f.all_headers)
+}

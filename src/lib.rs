@@ -18,6 +18,7 @@ pub mod basepay;
 pub mod g722;
 pub mod g729;
 pub mod h264;
+pub mod h265;
 mod hdrext;
 pub mod nalvideo;
 
@@ -38,6 +39,8 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     g729::depay::register(plugin)?;
     h264::pay::register(plugin)?;
     h264::depay::register(plugin)?;
+    h265::pay::register(plugin)?;
+    h265::depay::register(plugin)?;
     Ok(())
 }
 

@@ -7,21 +7,15 @@
 //! elementary stream directly; packets byte-identical to `rtph264pay`; ffmpeg both ways over
 //! UDP; loss, keyframe requests and hostile packets.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Duration;
 
 use gst::prelude::*;
 
 mod common;
 
-const FRAMES: u32 = 45;
+use common::video::{Stream, frame_hashes, through};
 
-/// A coded stream: buffers and their caps.
-#[derive(Clone)]
-struct Stream {
-    buffers: Vec<gst::Buffer>,
-    caps: gst::Caps,
-}
+const FRAMES: u32 = 45;
 
 /// `FRAMES` frames of a moving test pattern encoded by `encoder`, as byte-stream/au.
 fn encode(encoder: &str) -> Stream {
@@ -47,25 +41,6 @@ fn encode_frames(encoder: &str, frames: u32) -> Stream {
     }
 }
 
-/// Runs `stream` through `launch` in a harness; returns the outputs and their caps.
-fn through(launch: &str, stream: &Stream) -> Stream {
-    let mut h = gst_check::Harness::new_parse(launch);
-    h.set_src_caps(stream.caps.clone());
-    for b in &stream.buffers {
-        h.push(b.clone()).unwrap();
-    }
-    h.push_event(gst::event::Eos::new());
-    let mut buffers = Vec::new();
-    while let Some(b) = h.try_pull() {
-        buffers.push(b);
-    }
-    let caps = h
-        .sinkpad()
-        .and_then(|p| p.current_caps())
-        .unwrap_or_else(gst::Caps::new_any);
-    Stream { buffers, caps }
-}
-
 /// The stream in another stream-format/alignment, as h264parse makes it.
 fn convert(stream: &Stream, format: &str, alignment: &str) -> Stream {
     through(
@@ -74,17 +49,6 @@ fn convert(stream: &Stream, format: &str, alignment: &str) -> Stream {
         ),
         stream,
     )
-}
-
-fn frame_hashes(frames: &[gst::Buffer]) -> Vec<u64> {
-    frames
-        .iter()
-        .map(|f| {
-            let mut h = DefaultHasher::new();
-            f.map_readable().unwrap().as_slice().hash(&mut h);
-            h.finish()
-        })
-        .collect()
 }
 
 /// Decoded frames of `stream` after `launch` (which ends in H.264), by avdec_h264.

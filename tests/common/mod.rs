@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 
+pub mod video;
+
 /// Initialises GStreamer and registers our plugin (once per process).
 pub fn init() {
     static INIT: Once = Once::new();

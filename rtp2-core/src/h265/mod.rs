@@ -15,7 +15,7 @@
 
 pub mod depacketizer;
 pub mod packetizer;
-// TEMP pub mod params;
+pub mod params;
 
 /// First IRAP (intra random access point) type: BLA_W_LP. IRAP pictures are types 16–23.
 pub const NAL_BLA_W_LP: u8 = 16;
@@ -35,6 +35,8 @@ pub const NAL_PPS: u8 = 34;
 pub const NAL_AUD: u8 = 35;
 /// Prefix SEI.
 pub const NAL_PREFIX_SEI: u8 = 39;
+/// Suffix SEI.
+pub const NAL_SUFFIX_SEI: u8 = 40;
 /// Aggregation packet (§4.4.2).
 pub const NAL_AP: u8 = 48;
 /// Fragmentation unit (§4.4.3).

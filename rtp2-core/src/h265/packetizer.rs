@@ -43,8 +43,11 @@ impl NalFormat for H265Format {
         HeaderBytes::new(&[payload_header[0], payload_header[1], fu_header])
     }
 
+    /// Zero-latency aggregation ends at a coded slice or a suffix SEI (which follows the
+    /// slices it belongs to), as the C `rtph265pay` does.
     fn is_vcl(nal_header: [u8; 2]) -> bool {
-        is_vcl(nal_type(nal_header))
+        let kind = nal_type(nal_header);
+        is_vcl(kind) || kind == super::NAL_SUFFIX_SEI
     }
 }
 

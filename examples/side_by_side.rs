@@ -165,6 +165,17 @@ fn main() {
          ! video/x-h264,stream-format=byte-stream,alignment=au ! appsink name=sink sync=false",
         frames * 5
     ));
+    let hd265 = collect(&format!(
+        "videotestsrc num-buffers={frames} pattern=smpte ! video/x-raw,width=1920,height=1080,format=I420,framerate=30/1 \
+         ! x265enc speed-preset=ultrafast bitrate=20000 key-int-max=30 ! h265parse \
+         ! video/x-h265,stream-format=byte-stream,alignment=au ! appsink name=sink sync=false"
+    ));
+    let small265 = collect(&format!(
+        "videotestsrc num-buffers={} pattern=ball ! video/x-raw,width=176,height=144,format=I420,framerate=30/1 \
+         ! x265enc speed-preset=ultrafast bitrate=64 key-int-max=30 option-string=aud=1 ! h265parse \
+         ! video/x-h265,stream-format=byte-stream,alignment=au ! appsink name=sink sync=false",
+        frames * 5
+    ));
     let g722 = collect(&format!(
         "audiotestsrc num-buffers={} samplesperbuffer=320 ! audio/x-raw,rate=16000,channels=1 ! avenc_g722 \
          ! appsink name=sink sync=false",
@@ -232,6 +243,40 @@ fn main() {
         "rtph264depay2",
         "rtph264depay",
         &small_packets,
+        true,
+        rounds,
+    );
+    compare(
+        "H.265 pay, 1080p 20 Mbit/s (FU)",
+        "rtph265pay2",
+        "rtph265pay",
+        &hd265,
+        false,
+        rounds,
+    );
+    compare(
+        "H.265 pay, 176x144 small NALs (AP)",
+        "rtph265pay2 aggregate-mode=max",
+        "rtph265pay aggregate-mode=max",
+        &small265,
+        false,
+        rounds,
+    );
+    let hd265_packets = packets_of("rtph265pay", &hd265);
+    compare(
+        "H.265 depay, 1080p (FU)",
+        "rtph265depay2",
+        "rtph265depay",
+        &hd265_packets,
+        true,
+        rounds,
+    );
+    let small265_packets = packets_of("rtph265pay aggregate-mode=max", &small265);
+    compare(
+        "H.265 depay, small NALs (AP)",
+        "rtph265depay2",
+        "rtph265depay",
+        &small265_packets,
         true,
         rounds,
     );

@@ -28,6 +28,8 @@ const PAIRS: &[(&str, &str)] = &[
     ("rtpg729depay", "rtpg729depay2"),
     ("rtph264pay", "rtph264pay2"),
     ("rtph264depay", "rtph264depay2"),
+    ("rtph265pay", "rtph265pay2"),
+    ("rtph265depay", "rtph265depay2"),
 ];
 
 /// The nicks of an enum type, to compare enum properties whose GTypes must differ.

@@ -36,7 +36,15 @@ fn h264_nal() -> impl Strategy<Value = Vec<u8>> {
 /// H.265 NAL units: trailing, IDR, CRA, VPS, SPS, PPS, SEI with any layer and TID 1–7.
 fn h265_nal() -> impl Strategy<Value = Vec<u8>> {
     (
-        prop_oneof![Just(1u8), Just(19), Just(21), Just(32), Just(33), Just(34), Just(39)],
+        prop_oneof![
+            Just(1u8),
+            Just(19),
+            Just(21),
+            Just(32),
+            Just(33),
+            Just(34),
+            Just(39)
+        ],
         0u8..64,
         1u8..8,
         proptest::collection::vec(any::<u8>(), 0..3000),

@@ -160,10 +160,7 @@ impl DonReorder {
         self.bytes += data.len();
         self.held.insert((ext, self.arrivals), (data, timestamp));
         let max_nals = limits.max_nals.min(MAX_DEINTERLEAVE_NALS);
-        loop {
-            let Some((&(smallest, _), _)) = self.held.first_key_value() else {
-                break;
-            };
+        while let Some((&(smallest, _), _)) = self.held.first_key_value() {
             let over_bytes = self.bytes > limits.max_bytes;
             let too_old = limits
                 .max_don_diff

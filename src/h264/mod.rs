@@ -70,7 +70,11 @@ impl NalCodec for H264Codec {
     }
 
     fn set_sdp_fields(sets: &ParamSets, s: &mut gst::StructureRef) {
-        if let Some(plid) = sets.of_kind(SPS_KIND).next().and_then(|s| profile_level_id(s)) {
+        if let Some(plid) = sets
+            .of_kind(SPS_KIND)
+            .next()
+            .and_then(|s| profile_level_id(s))
+        {
             s.set("profile-level-id", plid);
         }
         if sets.complete() {

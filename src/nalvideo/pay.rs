@@ -269,7 +269,14 @@ impl<C: NalCodec> NalPayState<C> {
             );
             for set in sets {
                 let header = NalRef::new(0, &set).header;
-                self.push_nal(obj, gst::Buffer::from_mut_slice(set), header, pts, false, input)?;
+                self.push_nal(
+                    obj,
+                    gst::Buffer::from_mut_slice(set),
+                    header,
+                    pts,
+                    false,
+                    input,
+                )?;
             }
             self.au_sets = all;
         }

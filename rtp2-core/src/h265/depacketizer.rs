@@ -204,7 +204,14 @@ impl H265Depacketizer {
         let mut nal = Vec::with_capacity(payload.len() - 2);
         nal.extend_from_slice(&payload[..2]);
         nal.extend_from_slice(&payload[4..]);
-        self.emit(NalData::Owned(nal), payload, timestamp, Some(don), out, drops);
+        self.emit(
+            NalData::Owned(nal),
+            payload,
+            timestamp,
+            Some(don),
+            out,
+            drops,
+        );
     }
 
     /// Aggregation packet (§4.4.2): [payload header] then, per unit, [DONL (first) or DOND
@@ -520,7 +527,10 @@ mod tests {
             (&[0x60, 0x01, 0, 0], DropReason::BadAggregation(48)),
             (&[0x60, 0x01, 0, 9, 1], DropReason::BadAggregation(48)),
             (&[0x60, 0x01], DropReason::BadAggregation(48)),
-            (&[0x60, 0x01, 0, 2, 0x60, 0x01], DropReason::UnsupportedType(48)),
+            (
+                &[0x60, 0x01, 0, 2, 0x60, 0x01],
+                DropReason::UnsupportedType(48),
+            ),
             (&[0x62, 0x01, 0xd3, 1], DropReason::FragmentStartAndEnd),
             (&[0x62, 0x01, 0x13, 1], DropReason::FragmentWithoutStart),
             (&[0x62, 0x01, 0xb1, 1], DropReason::UnsupportedType(49)),
@@ -565,7 +575,9 @@ mod tests {
         // PACI (type 50) with cType 1 (TRAIL_R), PHSsize 2, then the NAL unit payload.
         let single = [0x64, 0x01, 0x02, 0x20, 0xaa, 0xbb, 5, 6];
         // PACI around an AP (cType 48), PHSsize 0.
-        let ap = [0x64, 0x01, 0x60, 0x00, 0, 3, 0x02, 0x01, 7, 0, 3, 0x02, 0x01, 8];
+        let ap = [
+            0x64, 0x01, 0x60, 0x00, 0, 3, 0x02, 0x01, 7, 0, 3, 0x02, 0x01, 8,
+        ];
         // PACI around FU start and end fragments (cType 49).
         let fu_start = [0x64, 0x01, 0x62, 0x00, 0x93, 1];
         let fu_end = [0x64, 0x01, 0x62, 0x00, 0x53, 2];
@@ -599,7 +611,9 @@ mod tests {
         });
         // Transmission order: DON 2 (single), AP with DON 0 and 1 (DOND 0), FU DON 3.
         let single = [0x02, 0x01, 0, 2, 0xc2];
-        let ap = [0x60, 0x01, 0, 0, 0, 3, 0x02, 0x01, 0xc0, 0, 0, 3, 0x02, 0x01, 0xc1];
+        let ap = [
+            0x60, 0x01, 0, 0, 0, 3, 0x02, 0x01, 0xc0, 0, 0, 3, 0x02, 0x01, 0xc1,
+        ];
         let fu_start = [0x62, 0x01, 0x81, 0, 3, 0xc3];
         let fu_end = [0x62, 0x01, 0x41, 0xc4];
         let (mut nals, drops) = run(
@@ -633,7 +647,10 @@ mod tests {
         let mut released = 0;
         for don in [1u16, 0, 3, 2, 5, 4, 7, 6] {
             let [hi, lo] = don.to_be_bytes();
-            let (nals, drops) = run(&mut d, &[(&[0x02, 0x01, hi, lo, don as u8], 0, false, false)]);
+            let (nals, drops) = run(
+                &mut d,
+                &[(&[0x02, 0x01, hi, lo, don as u8], 0, false, false)],
+            );
             assert!(drops.is_empty());
             released += nals.len();
         }

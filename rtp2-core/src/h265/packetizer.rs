@@ -80,7 +80,11 @@ mod tests {
     #[test]
     fn aggregation_packet_layout() {
         // VPS (TID 1), SPS (TID 1), IDR slice (TID 1), all layer 0.
-        let nals = vec![vec![0x40, 0x01, 7], vec![0x42, 0x01, 8, 9], vec![0x26, 0x01, 1]];
+        let nals = vec![
+            vec![0x40, 0x01, 7],
+            vec![0x42, 0x01, 8, 9],
+            vec![0x26, 0x01, 1],
+        ];
         let mut p = H265Packetizer::new(config(1200, AggregateMode::MaxStap));
         let mut out = Vec::new();
         for (i, n) in nals.iter().enumerate() {

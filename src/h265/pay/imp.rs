@@ -184,7 +184,11 @@ impl RtpBasePay2Impl for RtpH265Pay {
         if self.force_headers.swap(false, Ordering::Relaxed) {
             state.force_headers();
         }
-        state.configure(obj.upcast_ref(), PacketizationMode::NonInterleaved, settings);
+        state.configure(
+            obj.upcast_ref(),
+            PacketizationMode::NonInterleaved,
+            settings,
+        );
         state.handle_buffer(obj.upcast_ref(), settings, buffer)
     }
 

@@ -689,3 +689,53 @@ fn payloader_shares_input_memory() {
         "every packet's payload is shared with the input"
     );
 }
+
+/// A new SPS mid-stream (another resolution) updates `sprop-sps` in the caps, and the
+/// depayloader flags exactly the IRAP access units as keyframes.
+#[test]
+fn parameter_set_change_updates_caps_and_keyframes_are_flagged() {
+    let small = encode("x265enc speed-preset=ultrafast key-int-max=10");
+    let large = common::run_collect(
+        "videotestsrc num-buffers=2 ! video/x-raw,width=640,height=480,format=I420,framerate=30/1 \
+         ! x265enc speed-preset=ultrafast ! h265parse \
+         ! video/x-h265,stream-format=byte-stream,alignment=au ! appsink name=sink sync=false",
+        "sink",
+        Duration::from_secs(60),
+    );
+    let mut h = gst_check::Harness::new("rtph265pay2");
+    h.set_src_caps(small.caps.clone());
+    let sprop_sps = |h: &gst_check::Harness| {
+        h.sinkpad().and_then(|p| p.current_caps()).and_then(|c| {
+            c.structure(0)
+                .and_then(|s| s.get::<String>("sprop-sps").ok())
+        })
+    };
+    h.push(small.buffers[0].clone()).unwrap();
+    let first = sprop_sps(&h).expect("sprop-sps after the first IRAP");
+    h.push(large.buffers[0].clone()).unwrap();
+    let second = sprop_sps(&h).expect("sprop-sps after the second IRAP");
+    assert_ne!(first, second, "caps follow the new SPS");
+
+    let irap_in = small
+        .buffers
+        .iter()
+        .filter(|b| {
+            let map = b.map_readable().unwrap();
+            rtp2_core::nal::annexb_nal_ranges(&map)
+                .into_iter()
+                .any(|r| (16..=23).contains(&nal_type(&map[r])))
+        })
+        .count();
+    let out = through("rtph265pay2 mtu=600 ! rtph265depay2", &small);
+    assert_eq!(out.buffers.len(), FRAMES as usize);
+    let keyframes = out
+        .buffers
+        .iter()
+        .filter(|b| !b.flags().contains(gst::BufferFlags::DELTA_UNIT))
+        .count();
+    assert!(irap_in >= 3);
+    assert_eq!(
+        keyframes, irap_in,
+        "IRAP access units, and only those, are keyframes"
+    );
+}

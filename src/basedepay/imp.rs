@@ -4,6 +4,7 @@
 
 //! GObject implementation of `RtpBaseDepay2`.
 
+use smallvec::SmallVec;
 use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
@@ -405,7 +406,8 @@ impl RtpBaseDepay2 {
     }
 
     fn push_pending(&self) -> FlowResult {
-        let pending = std::mem::take(&mut lock(&self.state).pending);
+        // The state keeps its vector (and capacity); up to 16 buffers move on the stack.
+        let pending: SmallVec<[gst::Buffer; 16]> = lock(&self.state).pending.drain(..).collect();
         match pending.len() {
             0 => Ok(gst::FlowSuccess::Ok),
             1 => self

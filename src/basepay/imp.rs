@@ -12,7 +12,10 @@ use gst::subclass::prelude::*;
 use rtp2_core::rtp::{RtpHeader, header_len, write_header};
 use rtp2_core::time::ns_to_clock;
 
-use super::{OutgoingPacket, PacketTiming};
+use smallvec::SmallVec;
+
+use super::pool::RtpPacketPool;
+use super::{OutgoingPacket, PacketTiming, PayloadPrefix};
 use crate::hdrext::{HeaderExtensions, lock};
 
 type FlowResult = Result<gst::FlowSuccess, gst::FlowError>;
@@ -65,6 +68,7 @@ struct Settings {
     auto_header_extension: bool,
     perfect_rtptime: bool,
     buffer_list: bool,
+    use_buffer_pool: bool,
 }
 
 impl Default for Settings {
@@ -80,6 +84,7 @@ impl Default for Settings {
             auto_header_extension: true,
             perfect_rtptime: true,
             buffer_list: true,
+            use_buffer_pool: true,
         }
     }
 }
@@ -156,6 +161,8 @@ pub struct RtpBasePay2 {
     settings: Mutex<Settings>,
     state: Mutex<State>,
     extensions: Mutex<HeaderExtensions>,
+    /// Recycles output packet buffers (see `pool.rs`).
+    pool: RtpPacketPool,
 }
 
 impl RtpBasePay2 {
@@ -284,9 +291,13 @@ impl RtpBasePay2 {
 
     /// Turns a subclass packet into an RTP buffer and queues it.
     pub(super) fn queue_packet(&self, packet: OutgoingPacket) {
-        let (source_info, scale_rtptime) = {
+        let (source_info, scale_rtptime, use_pool) = {
             let settings = lock(&self.settings);
-            (settings.source_info, settings.scale_rtptime)
+            (
+                settings.source_info,
+                settings.scale_rtptime,
+                settings.use_buffer_pool,
+            )
         };
         let mut state = lock(&self.state);
         let meta_source = packet.meta_source.or_else(|| state.current_input.clone());
@@ -327,15 +338,28 @@ impl RtpBasePay2 {
         };
         let prefix = packet.prefix.as_slice();
         let rtp_header_len = header_len(csrcs.len(), None);
-        let mut header_bytes = vec![0u8; rtp_header_len + prefix.len()];
-        if let Err(err) = write_header(&mut header_bytes, &header, &csrcs, None) {
+        // At most 12 + 15 CSRCs + a payload-format header: on the stack.
+        let mut header_buf = [0u8; 12 + 60 + PayloadPrefix::CAPACITY];
+        let header_bytes = &mut header_buf[..rtp_header_len + prefix.len()];
+        if let Err(err) = write_header(header_bytes, &header, &csrcs, None) {
             gst::error!(crate::CAT, imp = self, "Cannot write RTP header: {err}");
             return;
         }
         header_bytes[rtp_header_len..].copy_from_slice(prefix);
         let payload_len = prefix.len() + packet.payload.size();
-        let mut output = gst::Buffer::from_mut_slice(header_bytes);
-        output.append(packet.payload);
+        let mut output = if use_pool {
+            self.pool.packet_with_header(header_bytes)
+        } else {
+            gst::Buffer::from_mut_slice(header_bytes.to_vec())
+        };
+        // Memory by memory: appending the buffer would copy it when it is shared (it usually
+        // is, with the input), costing a buffer and parent bookkeeping per packet.
+        {
+            let out = output.make_mut();
+            for mem in packet.payload.iter_memories_owned() {
+                out.append_memory(mem);
+            }
+        }
 
         let extensions = lock(&self.extensions);
         if !extensions.is_empty() {
@@ -391,7 +415,8 @@ impl RtpBasePay2 {
     /// Pushes what was queued, as one buffer list when there are several packets.
     pub(super) fn push_pending(&self) -> FlowResult {
         let buffer_list = lock(&self.settings).buffer_list;
-        let pending = std::mem::take(&mut lock(&self.state).pending);
+        // The state keeps its vector (and capacity); up to 16 packets move on the stack.
+        let pending: SmallVec<[gst::Buffer; 16]> = lock(&self.state).pending.drain(..).collect();
         match pending.len() {
             0 => Ok(gst::FlowSuccess::Ok),
             1 => self
@@ -507,6 +532,7 @@ impl RtpBasePay2 {
     }
 
     fn stats(&self) -> gst::Structure {
+        let pool = self.pool.stats();
         let state = lock(&self.state);
         gst::Structure::builder("application/x-rtp-payload-stats")
             .field("clock-rate", state.clock_rate.unwrap_or(0))
@@ -522,6 +548,11 @@ impl RtpBasePay2 {
             .field("timestamp-offset", state.timestamp_offset)
             .field("packets-sent", state.packets_sent)
             .field("bytes-sent", state.bytes_sent)
+            .field("pool-hits", pool.hits)
+            .field("pool-misses", pool.misses)
+            .field("pool-allocations-avoided", pool.hits)
+            .field("pool-returned", pool.returned)
+            .field("pool-discarded", pool.discarded)
             .build()
     }
 }
@@ -623,6 +654,7 @@ impl ObjectSubclass for RtpBasePay2 {
             settings: Mutex::new(settings),
             state: Mutex::new(state),
             extensions: Mutex::new(HeaderExtensions::default()),
+            pool: RtpPacketPool::default(),
         }
     }
 }
@@ -724,6 +756,15 @@ impl ObjectImpl for RtpBasePay2 {
                     .default_value(true)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecBoolean::builder("use-buffer-pool")
+                    .nick("Use buffer pool")
+                    .blurb(
+                        "Reuse packet buffers and their header memory through the lock-free \
+                         pool (counted in stats: pool-hits, pool-misses)",
+                    )
+                    .default_value(true)
+                    .mutable_ready()
+                    .build(),
             ]
         });
         PROPERTIES.as_ref()
@@ -754,6 +795,7 @@ impl ObjectImpl for RtpBasePay2 {
             "perfect-rtptime" => settings.perfect_rtptime = value.get().unwrap_or(true),
             "auto-header-extension" => settings.auto_header_extension = value.get().unwrap_or(true),
             "buffer-list" => settings.buffer_list = value.get().unwrap_or(true),
+            "use-buffer-pool" => settings.use_buffer_pool = value.get().unwrap_or(true),
             other => gst::warning!(crate::CAT, imp = self, "No writable property {other}"),
         }
     }
@@ -778,6 +820,7 @@ impl ObjectImpl for RtpBasePay2 {
             "auto-header-extension" => settings.auto_header_extension.to_value(),
             "extensions" => lock(&self.extensions).to_value_array().to_value(),
             "buffer-list" => settings.buffer_list.to_value(),
+            "use-buffer-pool" => settings.use_buffer_pool.to_value(),
             _ => glib::Value::from_type(pspec.value_type()),
         }
     }

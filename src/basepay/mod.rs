@@ -20,6 +20,7 @@
 //! See `docs/base-classes.md` for a walk-through.
 
 mod imp;
+pub mod pool;
 
 use gst::glib;
 use gst::prelude::*;
@@ -61,6 +62,9 @@ pub struct PayloadPrefix {
 }
 
 impl PayloadPrefix {
+    /// Most bytes a prefix holds.
+    pub const CAPACITY: usize = 8;
+
     /// A prefix of `bytes` (at most 8; longer input is cut).
     pub fn new(bytes: &[u8]) -> Self {
         let len = bytes.len().min(8);

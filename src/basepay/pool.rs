@@ -1,0 +1,205 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! A lock-free pool of RTP packet buffers, owned by each payloader.
+//!
+//! Every packet the payloader sends is a buffer holding one header memory (RTP header and
+//! payload-format header bytes) followed by memories shared with the input. Allocating that
+//! buffer and its header memory for each packet is most of a payloader's allocator traffic.
+//! This pool is a real `GstBufferPool` subclass: GStreamer returns a buffer to it when the last
+//! reference is dropped, wherever that happens (a sink, a jitterbuffer, another thread). The
+//! pool then strips the payload memories and metas and keeps the buffer with its header
+//! memory in a bounded lock-free queue (`crossbeam_queue::ArrayQueue`); the next packet
+//! reuses it. When downstream holds buffers for long the queue is simply empty and new
+//! buffers are allocated (counted as misses); a full queue frees what comes back.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+
+/// Bytes of a pooled header memory: the 12-byte RTP header, CSRCs or a header extension, and
+/// a payload-format header (e.g. FU indicator and header).
+pub const HEADER_CAPACITY: usize = 64;
+
+/// Buffers kept for reuse at most.
+pub const POOL_CAPACITY: usize = 512;
+
+glib::wrapper! {
+    /// The payloader's packet buffer pool.
+    pub struct RtpPacketPool(ObjectSubclass<imp::RtpPacketPool>)
+        @extends gst::BufferPool, gst::Object;
+}
+
+impl Default for RtpPacketPool {
+    fn default() -> Self {
+        glib::Object::new()
+    }
+}
+
+/// Counters of a pool, for the payloader's `stats`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolStats {
+    /// Packets that reused a returned buffer (each an allocation avoided).
+    pub hits: u64,
+    /// Packets that needed a new buffer.
+    pub misses: u64,
+    /// Buffers returned to the pool by GStreamer.
+    pub returned: u64,
+    /// Returned buffers freed because the queue was full or the buffer unusable.
+    pub discarded: u64,
+}
+
+impl RtpPacketPool {
+    /// A packet buffer whose single header memory holds `header` (copied in). The buffer is
+    /// writable and has no payload yet.
+    pub fn packet_with_header(&self, header: &[u8]) -> gst::Buffer {
+        let mut buffer = self
+            .acquire_buffer(None)
+            .unwrap_or_else(|_| imp::new_packet_buffer());
+        if !write_header(&mut buffer, header) {
+            // Unusable (header too long for the pooled memory, or memory shared): a plain one.
+            buffer = gst::Buffer::from_mut_slice(header.to_vec());
+        }
+        buffer
+    }
+
+    /// Hit, miss and return counts.
+    pub fn stats(&self) -> PoolStats {
+        self.imp().stats()
+    }
+}
+
+/// Writes `header` into the pooled buffer's header memory; false if it cannot.
+fn write_header(buffer: &mut gst::Buffer, header: &[u8]) -> bool {
+    let Some(b) = buffer.get_mut() else {
+        return false;
+    };
+    if b.n_memory() != 1 {
+        return false;
+    }
+    let Ok(mem) = b.peek_memory_mut(0) else {
+        return false;
+    };
+    if mem.maxsize() < header.len() {
+        return false;
+    }
+    mem.resize_maxsize(0..header.len());
+    let Ok(mut map) = mem.map_writable() else {
+        return false;
+    };
+    map.copy_from_slice(header);
+    true
+}
+
+mod imp {
+    use super::*;
+    use crossbeam_queue::ArrayQueue;
+
+    /// A new pool buffer: one header memory of [`HEADER_CAPACITY`] bytes.
+    pub(super) fn new_packet_buffer() -> gst::Buffer {
+        let mut buffer = gst::Buffer::new();
+        if let Some(b) = buffer.get_mut() {
+            b.append_memory(gst::Memory::with_size(HEADER_CAPACITY));
+        }
+        buffer
+    }
+
+    pub struct RtpPacketPool {
+        /// Boxed: the queue is cache-line aligned, more than GObject instance data allows.
+        free: Box<ArrayQueue<gst::Buffer>>,
+        hits: AtomicU64,
+        misses: AtomicU64,
+        returned: AtomicU64,
+        discarded: AtomicU64,
+    }
+
+    impl Default for RtpPacketPool {
+        fn default() -> Self {
+            RtpPacketPool {
+                free: Box::new(ArrayQueue::new(POOL_CAPACITY)),
+                hits: AtomicU64::new(0),
+                misses: AtomicU64::new(0),
+                returned: AtomicU64::new(0),
+                discarded: AtomicU64::new(0),
+            }
+        }
+    }
+
+    impl RtpPacketPool {
+        pub(super) fn stats(&self) -> PoolStats {
+            PoolStats {
+                hits: self.hits.load(Ordering::Relaxed),
+                misses: self.misses.load(Ordering::Relaxed),
+                returned: self.returned.load(Ordering::Relaxed),
+                discarded: self.discarded.load(Ordering::Relaxed),
+            }
+        }
+    }
+
+    #[glib::object_subclass]
+    impl ObjectSubclass for RtpPacketPool {
+        const NAME: &'static str = "GstRtp2PacketPool";
+        type Type = super::RtpPacketPool;
+        type ParentType = gst::BufferPool;
+    }
+
+    impl ObjectImpl for RtpPacketPool {}
+    impl GstObjectImpl for RtpPacketPool {}
+
+    impl BufferPoolImpl for RtpPacketPool {
+        /// Never blocks and never fails: a returned buffer if there is one, else a new one.
+        fn acquire_buffer(
+            &self,
+            _params: Option<&gst::BufferPoolAcquireParams>,
+        ) -> Result<gst::Buffer, gst::FlowError> {
+            match self.free.pop() {
+                Some(buffer) => {
+                    self.hits.fetch_add(1, Ordering::Relaxed);
+                    Ok(buffer)
+                }
+                None => {
+                    self.misses.fetch_add(1, Ordering::Relaxed);
+                    Ok(new_packet_buffer())
+                }
+            }
+        }
+
+        fn alloc_buffer(
+            &self,
+            _params: Option<&gst::BufferPoolAcquireParams>,
+        ) -> Result<gst::Buffer, gst::FlowError> {
+            Ok(new_packet_buffer())
+        }
+
+        /// Back to a bare header buffer: payload memories, metas, flags and times removed.
+        fn reset_buffer(&self, buffer: &mut gst::BufferRef) {
+            if buffer.n_memory() > 1 {
+                buffer.remove_memory_range(1..);
+            }
+            buffer.foreach_meta_mut(|_| {
+                std::ops::ControlFlow::Continue(gst::buffer::BufferMetaForeachAction::Remove)
+            });
+            buffer.unset_flags(gst::BufferFlags::all());
+            buffer.set_pts(None);
+            buffer.set_dts(None);
+            buffer.set_duration(None);
+            buffer.set_offset(u64::MAX);
+            buffer.set_offset_end(u64::MAX);
+        }
+
+        /// Keeps the buffer for reuse if its header memory is intact and the queue has room;
+        /// otherwise lets it go (it is freed: GStreamer detached it from the pool already).
+        fn release_buffer(&self, buffer: gst::Buffer) {
+            self.returned.fetch_add(1, Ordering::Relaxed);
+            let reusable = buffer.n_memory() == 1
+                && buffer.peek_memory(0).maxsize() >= HEADER_CAPACITY
+                && buffer.is_all_memory_writable();
+            if !reusable || self.free.push(buffer).is_err() {
+                self.discarded.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}

@@ -1,0 +1,167 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! The payloaders' lock-free packet buffer pool: buffers come back through GStreamer's release
+//! path and are reused (counted in `stats`), packets are the same bytes with and without the
+//! pool, buffers held downstream are never touched, and buffers released from many threads at
+//! once all come back. Also the depayloader's zero-copy output.
+
+use std::time::Duration;
+
+use gst::prelude::*;
+
+mod common;
+
+const G722_CAPS: &str = "audio/G722,rate=16000,channels=1";
+
+fn g722_buffer(i: u64) -> gst::Buffer {
+    let mut b = gst::Buffer::from_mut_slice(vec![(i % 251) as u8; 160]);
+    {
+        let b = b.get_mut().unwrap();
+        b.set_pts(gst::ClockTime::from_mseconds(20 * i));
+        b.set_duration(gst::ClockTime::from_mseconds(20));
+    }
+    b
+}
+
+fn stat(element: &gst::Element, field: &str) -> u64 {
+    element
+        .property::<gst::Structure>("stats")
+        .get::<u64>(field)
+        .unwrap()
+}
+
+fn bytes(b: &gst::Buffer) -> Vec<u8> {
+    b.map_readable().unwrap().to_vec()
+}
+
+/// Each packet dropped before the next is made: after the first, every packet reuses the
+/// returned buffer; the bytes equal those made without the pool.
+#[test]
+fn returned_buffers_are_reused_and_packets_are_unchanged() {
+    common::init();
+    let mut packets = [Vec::new(), Vec::new()];
+    for (i, use_pool) in [true, false].into_iter().enumerate() {
+        let mut h = gst_check::Harness::new("rtpg722pay2");
+        let pay = h.element().unwrap();
+        pay.set_property("use-buffer-pool", use_pool);
+        pay.set_property("ssrc", 5u32);
+        pay.set_property("seqnum-offset", 100i32);
+        pay.set_property("timestamp-offset", 7u32);
+        h.set_src_caps_str(G722_CAPS);
+        for n in 0..50 {
+            h.push(g722_buffer(n)).unwrap();
+            let out = h.pull().unwrap();
+            packets[i].push(bytes(&out));
+        }
+        let (hits, misses) = (stat(&pay, "pool-hits"), stat(&pay, "pool-misses"));
+        if use_pool {
+            assert_eq!(hits + misses, 50);
+            assert!(hits >= 48, "hits {hits}, misses {misses}");
+            assert_eq!(stat(&pay, "pool-allocations-avoided"), hits);
+        } else {
+            assert_eq!(hits + misses, 0);
+        }
+    }
+    assert_eq!(packets[0], packets[1]);
+}
+
+/// Downstream keeps every packet: the pool allocates (misses) and never rewrites a held
+/// buffer; once released, the buffers come back and are reused.
+#[test]
+fn held_buffers_are_never_reused() {
+    common::init();
+    let mut h = gst_check::Harness::new("rtpg722pay2");
+    let pay = h.element().unwrap();
+    h.set_src_caps_str(G722_CAPS);
+    let mut held = Vec::new();
+    for n in 0..40 {
+        h.push(g722_buffer(n)).unwrap();
+        let out = h.pull().unwrap();
+        let copy = bytes(&out);
+        held.push((out, copy));
+    }
+    assert_eq!(stat(&pay, "pool-hits"), 0);
+    assert_eq!(stat(&pay, "pool-misses"), 40);
+    for (buffer, copy) in &held {
+        assert_eq!(&bytes(buffer), copy, "a held packet was modified");
+    }
+    drop(held);
+    assert_eq!(stat(&pay, "pool-returned"), 40);
+    for n in 40..60 {
+        h.push(g722_buffer(n)).unwrap();
+        drop(h.pull().unwrap());
+    }
+    assert_eq!(stat(&pay, "pool-hits"), 20);
+}
+
+/// Packets released by several threads at once (as downstream streaming threads do) all
+/// return to the pool; a live pipeline with a queue thread reuses buffers too.
+#[test]
+fn buffers_released_from_many_threads_come_back() {
+    common::init();
+    let mut h = gst_check::Harness::new("rtpg722pay2");
+    let pay = h.element().unwrap();
+    h.set_src_caps_str(G722_CAPS);
+    let mut out = Vec::new();
+    for n in 0..400 {
+        h.push(g722_buffer(n)).unwrap();
+        out.push(h.pull().unwrap());
+    }
+    let chunks: Vec<Vec<gst::Buffer>> = out.chunks(100).map(|c| c.to_vec()).collect();
+    drop(out);
+    let threads: Vec<_> = chunks
+        .into_iter()
+        .map(|chunk| std::thread::spawn(move || drop(chunk)))
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(stat(&pay, "pool-returned"), 400);
+    for n in 400..450 {
+        h.push(g722_buffer(n)).unwrap();
+        drop(h.pull().unwrap());
+    }
+    assert!(stat(&pay, "pool-hits") >= 50);
+
+    let pipeline = gst::parse::launch(
+        "audiotestsrc num-buffers=200 samplesperbuffer=320 ! audio/x-raw,rate=16000,channels=1 \
+         ! avenc_g722 ! rtpg722pay2 name=pay ! queue ! fakesink sync=false",
+    )
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let errors = common::run_to_eos(&pipeline, Duration::from_secs(30));
+    assert!(errors.is_empty(), "{errors:?}");
+    let pay = pipeline.by_name("pay").unwrap();
+    assert!(
+        stat(&pay, "pool-hits") > 100,
+        "{}",
+        pay.property::<gst::Structure>("stats")
+    );
+}
+
+/// The depayloader does not copy single NAL units: the output memory points into the RTP
+/// packet's memory.
+#[test]
+fn depayloader_output_shares_packet_memory() {
+    common::init();
+    let mut h = gst_check::Harness::new("rtph264depay2");
+    h.set_src_caps_str(
+        "application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96",
+    );
+    let nal = [0x65u8, 0x88, 0x84, 0x00, 0x33, 0xff, 0x10, 0x20];
+    let packet = gst::Buffer::from_mut_slice(common::rtp_packet(96, 1, 0, 1, true, &nal));
+    let packet_range = {
+        let map = packet.map_readable().unwrap();
+        (map.as_ptr() as usize)..(map.as_ptr() as usize + map.len())
+    };
+    h.push(packet).unwrap();
+    let out = h.pull().unwrap();
+    let shared = out.iter_memories().any(|m| {
+        let map = m.map_readable().unwrap();
+        map.as_slice() == nal && packet_range.contains(&(map.as_ptr() as usize))
+    });
+    assert!(shared, "the NAL unit memory is shared with the packet");
+}

@@ -300,3 +300,35 @@ fn depayloader_resyncs_on_new_ssrc_and_restart() {
         "sender restart"
     );
 }
+
+/// A buffer list goes through the batch header check: packets shorter than 12 bytes or not
+/// version 2 are dropped and counted, the valid ones of the same list come out.
+#[test]
+fn depayloader_checks_buffer_lists_in_one_batch() {
+    common::init();
+    let mut h = gst_check::Harness::new("rtpg722depay2");
+    h.set_src_caps_str(G722_RTP_CAPS);
+    let mut list = gst::BufferList::new();
+    {
+        let list = list.get_mut().unwrap();
+        for seq in 0..40u16 {
+            let mut p = rtp_packet(9, seq, u32::from(seq) * 160, 1, false, &[seq as u8; 160]);
+            match seq {
+                10 => p.truncate(11),
+                20 => p[0] = 0x40,
+                _ => {}
+            }
+            list.add(gst::Buffer::from_mut_slice(p));
+        }
+    }
+    h.element()
+        .unwrap()
+        .static_pad("sink")
+        .unwrap()
+        .chain_list(list)
+        .unwrap();
+    let out = pull_all(&mut h);
+    assert_eq!(out.len(), 38);
+    let stats = h.element().unwrap().property::<gst::Structure>("stats");
+    assert_eq!(stats.get::<u64>("dropped-invalid").unwrap(), 2, "{stats}");
+}

@@ -8,6 +8,8 @@
 //!
 //! - [`rtp`]: the RTP fixed header (RFC 3550 §5.1), reading and writing.
 //! - [`hdrext`]: RFC 8285 header extension elements.
+//! - [`hdrsimd`]: batch write/parse of fixed headers, SIMD chosen at run time (the only
+//!   module with `unsafe`: intrinsics, each block with its safety argument).
 //! - [`seqnum`]: sequence number classification and 64-bit extension of counters.
 //! - [`time`]: nanoseconds ↔ RTP clock ticks.
 //! - [`audio`]: packet time of constant-bitrate audio (RFC 3551 §4.5).
@@ -18,7 +20,7 @@
 //! - [`h264`]: H.264 over RTP (RFC 6184).
 //! - [`h265`]: H.265/HEVC over RTP (RFC 7798).
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod audio;
@@ -27,6 +29,7 @@ pub mod g729;
 pub mod h264;
 pub mod h265;
 pub mod hdrext;
+pub mod hdrsimd;
 pub mod nal;
 #[cfg(test)]
 mod nal_roundtrip_tests;

@@ -4,6 +4,7 @@
 
 //! GObject implementation of `RtpBaseDepay2`.
 
+use rtp2_core::hdrsimd::parse_headers_auto;
 use smallvec::SmallVec;
 use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
@@ -431,9 +432,31 @@ impl RtpBaseDepay2 {
         res.and(pushed)
     }
 
+    /// A buffer list: the fixed headers of all packets are checked in one batch
+    /// ([`rtp2_core::hdrsimd`], SIMD where the CPU has it); packets that are too short or
+    /// not version 2 are dropped there, the others get the full validation one by one.
     fn sink_chain_list(&self, list: gst::BufferList) -> FlowResult {
+        let maps: SmallVec<[Option<gst::buffer::BufferMap<'_, gst::buffer::Readable>>; 32]> =
+            list.iter().map(|b| b.map_readable().ok()).collect();
+        let slices: SmallVec<[&[u8]; 32]> = maps
+            .iter()
+            .map(|m| m.as_ref().map_or(&[][..], |m| m.as_slice()))
+            .collect();
+        let mut fixed = Vec::with_capacity(slices.len());
+        parse_headers_auto(&slices, &mut fixed);
+        drop(slices);
+        drop(maps);
         let mut res = Ok(gst::FlowSuccess::Ok);
-        for buffer in list.iter_owned() {
+        for (buffer, header) in list.iter_owned().zip(fixed) {
+            if header.is_none() {
+                let mut state = lock(&self.state);
+                state.stats.dropped_invalid += 1;
+                self.warn_bad_input(
+                    &mut state,
+                    &"invalid RTP packet: shorter than 12 bytes or not version 2",
+                );
+                continue;
+            }
             res = self.handle_buffer(&buffer);
             if res.is_err() {
                 break;

@@ -9,6 +9,7 @@ use std::sync::{LazyLock, Mutex};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
+use rtp2_core::hdrsimd::{HeaderTemplate, write_headers_auto};
 use rtp2_core::rtp::{RtpHeader, header_len, write_header};
 use rtp2_core::time::ns_to_clock;
 
@@ -106,7 +107,7 @@ struct State {
     segment: gst::FormattedSegment<gst::ClockTime>,
     src_caps: Option<gst::Caps>,
     /// Packets made for the current input, pushed as one list.
-    pending: Vec<gst::Buffer>,
+    pending: Vec<PendingPacket>,
     /// The input buffer being handled and what it costs per packet in header bytes.
     current_input: Option<gst::Buffer>,
     csrc_overhead: usize,
@@ -153,6 +154,24 @@ impl State {
             bytes_sent: 0,
         }
     }
+}
+
+/// A packet queued for the current input.
+#[derive(Debug)]
+enum PendingPacket {
+    /// Complete: packets with CSRCs or header extensions are written at once.
+    Built(gst::Buffer),
+    /// The fixed header is written with the others of the input, in one batch
+    /// ([`rtp2_core::hdrsimd`]), when the packets are pushed.
+    Deferred {
+        seq: u16,
+        timestamp: u32,
+        marker: bool,
+        prefix: PayloadPrefix,
+        payload: gst::Buffer,
+        pts: Option<gst::ClockTime>,
+        duration: Option<gst::ClockTime>,
+    },
 }
 
 pub struct RtpBasePay2 {
@@ -336,6 +355,20 @@ impl RtpBasePay2 {
             timestamp: rtp_timestamp,
             ssrc: state.ssrc,
         };
+        if csrcs.is_empty() && lock(&self.extensions).is_empty() {
+            let payload_len = packet.prefix.as_slice().len() + packet.payload.size();
+            Self::count_packet(&mut state, rtp_timestamp, payload_len);
+            state.pending.push(PendingPacket::Deferred {
+                seq: header.sequence_number,
+                timestamp: rtp_timestamp,
+                marker: packet.marker,
+                prefix: packet.prefix,
+                payload: packet.payload,
+                pts,
+                duration: packet.duration,
+            });
+            return;
+        }
         let prefix = packet.prefix.as_slice();
         let rtp_header_len = header_len(csrcs.len(), None);
         // At most 12 + 15 CSRCs + a payload-format header: on the stack.
@@ -387,12 +420,104 @@ impl RtpBasePay2 {
             out.set_pts(pts);
             out.set_duration(packet.duration);
         }
+        Self::count_packet(&mut state, rtp_timestamp, payload_len);
+        state.pending.push(PendingPacket::Built(output));
+    }
+
+    /// Sequence number, timestamp and statistics after one packet.
+    fn count_packet(state: &mut State, rtp_timestamp: u32, payload_len: usize) {
         state.last_seqnum = state.next_seqnum;
         state.next_seqnum = state.next_seqnum.wrapping_add(1);
         state.last_timestamp = rtp_timestamp;
         state.packets_sent += 1;
         state.bytes_sent += payload_len as u64;
-        state.pending.push(output);
+    }
+
+    /// Output buffers of the queued packets: the fixed headers of deferred packets are
+    /// written in batches of consecutive sequence numbers, SIMD where the CPU has it.
+    fn build_packets(
+        &self,
+        pending: SmallVec<[PendingPacket; 16]>,
+        template: HeaderTemplate,
+        use_pool: bool,
+    ) -> SmallVec<[gst::Buffer; 16]> {
+        let mut timestamps: SmallVec<[u32; 16]> = SmallVec::new();
+        let mut markers: SmallVec<[bool; 16]> = SmallVec::new();
+        let mut runs: SmallVec<[(u16, usize); 4]> = SmallVec::new();
+        for p in &pending {
+            if let PendingPacket::Deferred {
+                seq,
+                timestamp,
+                marker,
+                ..
+            } = p
+            {
+                let continues = runs
+                    .last()
+                    .is_some_and(|(first, len)| first.wrapping_add(*len as u16) == *seq);
+                match runs.last_mut() {
+                    Some((_, len)) if continues => *len += 1,
+                    _ => runs.push((*seq, 1)),
+                }
+                timestamps.push(*timestamp);
+                markers.push(*marker);
+            }
+        }
+        let mut headers: SmallVec<[[u8; 12]; 16]> =
+            smallvec::smallvec![[0u8; 12]; timestamps.len()];
+        let mut at = 0;
+        for (first_seq, len) in runs {
+            let range = at..at + len;
+            write_headers_auto(
+                &template,
+                first_seq,
+                &timestamps[range.clone()],
+                &markers[range.clone()],
+                &mut headers[range],
+            );
+            at += len;
+        }
+        let mut deferred = headers.iter();
+        let mut out = SmallVec::with_capacity(pending.len());
+        for p in pending {
+            let PendingPacket::Deferred {
+                prefix,
+                payload,
+                pts,
+                duration,
+                ..
+            } = p
+            else {
+                if let PendingPacket::Built(buffer) = p {
+                    out.push(buffer);
+                }
+                continue;
+            };
+            let Some(fixed) = deferred.next() else {
+                continue;
+            };
+            let mut header = [0u8; 12 + PayloadPrefix::CAPACITY];
+            let prefix = prefix.as_slice();
+            header[..12].copy_from_slice(fixed);
+            header[12..12 + prefix.len()].copy_from_slice(prefix);
+            let header = &header[..12 + prefix.len()];
+            let mut output = if use_pool {
+                self.pool.packet_with_header(header)
+            } else {
+                gst::Buffer::from_mut_slice(header.to_vec())
+            };
+            {
+                // Memory by memory: appending the buffer would copy it when it is shared.
+                let b = output.make_mut();
+                for mem in payload.iter_memories_owned() {
+                    b.append_memory(mem);
+                }
+                b.set_pts(pts);
+                b.set_duration(duration);
+            }
+            out.push(output);
+        }
+        out
     }
 
     /// RTP timestamp of `pts` (RFC 3550 §5.1): running time scaled to the clock rate, plus
@@ -414,9 +539,21 @@ impl RtpBasePay2 {
 
     /// Pushes what was queued, as one buffer list when there are several packets.
     pub(super) fn push_pending(&self) -> FlowResult {
-        let buffer_list = lock(&self.settings).buffer_list;
-        // The state keeps its vector (and capacity); up to 16 packets move on the stack.
-        let pending: SmallVec<[gst::Buffer; 16]> = lock(&self.state).pending.drain(..).collect();
+        let (buffer_list, use_pool) = {
+            let settings = lock(&self.settings);
+            (settings.buffer_list, settings.use_buffer_pool)
+        };
+        let (queued, template) = {
+            let mut state = lock(&self.state);
+            // The state keeps its vector (and capacity); up to 16 packets move on the stack.
+            let queued: SmallVec<[PendingPacket; 16]> = state.pending.drain(..).collect();
+            let template = HeaderTemplate {
+                payload_type: state.pt,
+                ssrc: state.ssrc,
+            };
+            (queued, template)
+        };
+        let pending = self.build_packets(queued, template, use_pool);
         match pending.len() {
             0 => Ok(gst::FlowSuccess::Ok),
             1 => self

@@ -25,7 +25,7 @@ use gst::subclass::prelude::*;
 pub const HEADER_CAPACITY: usize = 64;
 
 /// Buffers kept for reuse at most.
-pub const POOL_CAPACITY: usize = 512;
+pub const POOL_CAPACITY: usize = 64;
 
 glib::wrapper! {
     /// The payloader's packet buffer pool.

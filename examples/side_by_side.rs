@@ -93,6 +93,24 @@ fn compare(
     packets_are_inputs: bool,
     rounds: usize,
 ) {
+    compare_labeled(
+        name,
+        [("ours", ours), ("C", theirs)],
+        input,
+        packets_are_inputs,
+        rounds,
+    );
+}
+
+/// Two launch lines on the same input, alternating; the ratio is first / second.
+fn compare_labeled(
+    name: &str,
+    [(first_label, ours), (second_label, theirs)]: [(&str, &str); 2],
+    input: &Input,
+    packets_are_inputs: bool,
+    rounds: usize,
+) {
+
     let mut figures = [
         Figures {
             packets: 0,
@@ -123,7 +141,8 @@ fn compare(
         }
     }
     let ratio = figures[0].ns_per_packet() / figures[1].ns_per_packet();
-    for (label, f) in ["ours", "C"].into_iter().zip(figures.iter_mut()) {
+    for (i, f) in figures.iter_mut().enumerate() {
+        let label = [first_label, second_label][i];
         let pps = f.packets as f64 / f.total.as_secs_f64();
         let (p50, p99) = (f.percentile(0.5), f.percentile(0.99));
         println!(
@@ -132,7 +151,7 @@ fn compare(
             f.ns_per_packet(),
             p50.as_nanos() as f64 / 1000.0,
             p99.as_nanos() as f64 / 1000.0,
-            if label == "ours" {
+            if i == 0 {
                 format!(" {ratio:.2} |")
             } else {
                 " |".to_string()
@@ -314,4 +333,18 @@ fn main() {
         true,
         rounds,
     );
+    // Our buffer pool on and off (the ratio is pool / no pool).
+    for (name, pay, input) in [
+        ("G.722 pay, 20 ms", "rtpg722pay2", &g722),
+        ("H.264 pay, 1080p (FU-A)", "rtph264pay2", &hd),
+    ] {
+        let without = format!("{pay} use-buffer-pool=false");
+        compare_labeled(
+            name,
+            [("pool", pay), ("no pool", &without)],
+            input,
+            false,
+            rounds,
+        );
+    }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing gst-plugin-rtp2 needs on Debian 12 (as root, or with
 # sudo): GStreamer development files, the C elements and codecs the tests compare with,
-# ffmpeg, libbcg729, meson. Does nothing when everything is already installed.
+# ffmpeg, libbcg729, meson; valgrind (allocation and instruction counts); the aarch64 cross
+# compiler and qemu-user (NEON tests). Does nothing when everything is already installed.
 set -euo pipefail
 
 packages=(
@@ -11,6 +12,7 @@ packages=(
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   gstreamer1.0-nice gstreamer1.0-rtsp libgstrtspserver-1.0-dev
   ffmpeg libbcg729-dev meson ninja-build
+  valgrind gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 )
 
 missing=()

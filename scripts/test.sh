@@ -26,6 +26,13 @@ cargo bench --workspace --benches --locked -- --test >/dev/null
 echo "== side-by-side runner against the C elements, one quick round (no timing asserted)"
 cargo run --release --locked --example side_by_side -- --quick >/dev/null
 
+echo "== allocations per packet and memory per instance, one element each (no figure asserted)"
+bash scripts/alloc-per-packet.sh rtpg722pay2 >/dev/null
+target/release/examples/instance_memory rtpg722pay2 >/dev/null
+
+echo "== sans-IO core on aarch64 under qemu (NEON header path)"
+bash scripts/test-aarch64.sh 2>&1 | tail -3
+
 echo "== cargo test"
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee target/test-output.txt
 summary=$(grep -E '^test result:' target/test-output.txt | awk '{p+=$4; f+=$6} END {print p" passed, "f" failed"}')

@@ -22,7 +22,7 @@ fn bench(c: &mut Criterion) {
     let mut headers = vec![[0u8; 12]; BATCH];
     let mut group = c.benchmark_group("simd/write_headers");
     group.throughput(Throughput::Elements(BATCH as u64));
-    for level in available() {
+    for level in available().iter().copied() {
         group.bench_function(level.name(), |b| {
             b.iter(|| {
                 write_headers(
@@ -50,7 +50,7 @@ fn bench(c: &mut Criterion) {
     let mut out = Vec::with_capacity(BATCH);
     let mut group = c.benchmark_group("simd/parse_headers");
     group.throughput(Throughput::Elements(BATCH as u64));
-    for level in available() {
+    for level in available().iter().copied() {
         group.bench_function(level.name(), |b| {
             b.iter(|| {
                 parse_headers(level, black_box(&slices), &mut out);

@@ -385,14 +385,7 @@ impl RtpBasePay2 {
         } else {
             gst::Buffer::from_mut_slice(header_bytes.to_vec())
         };
-        // Memory by memory: appending the buffer would copy it when it is shared (it usually
-        // is, with the input), costing a buffer and parent bookkeeping per packet.
-        {
-            let out = output.make_mut();
-            for mem in packet.payload.iter_memories_owned() {
-                out.append_memory(mem);
-            }
-        }
+        append_payload(&mut output, packet.payload);
 
         let extensions = lock(&self.extensions);
         if !extensions.is_empty() {
@@ -506,12 +499,9 @@ impl RtpBasePay2 {
             } else {
                 gst::Buffer::from_mut_slice(header.to_vec())
             };
+            append_payload(&mut output, payload);
             {
-                // Memory by memory: appending the buffer would copy it when it is shared.
                 let b = output.make_mut();
-                for mem in payload.iter_memories_owned() {
-                    b.append_memory(mem);
-                }
                 b.set_pts(pts);
                 b.set_duration(duration);
             }
@@ -691,6 +681,20 @@ impl RtpBasePay2 {
             .field("pool-returned", pool.returned)
             .field("pool-discarded", pool.discarded)
             .build()
+    }
+}
+
+/// Appends the payload's memories to a packet without copying a byte: a payload buffer
+/// nobody else holds gives its memories away; a shared one (e.g. a region of the input) is
+/// read memory by memory, since appending it whole would first copy the buffer.
+fn append_payload(output: &mut gst::Buffer, payload: gst::Buffer) {
+    if payload.is_writable() {
+        output.append(payload);
+    } else {
+        let out = output.make_mut();
+        for mem in payload.iter_memories_owned() {
+            out.append_memory(mem);
+        }
     }
 }
 

@@ -15,7 +15,7 @@
 //!
 //! The level is detected once; the environment variable `RTP2_SIMD` (`scalar`, `sse2`,
 //! `avx2`, `avx512`, `neon`) forces one for tests and benchmarks (never above what the CPU
-//! supports).
+//! supports). Parsing defaults to scalar, which measures faster (docs/performance.md).
 
 use std::sync::OnceLock;
 
@@ -66,8 +66,13 @@ impl Level {
     }
 }
 
-/// Every level this CPU can run, scalar first, best last.
-pub fn available() -> Vec<Level> {
+/// Every level this CPU can run, scalar first, best last (detected once).
+pub fn available() -> &'static [Level] {
+    static LEVELS: OnceLock<Vec<Level>> = OnceLock::new();
+    LEVELS.get_or_init(detect_levels)
+}
+
+fn detect_levels() -> Vec<Level> {
     let mut levels = vec![Level::Scalar];
     #[cfg(target_arch = "x86_64")]
     {
@@ -107,13 +112,28 @@ pub fn choose(forced: Option<&str>, available: &[Level]) -> Level {
     }
 }
 
-/// The level in use: detected once, `RTP2_SIMD` honoured.
+/// The value of `RTP2_SIMD`, read once.
+fn forced() -> Option<&'static str> {
+    static FORCED: OnceLock<Option<String>> = OnceLock::new();
+    FORCED
+        .get_or_init(|| std::env::var("RTP2_SIMD").ok())
+        .as_deref()
+}
+
+/// The level of batch writes: detected once, `RTP2_SIMD` honoured.
 pub fn detected() -> Level {
     static LEVEL: OnceLock<Level> = OnceLock::new();
-    *LEVEL.get_or_init(|| {
-        let forced = std::env::var("RTP2_SIMD").ok();
-        choose(forced.as_deref(), &available())
-    })
+    *LEVEL.get_or_init(|| choose(forced(), available()))
+}
+
+/// The level of batch parsing: scalar unless `RTP2_SIMD` asks for another, because the
+/// SIMD versions measure slower than the scalar one (the per-header result structs are
+/// filled one by one either way; see docs/performance.md).
+pub fn detected_for_parse() -> Level {
+    match forced() {
+        Some(_) => detected(),
+        None => Level::Scalar,
+    }
 }
 
 /// The constant part of a stream's headers: version 2, no padding, extension or CSRCs.
@@ -254,9 +274,9 @@ pub fn parse_headers(level: Level, packets: &[&[u8]], out: &mut Vec<Option<Fixed
     }
 }
 
-/// [`parse_headers`] at the [`detected`] level.
+/// [`parse_headers`] at the [`detected_for_parse`] level.
 pub fn parse_headers_auto(packets: &[&[u8]], out: &mut Vec<Option<FixedHeader>>) {
-    parse_headers(detected(), packets, out)
+    parse_headers(detected_for_parse(), packets, out)
 }
 
 /// The fields of one header from its first word (little-endian) and its timestamp and SSRC

@@ -15,7 +15,7 @@ fn one_header_byte_for_byte() {
         payload_type: 96,
         ssrc: 0x1122_3344,
     };
-    for level in available() {
+    for level in available().iter().copied() {
         let mut out = [[0u8; 12]; 2];
         write_headers(
             level,
@@ -76,7 +76,7 @@ proptest! {
             prop_assert_eq!(p.payload_type(), pt);
             prop_assert_eq!(p.ssrc(), ssrc);
         }
-        for level in available() {
+        for level in available().iter().copied() {
             let mut out = vec![[0u8; 12]; ts.len()];
             write_headers(level, &t, first_seq, &ts, &markers, &mut out);
             prop_assert_eq!(&out, &reference, "{:?}", level);
@@ -111,7 +111,7 @@ proptest! {
                 prop_assert_eq!(h.csrc_count, p[0] & 0x0f);
             }
         }
-        for level in available() {
+        for level in available().iter().copied() {
             let mut out = Vec::new();
             parse_headers(level, &slices, &mut out);
             prop_assert_eq!(&out, &reference, "{:?}", level);

@@ -110,7 +110,6 @@ fn compare_labeled(
     packets_are_inputs: bool,
     rounds: usize,
 ) {
-
     let mut figures = [
         Figures {
             packets: 0,

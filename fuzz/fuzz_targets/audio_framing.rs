@@ -28,6 +28,7 @@ fuzz_target!(|data: &[u8]| {
         caps_ptime_ns: (head[24] & 2 != 0).then(|| n(4)),
         caps_maxptime_ns: (head[24] & 4 != 0).then(|| n(12)),
         default_ptime_ns: 20_000_000,
+        max_payload_bytes: usize::from(u16::from_be_bytes([head[22], head[23]])),
     };
     for framing in [g722::FRAMING, g729::FRAMING] {
         let limits = payload_limits(&framing, &settings);

@@ -116,3 +116,24 @@ fn h265_depayloader() {
         96,
     );
 }
+
+/// A sender that never sets the marker bit nor changes the timestamp: the access unit being
+/// assembled is output once it reaches its bound, with a warning, instead of growing.
+#[test]
+fn endless_access_unit_is_bounded() {
+    common::init();
+    let mut h = gst_check::Harness::new("rtph264depay2");
+    h.set_src_caps_str(
+        "application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96",
+    );
+    let limit = 2048;
+    for seq in 0..(limit as u16 * 2 + 10) {
+        let p = rtp_packet(96, seq, 1000, 7, false, &[0x41, 0x9a, seq as u8]);
+        h.push(gst::Buffer::from_mut_slice(p)).unwrap();
+    }
+    let mut outputs = 0;
+    while h.try_pull().is_some() {
+        outputs += 1;
+    }
+    assert_eq!(outputs, 2, "two full access units were forced out");
+}

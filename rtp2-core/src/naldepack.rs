@@ -262,4 +262,24 @@ mod tests {
         assert_eq!(released(&out), vec![4]);
         assert_eq!(drops, vec![DropReason::DeinterleaveOverflow]);
     }
+
+    #[test]
+    fn never_drained_buffer_stays_bounded() {
+        // SDP asks for a huge depth and the sender never lets anything go: the buffer holds
+        // at most MAX_DEINTERLEAVE_NALS units, and at most max_bytes.
+        let limits = DonReorderLimits {
+            max_nals: usize::MAX,
+            max_bytes: 1 << 20,
+            max_don_diff: None,
+        };
+        let mut r = DonReorder::default();
+        let (mut out, mut drops) = (Vec::new(), Vec::new());
+        for i in 0..20_000u32 {
+            // DONs going backwards in steps, so that nothing is ever "old enough".
+            r.push((60_000 - i) as u16, vec![0; 100], 0, &limits, &mut out, &mut drops);
+            assert!(r.len() <= MAX_DEINTERLEAVE_NALS);
+            assert!(r.len() * 100 <= 1 << 20);
+        }
+        assert!(!out.is_empty());
+    }
 }

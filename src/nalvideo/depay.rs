@@ -15,6 +15,12 @@ use crate::basedepay::{IncomingPacket, KeyframePolicy, RtpBaseDepay2, RtpBaseDep
 
 const START_CODE: [u8; 4] = [0, 0, 0, 1];
 
+/// Most NAL units an access unit may gather before it is output anyway: a sender that never
+/// sets the marker bit nor changes the timestamp cannot make the depayloader grow forever.
+pub const MAX_AU_NALS: usize = 2048;
+/// Most bytes an access unit may gather before it is output anyway.
+pub const MAX_AU_BYTES: usize = 64 * 1024 * 1024;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum OutputFormat {
     ByteStream,
@@ -39,6 +45,7 @@ pub struct NalDepayState<C: NalCodec> {
     /// The caps (codec_data) must be (re)sent.
     caps_dirty: bool,
     au: Vec<AuNal>,
+    au_bytes: usize,
     au_timestamp: Option<u64>,
     /// `request-keyframe` / `wait-for-keyframe` and the wait in progress.
     pub policy: KeyframePolicy,
@@ -53,6 +60,7 @@ impl<C: NalCodec> Default for NalDepayState<C> {
             sets: ParamSets::new(C::PARAM_SET_KINDS),
             caps_dirty: true,
             au: Vec::new(),
+            au_bytes: 0,
             au_timestamp: None,
             policy: KeyframePolicy::default(),
         }
@@ -173,6 +181,7 @@ impl<C: NalCodec> NalDepayState<C> {
             d.reset();
         }
         self.au.clear();
+        self.au_bytes = 0;
         self.au_timestamp = None;
         self.policy.reset();
     }
@@ -210,8 +219,20 @@ impl<C: NalCodec> NalDepayState<C> {
                 self.finish_au(obj);
             }
             self.au_timestamp = Some(nal.timestamp);
+            self.au_bytes += buffer.size();
             self.au.push(AuNal { kind, buffer });
-            if nal.marker {
+            if !nal.marker && (self.au.len() >= MAX_AU_NALS || self.au_bytes >= MAX_AU_BYTES) {
+                gst::element_warning!(
+                    obj,
+                    gst::StreamError::Demux,
+                    [
+                        "Access unit of {} NAL units / {} bytes without an end: output as is",
+                        self.au.len(),
+                        self.au_bytes
+                    ]
+                );
+                self.finish_au(obj);
+            } else if nal.marker {
                 self.finish_au(obj);
             }
         }
@@ -223,6 +244,7 @@ impl<C: NalCodec> NalDepayState<C> {
             return;
         };
         let mut nals = std::mem::take(&mut self.au);
+        self.au_bytes = 0;
         if nals.is_empty() {
             return;
         }
@@ -300,6 +322,7 @@ impl<C: NalCodec> NalDepayState<C> {
         }
         if loss {
             self.au.clear();
+            self.au_bytes = 0;
             self.au_timestamp = None;
         }
         loss

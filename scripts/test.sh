@@ -33,6 +33,12 @@ target/release/examples/instance_memory rtpg722pay2 >/dev/null
 echo "== sans-IO core on aarch64 under qemu (NEON header path)"
 bash scripts/test-aarch64.sh 2>&1 | tail -3
 
+echo "== fuzz every target briefly from the seed corpus (a crash fails CI)"
+bash scripts/fuzz.sh 20
+
+echo "== leak check of the element-level tests under valgrind memcheck"
+bash scripts/leak-check.sh
+
 echo "== cargo test"
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee target/test-output.txt
 summary=$(grep -E '^test result:' target/test-output.txt | awk '{p+=$4; f+=$6} END {print p" passed, "f" failed"}')

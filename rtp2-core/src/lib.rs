@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 
 pub mod audio;
+mod bits;
 pub mod g722;
 pub mod g729;
 pub mod h264;

@@ -276,7 +276,14 @@ mod tests {
         let (mut out, mut drops) = (Vec::new(), Vec::new());
         for i in 0..20_000u32 {
             // DONs going backwards in steps, so that nothing is ever "old enough".
-            r.push((60_000 - i) as u16, vec![0; 100], 0, &limits, &mut out, &mut drops);
+            r.push(
+                (60_000 - i) as u16,
+                vec![0; 100],
+                0,
+                &limits,
+                &mut out,
+                &mut drops,
+            );
             assert!(r.len() <= MAX_DEINTERLEAVE_NALS);
             assert!(r.len() * 100 <= 1 << 20);
         }

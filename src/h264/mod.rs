@@ -31,6 +31,7 @@ impl NalCodec for H264Codec {
     const ENCODING_NAME: &'static str = "H264";
     const MEDIA_TYPE: &'static str = "video/x-h264";
     const LENGTH_PREFIXED: &'static [&'static str] = &["avc", "avc3"];
+    const LENGTH_PREFIXED_OUTPUT: &'static [&'static str] = &["avc"];
     const PARAM_SET_KINDS: usize = 2;
 
     fn nal_type(header: [u8; 2]) -> u8 {

@@ -36,6 +36,7 @@ impl NalCodec for H265Codec {
     const ENCODING_NAME: &'static str = "H265";
     const MEDIA_TYPE: &'static str = "video/x-h265";
     const LENGTH_PREFIXED: &'static [&'static str] = &["hvc1", "hev1"];
+    const LENGTH_PREFIXED_OUTPUT: &'static [&'static str] = &["hvc1", "hev1"];
     const PARAM_SET_KINDS: usize = 3;
 
     fn nal_type(header: [u8; 2]) -> u8 {

@@ -7,11 +7,13 @@
 //! sets before keyframes that lack them, and outputs byte-stream or length-prefixed NAL units
 //! (with `codec_data`), aligned on access units or NAL units.
 
+use gst::glib;
 use gst::prelude::*;
 use rtp2_core::naldepack::{Depacketize, DropReason, NalData, OutputNal};
 
 use super::{NalCodec, ParamSets, first_string};
 use crate::basedepay::{IncomingPacket, KeyframePolicy, RtpBaseDepay2, RtpBaseDepay2Ext};
+use crate::hdrext::lock;
 
 const START_CODE: [u8; 4] = [0, 0, 0, 1];
 
@@ -126,7 +128,7 @@ impl<C: NalCodec> NalDepayState<C> {
         let peer = peer.intersect(&templ);
         let s = peer.structure(0);
         let wanted = s.and_then(|s| first_string(s, "stream-format"));
-        self.format = match C::LENGTH_PREFIXED
+        self.format = match C::LENGTH_PREFIXED_OUTPUT
             .iter()
             .find(|f| wanted.as_deref() == Some(**f))
         {
@@ -347,4 +349,140 @@ fn set_delta(buffer: &mut gst::Buffer, delta: bool) {
     } else {
         b.unset_flags(gst::BufferFlags::DELTA_UNIT);
     }
+}
+
+/// A NAL video depayloader element's data and GObject plumbing (properties, pad templates,
+/// virtual methods), so that `rtph264depay2` and `rtph265depay2` only name their codec.
+pub struct NalDepayElement<C: NalCodec> {
+    settings: std::sync::Mutex<KeyframePolicy>,
+    state: std::sync::Mutex<NalDepayState<C>>,
+}
+
+impl<C: NalCodec> Default for NalDepayElement<C> {
+    fn default() -> Self {
+        NalDepayElement {
+            settings: Default::default(),
+            state: Default::default(),
+        }
+    }
+}
+
+impl<C: NalCodec> NalDepayElement<C> {
+    /// `request-keyframe` and `wait-for-keyframe` (as in the C `rtph264depay`).
+    pub fn properties() -> Vec<glib::ParamSpec> {
+        vec![
+            glib::ParamSpecBoolean::builder("request-keyframe")
+                .nick("Request Keyframe")
+                .blurb("Request new keyframe when packet loss is detected")
+                .default_value(false)
+                .mutable_playing()
+                .build(),
+            glib::ParamSpecBoolean::builder("wait-for-keyframe")
+                .nick("Wait For Keyframe")
+                .blurb(
+                    "Wait for the next keyframe after packet loss, \
+                     meaningful only when outputting access units",
+                )
+                .default_value(false)
+                .mutable_playing()
+                .build(),
+        ]
+    }
+
+    /// Sets one of [`Self::properties`].
+    pub fn set_property(&self, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut settings = lock(&self.settings);
+        match pspec.name() {
+            "request-keyframe" => settings.request_keyframe = value.get().unwrap_or(false),
+            "wait-for-keyframe" => settings.wait_for_keyframe = value.get().unwrap_or(false),
+            _ => {}
+        }
+        let mut state = lock(&self.state);
+        state.policy.request_keyframe = settings.request_keyframe;
+        state.policy.wait_for_keyframe = settings.wait_for_keyframe;
+    }
+
+    /// Reads one of [`Self::properties`].
+    pub fn property(&self, pspec: &glib::ParamSpec) -> glib::Value {
+        let settings = lock(&self.settings);
+        match pspec.name() {
+            "request-keyframe" => settings.request_keyframe.to_value(),
+            "wait-for-keyframe" => settings.wait_for_keyframe.to_value(),
+            _ => glib::Value::from_type(pspec.value_type()),
+        }
+    }
+
+    /// Sink: RTP of the codec; source: length-prefixed (au) or byte-stream (au or nal).
+    pub fn pad_templates() -> Vec<gst::PadTemplate> {
+        let sink = gst::Caps::builder("application/x-rtp")
+            .field("media", "video")
+            .field("clock-rate", 90000i32)
+            .field("encoding-name", C::ENCODING_NAME)
+            .build();
+        let length_prefixed = gst::Structure::builder(C::MEDIA_TYPE)
+            .field(
+                "stream-format",
+                if C::LENGTH_PREFIXED_OUTPUT.len() == 1 {
+                    C::LENGTH_PREFIXED_OUTPUT[0].to_send_value()
+                } else {
+                    gst::List::new(C::LENGTH_PREFIXED_OUTPUT.iter().copied()).to_send_value()
+                },
+            )
+            .field("alignment", "au")
+            .build();
+        let src = gst::Caps::builder_full()
+            .structure(length_prefixed)
+            .structure(
+                gst::Structure::builder(C::MEDIA_TYPE)
+                    .field("stream-format", "byte-stream")
+                    .field("alignment", gst::List::new(["nal", "au"]))
+                    .build(),
+            )
+            .build();
+        templates(&sink, &src)
+    }
+
+    /// `start`: fresh state with the current policy.
+    pub fn start(&self) {
+        let policy = *lock(&self.settings);
+        let mut state = lock(&self.state);
+        *state = NalDepayState::default();
+        state.policy = policy;
+    }
+
+    /// `set_sink_caps`.
+    pub fn set_sink_caps(&self, obj: &RtpBaseDepay2, caps: &gst::Caps) -> bool {
+        lock(&self.state).set_sink_caps(obj, caps)
+    }
+
+    /// `handle_packet`: depayloads, then asks for a keyframe (outside the lock) if needed.
+    pub fn handle_packet(&self, obj: &RtpBaseDepay2, packet: &IncomingPacket) {
+        let request = lock(&self.state).handle_packet(obj, packet);
+        if request {
+            obj.request_keyframe();
+        }
+    }
+
+    /// `drain`.
+    pub fn drain(&self, obj: &RtpBaseDepay2) {
+        lock(&self.state).drain(obj);
+    }
+
+    /// `flush`.
+    pub fn flush(&self) {
+        lock(&self.state).flush();
+    }
+}
+
+/// Always-present sink and source pad templates.
+pub fn templates(sink: &gst::Caps, src: &gst::Caps) -> Vec<gst::PadTemplate> {
+    [
+        ("sink", gst::PadDirection::Sink, sink),
+        ("src", gst::PadDirection::Src, src),
+    ]
+    .into_iter()
+    .filter_map(|(name, direction, caps)| {
+        gst::PadTemplate::new(name, direction, gst::PadPresence::Always, caps).ok()
+    })
+    .collect()
 }

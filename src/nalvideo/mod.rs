@@ -28,6 +28,8 @@ pub trait NalCodec: Send + 'static {
     /// `stream-format`s carrying length-prefixed NAL units with `codec_data`; the first one
     /// is the depayloader's default length-prefixed output.
     const LENGTH_PREFIXED: &'static [&'static str];
+    /// The length-prefixed `stream-format`s the depayloader can output.
+    const LENGTH_PREFIXED_OUTPUT: &'static [&'static str];
     /// Kinds of parameter sets (H.264: SPS, PPS; H.265: VPS, SPS, PPS), in stream order.
     const PARAM_SET_KINDS: usize;
 

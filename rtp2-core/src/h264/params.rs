@@ -11,6 +11,8 @@ use std::fmt;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+use crate::bits::RbspReader;
+
 /// `profile-level-id` (§8.1): hex of profile_idc, the constraint flags and level_idc, which
 /// are the three bytes after the SPS NAL header.
 pub fn profile_level_id(sps: &[u8]) -> Option<String> {
@@ -141,73 +143,14 @@ fn read_sets(data: &[u8], pos: &mut usize, count: usize) -> Result<Vec<Vec<u8>>,
     Ok(sets)
 }
 
-/// Reads Exp-Golomb codes from an RBSP (H.264 §7.2, §9.1), skipping emulation prevention
-/// bytes (`00 00 03`).
-struct BitReader<'a> {
-    data: &'a [u8],
-    byte: usize,
-    bit: u8,
-    zeros: u8,
-}
-
-impl<'a> BitReader<'a> {
-    fn new(data: &'a [u8]) -> Self {
-        BitReader {
-            data,
-            byte: 0,
-            bit: 0,
-            zeros: 0,
-        }
-    }
-
-    fn read_bit(&mut self) -> Option<u32> {
-        if self.bit == 0 {
-            // An emulation prevention byte follows two zero bytes: skip it.
-            if self.zeros >= 2 && self.data.get(self.byte) == Some(&3) {
-                self.byte += 1;
-                self.zeros = 0;
-            }
-            let b = *self.data.get(self.byte)?;
-            self.zeros = if b == 0 { self.zeros + 1 } else { 0 };
-        }
-        let b = *self.data.get(self.byte)?;
-        let v = (b >> (7 - self.bit)) & 1;
-        self.bit += 1;
-        if self.bit == 8 {
-            self.bit = 0;
-            self.byte += 1;
-        }
-        Some(u32::from(v))
-    }
-
-    fn read_ue(&mut self) -> Option<u32> {
-        let mut zeros = 0;
-        while self.read_bit()? == 0 {
-            zeros += 1;
-            if zeros > 31 {
-                return None;
-            }
-        }
-        let mut value = 0u32;
-        for _ in 0..zeros {
-            value = (value << 1) | self.read_bit()?;
-        }
-        Some((1u32 << zeros) - 1 + value)
-    }
-}
-
 /// `seq_parameter_set_id` of an SPS NAL unit (H.264 §7.3.2.1.1).
 pub fn sps_id(sps: &[u8]) -> Option<u32> {
-    BitReader::new(sps.get(4..)?)
-        .read_ue()
-        .filter(|id| *id < 32)
+    RbspReader::new(sps.get(4..)?).ue().filter(|id| *id < 32)
 }
 
 /// `pic_parameter_set_id` of a PPS NAL unit (H.264 §7.3.2.2).
 pub fn pps_id(pps: &[u8]) -> Option<u32> {
-    BitReader::new(pps.get(1..)?)
-        .read_ue()
-        .filter(|id| *id < 256)
+    RbspReader::new(pps.get(1..)?).ue().filter(|id| *id < 256)
 }
 
 #[cfg(test)]
@@ -242,12 +185,6 @@ mod tests {
         assert_eq!(pps_id(&[0x68, 0b0011_0100]), Some(5));
         assert_eq!(pps_id(&[0x68]), None);
         assert_eq!(pps_id(&[0x68, 0, 0, 0, 0, 0]), None);
-        // 00 00 03 80 00 00: the 03 is an emulation prevention byte, so the RBSP is
-        // 00 00 80 00 00: 16 zero bits, a one, 16 zero bits -> 2^16 - 1.
-        assert_eq!(
-            BitReader::new(&[0, 0, 3, 0x80, 0, 0]).read_ue(),
-            Some(65535)
-        );
     }
 
     #[test]

@@ -12,6 +12,8 @@ use std::fmt;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+use crate::bits::RbspReader;
+
 /// Bad signalling data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ParamsError {
@@ -66,66 +68,6 @@ pub struct SpsInfo {
     pub bit_depth_luma_minus8: u32,
     /// bit_depth_chroma_minus8.
     pub bit_depth_chroma_minus8: u32,
-}
-
-/// Reads bits of an RBSP, dropping emulation prevention bytes (`00 00 03`, H.265 §7.4.2).
-struct RbspReader<'a> {
-    data: &'a [u8],
-    byte: usize,
-    bit: u8,
-    zeros: u8,
-}
-
-impl<'a> RbspReader<'a> {
-    fn new(data: &'a [u8]) -> Self {
-        RbspReader {
-            data,
-            byte: 0,
-            bit: 0,
-            zeros: 0,
-        }
-    }
-
-    fn bit(&mut self) -> Option<u32> {
-        if self.bit == 0 {
-            if self.zeros >= 2 && self.data.get(self.byte) == Some(&3) {
-                self.byte += 1;
-                self.zeros = 0;
-            }
-            let b = *self.data.get(self.byte)?;
-            self.zeros = if b == 0 { self.zeros + 1 } else { 0 };
-        }
-        let b = *self.data.get(self.byte)?;
-        let v = (b >> (7 - self.bit)) & 1;
-        self.bit += 1;
-        if self.bit == 8 {
-            self.bit = 0;
-            self.byte += 1;
-        }
-        Some(u32::from(v))
-    }
-
-    /// Up to 32 bits, most significant first.
-    fn bits(&mut self, n: u32) -> Option<u32> {
-        (0..n).try_fold(0u32, |acc, _| Some((acc << 1) | self.bit()?))
-    }
-
-    fn skip(&mut self, n: u32) -> Option<()> {
-        (0..n).try_for_each(|_| self.bit().map(|_| ()))
-    }
-
-    /// Exp-Golomb ue(v) (H.265 §9.2).
-    fn ue(&mut self) -> Option<u32> {
-        let mut zeros = 0;
-        while self.bit()? == 0 {
-            zeros += 1;
-            if zeros > 31 {
-                return None;
-            }
-        }
-        let rest = self.bits(zeros)?;
-        Some(((1u64 << zeros) - 1 + u64::from(rest)).min(u64::from(u32::MAX)) as u32)
-    }
 }
 
 /// Reads `profile_tier_level(1, max_sub_layers_minus1)` (H.265 §7.3.3), returning the

@@ -6,7 +6,6 @@
 //! specifics (packetization-mode negotiation, `sprop-parameter-sets` override); the
 //! payloading itself is the shared [`crate::nalvideo::pay`] logic.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{LazyLock, Mutex};
 
 use gst::glib;
@@ -18,7 +17,7 @@ use super::AggregateMode;
 use crate::basepay::{RtpBasePay2Ext, RtpBasePay2Impl, RtpBasePay2ImplExt};
 use crate::h264::H264Codec;
 use crate::hdrext::lock;
-use crate::nalvideo::pay::{NalPayState, PaySettings, wants_all_headers};
+use crate::nalvideo::pay::{NalPayElement, PaySettings, config_interval_property};
 
 #[derive(Debug, Clone, Default)]
 struct Settings {
@@ -43,9 +42,7 @@ impl Settings {
 #[derive(Default)]
 pub struct RtpH264Pay {
     settings: Mutex<Settings>,
-    state: Mutex<NalPayState<H264Codec>>,
-    /// A force-key-unit event with all-headers arrived (recorded without the state lock).
-    force_headers: AtomicBool,
+    inner: NalPayElement<H264Codec>,
 }
 
 impl RtpH264Pay {
@@ -87,18 +84,7 @@ impl ObjectImpl for RtpH264Pay {
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             vec![
-                glib::ParamSpecInt::builder("config-interval")
-                    .nick("SPS PPS Send Interval")
-                    .blurb(
-                        "Send SPS and PPS Insertion Interval in seconds (sprop parameter sets \
-                         will be multiplexed in the data stream when detected.) \
-                         (0 = disabled, -1 = send with every IDR frame)",
-                    )
-                    .minimum(-1)
-                    .maximum(3600)
-                    .default_value(0)
-                    .mutable_playing()
-                    .build(),
+                config_interval_property("SPS PPS Send Interval", "SPS and PPS"),
                 glib::ParamSpecEnum::builder::<AggregateMode>("aggregate-mode")
                     .nick("Attempt to use aggregate packets")
                     .blurb("Bundle suitable SPS/PPS NAL units into STAP-A aggregate packets")
@@ -155,52 +141,15 @@ impl ElementImpl for RtpH264Pay {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let sink = gst::Caps::builder_full()
-                .structure(
-                    gst::Structure::builder("video/x-h264")
-                        .field("stream-format", gst::List::new(["avc", "avc3"]))
-                        .field("alignment", "au")
-                        .build(),
-                )
-                .structure(
-                    gst::Structure::builder("video/x-h264")
-                        .field("stream-format", "byte-stream")
-                        .field("alignment", gst::List::new(["nal", "au"]))
-                        .build(),
-                )
-                .build();
-            let src = gst::Caps::builder("application/x-rtp")
-                .field("media", "video")
-                .field("payload", gst::IntRange::new(96i32, 127))
-                .field("clock-rate", 90000i32)
-                .field("encoding-name", "H264")
-                .build();
-            vec![
-                gst::PadTemplate::new(
-                    "sink",
-                    gst::PadDirection::Sink,
-                    gst::PadPresence::Always,
-                    &sink,
-                )
-                .expect("valid sink template"),
-                gst::PadTemplate::new(
-                    "src",
-                    gst::PadDirection::Src,
-                    gst::PadPresence::Always,
-                    &src,
-                )
-                .expect("valid src template"),
-            ]
-        });
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> =
+            LazyLock::new(NalPayElement::<H264Codec>::pad_templates);
         TEMPLATES.as_ref()
     }
 }
 
 impl RtpBasePay2Impl for RtpH264Pay {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        *lock(&self.state) = NalPayState::default();
-        self.force_headers.store(false, Ordering::Relaxed);
+        self.inner.start();
         Ok(())
     }
 
@@ -208,49 +157,32 @@ impl RtpBasePay2Impl for RtpH264Pay {
         let mode = self.negotiated_mode();
         let fields = self.caps_fields(mode);
         let settings = lock(&self.settings).pay_settings();
-        let obj = self.obj();
-        let base = obj.upcast_ref();
-        let mut state = lock(&self.state);
-        state.caps_fields = Some(fields);
-        if !state.set_sink_caps(base, caps) || !obj.set_src_caps(&state.src_caps()) {
-            return false;
-        }
-        state.configure(base, mode, settings);
-        true
+        self.inner
+            .set_sink_caps(self.obj().upcast_ref(), caps, mode, settings, Some(fields))
     }
 
     fn handle_buffer(&self, buffer: &gst::Buffer) -> Result<gst::FlowSuccess, gst::FlowError> {
         let settings = lock(&self.settings).pay_settings();
-        let obj = self.obj();
-        let mut state = lock(&self.state);
-        if self.force_headers.swap(false, Ordering::Relaxed) {
-            state.force_headers();
-        }
-        let mode = state.mode();
-        state.configure(obj.upcast_ref(), mode, settings);
-        state.handle_buffer(obj.upcast_ref(), settings, buffer)
+        self.inner
+            .handle_buffer(self.obj().upcast_ref(), settings, buffer)
     }
 
     fn drain(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
-        lock(&self.state).drain(self.obj().upcast_ref());
+        self.inner.drain(self.obj().upcast_ref());
         Ok(gst::FlowSuccess::Ok)
     }
 
     fn flush(&self) {
-        lock(&self.state).flush();
+        self.inner.flush();
     }
 
     fn sink_event(&self, event: gst::Event) -> bool {
-        if wants_all_headers(&event) {
-            self.force_headers.store(true, Ordering::Relaxed);
-        }
+        self.inner.note_event(&event);
         self.parent_sink_event(event)
     }
 
     fn src_event(&self, event: gst::Event) -> bool {
-        if wants_all_headers(&event) {
-            self.force_headers.store(true, Ordering::Relaxed);
-        }
+        self.inner.note_event(&event);
         self.parent_src_event(event)
     }
 }

@@ -2,25 +2,24 @@
 // If a copy of the MPL was not distributed with this file, You can obtain one at
 // https://mozilla.org/MPL/2.0/.
 
-//! GObject implementation of `rtph265depay2`: properties and pad templates; the
-//! depayloading itself is the shared [`crate::nalvideo::depay`] logic with H.265's
-//! parameter sets and packet types.
+//! GObject implementation of `rtph265depay2`: the shared NAL video depayloader
+//! ([`crate::nalvideo::depay::NalDepayElement`]) with the H.265 codec description.
 
-use std::sync::{LazyLock, Mutex};
+use std::sync::LazyLock;
 
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 
-use crate::basedepay::{IncomingPacket, KeyframePolicy, RtpBaseDepay2Ext, RtpBaseDepay2Impl};
+use crate::basedepay::{IncomingPacket, RtpBaseDepay2Impl};
 use crate::h265::H265Codec;
-use crate::hdrext::lock;
-use crate::nalvideo::depay::NalDepayState;
+use crate::nalvideo::depay::NalDepayElement;
+
+type Element = NalDepayElement<H265Codec>;
 
 #[derive(Default)]
 pub struct RtpH265Depay {
-    settings: Mutex<KeyframePolicy>,
-    state: Mutex<NalDepayState<H265Codec>>,
+    inner: Element,
 }
 
 #[glib::object_subclass]
@@ -32,47 +31,16 @@ impl ObjectSubclass for RtpH265Depay {
 
 impl ObjectImpl for RtpH265Depay {
     fn properties() -> &'static [glib::ParamSpec] {
-        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            vec![
-                glib::ParamSpecBoolean::builder("request-keyframe")
-                    .nick("Request Keyframe")
-                    .blurb("Request new keyframe when packet loss is detected")
-                    .default_value(false)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecBoolean::builder("wait-for-keyframe")
-                    .nick("Wait For Keyframe")
-                    .blurb(
-                        "Wait for the next keyframe after packet loss, \
-                         meaningful only when outputting access units",
-                    )
-                    .default_value(false)
-                    .mutable_playing()
-                    .build(),
-            ]
-        });
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(Element::properties);
         PROPERTIES.as_ref()
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
-        let mut settings = lock(&self.settings);
-        match pspec.name() {
-            "request-keyframe" => settings.request_keyframe = value.get().unwrap_or(false),
-            "wait-for-keyframe" => settings.wait_for_keyframe = value.get().unwrap_or(false),
-            other => gst::warning!(crate::CAT, imp = self, "No writable property {other}"),
-        }
-        let mut state = lock(&self.state);
-        state.policy.request_keyframe = settings.request_keyframe;
-        state.policy.wait_for_keyframe = settings.wait_for_keyframe;
+        self.inner.set_property(value, pspec);
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
-        let settings = lock(&self.settings);
-        match pspec.name() {
-            "request-keyframe" => settings.request_keyframe.to_value(),
-            "wait-for-keyframe" => settings.wait_for_keyframe.to_value(),
-            _ => glib::Value::from_type(pspec.value_type()),
-        }
+        self.inner.property(pspec)
     }
 }
 
@@ -92,74 +60,32 @@ impl ElementImpl for RtpH265Depay {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let sink = gst::Caps::builder("application/x-rtp")
-                .field("media", "video")
-                .field("clock-rate", 90000i32)
-                .field("encoding-name", "H265")
-                .build();
-            let src = gst::Caps::builder_full()
-                .structure(
-                    gst::Structure::builder("video/x-h265")
-                        .field("stream-format", gst::List::new(["hvc1", "hev1"]))
-                        .field("alignment", "au")
-                        .build(),
-                )
-                .structure(
-                    gst::Structure::builder("video/x-h265")
-                        .field("stream-format", "byte-stream")
-                        .field("alignment", gst::List::new(["nal", "au"]))
-                        .build(),
-                )
-                .build();
-            vec![
-                gst::PadTemplate::new(
-                    "sink",
-                    gst::PadDirection::Sink,
-                    gst::PadPresence::Always,
-                    &sink,
-                )
-                .expect("valid sink template"),
-                gst::PadTemplate::new(
-                    "src",
-                    gst::PadDirection::Src,
-                    gst::PadPresence::Always,
-                    &src,
-                )
-                .expect("valid src template"),
-            ]
-        });
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(Element::pad_templates);
         TEMPLATES.as_ref()
     }
 }
 
 impl RtpBaseDepay2Impl for RtpH265Depay {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        let policy = *lock(&self.settings);
-        let mut state = lock(&self.state);
-        *state = NalDepayState::default();
-        state.policy = policy;
+        self.inner.start();
         Ok(())
     }
 
     fn set_sink_caps(&self, caps: &gst::Caps) -> bool {
-        lock(&self.state).set_sink_caps(self.obj().upcast_ref(), caps)
+        self.inner.set_sink_caps(self.obj().upcast_ref(), caps)
     }
 
     fn handle_packet(&self, packet: &IncomingPacket) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let request = lock(&self.state).handle_packet(self.obj().upcast_ref(), packet);
-        if request {
-            self.obj().request_keyframe();
-        }
+        self.inner.handle_packet(self.obj().upcast_ref(), packet);
         Ok(gst::FlowSuccess::Ok)
     }
 
     fn drain(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
-        lock(&self.state).drain(self.obj().upcast_ref());
+        self.inner.drain(self.obj().upcast_ref());
         Ok(gst::FlowSuccess::Ok)
     }
 
     fn flush(&self) {
-        lock(&self.state).flush();
+        self.inner.flush();
     }
 }

@@ -6,7 +6,6 @@
 //! itself is the shared [`crate::nalvideo::pay`] logic with H.265's aggregation packets and
 //! fragmentation units (RFC 7798 §4.4).
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{LazyLock, Mutex};
 
 use gst::glib;
@@ -15,10 +14,10 @@ use gst::subclass::prelude::*;
 use rtp2_core::nalpack::{AggregateMode as CoreAggregate, PacketizationMode};
 
 use super::AggregateMode;
-use crate::basepay::{RtpBasePay2Ext, RtpBasePay2Impl, RtpBasePay2ImplExt};
+use crate::basepay::{RtpBasePay2Impl, RtpBasePay2ImplExt};
 use crate::h265::H265Codec;
 use crate::hdrext::lock;
-use crate::nalvideo::pay::{NalPayState, PaySettings, wants_all_headers};
+use crate::nalvideo::pay::{NalPayElement, PaySettings, config_interval_property};
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Settings {
@@ -42,9 +41,7 @@ impl Settings {
 #[derive(Default)]
 pub struct RtpH265Pay {
     settings: Mutex<Settings>,
-    state: Mutex<NalPayState<H265Codec>>,
-    /// A force-key-unit event with all-headers arrived (recorded without the state lock).
-    force_headers: AtomicBool,
+    inner: NalPayElement<H265Codec>,
 }
 
 #[glib::object_subclass]
@@ -58,18 +55,7 @@ impl ObjectImpl for RtpH265Pay {
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             vec![
-                glib::ParamSpecInt::builder("config-interval")
-                    .nick("VPS SPS PPS Send Interval")
-                    .blurb(
-                        "Send VPS, SPS and PPS Insertion Interval in seconds (sprop parameter \
-                         sets will be multiplexed in the data stream when detected.) \
-                         (0 = disabled, -1 = send with every IDR frame)",
-                    )
-                    .minimum(-1)
-                    .maximum(3600)
-                    .default_value(0)
-                    .mutable_playing()
-                    .build(),
+                config_interval_property("VPS SPS PPS Send Interval", "VPS, SPS and PPS"),
                 glib::ParamSpecEnum::builder::<AggregateMode>("aggregate-mode")
                     .nick("Attempt to use aggregate packets")
                     .blurb("Bundle suitable SPS/PPS NAL units into aggregate packets.")
@@ -116,102 +102,47 @@ impl ElementImpl for RtpH265Pay {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let sink = gst::Caps::builder_full()
-                .structure(
-                    gst::Structure::builder("video/x-h265")
-                        .field("stream-format", gst::List::new(["hvc1", "hev1"]))
-                        .field("alignment", "au")
-                        .build(),
-                )
-                .structure(
-                    gst::Structure::builder("video/x-h265")
-                        .field("stream-format", "byte-stream")
-                        .field("alignment", gst::List::new(["nal", "au"]))
-                        .build(),
-                )
-                .build();
-            let src = gst::Caps::builder("application/x-rtp")
-                .field("media", "video")
-                .field("payload", gst::IntRange::new(96i32, 127))
-                .field("clock-rate", 90000i32)
-                .field("encoding-name", "H265")
-                .build();
-            vec![
-                gst::PadTemplate::new(
-                    "sink",
-                    gst::PadDirection::Sink,
-                    gst::PadPresence::Always,
-                    &sink,
-                )
-                .expect("valid sink template"),
-                gst::PadTemplate::new(
-                    "src",
-                    gst::PadDirection::Src,
-                    gst::PadPresence::Always,
-                    &src,
-                )
-                .expect("valid src template"),
-            ]
-        });
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> =
+            LazyLock::new(NalPayElement::<H265Codec>::pad_templates);
         TEMPLATES.as_ref()
     }
 }
 
 impl RtpBasePay2Impl for RtpH265Pay {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        *lock(&self.state) = NalPayState::default();
-        self.force_headers.store(false, Ordering::Relaxed);
+        self.inner.start();
         Ok(())
     }
 
     fn set_sink_caps(&self, caps: &gst::Caps) -> bool {
         let settings = lock(&self.settings).pay_settings();
-        let obj = self.obj();
-        let base = obj.upcast_ref();
-        let mut state = lock(&self.state);
-        if !state.set_sink_caps(base, caps) || !obj.set_src_caps(&state.src_caps()) {
-            return false;
-        }
-        state.configure(base, PacketizationMode::NonInterleaved, settings);
-        true
+        let mode = PacketizationMode::NonInterleaved;
+        self.inner
+            .set_sink_caps(self.obj().upcast_ref(), caps, mode, settings, None)
     }
 
     fn handle_buffer(&self, buffer: &gst::Buffer) -> Result<gst::FlowSuccess, gst::FlowError> {
         let settings = lock(&self.settings).pay_settings();
-        let obj = self.obj();
-        let mut state = lock(&self.state);
-        if self.force_headers.swap(false, Ordering::Relaxed) {
-            state.force_headers();
-        }
-        state.configure(
-            obj.upcast_ref(),
-            PacketizationMode::NonInterleaved,
-            settings,
-        );
-        state.handle_buffer(obj.upcast_ref(), settings, buffer)
+        self.inner
+            .handle_buffer(self.obj().upcast_ref(), settings, buffer)
     }
 
     fn drain(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
-        lock(&self.state).drain(self.obj().upcast_ref());
+        self.inner.drain(self.obj().upcast_ref());
         Ok(gst::FlowSuccess::Ok)
     }
 
     fn flush(&self) {
-        lock(&self.state).flush();
+        self.inner.flush();
     }
 
     fn sink_event(&self, event: gst::Event) -> bool {
-        if wants_all_headers(&event) {
-            self.force_headers.store(true, Ordering::Relaxed);
-        }
+        self.inner.note_event(&event);
         self.parent_sink_event(event)
     }
 
     fn src_event(&self, event: gst::Event) -> bool {
-        if wants_all_headers(&event) {
-            self.force_headers.store(true, Ordering::Relaxed);
-        }
+        self.inner.note_event(&event);
         self.parent_src_event(event)
     }
 }

@@ -486,3 +486,107 @@ pub fn templates(sink: &gst::Caps, src: &gst::Caps) -> Vec<gst::PadTemplate> {
     })
     .collect()
 }
+
+/// The GObject implementation (`imp` module content) of a NAL video depayloader: an element
+/// struct `$name` around [`NalDepayElement`] for `$codec`, with the metadata of `$encoding`
+/// and its RFC. `rtph264depay2` and `rtph265depay2` are this with their codec.
+macro_rules! nal_depay_imp {
+    ($name:ident, $codec:ty, $type_name:literal, $encoding:literal, $rfc:literal) => {
+        use std::sync::LazyLock;
+
+        use gst::glib;
+        use gst::prelude::*;
+        use gst::subclass::prelude::*;
+
+        use crate::basedepay::{IncomingPacket, RtpBaseDepay2Impl};
+        use crate::nalvideo::depay::NalDepayElement;
+
+        type Element = NalDepayElement<$codec>;
+
+        #[derive(Default)]
+        pub struct $name {
+            inner: Element,
+        }
+
+        #[glib::object_subclass]
+        impl ObjectSubclass for $name {
+            const NAME: &'static str = $type_name;
+            type Type = super::$name;
+            type ParentType = crate::basedepay::RtpBaseDepay2;
+        }
+
+        impl ObjectImpl for $name {
+            fn properties() -> &'static [glib::ParamSpec] {
+                static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> =
+                    LazyLock::new(Element::properties);
+                PROPERTIES.as_ref()
+            }
+
+            fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+                self.inner.set_property(value, pspec);
+            }
+
+            fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+                self.inner.property(pspec)
+            }
+        }
+
+        impl GstObjectImpl for $name {}
+
+        impl ElementImpl for $name {
+            fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+                static METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+                    gst::subclass::ElementMetadata::new(
+                        concat!("RTP ", $encoding, " depayloader"),
+                        "Codec/Depayloader/Network/RTP",
+                        concat!(
+                            "Extracts ",
+                            $encoding,
+                            " video from RTP packets (RFC ",
+                            $rfc,
+                            ")"
+                        ),
+                        "gst-plugin-rtp2 developers",
+                    )
+                });
+                Some(&*METADATA)
+            }
+
+            fn pad_templates() -> &'static [gst::PadTemplate] {
+                static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> =
+                    LazyLock::new(Element::pad_templates);
+                TEMPLATES.as_ref()
+            }
+        }
+
+        impl RtpBaseDepay2Impl for $name {
+            fn start(&self) -> Result<(), gst::ErrorMessage> {
+                self.inner.start();
+                Ok(())
+            }
+
+            fn set_sink_caps(&self, caps: &gst::Caps) -> bool {
+                self.inner.set_sink_caps(self.obj().upcast_ref(), caps)
+            }
+
+            fn handle_packet(
+                &self,
+                packet: &IncomingPacket,
+            ) -> Result<gst::FlowSuccess, gst::FlowError> {
+                self.inner.handle_packet(self.obj().upcast_ref(), packet);
+                Ok(gst::FlowSuccess::Ok)
+            }
+
+            fn drain(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
+                self.inner.drain(self.obj().upcast_ref());
+                Ok(gst::FlowSuccess::Ok)
+            }
+
+            fn flush(&self) {
+                self.inner.flush();
+            }
+        }
+    };
+}
+
+pub(crate) use nal_depay_imp;

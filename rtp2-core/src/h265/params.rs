@@ -9,9 +9,6 @@
 
 use std::fmt;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-
 use crate::bits::RbspReader;
 
 /// Bad signalling data.
@@ -190,28 +187,18 @@ pub fn sdp_profile_tier_level(sps: &[u8]) -> Option<(String, String, String)> {
     ))
 }
 
-/// A `sprop-vps` / `sprop-sps` / `sprop-pps` value (§7.1): base64 NAL units, comma-separated.
+/// A `sprop-vps` / `sprop-sps` / `sprop-pps` value (§7.1): base64 NAL units, comma-separated,
+/// the same form as H.264's `sprop-parameter-sets`.
 pub fn sprop_value<'a>(nals: impl IntoIterator<Item = &'a [u8]>) -> String {
-    nals.into_iter()
-        .map(|n| STANDARD.encode(n))
-        .collect::<Vec<_>>()
-        .join(",")
+    crate::h264::params::sprop_parameter_sets(nals)
 }
 
 /// Parses a `sprop-*` value: comma-separated base64 (spaces tolerated, empty entries skipped).
 pub fn parse_sprop_value(value: &str) -> Result<Vec<Vec<u8>>, ParamsError> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            STANDARD
-                .decode(s)
-                .ok()
-                .filter(|n| !n.is_empty())
-                .ok_or_else(|| ParamsError::BadBase64(s.to_string()))
-        })
-        .collect()
+    crate::h264::params::parse_sprop_parameter_sets(value).map_err(|e| match e {
+        crate::h264::params::ParamsError::BadBase64(s) => ParamsError::BadBase64(s),
+        other => ParamsError::BadBase64(other.to_string()),
+    })
 }
 
 /// The content of an `hvcC` record (ISO/IEC 14496-15 §8.3.3.1.2).

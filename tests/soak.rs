@@ -10,7 +10,7 @@
 //! middle. The decoder keeps producing frames, every NAL unit out of the depayloader is one
 //! the encoder made (no corrupted NAL ever reaches the decoder), keyframe requests reach the
 //! encoder, and resident memory stays flat. The audio codecs run the same impairment
-//! (without jitterbuffer delays) for 10,000 packets.
+//! (without jitterbuffer delays) for 10,000 packets, with an SSRC change half way.
 
 use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -229,7 +229,8 @@ fn h265_soak_under_loss_duplication_reordering_and_wraps() {
 }
 
 /// One audio codec: 10,100 buffers of 10 ms from `source` (or `feed` pushed into an appsrc
-/// named `src`) through 5% loss and 1% duplication with the sequence number wrapping.
+/// named `src`) through 5% loss and 1% duplication with the sequence number wrapping, and a
+/// new SSRC half way.
 fn audio_soak(source: &str, feed: Vec<gst::Buffer>, pay: &str, depay: &str, decode: &str) {
     let pipeline = gst::parse::launch(&format!(
         "{source} ! {pay} name=pay min-ptime=10000000 max-ptime=10000000 seqnum-offset=60000 \
@@ -253,6 +254,23 @@ fn audio_soak(source: &str, feed: Vec<gst::Buffer>, pay: &str, depay: &str, deco
             .unwrap(),
         decoded.clone(),
     );
+    // Half way, the sender restarts with a new SSRC (sequence and timestamps go on).
+    let forwarded = AtomicUsize::new(0);
+    pipeline
+        .by_name("net")
+        .unwrap()
+        .static_pad("src")
+        .unwrap()
+        .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if forwarded.fetch_add(1, Ordering::Relaxed) >= 5000
+                && let Some(gst::PadProbeData::Buffer(buffer)) = info.data.as_mut()
+                && let Ok(mut map) = buffer.make_mut().map_writable()
+                && map.len() >= 12
+            {
+                map[8..12].copy_from_slice(&0xdead_beef_u32.to_be_bytes());
+            }
+            gst::PadProbeReturn::Ok
+        });
     if let Some(src) = pipeline.by_name("src") {
         let src = src.downcast::<gst_app::AppSrc>().unwrap();
         src.set_max_bytes(0);
@@ -292,6 +310,12 @@ fn audio_soak(source: &str, feed: Vec<gst::Buffer>, pay: &str, depay: &str, deco
         "{pay}: duplicates dropped: {stats}"
     );
     assert!(decoded > packets * 9 / 10, "{pay}: {decoded} decoded");
+    assert_eq!(
+        stats.get::<u32>("ssrc").unwrap(),
+        0xdead_beef,
+        "{pay}: new SSRC followed"
+    );
+    assert!(stats.get::<u64>("resyncs").unwrap() >= 1, "{pay}: {stats}");
 }
 
 #[test]

@@ -20,8 +20,8 @@ if [ ! -d fuzz/corpus/h264_depacketizer ]; then
 fi
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-echo "| target | seconds | executions | exec/s | corpus (seeds → end) |"
-echo "|---|---|---|---|---|"
+echo "| target | seconds | executions | exec/s | coverage (edges) | corpus (seeds → end) |"
+echo "|---|---|---|---|---|---|"
 for t in "${targets[@]}"; do
   mkdir -p "$scratch/$t"
   cp fuzz/corpus/"$t"/* "$scratch/$t/" 2>/dev/null || true
@@ -36,5 +36,6 @@ for t in "${targets[@]}"; do
   fi
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   end=$(ls "$scratch/$t" | wc -l)
-  echo "| $t | $seconds | $runs | $((runs / seconds)) | $seeds → $end |"
+  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+  echo "| $t | $seconds | $runs | $((runs / seconds)) | ${cov:-?} | $seeds → $end |"
 done

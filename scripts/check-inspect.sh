@@ -3,7 +3,8 @@
 # its description, properties and pad templates.
 set -euo pipefail
 dir=${1:-target/release}
-export GST_PLUGIN_PATH="$PWD/$dir"
+case "$dir" in /*) ;; *) dir="$PWD/$dir" ;; esac
+export GST_PLUGIN_PATH="$dir"
 export GST_REGISTRY="$(mktemp -d)/registry.bin"
 plugin=$(gst-inspect-1.0 rtp2)
 expected=$(grep -oE '`rtp[a-z0-9]+2`' README.md | tr -d '`' | sort -u)

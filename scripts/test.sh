@@ -20,6 +20,9 @@ cargo build --release --locked
 echo "== gst-inspect-1.0 on target/release"
 bash scripts/check-inspect.sh target/release
 
+echo "== meson install into a temporary prefix, gst-inspect-1.0 there"
+bash scripts/check-meson-install.sh
+
 echo "== benchmarks compile and run once (criterion --test mode, no timing)"
 cargo bench --workspace --benches --locked -- --test >/dev/null
 

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 
+pub mod rtsp;
 pub mod video;
 
 /// Initialises GStreamer and registers our plugin (once per process).

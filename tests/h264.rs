@@ -13,7 +13,7 @@ use gst::prelude::*;
 
 mod common;
 
-use common::video::{Stream, frame_hashes, through};
+use common::video::{Stream, frame_hashes, nals_of, through};
 
 const FRAMES: u32 = 45;
 
@@ -339,20 +339,6 @@ fn packetization_mode_0() {
     assert!(message.contains("packetization-mode 0"), "{message}");
 }
 
-/// Splits Annex B output into NAL units.
-fn nals_of(buffers: &[gst::Buffer]) -> Vec<Vec<u8>> {
-    buffers
-        .iter()
-        .flat_map(|b| {
-            let map = b.map_readable().unwrap();
-            rtp2_core::nal::annexb_nal_ranges(&map)
-                .into_iter()
-                .map(|r| map[r].to_vec())
-                .collect::<Vec<_>>()
-        })
-        .collect()
-}
-
 /// Losing the first, a middle or the last fragment of a NAL unit, or a whole STAP-A: nothing
 /// corrupted reaches the decoder, the next output is DISCONT, a keyframe is requested
 /// upstream, and wait-for-keyframe holds delta units back until the next IDR.
@@ -397,49 +383,7 @@ fn loss_never_outputs_a_corrupted_nal() {
         ("last fragment", fu_end),
         ("STAP-A", stap),
     ] {
-        let mut h = gst_check::Harness::new("rtph264depay2");
-        let depay = h.element().unwrap();
-        depay.set_property("request-keyframe", true);
-        depay.set_property("wait-for-keyframe", true);
-        h.set_src_caps(packets.caps.clone());
-        for (i, p) in packets.buffers.iter().enumerate() {
-            if i != lost {
-                h.push(p.clone()).unwrap();
-            }
-        }
-        h.push_event(gst::event::Eos::new());
-        let mut outs = Vec::new();
-        while let Some(b) = h.try_pull() {
-            outs.push(b);
-        }
-        for nal in nals_of(&outs) {
-            assert!(
-                sent_nals.contains(&nal),
-                "{what}: a NAL unit that was never sent came out"
-            );
-        }
-        let first_after = outs
-            .iter()
-            .position(|b| b.flags().contains(gst::BufferFlags::DISCONT) && b.pts() > outs[0].pts());
-        assert!(first_after.is_some(), "{what}: DISCONT after the loss");
-        // wait-for-keyframe: the output after the loss is a keyframe.
-        let after = &outs[first_after.unwrap()];
-        assert!(
-            !after.flags().contains(gst::BufferFlags::DELTA_UNIT),
-            "{what}: resumes at a keyframe"
-        );
-        let mut requested = false;
-        while let Some(ev) = h.try_pull_upstream_event() {
-            requested |= gst_video::ForceKeyUnitEvent::is(&ev);
-        }
-        assert!(requested, "{what}: keyframe requested upstream");
-        let stats = depay.property::<gst::Structure>("stats");
-        assert_eq!(
-            stats.get::<u64>("packets-lost").unwrap(),
-            1,
-            "{what}: {stats}"
-        );
-        assert!(stats.get::<u64>("keyframe-requests").unwrap() >= 1);
+        common::video::check_loss("rtph264depay2", &packets, lost, &sent_nals, what);
     }
 }
 

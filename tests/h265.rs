@@ -14,7 +14,7 @@ use rtp2_core::h265::params::{HevcDecoderConfig, parse_sprop_value, sdp_profile_
 
 mod common;
 
-use common::video::{Stream, frame_hashes, through};
+use common::video::{Stream, frame_hashes, nals_of, through};
 
 const FRAMES: u32 = 30;
 const W: usize = 320;
@@ -90,19 +90,6 @@ fn nal_types(packets: &[gst::Buffer]) -> Vec<u8> {
         }
     }
     types
-}
-
-fn nals_of(buffers: &[gst::Buffer]) -> Vec<Vec<u8>> {
-    buffers
-        .iter()
-        .flat_map(|b| {
-            let map = b.map_readable().unwrap();
-            rtp2_core::nal::annexb_nal_ranges(&map)
-                .into_iter()
-                .map(|r| map[r].to_vec())
-                .collect::<Vec<_>>()
-        })
-        .collect()
 }
 
 /// 8-bit and 10-bit x265 streams, every input format and alignment, MTU and aggregate mode:
@@ -370,43 +357,7 @@ fn loss_never_outputs_a_corrupted_nal() {
         ("last fragment", fu_end),
         ("aggregation packet", ap),
     ] {
-        let mut h = gst_check::Harness::new("rtph265depay2");
-        let depay = h.element().unwrap();
-        depay.set_property("request-keyframe", true);
-        depay.set_property("wait-for-keyframe", true);
-        h.set_src_caps(packets.caps.clone());
-        for (i, p) in packets.buffers.iter().enumerate() {
-            if i != lost {
-                h.push(p.clone()).unwrap();
-            }
-        }
-        h.push_event(gst::event::Eos::new());
-        let mut outs = Vec::new();
-        while let Some(b) = h.try_pull() {
-            outs.push(b);
-        }
-        for nal in nals_of(&outs) {
-            assert!(
-                sent_nals.contains(&nal),
-                "{what}: a NAL never sent came out"
-            );
-        }
-        let first_after = outs
-            .iter()
-            .position(|b| b.flags().contains(gst::BufferFlags::DISCONT) && b.pts() > outs[0].pts());
-        assert!(first_after.is_some(), "{what}: DISCONT after the loss");
-        let after = &outs[first_after.unwrap()];
-        assert!(
-            !after.flags().contains(gst::BufferFlags::DELTA_UNIT),
-            "{what}: resumes at a keyframe"
-        );
-        let mut requested = false;
-        while let Some(ev) = h.try_pull_upstream_event() {
-            requested |= gst_video::ForceKeyUnitEvent::is(&ev);
-        }
-        assert!(requested, "{what}: keyframe requested upstream");
-        let stats = depay.property::<gst::Structure>("stats");
-        assert_eq!(stats.get::<u64>("packets-lost").unwrap(), 1, "{what}");
+        common::video::check_loss("rtph265depay2", &packets, lost, &sent_nals, what);
     }
 }
 

@@ -47,3 +47,67 @@ pub fn frame_hashes(frames: &[gst::Buffer]) -> Vec<u64> {
         })
         .collect()
 }
+
+/// The NAL units of Annex B buffers.
+pub fn nals_of(buffers: &[gst::Buffer]) -> Vec<Vec<u8>> {
+    buffers
+        .iter()
+        .flat_map(|b| {
+            let map = b.map_readable().unwrap();
+            rtp2_core::nal::annexb_nal_ranges(&map)
+                .into_iter()
+                .map(|r| map[r].to_vec())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Depayloads `packets` through `depay` (request-keyframe and wait-for-keyframe on) with
+/// packet `lost` missing, and checks: every NAL unit out is one of `sent_nals`; the first
+/// output after the loss is DISCONT and a keyframe; a keyframe was requested upstream; one
+/// packet counted lost.
+pub fn check_loss(depay: &str, packets: &Stream, lost: usize, sent_nals: &[Vec<u8>], what: &str) {
+    let mut h = gst_check::Harness::new(depay);
+    let element = h.element().unwrap();
+    element.set_property("request-keyframe", true);
+    element.set_property("wait-for-keyframe", true);
+    h.set_src_caps(packets.caps.clone());
+    for (i, p) in packets.buffers.iter().enumerate() {
+        if i != lost {
+            h.push(p.clone()).unwrap();
+        }
+    }
+    h.push_event(gst::event::Eos::new());
+    let mut outs = Vec::new();
+    while let Some(b) = h.try_pull() {
+        outs.push(b);
+    }
+    for nal in nals_of(&outs) {
+        assert!(
+            sent_nals.contains(&nal),
+            "{what}: a NAL unit that was never sent came out"
+        );
+    }
+    let first_after = outs
+        .iter()
+        .position(|b| b.flags().contains(gst::BufferFlags::DISCONT) && b.pts() > outs[0].pts());
+    assert!(first_after.is_some(), "{what}: DISCONT after the loss");
+    // wait-for-keyframe: the output after the loss is a keyframe.
+    let after = &outs[first_after.unwrap()];
+    assert!(
+        !after.flags().contains(gst::BufferFlags::DELTA_UNIT),
+        "{what}: resumes at a keyframe"
+    );
+    let mut requested = false;
+    while let Some(ev) = h.try_pull_upstream_event() {
+        requested |= gst_video::ForceKeyUnitEvent::is(&ev);
+    }
+    assert!(requested, "{what}: keyframe requested upstream");
+    let stats = element.property::<gst::Structure>("stats");
+    assert_eq!(
+        stats.get::<u64>("packets-lost").unwrap(),
+        1,
+        "{what}: {stats}"
+    );
+    assert!(stats.get::<u64>("keyframe-requests").unwrap() >= 1);
+}

@@ -31,7 +31,7 @@ cargo run --release --locked --example side_by_side -- --quick >/dev/null
 
 echo "== allocations per packet and memory per instance, one element each (no figure asserted)"
 bash scripts/alloc-per-packet.sh rtpg722pay2 >/dev/null
-target/release/examples/instance_memory rtpg722pay2 >/dev/null
+cargo run --release --locked --example instance_memory -- rtpg722pay2 >/dev/null
 
 echo "== sans-IO core on aarch64 under qemu (NEON header path)"
 bash scripts/test-aarch64.sh 2>&1 | tail -3

@@ -16,6 +16,7 @@ use gst::prelude::*;
 
 pub mod rtsp;
 pub mod video;
+pub mod webrtc;
 
 /// Initialises GStreamer and registers our plugin (once per process).
 pub fn init() {

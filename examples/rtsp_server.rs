@@ -33,10 +33,14 @@ fn main() {
     gstrtp2::plugin_register_static().expect("register rtp2");
 
     let main_loop = glib::MainLoop::new(None, false);
-    let (_source, payloaders) = rtsp::server(port as u16, None);
+    let (_source, payloaders, recorded) = rtsp::server(port as u16, None);
     for (path, _) in rtsp::STREAMS {
         println!("serving rtsp://127.0.0.1:{port}{path}");
     }
+    println!(
+        "recording H.264 at rtsp://127.0.0.1:{port}{} (RTSP RECORD, e.g. rtspclientsink)",
+        rtsp::RECORD_PATH
+    );
 
     let start = Instant::now();
     let last_bytes: Arc<Mutex<Vec<u64>>> = Arc::default();
@@ -54,6 +58,16 @@ fn main() {
                 (bytes.saturating_sub(last[i])) as f64 * 8.0 / 1000.0
             );
             last[i] = bytes;
+        }
+        for depay in recorded.depayloaders.lock().unwrap().iter() {
+            let stats = depay.property::<gst::Structure>("stats");
+            println!(
+                "{}: received {} packets, lost {}, {} frames decoded",
+                rtsp::RECORD_PATH,
+                stats.get::<u64>("packets-received").unwrap_or(0),
+                stats.get::<u64>("packets-lost").unwrap_or(0),
+                recorded.frames.load(std::sync::atomic::Ordering::Relaxed)
+            );
         }
         if seconds.is_some_and(|s| start.elapsed() >= Duration::from_secs(s)) {
             l.quit();

@@ -3,8 +3,11 @@
 // https://mozilla.org/MPL/2.0/.
 
 //! An RTSP server (gst-rtsp-server) serving test streams through our payloaders at `/h264`,
-//! `/h265` and `/g722`, on 127.0.0.1. Used by tests/rtsp.rs and examples/rtsp_server.rs.
+//! `/h265` and `/g722`, and receiving H.264 through `rtph264depay2` at `/record` (RTSP
+//! RECORD, for clients such as `rtspclientsink`), on 127.0.0.1. Used by tests/rtsp.rs and
+//! examples/rtsp_server.rs.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use gst::prelude::*;
@@ -35,9 +38,66 @@ pub const STREAMS: [(&str, &str); 3] = [
 /// The payloaders of the media prepared so far, with their mount path.
 pub type Payloaders = Arc<Mutex<Vec<(String, gst::Element)>>>;
 
+/// The mount path that accepts RTSP RECORD (ANNOUNCE, SETUP, RECORD) of H.264.
+pub const RECORD_PATH: &str = "/record";
+
+/// What the RECORD mount received: pictures decoded, and its depayloaders (`depay0`).
+#[derive(Default)]
+pub struct Recorded {
+    /// Pictures out of the decoder behind `rtph264depay2`, over all RECORD sessions.
+    pub frames: AtomicU64,
+    /// RTP packets that reached `rtph264depay2`, over all RECORD sessions.
+    pub packets: AtomicU64,
+    /// The depayloader of each RECORD media prepared so far.
+    pub depayloaders: Mutex<Vec<gst::Element>>,
+}
+
+/// Adds the RECORD mount: the client's payloader feeds `rtph264depay2` (`depay0`, the name
+/// gst-rtsp-server looks for in a RECORD media), then the decoder.
+fn add_record_mount(mounts: &gst_rtsp_server::RTSPMountPoints, recorded: &Arc<Recorded>) {
+    let factory = gst_rtsp_server::RTSPMediaFactory::new();
+    factory.set_transport_mode(gst_rtsp_server::RTSPTransportMode::RECORD);
+    factory.set_launch(
+        "( rtph264depay2 name=depay0 ! avdec_h264 ! fakesink name=recorded sync=false async=false )",
+    );
+    let recorded = recorded.clone();
+    factory.connect_media_configure(move |_, media| {
+        let Some(bin) = media.element().downcast_ref::<gst::Bin>().cloned() else {
+            return;
+        };
+        if let Some(depay) = bin.by_name("depay0") {
+            let r = recorded.clone();
+            let pad = depay.static_pad("sink").unwrap();
+            pad.add_probe(
+                gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
+                move |_, info| {
+                    let n = match &info.data {
+                        Some(gst::PadProbeData::BufferList(l)) => l.len() as u64,
+                        _ => 1,
+                    };
+                    r.packets.fetch_add(n, Ordering::Relaxed);
+                    gst::PadProbeReturn::Ok
+                },
+            );
+            recorded.depayloaders.lock().unwrap().push(depay);
+        }
+        let recorded = recorded.clone();
+        if let Some(pad) = bin.by_name("recorded").and_then(|s| s.static_pad("sink")) {
+            pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+                recorded.frames.fetch_add(1, Ordering::Relaxed);
+                gst::PadProbeReturn::Ok
+            });
+        }
+    });
+    mounts.add_factory(RECORD_PATH, factory);
+}
+
 /// A server listening on 127.0.0.1:`port`, attached to `context` (the caller runs a main
 /// loop on it).
-pub fn server(port: u16, context: Option<&glib::MainContext>) -> (glib::SourceId, Payloaders) {
+pub fn server(
+    port: u16,
+    context: Option<&glib::MainContext>,
+) -> (glib::SourceId, Payloaders, Arc<Recorded>) {
     let server = gst_rtsp_server::RTSPServer::new();
     server.set_address("127.0.0.1");
     server.set_service(&port.to_string());
@@ -59,8 +119,10 @@ pub fn server(port: u16, context: Option<&glib::MainContext>) -> (glib::SourceId
         });
         mounts.add_factory(path, factory);
     }
+    let recorded = Arc::new(Recorded::default());
+    add_record_mount(&mounts, &recorded);
     let id = server.attach(context).expect("server attached");
-    (id, payloaders)
+    (id, payloaders, recorded)
 }
 
 /// A server running on a main loop of its own thread, stopped when dropped.
@@ -69,6 +131,8 @@ pub struct RunningServer {
     pub port: u16,
     /// The payloaders of the media prepared so far.
     pub payloaders: Payloaders,
+    /// What the RECORD mount received.
+    pub recorded: Arc<Recorded>,
     main_loop: glib::MainLoop,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -87,17 +151,22 @@ impl RunningServer {
         let thread = std::thread::spawn(move || {
             context
                 .with_thread_default(|| {
-                    let (id, payloaders) = server(port, Some(&context));
-                    tx.send(payloaders).unwrap();
+                    let (id, payloaders, recorded) = server(port, Some(&context));
+                    tx.send((payloaders, recorded)).unwrap();
                     l.run();
-                    id.remove();
+                    // The source belongs to `context`, not to the default context that
+                    // `SourceId::remove` looks in.
+                    if let Some(source) = context.find_source_by_id(&id) {
+                        source.destroy();
+                    }
                 })
                 .unwrap();
         });
-        let payloaders = rx.recv().unwrap();
+        let (payloaders, recorded) = rx.recv().unwrap();
         RunningServer {
             port,
             payloaders,
+            recorded,
             main_loop,
             thread: Some(thread),
         }

@@ -34,9 +34,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seconds = arg_value(&args, "--seconds", 5).clamp(1, 3600);
     let loss = arg_value(&args, "--loss", 0).min(100);
     let (codec, encoder, decoder) = if args.iter().any(|a| a == "--h265") {
-        ("h265", "x265enc tune=zerolatency speed-preset=ultrafast key-int-max=60", "avdec_h265")
+        (
+            "h265",
+            "x265enc tune=zerolatency speed-preset=ultrafast key-int-max=60",
+            "avdec_h265",
+        )
     } else {
-        ("h264", "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=60", "avdec_h264")
+        (
+            "h264",
+            "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=60",
+            "avdec_h264",
+        )
     };
     let encoding = codec.to_uppercase();
     gst::init()?;
@@ -72,12 +80,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let frames = Arc::new(AtomicU64::new(0));
     let f = frames.clone();
     let sink = receiver.by_name("sink").ok_or("no sink")?;
-    sink.static_pad("sink")
-        .ok_or("no sink pad")?
-        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+    sink.static_pad("sink").ok_or("no sink pad")?.add_probe(
+        gst::PadProbeType::BUFFER,
+        move |_, _| {
             f.fetch_add(1, Ordering::Relaxed);
             gst::PadProbeReturn::Ok
-        });
+        },
+    );
     // Over plain UDP there is no RTCP here, so carry the depayloader's keyframe requests (an
     // upstream force-key-unit event) to the encoder by hand, as rtpbin would with a PLI.
     let depay = receiver.by_name("depay").ok_or("no depayloader")?;

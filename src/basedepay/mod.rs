@@ -210,30 +210,38 @@ pub trait RtpBaseDepay2Impl: ElementImpl + ObjectSubclass<Type: IsA<RtpBaseDepay
 
 /// Calls into the parent class's implementation.
 pub trait RtpBaseDepay2ImplExt: RtpBaseDepay2Impl {
+    /// Runs the parent class's `start` (the base class default).
     fn parent_start(&self) -> Result<(), gst::ErrorMessage> {
         (self.parent_vfuncs().start)(self.obj().upcast_ref())
     }
+    /// Runs the parent class's `stop` (the base class default).
     fn parent_stop(&self) -> Result<(), gst::ErrorMessage> {
         (self.parent_vfuncs().stop)(self.obj().upcast_ref())
     }
+    /// Runs the parent class's `set_sink_caps` (the base class default).
     fn parent_set_sink_caps(&self, caps: &gst::Caps) -> bool {
         (self.parent_vfuncs().set_sink_caps)(self.obj().upcast_ref(), caps)
     }
+    /// Runs the parent class's `handle_packet` (the base class default).
     fn parent_handle_packet(
         &self,
         packet: &IncomingPacket,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
         (self.parent_vfuncs().handle_packet)(self.obj().upcast_ref(), packet)
     }
+    /// Runs the parent class's `drain` (the base class default).
     fn parent_drain(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
         (self.parent_vfuncs().drain)(self.obj().upcast_ref())
     }
+    /// Runs the parent class's `flush` (the base class default).
     fn parent_flush(&self) {
         (self.parent_vfuncs().flush)(self.obj().upcast_ref())
     }
+    /// Runs the parent class's `sink_event` (the base class default).
     fn parent_sink_event(&self, event: gst::Event) -> bool {
         (self.parent_vfuncs().sink_event)(self.obj().upcast_ref(), event)
     }
+    /// Runs the parent class's `src_event` (the base class default).
     fn parent_src_event(&self, event: gst::Event) -> bool {
         (self.parent_vfuncs().src_event)(self.obj().upcast_ref(), event)
     }

@@ -234,33 +234,42 @@ pub trait RtpBasePay2Impl: ElementImpl + ObjectSubclass<Type: IsA<RtpBasePay2>> 
 /// Calls into the parent class's implementation, for subclasses that override a method
 /// and still want the inherited behaviour.
 pub trait RtpBasePay2ImplExt: RtpBasePay2Impl {
+    /// Runs the parent class's `start` (the base class default).
     fn parent_start(&self) -> Result<(), gst::ErrorMessage> {
         (self.parent_vfuncs().start)(self.obj().upcast_ref())
     }
+    /// Runs the parent class's `stop` (the base class default).
     fn parent_stop(&self) -> Result<(), gst::ErrorMessage> {
         (self.parent_vfuncs().stop)(self.obj().upcast_ref())
     }
+    /// Runs the parent class's `set_sink_caps` (the base class default).
     fn parent_set_sink_caps(&self, caps: &gst::Caps) -> bool {
         (self.parent_vfuncs().set_sink_caps)(self.obj().upcast_ref(), caps)
     }
+    /// Runs the parent class's `handle_buffer` (the base class default).
     fn parent_handle_buffer(
         &self,
         buffer: &gst::Buffer,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
         (self.parent_vfuncs().handle_buffer)(self.obj().upcast_ref(), buffer)
     }
+    /// Runs the parent class's `drain` (the base class default).
     fn parent_drain(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
         (self.parent_vfuncs().drain)(self.obj().upcast_ref())
     }
+    /// Runs the parent class's `flush` (the base class default).
     fn parent_flush(&self) {
         (self.parent_vfuncs().flush)(self.obj().upcast_ref())
     }
+    /// Runs the parent class's `sink_event` (the base class default).
     fn parent_sink_event(&self, event: gst::Event) -> bool {
         (self.parent_vfuncs().sink_event)(self.obj().upcast_ref(), event)
     }
+    /// Runs the parent class's `src_event` (the base class default).
     fn parent_src_event(&self, event: gst::Event) -> bool {
         (self.parent_vfuncs().src_event)(self.obj().upcast_ref(), event)
     }
+    /// Runs the parent class's `sink_query` (the base class default).
     fn parent_sink_query(&self, query: &mut gst::QueryRef) -> bool {
         (self.parent_vfuncs().sink_query)(self.obj().upcast_ref(), query)
     }

@@ -40,7 +40,7 @@ pub struct ProfileTierLevel {
     pub tier_flag: u8,
     /// general_profile_idc: 1 Main, 2 Main 10, 3 Main Still Picture, 4 range extensions...
     pub profile_idc: u8,
-    /// general_profile_compatibility_flag[32].
+    /// general_profile_compatibility_flag\[32\].
     pub compatibility_flags: u32,
     /// The 48 bits from general_progressive_source_flag to the end of the constraint flags.
     pub constraint_flags: u64,

@@ -218,3 +218,27 @@ fn both_plugins_run_side_by_side() {
     assert_eq!(ours.load(std::sync::atomic::Ordering::SeqCst), 4000);
     assert_eq!(theirs.load(std::sync::atomic::Ordering::SeqCst), 4000);
 }
+
+/// Applications read `stats` by field name: every field of the C element's statistics is in
+/// ours, with the same type (ours add more).
+#[test]
+fn every_c_stats_field_exists_with_the_same_type() {
+    common::init();
+    for &(c_name, ours_name) in PAIRS {
+        let c = gst::ElementFactory::make(c_name).build().unwrap();
+        let ours = gst::ElementFactory::make(ours_name).build().unwrap();
+        let c_stats = c.property::<gst::Structure>("stats");
+        let ours_stats = ours.property::<gst::Structure>("stats");
+        assert!(c_stats.n_fields() > 0, "{c_name}: {c_stats}");
+        for (field, value) in c_stats.iter() {
+            let ours_value = ours_stats
+                .value(field)
+                .unwrap_or_else(|_| panic!("{ours_name} stats lack {field}: {ours_stats}"));
+            assert_eq!(
+                ours_value.type_(),
+                value.type_(),
+                "{ours_name} stats field {field}"
+            );
+        }
+    }
+}

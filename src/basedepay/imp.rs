@@ -87,8 +87,44 @@ struct Stats {
 }
 
 #[derive(Debug)]
+/// Playback fields of RTSP sink caps (`npt-start`, `npt-stop`, `play-speed`, `play-scale`),
+/// reported in `stats` under the names the C base class uses.
+#[derive(Clone, Copy)]
+struct PlayRange {
+    npt_start: u64,
+    npt_stop: u64,
+    play_speed: f64,
+    play_scale: f64,
+}
+
+impl Default for PlayRange {
+    fn default() -> Self {
+        PlayRange {
+            npt_start: 0,
+            npt_stop: u64::MAX,
+            play_speed: 1.0,
+            play_scale: 1.0,
+        }
+    }
+}
+
+impl PlayRange {
+    fn from_caps(s: &gst::StructureRef) -> Self {
+        let default = PlayRange::default();
+        PlayRange {
+            npt_start: s.get::<u64>("npt-start").unwrap_or(default.npt_start),
+            npt_stop: s.get::<u64>("npt-stop").unwrap_or(default.npt_stop),
+            play_speed: s.get::<f64>("play-speed").unwrap_or(default.play_speed),
+            play_scale: s.get::<f64>("play-scale").unwrap_or(default.play_scale),
+        }
+    }
+}
+
 struct State {
     clock_rate: Option<u32>,
+    play_range: PlayRange,
+    /// Running times of the last input buffer's PTS and DTS (C stats `running-time-pts/dts`).
+    input_running_time: (Option<gst::ClockTime>, Option<gst::ClockTime>),
     ssrc: Option<u32>,
     seqnum: SeqnumTracker,
     ext_seqnum: SeqnumUnwrapper,
@@ -117,6 +153,8 @@ impl State {
     fn new(max_reorder: u32) -> Self {
         State {
             clock_rate: None,
+            play_range: PlayRange::default(),
+            input_running_time: (None, None),
             ssrc: None,
             seqnum: SeqnumTracker::new(max_reorder),
             ext_seqnum: SeqnumUnwrapper::new(),
@@ -320,6 +358,10 @@ impl RtpBaseDepay2 {
             }
             state.stats.packets_received += 1;
             state.stats.bytes_received += rtp.payload().len() as u64;
+            state.input_running_time = (
+                state.segment.to_running_time(buffer.pts()),
+                state.segment.to_running_time(buffer.dts()),
+            );
 
             if state.ssrc.is_some_and(|s| s != rtp.ssrc()) {
                 gst::info!(
@@ -495,6 +537,7 @@ impl RtpBaseDepay2 {
                         state.anchor = None;
                     }
                     state.clock_rate = Some(clock_rate);
+                    state.play_range = PlayRange::from_caps(s);
                 }
                 let auto = lock(&self.settings).auto_header_extension;
                 lock(&self.extensions).configure_from_caps(self.obj().upcast_ref(), &caps, auto);
@@ -549,6 +592,21 @@ impl RtpBaseDepay2 {
             .field("buffers-pushed", s.buffers_pushed)
             .field("keyframe-requests", s.keyframe_requests)
             .field("resyncs", s.resyncs)
+            // The fields of the C base class's stats, under its names, for applications
+            // that read them.
+            .field("clock_rate", state.clock_rate.unwrap_or(0))
+            .field("npt-start", state.play_range.npt_start)
+            .field("npt-stop", state.play_range.npt_stop)
+            .field("play-speed", state.play_range.play_speed)
+            .field("play-scale", state.play_range.play_scale)
+            .field(
+                "running-time-pts",
+                state.input_running_time.0.map_or(u64::MAX, |t| t.nseconds()),
+            )
+            .field(
+                "running-time-dts",
+                state.input_running_time.1.map_or(u64::MAX, |t| t.nseconds()),
+            )
             .build()
     }
 }
@@ -740,9 +798,10 @@ impl ElementImpl for RtpBaseDepay2 {
             let max_reorder = lock(&self.settings).max_reorder;
             {
                 let mut state = lock(&self.state);
-                let clock_rate = state.clock_rate;
+                let (clock_rate, play_range) = (state.clock_rate, state.play_range);
                 *state = State::new(max_reorder);
                 state.clock_rate = clock_rate;
+                state.play_range = play_range;
             }
             if let Err(err) = (self.vfuncs().start)(&self.obj()) {
                 self.post_error_message(err);

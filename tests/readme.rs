@@ -156,3 +156,41 @@ fn every_gst_launch_line_of_the_readme_works() {
     assert_eq!(ran, commands.len());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// README points to every example and every page of docs/, and every file it links exists.
+#[test]
+fn readme_points_to_every_example_and_doc() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for (dir, ext) in [("examples", "rs"), ("docs", "md")] {
+        let mut found = 0;
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == ext) {
+                let name = format!("{dir}/{}", path.file_name().unwrap().to_string_lossy());
+                assert!(readme.contains(&name), "README does not mention {name}");
+                found += 1;
+            }
+        }
+        assert!(found > 0, "no {dir}");
+    }
+    // Markdown links to files of the repository, `](path)`, from README and from docs/.
+    let mut pages = vec![(root.clone(), readme)];
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            pages.push((root.join("docs"), std::fs::read_to_string(&path).unwrap()));
+        }
+    }
+    for (base, text) in &pages {
+        for link in text.split("](").skip(1) {
+            let target = link.split([')', '#']).next().unwrap();
+            if !target.starts_with("http") && !target.is_empty() {
+                assert!(
+                    base.join(target).exists(),
+                    "link to missing {target} in {base:?}"
+                );
+            }
+        }
+    }
+}

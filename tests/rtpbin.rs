@@ -182,3 +182,72 @@ fn rtpbin2_rtpsend_and_rtprecv() {
         );
     }
 }
+
+/// rtpbin2 with RTCP both ways: the receiver's `rtprecv` turns `rtph264depay2`'s keyframe
+/// requests (after netsim losses) into RTCP PLI, sent by its `rtpsend`; the sender's
+/// `rtprecv` turns the PLI into a force-key-unit event that reaches the encoder through
+/// `rtph264pay2`.
+#[test]
+fn rtpbin2_pli_reaches_the_encoder() {
+    common::init_with_rsrtp();
+    let (rtp, rtcp_s2r, rtcp_r2s) = (
+        common::free_udp_port(),
+        common::free_udp_port(),
+        common::free_udp_port(),
+    );
+    let caps = "application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96,\
+                rtcp-fb-nack-pli=(boolean)true";
+    let receiver = pipeline(&format!(
+        "rtprecv name=recv rtp-id=r-{rtp} latency=100 \
+         udpsrc address=127.0.0.1 port={rtp} caps=\"{caps}\" \
+           ! netsim drop-probability=0.03 ! recv.rtp_sink_0 \
+         udpsrc address=127.0.0.1 port={rtcp_s2r} ! recv.rtcp_sink_0 \
+         recv. ! rtph264depay2 name=depay request-keyframe=true ! h264parse ! avdec_h264 \
+           ! fakesink name=sink sync=false \
+         rtpsend name=rsend rtp-id=r-{rtp} rtp-profile=avpf \
+         rsend.rtcp_src_0 ! udpsink host=127.0.0.1 port={rtcp_r2s} sync=false async=false"
+    ));
+    let sender = pipeline(&format!(
+        "rtpsend name=send rtp-id=s-{rtp} rtp-profile=avpf \
+         videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 \
+           ! x264enc name=enc tune=zerolatency speed-preset=ultrafast key-int-max=100000 \
+           ! rtph264pay2 name=pay config-interval=-1 ! send.rtp_sink_0 \
+         send.rtp_src_0 ! udpsink host=127.0.0.1 port={rtp} \
+         send.rtcp_src_0 ! udpsink host=127.0.0.1 port={rtcp_s2r} sync=false async=false \
+         rtprecv name=srecv rtp-id=s-{rtp} \
+         udpsrc address=127.0.0.1 port={rtcp_r2s} ! srecv.rtcp_sink_0"
+    ));
+    let enc_src = sender.by_name("enc").unwrap().static_pad("src").unwrap();
+    let requests = count_on(&enc_src, gst::PadProbeType::EVENT_UPSTREAM, true);
+    let frames = count_on(
+        &receiver
+            .by_name("sink")
+            .unwrap()
+            .static_pad("sink")
+            .unwrap(),
+        gst::PadProbeType::BUFFER,
+        false,
+    );
+    let depay = receiver.by_name("depay").unwrap();
+    let (r, f) = (requests.clone(), frames.clone());
+    run_until(&[&receiver, &sender], Duration::from_secs(20), move || {
+        r.load(Ordering::Relaxed) >= 2 && f.load(Ordering::Relaxed) >= 150
+    });
+    let stats = depay.property::<gst::Structure>("stats");
+    eprintln!(
+        "{} frames, {} keyframe requests at the encoder, {stats}",
+        frames.load(Ordering::Relaxed),
+        requests.load(Ordering::Relaxed)
+    );
+    sender.set_state(gst::State::Null).unwrap();
+    receiver.set_state(gst::State::Null).unwrap();
+    assert!(frames.load(Ordering::Relaxed) >= 150, "frames decoded");
+    assert!(
+        stats.get::<u64>("keyframe-requests").unwrap() >= 1,
+        "the depayloader asked for keyframes: {stats}"
+    );
+    assert!(
+        requests.load(Ordering::Relaxed) >= 2,
+        "PLI through rtpbin2 reached the encoder as force-key-unit events"
+    );
+}

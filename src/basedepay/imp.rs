@@ -601,11 +601,17 @@ impl RtpBaseDepay2 {
             .field("play-scale", state.play_range.play_scale)
             .field(
                 "running-time-pts",
-                state.input_running_time.0.map_or(u64::MAX, |t| t.nseconds()),
+                state
+                    .input_running_time
+                    .0
+                    .map_or(u64::MAX, |t| t.nseconds()),
             )
             .field(
                 "running-time-dts",
-                state.input_running_time.1.map_or(u64::MAX, |t| t.nseconds()),
+                state
+                    .input_running_time
+                    .1
+                    .map_or(u64::MAX, |t| t.nseconds()),
             )
             .build()
     }

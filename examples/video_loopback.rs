@@ -17,17 +17,10 @@ use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 
-fn arg_value(args: &[String], name: &str, default: u64) -> u64 {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+#[path = "common/cli.rs"]
+mod cli;
 
-fn stat(s: &gst::StructureRef, name: &str) -> u64 {
-    s.get::<u64>(name).unwrap_or(0)
-}
+use cli::{arg_value, stat};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();

@@ -18,13 +18,11 @@ use std::time::{Duration, Instant};
 #[path = "../tests/common/webrtc.rs"]
 mod webrtc;
 
-fn arg_value(args: &[String], name: &str, default: u64) -> u64 {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+#[allow(dead_code)]
+#[path = "common/cli.rs"]
+mod cli;
+
+use cli::arg_value;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();

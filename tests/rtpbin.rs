@@ -63,6 +63,49 @@ fn run_until(pipelines: &[&gst::Pipeline], timeout: Duration, done: impl Fn() ->
     }
 }
 
+/// Runs `receiver` (with an `rtph264depay2` named `depay` that requests keyframes, before a
+/// fakesink named `sink`) and `sender` (with an encoder named `enc`) until the encoder got two
+/// keyframe requests and 150 frames were decoded, then checks both: the depayloader's
+/// requests travelled as RTCP PLI through `via` and reached the encoder.
+fn assert_pli_reaches_the_encoder(receiver: &gst::Pipeline, sender: &gst::Pipeline, via: &str) {
+    let enc_src = sender.by_name("enc").unwrap().static_pad("src").unwrap();
+    let requests = count_on(&enc_src, gst::PadProbeType::EVENT_UPSTREAM, true);
+    let frames = count_on(
+        &receiver
+            .by_name("sink")
+            .unwrap()
+            .static_pad("sink")
+            .unwrap(),
+        gst::PadProbeType::BUFFER,
+        false,
+    );
+    let depay = receiver.by_name("depay").unwrap();
+    let (r, f) = (requests.clone(), frames.clone());
+    run_until(&[receiver, sender], Duration::from_secs(20), move || {
+        r.load(Ordering::Relaxed) >= 2 && f.load(Ordering::Relaxed) >= 150
+    });
+    let stats = depay.property::<gst::Structure>("stats");
+    eprintln!(
+        "{via}: {} frames, {} keyframe requests at the encoder, {stats}",
+        frames.load(Ordering::Relaxed),
+        requests.load(Ordering::Relaxed)
+    );
+    sender.set_state(gst::State::Null).unwrap();
+    receiver.set_state(gst::State::Null).unwrap();
+    assert!(
+        frames.load(Ordering::Relaxed) >= 150,
+        "{via}: frames decoded"
+    );
+    assert!(
+        stats.get::<u64>("keyframe-requests").unwrap() >= 1,
+        "{via}: the depayloader asked for keyframes: {stats}"
+    );
+    assert!(
+        requests.load(Ordering::Relaxed) >= 2,
+        "{via}: PLI from the receiver reached the encoder as force-key-unit events"
+    );
+}
+
 #[test]
 fn rtpbin_with_rtcp_and_pli_reaching_the_encoder() {
     common::init();
@@ -91,35 +134,7 @@ fn rtpbin_with_rtcp_and_pli_reaching_the_encoder() {
          send.send_rtcp_src_0 ! udpsink host=127.0.0.1 port={rtcp_s2r} sync=false async=false \
          udpsrc address=127.0.0.1 port={rtcp_r2s} ! send.recv_rtcp_sink_0"
     ));
-    let enc_src = sender.by_name("enc").unwrap().static_pad("src").unwrap();
-    let requests = count_on(&enc_src, gst::PadProbeType::EVENT_UPSTREAM, true);
-    let frames = count_on(
-        &receiver
-            .by_name("sink")
-            .unwrap()
-            .static_pad("sink")
-            .unwrap(),
-        gst::PadProbeType::BUFFER,
-        false,
-    );
-    let depay = receiver.by_name("depay").unwrap();
-    let (r, f) = (requests.clone(), frames.clone());
-    run_until(&[&receiver, &sender], Duration::from_secs(20), move || {
-        r.load(Ordering::Relaxed) >= 2 && f.load(Ordering::Relaxed) >= 150
-    });
-    let stats = depay.property::<gst::Structure>("stats");
-    eprintln!(
-        "{} frames, {} keyframe requests at the encoder, {stats}",
-        frames.load(Ordering::Relaxed),
-        requests.load(Ordering::Relaxed)
-    );
-    sender.set_state(gst::State::Null).unwrap();
-    receiver.set_state(gst::State::Null).unwrap();
-    assert!(frames.load(Ordering::Relaxed) >= 150, "frames decoded");
-    assert!(
-        requests.load(Ordering::Relaxed) >= 2,
-        "PLI from the receiver reached the encoder as force-key-unit events"
-    );
+    assert_pli_reaches_the_encoder(&receiver, &sender, "rtpbin");
 }
 
 #[test]
@@ -217,37 +232,5 @@ fn rtpbin2_pli_reaches_the_encoder() {
          rtprecv name=srecv rtp-id=s-{rtp} \
          udpsrc address=127.0.0.1 port={rtcp_r2s} ! srecv.rtcp_sink_0"
     ));
-    let enc_src = sender.by_name("enc").unwrap().static_pad("src").unwrap();
-    let requests = count_on(&enc_src, gst::PadProbeType::EVENT_UPSTREAM, true);
-    let frames = count_on(
-        &receiver
-            .by_name("sink")
-            .unwrap()
-            .static_pad("sink")
-            .unwrap(),
-        gst::PadProbeType::BUFFER,
-        false,
-    );
-    let depay = receiver.by_name("depay").unwrap();
-    let (r, f) = (requests.clone(), frames.clone());
-    run_until(&[&receiver, &sender], Duration::from_secs(20), move || {
-        r.load(Ordering::Relaxed) >= 2 && f.load(Ordering::Relaxed) >= 150
-    });
-    let stats = depay.property::<gst::Structure>("stats");
-    eprintln!(
-        "{} frames, {} keyframe requests at the encoder, {stats}",
-        frames.load(Ordering::Relaxed),
-        requests.load(Ordering::Relaxed)
-    );
-    sender.set_state(gst::State::Null).unwrap();
-    receiver.set_state(gst::State::Null).unwrap();
-    assert!(frames.load(Ordering::Relaxed) >= 150, "frames decoded");
-    assert!(
-        stats.get::<u64>("keyframe-requests").unwrap() >= 1,
-        "the depayloader asked for keyframes: {stats}"
-    );
-    assert!(
-        requests.load(Ordering::Relaxed) >= 2,
-        "PLI through rtpbin2 reached the encoder as force-key-unit events"
-    );
+    assert_pli_reaches_the_encoder(&receiver, &sender, "rtpbin2");
 }

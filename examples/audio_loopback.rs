@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gst::prelude::*;
 
@@ -73,33 +73,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     sender.set_state(gst::State::Playing)?;
     println!("Sending {seconds} s of G.722 over RTP to 127.0.0.1:{port} (loss {loss}%)");
 
-    let bus = sender.bus().ok_or("no bus")?;
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(seconds + 5);
-    let mut next_report = started + Duration::from_secs(1);
-    let mut done = false;
-    while !done && Instant::now() < deadline {
-        if let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(100)) {
-            match msg.view() {
-                gst::MessageView::Eos(_) => done = true,
-                gst::MessageView::Error(e) => return Err(format!("sender: {}", e.error()).into()),
-                _ => {}
-            }
-        }
-        if Instant::now() >= next_report {
-            next_report += Duration::from_secs(1);
-            let stats = depay.property::<gst::Structure>("stats");
-            let sent = pay.property::<gst::Structure>("stats");
-            println!(
-                "{:>3} s: sent {:>5} packets, received {:>5}, lost {:>4}, decoded {:.2} s",
-                started.elapsed().as_secs(),
-                stat(&sent, "packets-sent"),
-                stat(&stats, "packets-received"),
-                stat(&stats, "packets-lost"),
-                samples.load(Ordering::Relaxed) as f64 / 16000.0
-            );
-        }
-    }
+    cli::run_with_reports(&sender, Duration::from_secs(seconds + 5), |elapsed| {
+        let stats = depay.property::<gst::Structure>("stats");
+        let sent = pay.property::<gst::Structure>("stats");
+        println!(
+            "{elapsed:>3} s: sent {:>5} packets, received {:>5}, lost {:>4}, decoded {:.2} s",
+            stat(&sent, "packets-sent"),
+            stat(&stats, "packets-received"),
+            stat(&stats, "packets-lost"),
+            samples.load(Ordering::Relaxed) as f64 / 16000.0
+        );
+    })
+    .map_err(|e| format!("sender: {e}"))?;
     // Let the last packets arrive.
     std::thread::sleep(Duration::from_millis(300));
     let stats = depay.property::<gst::Structure>("stats");

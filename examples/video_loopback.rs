@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gst::prelude::*;
 
@@ -104,39 +104,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     sender.set_state(gst::State::Playing)?;
     println!("Sending {seconds} s of {encoding} over RTP to 127.0.0.1:{port} (loss {loss}%)");
 
-    let bus = sender.bus().ok_or("no bus")?;
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(seconds + 10);
-    let mut next_report = started + Duration::from_secs(1);
     let mut last_bytes = 0;
-    let mut done = false;
-    while !done && Instant::now() < deadline {
-        if let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(100)) {
-            match msg.view() {
-                gst::MessageView::Eos(_) => done = true,
-                gst::MessageView::Error(e) => return Err(format!("sender: {}", e.error()).into()),
-                _ => {}
-            }
-        }
-        if Instant::now() >= next_report {
-            next_report += Duration::from_secs(1);
-            let received = depay.property::<gst::Structure>("stats");
-            let sent = pay.property::<gst::Structure>("stats");
-            let bytes = stat(&received, "bytes-received");
-            println!(
-                "{:>3} s: sent {:>5} packets, received {:>5}, lost {:>4}, {:>5.0} kbit/s, \
-                 keyframe requests {:>3}, frames decoded {:>4}",
-                started.elapsed().as_secs(),
-                stat(&sent, "packets-sent"),
-                stat(&received, "packets-received"),
-                stat(&received, "packets-lost"),
-                bytes.saturating_sub(last_bytes) as f64 * 8.0 / 1000.0,
-                stat(&received, "keyframe-requests"),
-                frames.load(Ordering::Relaxed),
-            );
-            last_bytes = bytes;
-        }
-    }
+    cli::run_with_reports(&sender, Duration::from_secs(seconds + 10), |elapsed| {
+        let received = depay.property::<gst::Structure>("stats");
+        let sent = pay.property::<gst::Structure>("stats");
+        let bytes = stat(&received, "bytes-received");
+        println!(
+            "{elapsed:>3} s: sent {:>5} packets, received {:>5}, lost {:>4}, {:>5.0} kbit/s, \
+             keyframe requests {:>3}, frames decoded {:>4}",
+            stat(&sent, "packets-sent"),
+            stat(&received, "packets-received"),
+            stat(&received, "packets-lost"),
+            bytes.saturating_sub(last_bytes) as f64 * 8.0 / 1000.0,
+            stat(&received, "keyframe-requests"),
+            frames.load(Ordering::Relaxed),
+        );
+        last_bytes = bytes;
+    })
+    .map_err(|e| format!("sender: {e}"))?;
     // Let the last packets through the jitterbuffer.
     std::thread::sleep(Duration::from_millis(300));
     let received = depay.property::<gst::Structure>("stats");

@@ -54,8 +54,14 @@ fn run_once(element: &str, input: &Input) -> (Duration, usize, Vec<Duration>) {
     let mut per_buffer = Vec::with_capacity(input.buffers.len());
     let mut outputs = 0;
     let mut total = Duration::ZERO;
-    for b in &input.buffers {
-        let b = b.clone();
+    // Each run gets its own deep copies, so that the element is the only holder of its input
+    // (as behind an encoder or udpsrc); copying happens before the timed part.
+    let owned: Vec<gst::Buffer> = input
+        .buffers
+        .iter()
+        .map(|b| b.copy_deep().unwrap_or_else(|_| b.clone()))
+        .collect();
+    for b in owned {
         let start = Instant::now();
         h.push(b).expect("push");
         let spent = start.elapsed();

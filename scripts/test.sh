@@ -32,8 +32,12 @@ cargo bench --workspace --benches --locked -- --test >/dev/null
 echo "== side-by-side runner against the C elements, one quick round (no timing asserted)"
 cargo run --release --locked --example side_by_side -- --quick >/dev/null
 
-echo "== allocations per packet and memory per instance, one element each (no figure asserted)"
-bash scripts/alloc-per-packet.sh rtpg722pay2 >/dev/null
+echo "== allocations per packet (counted by dhat, deterministic): rtpg722pay2 must allocate less than rtpg722pay"
+bash scripts/alloc-per-packet.sh rtpg722pay2 rtpg722pay | tee /tmp/rtp2-allocs.md
+awk -F'|' '$2 ~ /`rtpg722pay2`/ { ours = $3 } $2 ~ /`rtpg722pay`/ { c = $3 }
+  END { if (ours == "" || c == "" || !(ours + 0 < c + 0)) { print "allocations: ours " ours ", C " c; exit 1 } }' \
+  /tmp/rtp2-allocs.md
+echo "== memory per instance, one element (no figure asserted)"
 cargo run --release --locked --example instance_memory -- rtpg722pay2 >/dev/null
 
 echo "== sans-IO core on aarch64 under qemu (NEON header path)"

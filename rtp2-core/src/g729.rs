@@ -81,11 +81,17 @@ impl std::error::Error for G729Error {}
 /// Checks a payload (or a payloader's input buffer): n × 10 bytes, or n × 10 + 2 with the
 /// SID frame last.
 pub fn parse_payload(payload: &[u8]) -> Result<G729Layout, G729Error> {
-    if payload.is_empty() {
+    layout_of_len(payload.len())
+}
+
+/// The layout of a G.729 payload of `len` bytes: the frame sizes alone decide it (RFC 3551
+/// §4.5.6), so callers holding a GStreamer buffer need not map it.
+pub fn layout_of_len(len: usize) -> Result<G729Layout, G729Error> {
+    if len == 0 {
         return Err(G729Error::Empty);
     }
-    let speech_frames = payload.len() / FRAME_BYTES;
-    match payload.len() % FRAME_BYTES {
+    let speech_frames = len / FRAME_BYTES;
+    match len % FRAME_BYTES {
         0 => Ok(G729Layout {
             speech_frames,
             has_sid: false,
@@ -94,7 +100,7 @@ pub fn parse_payload(payload: &[u8]) -> Result<G729Layout, G729Error> {
             speech_frames,
             has_sid: true,
         }),
-        _ => Err(G729Error::BadLength(payload.len())),
+        _ => Err(G729Error::BadLength(len)),
     }
 }
 

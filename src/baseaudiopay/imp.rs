@@ -11,7 +11,9 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 use rtp2_core::audio::{AudioFraming, PtimeSettings, next_packet_len, payload_limits};
 
-use crate::basepay::{OutgoingPacket, PacketTiming, RtpBasePay2, RtpBasePay2Ext, RtpBasePay2Impl};
+use crate::basepay::{
+    InputParams, OutgoingPacket, PacketTiming, RtpBasePay2, RtpBasePay2Ext, RtpBasePay2Impl,
+};
 use crate::hdrext::lock;
 
 /// Default packet time when nothing else decides it (RFC 3551 §4.5).
@@ -43,7 +45,7 @@ unsafe impl ClassStruct for Class {
     type Type = RtpBaseAudioPay2;
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 struct Settings {
     min_ptime: i64,
     max_ptime: i64,
@@ -70,16 +72,20 @@ struct State {
     expected_pts: Option<gst::ClockTime>,
     /// The next packet starts a new talkspurt / timeline (marker bit, re-anchored RTP time).
     resync: bool,
+    /// `ptime` and `maxptime` of the output caps of this caps generation (see
+    /// [`crate::basepay::InputParams::caps_generation`]).
+    caps_ptimes: Option<(u64, CapsPtimes)>,
+    /// A copy of the settings that `set_property` keeps current (one lock per buffer).
+    settings: Settings,
 }
 
-/// Caps ptime/maxptime parsed from these caps.
-type CapsPtimes = Option<(gst::Caps, (Option<u64>, Option<u64>))>;
+/// `ptime` and `maxptime` of the output caps, in nanoseconds.
+type CapsPtimes = (Option<u64>, Option<u64>);
 
 #[derive(Default)]
 pub struct RtpBaseAudioPay2 {
     settings: Mutex<Settings>,
     state: Mutex<State>,
-    caps_ptimes: Mutex<CapsPtimes>,
 }
 
 impl RtpBaseAudioPay2 {
@@ -87,21 +93,16 @@ impl RtpBaseAudioPay2 {
         lock(&self.state).framing = Some(framing);
     }
 
-    fn base(&self) -> RtpBasePay2 {
-        self.obj().clone().upcast::<RtpBasePay2>()
-    }
-
     /// `ptime` and `maxptime` of the negotiated downstream caps, parsed once per caps.
-    fn caps_ptimes(&self, base: &RtpBasePay2) -> (Option<u64>, Option<u64>) {
+    fn caps_ptimes(base: &RtpBasePay2, state: &mut State, generation: u64) -> CapsPtimes {
+        if let Some((cached, ptimes)) = state.caps_ptimes
+            && cached == generation
+        {
+            return ptimes;
+        }
         let Some(caps) = base.src_caps() else {
             return (None, None);
         };
-        let mut cache = lock(&self.caps_ptimes);
-        if let Some((cached, ptimes)) = cache.as_ref()
-            && cached.as_ptr() == caps.as_ptr()
-        {
-            return *ptimes;
-        }
         let ms = |name: &str| {
             let s = caps.structure(0)?;
             let ms = s
@@ -115,15 +116,20 @@ impl RtpBaseAudioPay2 {
             ms("ptime").or_else(|| ms("a-ptime")),
             ms("maxptime").or_else(|| ms("a-maxptime")),
         );
-        *cache = Some((caps, ptimes));
+        state.caps_ptimes = Some((generation, ptimes));
         ptimes
     }
 
     /// Packet-time settings from the properties, downstream caps and the MTU.
-    fn ptime_settings(&self) -> PtimeSettings {
-        let settings = lock(&self.settings).clone();
-        let base = self.base();
-        let (caps_ptime_ns, caps_maxptime_ns) = self.caps_ptimes(&base);
+    fn ptime_settings(
+        &self,
+        base: &RtpBasePay2,
+        params: &InputParams,
+        state: &mut State,
+    ) -> PtimeSettings {
+        let settings = state.settings;
+        let (caps_ptime_ns, caps_maxptime_ns) =
+            Self::caps_ptimes(base, state, params.caps_generation);
         PtimeSettings {
             min_ptime_ns: u64::try_from(settings.min_ptime).unwrap_or(0),
             max_ptime_ns: u64::try_from(settings.max_ptime).ok(),
@@ -131,7 +137,7 @@ impl RtpBaseAudioPay2 {
             caps_ptime_ns,
             caps_maxptime_ns,
             default_ptime_ns: DEFAULT_PTIME_NS,
-            max_payload_bytes: base.max_payload_size(),
+            max_payload_bytes: params.max_payload_size,
         }
     }
 
@@ -140,15 +146,18 @@ impl RtpBaseAudioPay2 {
         buffer: &gst::Buffer,
         end_packet_after: bool,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let ptime = self.ptime_settings();
-        let perfect = self.base().perfect_rtptime();
+        let obj = self.obj();
+        let base = obj.upcast_ref::<RtpBasePay2>();
+        let params = base.input_params();
         let mut state = lock(&self.state);
         let Some(framing) = state.framing else {
             drop(state);
             gst::element_imp_error!(self, gst::CoreError::Negotiation, ["No audio framing set"]);
             return Err(gst::FlowError::NotNegotiated);
         };
+        let ptime = self.ptime_settings(base, &params, &mut state);
         let limits = payload_limits(&framing, &ptime);
+        let perfect = params.perfect_rtptime;
 
         let jumped = match (buffer.pts(), state.expected_pts) {
             (Some(pts), Some(expected)) => pts.absdiff(expected) > resync_tolerance(&framing),
@@ -156,30 +165,87 @@ impl RtpBaseAudioPay2 {
         };
         if buffer.flags().contains(gst::BufferFlags::DISCONT) || jumped {
             // What is buffered belongs to the old timeline: send it first.
-            self.make_packets(&mut state, &framing, &limits, true, perfect);
+            Self::make_packets(base, &mut state, &framing, &limits, true, perfect);
             state.resync = true;
         }
-        state.adapter.push(buffer.clone());
-        let duration = framing.duration_ns(buffer.size());
+        let size = buffer.size();
+        let duration = framing.duration_ns(size);
         state.expected_pts = buffer
             .pts()
             .map(|pts| pts + gst::ClockTime::from_nseconds(duration));
-        self.make_packets(&mut state, &framing, &limits, end_packet_after, perfect);
+        // The usual case, an input buffer that is exactly one packet with nothing buffered,
+        // skips the adapter: the same packet as the adapter would give, without its work.
+        let whole_packet = state.adapter.available() == 0
+            && size > 0
+            && (next_packet_len(&limits, &framing, size, false) == Some(size)
+                || (end_packet_after && size <= limits.max_bytes));
+        if whole_packet {
+            Self::queue_audio_packet(
+                base,
+                &mut state,
+                &framing,
+                buffer.clone(),
+                buffer.pts(),
+                perfect,
+            );
+            return Ok(gst::FlowSuccess::Ok);
+        }
+        state.adapter.push(buffer.clone());
+        Self::make_packets(
+            base,
+            &mut state,
+            &framing,
+            &limits,
+            end_packet_after,
+            perfect,
+        );
         Ok(gst::FlowSuccess::Ok)
+    }
+
+    /// Queues one packet of `payload` (whole frames) starting at `pts`.
+    fn queue_audio_packet(
+        base: &RtpBasePay2,
+        state: &mut State,
+        framing: &AudioFraming,
+        payload: gst::Buffer,
+        pts: Option<gst::ClockTime>,
+        perfect: bool,
+    ) {
+        if state.resync {
+            state.ticks = 0;
+        }
+        let len = payload.size();
+        let timing = if perfect {
+            PacketTiming::Continuous {
+                pts,
+                ticks: state.ticks,
+            }
+        } else {
+            PacketTiming::Pts(pts)
+        };
+        let packet = OutgoingPacket {
+            prefix: Default::default(),
+            payload,
+            marker: std::mem::take(&mut state.resync),
+            timing,
+            duration: Some(gst::ClockTime::from_nseconds(framing.duration_ns(len))),
+            meta_source: None,
+        };
+        state.ticks += framing.ticks(len);
+        base.queue_packet(packet);
     }
 
     /// Queues packets while enough audio is buffered, or, when `flush_all`, everything
     /// buffered: in packets of at most `max_bytes` whole frames, the last one taking the rest
     /// (so a trailing G.729 SID frame stays the last frame of the last packet).
     fn make_packets(
-        &self,
+        base: &RtpBasePay2,
         state: &mut State,
         framing: &AudioFraming,
         limits: &rtp2_core::audio::PayloadLimits,
         flush_all: bool,
         perfect: bool,
     ) {
-        let base = self.base();
         let align = framing.align().max(1);
         loop {
             let available = state.adapter.available();
@@ -205,27 +271,7 @@ impl RtpBaseAudioPay2 {
             let Ok(payload) = state.adapter.take_buffer_fast(len) else {
                 break;
             };
-            if state.resync {
-                state.ticks = 0;
-            }
-            let timing = if perfect {
-                PacketTiming::Continuous {
-                    pts,
-                    ticks: state.ticks,
-                }
-            } else {
-                PacketTiming::Pts(pts)
-            };
-            let packet = OutgoingPacket {
-                prefix: Default::default(),
-                payload,
-                marker: std::mem::take(&mut state.resync),
-                timing,
-                duration: Some(gst::ClockTime::from_nseconds(framing.duration_ns(len))),
-                meta_source: None,
-            };
-            state.ticks += framing.ticks(len);
-            base.queue_packet(packet);
+            Self::queue_audio_packet(base, state, framing, payload, pts, perfect);
         }
     }
 }
@@ -280,6 +326,7 @@ impl ObjectImpl for RtpBaseAudioPay2 {
             "ptime-multiple" => settings.ptime_multiple = value.get().unwrap_or(0),
             other => gst::warning!(crate::CAT, imp = self, "No writable property {other}"),
         }
+        lock(&self.state).settings = *settings;
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
@@ -298,11 +345,13 @@ impl ElementImpl for RtpBaseAudioPay2 {}
 
 impl RtpBasePay2Impl for RtpBaseAudioPay2 {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let settings = *lock(&self.settings);
         let mut state = lock(&self.state);
         let framing = state.framing;
         *state = State {
             framing,
             resync: true,
+            settings,
             ..State::default()
         };
         Ok(())
@@ -313,12 +362,21 @@ impl RtpBasePay2Impl for RtpBaseAudioPay2 {
     }
 
     fn drain(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let ptime = self.ptime_settings();
-        let perfect = self.base().perfect_rtptime();
+        let obj = self.obj();
+        let base = obj.upcast_ref::<RtpBasePay2>();
+        let params = base.input_params();
         let mut state = lock(&self.state);
         if let Some(framing) = state.framing {
+            let ptime = self.ptime_settings(base, &params, &mut state);
             let limits = payload_limits(&framing, &ptime);
-            self.make_packets(&mut state, &framing, &limits, true, perfect);
+            Self::make_packets(
+                base,
+                &mut state,
+                &framing,
+                &limits,
+                true,
+                params.perfect_rtptime,
+            );
         }
         Ok(gst::FlowSuccess::Ok)
     }

@@ -124,7 +124,9 @@ struct State {
     clock_rate: Option<u32>,
     play_range: PlayRange,
     /// Running times of the last input buffer's PTS and DTS (C stats `running-time-pts/dts`).
-    input_running_time: (Option<gst::ClockTime>, Option<gst::ClockTime>),
+    /// PTS and DTS of the last input buffer; `stats` turns them into running times (C stats
+    /// `running-time-pts/dts`), so that the per-packet path does no segment arithmetic.
+    input_times: (Option<gst::ClockTime>, Option<gst::ClockTime>),
     ssrc: Option<u32>,
     seqnum: SeqnumTracker,
     ext_seqnum: SeqnumUnwrapper,
@@ -138,6 +140,8 @@ struct State {
     last_timestamp: u32,
     /// SSRC and CSRCs of the current packet (for `source-info`).
     sources: Option<(u32, Vec<u32>)>,
+    /// The `source-info` property, kept here so that the per-packet path takes one lock.
+    source_info: bool,
     /// Header extension block of the current packet, read into each output made from it.
     extension: Option<(u16, Vec<u8>)>,
     segment: gst::FormattedSegment<gst::ClockTime>,
@@ -154,7 +158,7 @@ impl State {
         State {
             clock_rate: None,
             play_range: PlayRange::default(),
-            input_running_time: (None, None),
+            input_times: (None, None),
             ssrc: None,
             seqnum: SeqnumTracker::new(max_reorder),
             ext_seqnum: SeqnumUnwrapper::new(),
@@ -165,6 +169,7 @@ impl State {
             last_seqnum: 0,
             last_timestamp: 0,
             sources: None,
+            source_info: false,
             extension: None,
             segment: gst::FormattedSegment::new(),
             src_caps: None,
@@ -248,17 +253,26 @@ impl RtpBaseDepay2 {
     }
 
     pub(super) fn queue_output(&self, mut buffer: gst::Buffer, ext_timestamp: u64) {
-        let source_info = lock(&self.settings).source_info;
         let mut state = lock(&self.state);
         let pts = state.pts_for(ext_timestamp);
         let discont = std::mem::take(&mut state.discont_pending);
-        let sources = if source_info {
+        state.stats.buffers_pushed += 1;
+        let sources = if state.source_info {
             state.sources.clone()
         } else {
             None
         };
+        if sources.is_none() && state.extension.is_none() {
+            // No meta to add: the buffer is queued under the same lock.
+            let out = buffer.make_mut();
+            out.set_pts(pts);
+            if discont {
+                out.set_flags(gst::BufferFlags::DISCONT);
+            }
+            state.pending.push(buffer);
+            return;
+        }
         let extension = state.extension.clone();
-        state.stats.buffers_pushed += 1;
         drop(state);
 
         let mut caps_update = false;
@@ -358,10 +372,7 @@ impl RtpBaseDepay2 {
             }
             state.stats.packets_received += 1;
             state.stats.bytes_received += rtp.payload().len() as u64;
-            state.input_running_time = (
-                state.segment.to_running_time(buffer.pts()),
-                state.segment.to_running_time(buffer.dts()),
-            );
+            state.input_times = (buffer.pts(), buffer.dts());
 
             if state.ssrc.is_some_and(|s| s != rtp.ssrc()) {
                 gst::info!(
@@ -449,20 +460,23 @@ impl RtpBaseDepay2 {
     }
 
     fn push_pending(&self) -> FlowResult {
-        // The state keeps its vector (and capacity); up to 16 buffers move on the stack.
-        let pending: SmallVec<[gst::Buffer; 16]> = lock(&self.state).pending.drain(..).collect();
-        match pending.len() {
+        let mut state = lock(&self.state);
+        match state.pending.len() {
             0 => Ok(gst::FlowSuccess::Ok),
-            1 => self
-                .src_pad
-                .push(pending.into_iter().next().unwrap_or_default()),
+            1 => {
+                let buffer = state.pending.pop().unwrap_or_default();
+                drop(state);
+                self.src_pad.push(buffer)
+            }
             n => {
+                // The state keeps its vector (and capacity); the buffers move to the list.
                 let mut list = gst::BufferList::new_sized(n);
                 if let Some(list) = list.get_mut() {
-                    for buffer in pending {
+                    for buffer in state.pending.drain(..) {
                         list.add(buffer);
                     }
                 }
+                drop(state);
                 self.src_pad.push_list(list)
             }
         }
@@ -602,15 +616,15 @@ impl RtpBaseDepay2 {
             .field(
                 "running-time-pts",
                 state
-                    .input_running_time
-                    .0
+                    .segment
+                    .to_running_time(state.input_times.0)
                     .map_or(u64::MAX, |t| t.nseconds()),
             )
             .field(
                 "running-time-dts",
                 state
-                    .input_running_time
-                    .1
+                    .segment
+                    .to_running_time(state.input_times.1)
                     .map_or(u64::MAX, |t| t.nseconds()),
             )
             .build()
@@ -767,7 +781,10 @@ impl ObjectImpl for RtpBaseDepay2 {
                     .seqnum
                     .set_max_reorder(settings.max_reorder);
             }
-            "source-info" => settings.source_info = value.get().unwrap_or(false),
+            "source-info" => {
+                settings.source_info = value.get().unwrap_or(false);
+                lock(&self.state).source_info = settings.source_info;
+            }
             "auto-header-extension" => settings.auto_header_extension = value.get().unwrap_or(true),
             other => gst::warning!(crate::CAT, imp = self, "No writable property {other}"),
         }
@@ -801,11 +818,15 @@ impl ElementImpl for RtpBaseDepay2 {
         transition: gst::StateChange,
     ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
         if transition == gst::StateChange::ReadyToPaused {
-            let max_reorder = lock(&self.settings).max_reorder;
+            let (max_reorder, source_info) = {
+                let settings = lock(&self.settings);
+                (settings.max_reorder, settings.source_info)
+            };
             {
                 let mut state = lock(&self.state);
                 let (clock_rate, play_range) = (state.clock_rate, state.play_range);
                 *state = State::new(max_reorder);
+                state.source_info = source_info;
                 state.clock_rate = clock_rate;
                 state.play_range = play_range;
             }
@@ -819,8 +840,13 @@ impl ElementImpl for RtpBaseDepay2 {
             if let Err(err) = (self.vfuncs().stop)(&self.obj()) {
                 self.post_error_message(err);
             }
-            let max_reorder = lock(&self.settings).max_reorder;
-            *lock(&self.state) = State::new(max_reorder);
+            let (max_reorder, source_info) = {
+                let settings = lock(&self.settings);
+                (settings.max_reorder, settings.source_info)
+            };
+            let mut state = lock(&self.state);
+            *state = State::new(max_reorder);
+            state.source_info = source_info;
         }
         Ok(res)
     }

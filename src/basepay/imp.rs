@@ -57,7 +57,7 @@ const DEFAULT_PT: u32 = 96;
 /// `ssrc` / `timestamp-offset` value that means "pick a random one" (as in C).
 const RANDOM_U32: u32 = u32::MAX;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 struct Settings {
     mtu: u32,
     pt: u32,
@@ -112,6 +112,13 @@ struct State {
     current_input: Option<gst::Buffer>,
     csrc_overhead: usize,
     ext_overhead: usize,
+    /// A copy of the settings that `set_property` keeps current, and whether header
+    /// extensions are enabled (checked when an input buffer or a drain starts): the
+    /// per-packet path takes the state lock only.
+    input_settings: Settings,
+    has_extensions: bool,
+    /// Counts output caps changes, so that subclasses can cache what they derive from caps.
+    caps_generation: u64,
     packets_sent: u64,
     bytes_sent: u64,
 }
@@ -150,6 +157,9 @@ impl State {
             current_input: None,
             csrc_overhead: 0,
             ext_overhead: 0,
+            input_settings: *settings,
+            has_extensions: false,
+            caps_generation: 0,
             packets_sent: 0,
             bytes_sent: 0,
         }
@@ -206,12 +216,56 @@ impl RtpBasePay2 {
     }
 
     pub(super) fn max_payload_size(&self) -> usize {
-        let mtu = lock(&self.settings).mtu as usize;
         let state = lock(&self.state);
-        mtu.saturating_sub(
-            rtp2_core::rtp::FIXED_HEADER_LEN + state.csrc_overhead + state.ext_overhead,
-        )
-        .max(1)
+        Self::max_payload_size_of(&state)
+    }
+
+    fn max_payload_size_of(state: &State) -> usize {
+        (state.input_settings.mtu as usize)
+            .saturating_sub(
+                rtp2_core::rtp::FIXED_HEADER_LEN + state.csrc_overhead + state.ext_overhead,
+            )
+            .max(1)
+    }
+
+    /// What a subclass needs per input buffer, read under one lock.
+    pub(super) fn input_params(&self) -> super::InputParams {
+        let state = lock(&self.state);
+        super::InputParams {
+            max_payload_size: Self::max_payload_size_of(&state),
+            perfect_rtptime: state.input_settings.perfect_rtptime,
+            caps_generation: state.caps_generation,
+        }
+    }
+
+    /// Copies the settings and the header-extension overhead for the packets of `input`
+    /// (`None`: a drain, which keeps the last input's overheads).
+    /// Returns whether the input is kept in the state (for its metas), or `None` when no
+    /// output caps have been negotiated yet.
+    fn begin_input(&self, input: Option<&gst::Buffer>) -> Option<bool> {
+        let (ext_overhead, has_extensions) = {
+            let exts = lock(&self.extensions);
+            let overhead = input.map(|b| exts.max_overhead(b));
+            (overhead, !exts.is_empty())
+        };
+        let mut state = lock(&self.state);
+        state.src_caps.as_ref()?;
+        state.has_extensions = has_extensions;
+        let source_info = state.input_settings.source_info;
+        let mut kept = false;
+        if let Some(input) = input {
+            state.ext_overhead = ext_overhead.unwrap_or(0);
+            state.csrc_overhead = if source_info {
+                4 * csrcs_from_meta(input).len()
+            } else {
+                0
+            };
+            // Kept only for what reads its metas; otherwise the packets may end up the only
+            // holders of its memories, which then move instead of being shared.
+            kept = source_info || has_extensions;
+            state.current_input = kept.then(|| input.clone());
+        }
+        Some(kept)
     }
 
     /// The virtual method table of this instance's (most derived) class.
@@ -225,7 +279,7 @@ impl RtpBasePay2 {
 
     /// Negotiates the RTP caps from the subclass's `caps` and what downstream accepts.
     pub(super) fn set_src_caps(&self, caps: &gst::Caps) -> bool {
-        let settings = lock(&self.settings).clone();
+        let settings = *lock(&self.settings);
         let Some(wanted) = caps.structure(0) else {
             gst::error!(crate::CAT, imp = self, "Subclass gave empty caps");
             return false;
@@ -304,22 +358,20 @@ impl RtpBasePay2 {
         }
         gst::debug!(crate::CAT, imp = self, "Output caps {out}");
         state.src_caps = Some(out.clone());
+        state.caps_generation = state.caps_generation.wrapping_add(1);
         drop(state);
         self.src_pad.push_event(gst::event::Caps::new(&out))
     }
 
     /// Turns a subclass packet into an RTP buffer and queues it.
     pub(super) fn queue_packet(&self, packet: OutgoingPacket) {
-        let (source_info, scale_rtptime, use_pool) = {
-            let settings = lock(&self.settings);
-            (
-                settings.source_info,
-                settings.scale_rtptime,
-                settings.use_buffer_pool,
-            )
-        };
         let mut state = lock(&self.state);
-        let meta_source = packet.meta_source.or_else(|| state.current_input.clone());
+        let Settings {
+            source_info,
+            scale_rtptime,
+            use_buffer_pool: use_pool,
+            ..
+        } = state.input_settings;
 
         let (pts, rtp_timestamp) = match packet.timing {
             PacketTiming::Pts(pts) => {
@@ -340,6 +392,11 @@ impl RtpBasePay2 {
             }
         };
 
+        let meta_source = if source_info || state.has_extensions {
+            packet.meta_source.or_else(|| state.current_input.clone())
+        } else {
+            None
+        };
         let csrcs = if source_info {
             meta_source
                 .as_ref()
@@ -355,7 +412,7 @@ impl RtpBasePay2 {
             timestamp: rtp_timestamp,
             ssrc: state.ssrc,
         };
-        if csrcs.is_empty() && lock(&self.extensions).is_empty() {
+        if csrcs.is_empty() && !state.has_extensions {
             let payload_len = packet.prefix.as_slice().len() + packet.payload.size();
             Self::count_packet(&mut state, rtp_timestamp, payload_len);
             state.pending.push(PendingPacket::Deferred {
@@ -383,7 +440,7 @@ impl RtpBasePay2 {
         let mut output = if use_pool {
             self.pool.packet_with_header(header_bytes)
         } else {
-            gst::Buffer::from_mut_slice(header_bytes.to_vec())
+            buffer_with_header(header_bytes)
         };
         append_payload(&mut output, packet.payload);
 
@@ -430,14 +487,14 @@ impl RtpBasePay2 {
     /// written in batches of consecutive sequence numbers, SIMD where the CPU has it.
     fn build_packets(
         &self,
-        pending: SmallVec<[PendingPacket; 16]>,
+        pending: &mut Vec<PendingPacket>,
         template: HeaderTemplate,
         use_pool: bool,
     ) -> SmallVec<[gst::Buffer; 16]> {
         let mut timestamps: SmallVec<[u32; 16]> = SmallVec::new();
         let mut markers: SmallVec<[bool; 16]> = SmallVec::new();
         let mut runs: SmallVec<[(u16, usize); 4]> = SmallVec::new();
-        for p in &pending {
+        for p in pending.iter() {
             if let PendingPacket::Deferred {
                 seq,
                 timestamp,
@@ -472,7 +529,7 @@ impl RtpBasePay2 {
         }
         let mut deferred = headers.iter();
         let mut out = SmallVec::with_capacity(pending.len());
-        for p in pending {
+        for p in pending.drain(..) {
             let PendingPacket::Deferred {
                 prefix,
                 payload,
@@ -497,7 +554,7 @@ impl RtpBasePay2 {
             let mut output = if use_pool {
                 self.pool.packet_with_header(header)
             } else {
-                gst::Buffer::from_mut_slice(header.to_vec())
+                buffer_with_header(header)
             };
             append_payload(&mut output, payload);
             {
@@ -529,21 +586,25 @@ impl RtpBasePay2 {
 
     /// Pushes what was queued, as one buffer list when there are several packets.
     pub(super) fn push_pending(&self) -> FlowResult {
-        let (buffer_list, use_pool) = {
-            let settings = lock(&self.settings);
-            (settings.buffer_list, settings.use_buffer_pool)
-        };
-        let (queued, template) = {
+        let (pending, buffer_list) = {
             let mut state = lock(&self.state);
-            // The state keeps its vector (and capacity); up to 16 packets move on the stack.
-            let queued: SmallVec<[PendingPacket; 16]> = state.pending.drain(..).collect();
+            if state.pending.is_empty() {
+                return Ok(gst::FlowSuccess::Ok);
+            }
+            let Settings {
+                buffer_list,
+                use_buffer_pool,
+                ..
+            } = state.input_settings;
             let template = HeaderTemplate {
                 payload_type: state.pt,
                 ssrc: state.ssrc,
             };
-            (queued, template)
+            // Built under the lock, straight from the state's vector (which keeps its
+            // capacity): only the output buffers move.
+            let pending = self.build_packets(&mut state.pending, template, use_buffer_pool);
+            (pending, buffer_list)
         };
-        let pending = self.build_packets(queued, template, use_pool);
         match pending.len() {
             0 => Ok(gst::FlowSuccess::Ok),
             1 => self
@@ -569,34 +630,29 @@ impl RtpBasePay2 {
     }
 
     fn sink_chain(&self, buffer: gst::Buffer) -> FlowResult {
-        {
-            let source_info = lock(&self.settings).source_info;
-            let ext_overhead = lock(&self.extensions).max_overhead(&buffer);
-            let mut state = lock(&self.state);
-            if state.src_caps.is_none() {
-                drop(state);
-                gst::element_imp_error!(
-                    self,
-                    gst::CoreError::Negotiation,
-                    ["No input caps before the first buffer"]
-                );
-                return Err(gst::FlowError::NotNegotiated);
-            }
-            state.csrc_overhead = if source_info {
-                4 * csrcs_from_meta(&buffer).len()
-            } else {
-                0
-            };
-            state.ext_overhead = ext_overhead;
-            state.current_input = Some(buffer.clone());
-        }
+        let Some(input_kept) = self.begin_input(Some(&buffer)) else {
+            gst::element_imp_error!(
+                self,
+                gst::CoreError::Negotiation,
+                ["No input caps before the first buffer"]
+            );
+            return Err(gst::FlowError::NotNegotiated);
+        };
         let res = (self.vfuncs().handle_buffer)(&self.obj(), &buffer);
-        lock(&self.state).current_input = None;
+        if input_kept {
+            lock(&self.state).current_input = None;
+        }
+        // Our reference goes before the packets are built: a payload that was the whole input
+        // is then writable and gives its memories to the packet (no second parent, which
+        // GStreamer would allocate for).
+        drop(buffer);
         let pushed = self.push_pending();
         res.and(pushed)
     }
 
     fn drain_and_push(&self) -> FlowResult {
+        // Nothing to drain before caps.
+        let _ = self.begin_input(None);
         let res = (self.vfuncs().drain)(&self.obj());
         let pushed = self.push_pending();
         res.and(pushed)
@@ -696,6 +752,25 @@ fn append_payload(output: &mut gst::Buffer, payload: gst::Buffer) {
             out.append_memory(mem);
         }
     }
+}
+
+/// A packet buffer without pool: one allocation for the header memory (data included) and
+/// one for the buffer, as `gst_buffer_new_allocate` does.
+fn buffer_with_header(header: &[u8]) -> gst::Buffer {
+    let mut memory = gst::Memory::with_size(header.len());
+    let written = memory
+        .get_mut()
+        .and_then(|m| m.map_writable().ok())
+        .map(|mut map| map.copy_from_slice(header))
+        .is_some();
+    if !written {
+        return gst::Buffer::from_mut_slice(header.to_vec());
+    }
+    let mut buffer = gst::Buffer::new();
+    if let Some(b) = buffer.get_mut() {
+        b.append_memory(memory);
+    }
+    buffer
 }
 
 /// The CSRCs that `source-info` writes: the SSRC and CSRCs of the input's `RTPSourceMeta`
@@ -939,6 +1014,8 @@ impl ObjectImpl for RtpBasePay2 {
             "use-buffer-pool" => settings.use_buffer_pool = value.get().unwrap_or(true),
             other => gst::warning!(crate::CAT, imp = self, "No writable property {other}"),
         }
+        // The streaming thread reads the settings from the state (one lock per packet).
+        lock(&self.state).input_settings = *settings;
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
@@ -983,7 +1060,7 @@ impl ElementImpl for RtpBasePay2 {
         transition: gst::StateChange,
     ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
         if transition == gst::StateChange::ReadyToPaused {
-            let settings = lock(&self.settings).clone();
+            let settings = *lock(&self.settings);
             *lock(&self.state) = State::new(&settings);
             if let Err(err) = (self.vfuncs().start)(&self.obj()) {
                 self.post_error_message(err);
@@ -995,7 +1072,7 @@ impl ElementImpl for RtpBasePay2 {
             if let Err(err) = (self.vfuncs().stop)(&self.obj()) {
                 self.post_error_message(err);
             }
-            let settings = lock(&self.settings).clone();
+            let settings = *lock(&self.settings);
             *lock(&self.state) = State::new(&settings);
         }
         Ok(res)

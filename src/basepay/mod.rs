@@ -116,6 +116,19 @@ impl OutgoingPacket {
     }
 }
 
+/// Per-input values a subclass reads from the base class in one call (one lock), instead of
+/// one property read each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputParams {
+    /// Largest payload that keeps a packet within `mtu` with the current input's CSRCs and
+    /// header extensions.
+    pub max_payload_size: usize,
+    /// The `perfect-rtptime` property.
+    pub perfect_rtptime: bool,
+    /// Changes whenever the output caps change: a key for values derived from the caps.
+    pub caps_generation: u64,
+}
+
 /// Methods subclasses call on the base class.
 pub trait RtpBasePay2Ext: IsA<RtpBasePay2> + 'static {
     /// Negotiates and sets the RTP output caps. `caps` carries the codec's fields
@@ -151,6 +164,11 @@ pub trait RtpBasePay2Ext: IsA<RtpBasePay2> + 'static {
     /// extensions that the current input buffer will produce.
     fn max_payload_size(&self) -> usize {
         self.upcast_ref::<RtpBasePay2>().imp().max_payload_size()
+    }
+
+    /// Maximum payload size, `perfect-rtptime` and the caps generation, read together.
+    fn input_params(&self) -> InputParams {
+        self.upcast_ref::<RtpBasePay2>().imp().input_params()
     }
 
     /// The clock rate negotiated by [`set_src_caps`](Self::set_src_caps).

@@ -124,11 +124,7 @@ impl RtpBasePay2Impl for RtpG729Pay {
         let len = buffer.size();
         // The input is whole frames back to back: 10-byte speech frames, and possibly one
         // 2-byte Annex B SID frame at the end, which must also end the RTP packet.
-        let layout = buffer
-            .map_readable()
-            .map_err(|_| gst::FlowError::Error)
-            .map(|map| g729::parse_payload(map.as_slice()))?;
-        match layout {
+        match g729::layout_of_len(len) {
             Ok(layout) => obj.push_audio(buffer, layout.has_sid),
             Err(err) => {
                 gst::warning!(

@@ -5,7 +5,7 @@
 //! Side-by-side speed of our elements and the C elements of gst-plugins-good, on the same
 //! in-memory input, alternating ours and C round by round in one process.
 //!
-//! `cargo run --release --example side_by_side -- [--rounds N] [--quick]`
+//! `cargo run --release --example side_by_side -- [--rounds N] [--quick] [--only TEXT]`
 //!
 //! For each element it prints packets per second, ns per packet, the P50/P99 time to handle
 //! one input buffer, and the ratio ours / C (ns per packet; below 1 is faster). Timing
@@ -46,6 +46,24 @@ fn collect(description: &str) -> Input {
         caps: caps.expect("caps"),
     }
 }
+
+/// `packet` in one system memory, as `udpsrc` delivers packets from the network (a
+/// payloader's output is a header memory plus payload memories).
+fn contiguous(packet: &gst::Buffer) -> gst::Buffer {
+    let map = packet.map_readable().expect("readable packet");
+    let mut flat = gst::Buffer::with_size(map.size()).expect("buffer");
+    {
+        let flat = flat.get_mut().expect("new buffer is writable");
+        flat.copy_from_slice(0, map.as_slice()).expect("same size");
+        flat.set_pts(packet.pts());
+        flat.set_dts(packet.dts());
+        flat.set_flags(packet.flags());
+    }
+    flat
+}
+
+/// `--only TEXT`: compare only the rows whose name contains TEXT.
+static ONLY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
 
 /// Runs `input` through a fresh `element`; returns (total time, packets out, per-buffer times).
 fn run_once(element: &str, input: &Input) -> (Duration, usize, Vec<Duration>) {
@@ -116,6 +134,11 @@ fn compare_labeled(
     packets_are_inputs: bool,
     rounds: usize,
 ) {
+    if let Some(only) = ONLY.get().and_then(|o| o.as_deref())
+        && !name.contains(only)
+    {
+        return;
+    }
     let mut figures = [
         Figures {
             packets: 0,
@@ -175,6 +198,12 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(if quick { 1 } else { 10 });
     let frames = if quick { 10 } else { 60 };
+    let _ = ONLY.set(
+        args.iter()
+            .position(|a| a == "--only")
+            .and_then(|i| args.get(i + 1))
+            .cloned(),
+    );
     gst::init().expect("gst init");
     gstrtp2::plugin_register_static().expect("register rtp2");
 
@@ -224,7 +253,7 @@ fn main() {
         for b in &input.buffers {
             h.push(b.clone()).unwrap();
             while let Some(p) = h.try_pull() {
-                buffers.push(p);
+                buffers.push(contiguous(&p));
             }
         }
         let caps = h

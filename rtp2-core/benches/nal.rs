@@ -110,7 +110,45 @@ fn bench_codec<F: NalFormat, D: Depacketize + Default>(
     }
 }
 
+/// A NAL unit of `len` pseudo-random bytes (like entropy-coded slice data, zeros included),
+/// with emulation prevention bytes so that no `00 00 0x` (x ≤ 3) appears inside.
+fn random_nal(header: u8, len: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut v = vec![header];
+    while v.len() < len {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        let byte = (x >> 24) as u8;
+        if byte <= 3 && v.ends_with(&[0, 0]) {
+            v.push(3);
+        }
+        v.push(byte);
+    }
+    v
+}
+
+/// Finding the NAL units of an Annex B access unit (what a payloader does first with each
+/// byte-stream input buffer).
+fn bench_annexb_scan(c: &mut Criterion) {
+    let big: Vec<Vec<u8>> = (0..4u32).map(|i| random_nal(0x65, 60_000, i + 1)).collect();
+    let small: Vec<Vec<u8>> = (0..8u32).map(|i| random_nal(0x41, 120, i + 1)).collect();
+    for (name, nals) in [("1080p_au", big), ("small_au", small)] {
+        let mut stream = Vec::new();
+        for n in &nals {
+            rtp2_core::nal::push_annexb(&mut stream, n);
+        }
+        let mut group = c.benchmark_group(format!("annexb_scan/{name}"));
+        group.throughput(Throughput::Bytes(stream.len() as u64));
+        group.bench_function("nal_ranges", |b| {
+            b.iter(|| rtp2_core::nal::annexb_nal_ranges(black_box(&stream)))
+        });
+        group.finish();
+    }
+}
+
 fn bench(c: &mut Criterion) {
+    bench_annexb_scan(c);
     bench_codec::<H264Format, H264Depacketizer>(
         c,
         "h264",

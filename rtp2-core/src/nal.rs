@@ -13,6 +13,7 @@
 
 use std::fmt;
 use std::ops::Range;
+use std::sync::LazyLock;
 
 /// Ranges of the NAL units of an Annex B byte-stream, start codes removed and the
 /// `trailing_zero_8bits` before the next start code trimmed. Bytes before the first start code
@@ -20,20 +21,16 @@ use std::ops::Range;
 pub fn annexb_nal_ranges(data: &[u8]) -> Vec<Range<usize>> {
     let mut ranges = Vec::new();
     let mut start: Option<usize> = None;
-    let mut i = 0;
-    while i + 3 <= data.len() {
-        if data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1 {
-            if let Some(s) = start {
-                push_trimmed(&mut ranges, data, s, i);
-            }
-            i += 3;
-            start = Some(i);
-        } else if data[i + 2] > 1 {
-            // No start code can begin at i, i+1 or i+2.
-            i += 3;
-        } else {
-            i += 1;
+    // `memmem` finds the `00 00 01` start codes with SIMD (its prefilter skips most of the
+    // compressed data at once). Start codes cannot overlap (a 0x01 cannot be one of the next
+    // code's zeros), so this finds exactly the codes a byte-by-byte scan would.
+    static START_CODE: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(&[0, 0, 1]));
+    for at in START_CODE.find_iter(data) {
+        if let Some(s) = start {
+            push_trimmed(&mut ranges, data, s, at);
         }
+        start = Some(at + 3);
     }
     if let Some(s) = start {
         push_trimmed(&mut ranges, data, s, data.len());
@@ -130,6 +127,28 @@ mod tests {
         ranges.iter().map(|r| &data[r.clone()]).collect()
     }
 
+    /// The plain definition: every `00 00 01`, left to right, ends the previous NAL unit.
+    fn annexb_reference(data: &[u8]) -> Vec<Range<usize>> {
+        let mut ranges = Vec::new();
+        let mut start = None;
+        let mut i = 0;
+        while i + 3 <= data.len() {
+            if data[i..i + 3] == [0, 0, 1] {
+                if let Some(s) = start {
+                    push_trimmed(&mut ranges, data, s, i);
+                }
+                i += 3;
+                start = Some(i);
+            } else {
+                i += 1;
+            }
+        }
+        if let Some(s) = start {
+            push_trimmed(&mut ranges, data, s, data.len());
+        }
+        ranges
+    }
+
     #[test]
     fn annexb_with_3_and_4_byte_start_codes_and_trailing_zeros() {
         let data = [
@@ -180,6 +199,13 @@ mod tests {
             let r = annexb_nal_ranges(&stream);
             let back: Vec<Vec<u8>> = r.iter().map(|r| stream[r.clone()].to_vec()).collect();
             prop_assert_eq!(back, units);
+        }
+
+        #[test]
+        fn annexb_matches_a_byte_by_byte_scan(
+            data in proptest::collection::vec(prop_oneof![Just(0u8), Just(1u8), any::<u8>()], 0..200)
+        ) {
+            prop_assert_eq!(annexb_nal_ranges(&data), annexb_reference(&data));
         }
 
         #[test]

@@ -196,26 +196,24 @@ impl<C: NalCodec> NalDepayState<C> {
         packet: Option<&IncomingPacket>,
     ) {
         for nal in nals {
-            let buffer = match nal.data {
-                NalData::Payload(range) => match packet.and_then(|p| p.payload_subbuffer(range)) {
-                    Some(b) => b,
-                    None => continue,
-                },
-                NalData::Owned(bytes) => gst::Buffer::from_mut_slice(bytes),
-            };
-            let kind = {
-                let Ok(map) = buffer.map_readable() else {
-                    continue;
-                };
-                let header = [
-                    map.first().copied().unwrap_or(0),
-                    map.get(1).copied().unwrap_or(0),
-                ];
-                let kind = C::nal_type(header);
-                if C::param_set_kind(kind).is_some() && self.sets.cache::<C>(&map) {
-                    self.caps_dirty = true;
+            // The NAL header (and a parameter set's bytes) are read from the packet's payload
+            // where the unit comes from; only reassembled units need a map.
+            let (buffer, kind) = match nal.data {
+                NalData::Payload(range) => {
+                    let Some(packet) = packet else { continue };
+                    let Some(bytes) = packet.payload().get(range.clone()) else {
+                        continue;
+                    };
+                    let kind = self.note_nal(bytes);
+                    match packet.payload_subbuffer(range) {
+                        Some(b) => (b, kind),
+                        None => continue,
+                    }
                 }
-                kind
+                NalData::Owned(bytes) => {
+                    let kind = self.note_nal(&bytes);
+                    (gst::Buffer::from_mut_slice(bytes), kind)
+                }
             };
             if self.au_timestamp.is_some_and(|ts| ts != nal.timestamp) {
                 self.finish_au(obj);
@@ -238,6 +236,20 @@ impl<C: NalCodec> NalDepayState<C> {
                 self.finish_au(obj);
             }
         }
+    }
+
+    /// The NAL type of `nal`; a parameter set is cached (and the caps marked for update when
+    /// it is new).
+    fn note_nal(&mut self, nal: &[u8]) -> u8 {
+        let header = [
+            nal.first().copied().unwrap_or(0),
+            nal.get(1).copied().unwrap_or(0),
+        ];
+        let kind = C::nal_type(header);
+        if C::param_set_kind(kind).is_some() && self.sets.cache::<C>(nal) {
+            self.caps_dirty = true;
+        }
+        kind
     }
 
     /// Outputs the access unit assembled so far.
@@ -293,9 +305,12 @@ impl<C: NalCodec> NalDepayState<C> {
             }
         }
         if self.au_aligned {
+            // Prefix memory, then the unit's own memories moved in (no buffer in between).
             let mut out = gst::Buffer::new();
             for nal in nals {
-                out.append(prefixed(self.format, nal.buffer));
+                out.make_mut()
+                    .append_memory(prefix_memory(self.format, nal.buffer.size()));
+                out.append(nal.buffer);
             }
             set_delta(&mut out, !keyframe);
             obj.push_output(out, timestamp);
@@ -331,13 +346,19 @@ impl<C: NalCodec> NalDepayState<C> {
     }
 }
 
+/// The start code or 4-byte length that goes in front of a NAL unit of `len` bytes.
+fn prefix_memory(format: OutputFormat, len: usize) -> gst::Memory {
+    match format {
+        OutputFormat::ByteStream => gst::Memory::from_slice(START_CODE),
+        OutputFormat::LengthPrefixed(_) => gst::Memory::from_slice((len as u32).to_be_bytes()),
+    }
+}
+
 /// A start code or a 4-byte length in front of the NAL unit's (shared) memory.
 fn prefixed(format: OutputFormat, nal: gst::Buffer) -> gst::Buffer {
-    let prefix = match format {
-        OutputFormat::ByteStream => START_CODE,
-        OutputFormat::LengthPrefixed(_) => (nal.size() as u32).to_be_bytes(),
-    };
-    let mut out = gst::Buffer::from_slice(prefix);
+    let mut out = gst::Buffer::new();
+    out.make_mut()
+        .append_memory(prefix_memory(format, nal.size()));
     out.append(nal);
     out
 }

@@ -96,6 +96,38 @@ fn held_buffers_are_never_reused() {
     assert_eq!(stat(&pay, "pool-hits"), 20);
 }
 
+/// Downstream keeps a shallow copy (sharing the header memory) and drops the packet itself:
+/// the buffer returns to the pool, but its header memory is never rewritten while the copy
+/// lives.
+#[test]
+fn shared_header_memory_is_never_rewritten() {
+    common::init();
+    let mut h = gst_check::Harness::new("rtpg722pay2");
+    h.set_src_caps_str(G722_CAPS);
+    let mut copies = Vec::new();
+    for n in 0..30 {
+        h.push(g722_buffer(n)).unwrap();
+        let out = h.pull().unwrap();
+        let copy = out.copy();
+        let expected = bytes(&copy);
+        drop(out);
+        copies.push((copy, expected));
+    }
+    for (copy, expected) in &copies {
+        assert_eq!(
+            &bytes(copy),
+            expected,
+            "a shared header memory was rewritten"
+        );
+    }
+    // Distinct packets: each copy has its own sequence number.
+    let seqnums: std::collections::BTreeSet<u16> = copies
+        .iter()
+        .map(|(_, b)| u16::from_be_bytes([b[2], b[3]]))
+        .collect();
+    assert_eq!(seqnums.len(), 30);
+}
+
 /// Packets released by several threads at once (as downstream streaming threads do) all
 /// return to the pool; a live pipeline with a queue thread reuses buffers too.
 #[test]

@@ -194,9 +194,10 @@ mod imp {
         /// otherwise lets it go (it is freed: GStreamer detached it from the pool already).
         fn release_buffer(&self, buffer: gst::Buffer) {
             self.returned.fetch_add(1, Ordering::Relaxed);
-            let reusable = buffer.n_memory() == 1
-                && buffer.peek_memory(0).maxsize() >= HEADER_CAPACITY
-                && buffer.is_all_memory_writable();
+            // A header memory shared by someone else is caught when the buffer is reused
+            // (`write_header` needs it writable), so it is not checked here.
+            let reusable =
+                buffer.n_memory() == 1 && buffer.peek_memory(0).maxsize() >= HEADER_CAPACITY;
             if !reusable || self.free.push(buffer).is_err() {
                 self.discarded.fetch_add(1, Ordering::Relaxed);
             }

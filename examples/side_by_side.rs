@@ -62,6 +62,14 @@ fn contiguous(packet: &gst::Buffer) -> gst::Buffer {
     flat
 }
 
+/// An input made only when a row that needs it runs (encoding the video inputs takes
+/// seconds, which `--only` and profiling should not pay for).
+type Lazy<'a> = std::cell::LazyCell<Input, Box<dyn FnOnce() -> Input + 'a>>;
+
+fn lazy<'a>(make: impl FnOnce() -> Input + 'a) -> Lazy<'a> {
+    std::cell::LazyCell::new(Box::new(make))
+}
+
 /// `--only TEXT`: compare only the rows whose name contains TEXT.
 static ONLY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
 
@@ -122,7 +130,7 @@ fn compare(
     name: &str,
     ours: &str,
     theirs: &str,
-    input: &Input,
+    input: &dyn std::ops::Deref<Target = Input>,
     packets_are_inputs: bool,
     rounds: usize,
 ) {
@@ -139,7 +147,7 @@ fn compare(
 fn compare_labeled(
     name: &str,
     [(first_label, ours), (second_label, theirs)]: [(&str, &str); 2],
-    input: &Input,
+    input: &dyn std::ops::Deref<Target = Input>,
     packets_are_inputs: bool,
     rounds: usize,
 ) {
@@ -148,6 +156,7 @@ fn compare_labeled(
     {
         return;
     }
+    let input: &Input = input;
     let mut figures = [
         Figures {
             packets: 0,
@@ -216,34 +225,44 @@ fn main() {
     gst::init().expect("gst init");
     gstrtp2::plugin_register_static().expect("register rtp2");
 
-    let hd = collect(&format!(
-        "videotestsrc num-buffers={frames} pattern=smpte ! video/x-raw,width=1920,height=1080,format=I420,framerate=30/1 \
+    let hd = lazy(|| {
+        collect(&format!(
+            "videotestsrc num-buffers={frames} pattern=smpte ! video/x-raw,width=1920,height=1080,format=I420,framerate=30/1 \
          ! x264enc speed-preset=ultrafast bitrate=20000 key-int-max=30 ! h264parse \
          ! video/x-h264,stream-format=byte-stream,alignment=au ! appsink name=sink sync=false"
-    ));
-    let small = collect(&format!(
-        "videotestsrc num-buffers={} pattern=ball ! video/x-raw,width=176,height=144,format=I420,framerate=30/1 \
+        ))
+    });
+    let small = lazy(|| {
+        collect(&format!(
+            "videotestsrc num-buffers={} pattern=ball ! video/x-raw,width=176,height=144,format=I420,framerate=30/1 \
          ! x264enc speed-preset=ultrafast bitrate=64 key-int-max=30 aud=true ! h264parse \
          ! video/x-h264,stream-format=byte-stream,alignment=au ! appsink name=sink sync=false",
-        frames * 5
-    ));
-    let hd265 = collect(&format!(
-        "videotestsrc num-buffers={frames} pattern=smpte ! video/x-raw,width=1920,height=1080,format=I420,framerate=30/1 \
+            frames * 5
+        ))
+    });
+    let hd265 = lazy(|| {
+        collect(&format!(
+            "videotestsrc num-buffers={frames} pattern=smpte ! video/x-raw,width=1920,height=1080,format=I420,framerate=30/1 \
          ! x265enc speed-preset=ultrafast bitrate=20000 key-int-max=30 ! h265parse \
          ! video/x-h265,stream-format=byte-stream,alignment=au ! appsink name=sink sync=false"
-    ));
-    let small265 = collect(&format!(
-        "videotestsrc num-buffers={} pattern=ball ! video/x-raw,width=176,height=144,format=I420,framerate=30/1 \
+        ))
+    });
+    let small265 = lazy(|| {
+        collect(&format!(
+            "videotestsrc num-buffers={} pattern=ball ! video/x-raw,width=176,height=144,format=I420,framerate=30/1 \
          ! x265enc speed-preset=ultrafast bitrate=64 key-int-max=30 option-string=aud=1 ! h265parse \
          ! video/x-h265,stream-format=byte-stream,alignment=au ! appsink name=sink sync=false",
-        frames * 5
-    ));
-    let g722 = collect(&format!(
-        "audiotestsrc num-buffers={} samplesperbuffer=320 ! audio/x-raw,rate=16000,channels=1 ! avenc_g722 \
+            frames * 5
+        ))
+    });
+    let g722 = lazy(|| {
+        collect(&format!(
+            "audiotestsrc num-buffers={} samplesperbuffer=320 ! audio/x-raw,rate=16000,channels=1 ! avenc_g722 \
          ! appsink name=sink sync=false",
-        frames * 25
-    ));
-    let g729 = Input {
+            frames * 25
+        ))
+    });
+    let g729 = lazy(|| Input {
         buffers: (0..frames * 25)
             .map(|i| {
                 let mut b = gst::Buffer::from_mut_slice(vec![(i % 251) as u8; 20]);
@@ -254,7 +273,7 @@ fn main() {
             })
             .collect(),
         caps: "audio/G729,rate=8000,channels=1".parse().unwrap(),
-    };
+    });
     let packets_of = |pay: &str, input: &Input| -> Input {
         let mut h = gst_check::Harness::new_parse(pay);
         h.set_src_caps(input.caps.clone());
@@ -290,7 +309,7 @@ fn main() {
         false,
         rounds,
     );
-    let hd_packets = packets_of("rtph264pay", &hd);
+    let hd_packets = lazy(|| packets_of("rtph264pay", &hd));
     compare(
         "H.264 depay, 1080p (FU-A)",
         "rtph264depay2",
@@ -299,7 +318,7 @@ fn main() {
         true,
         rounds,
     );
-    let small_packets = packets_of("rtph264pay aggregate-mode=max-stap", &small);
+    let small_packets = lazy(|| packets_of("rtph264pay aggregate-mode=max-stap", &small));
     compare(
         "H.264 depay, small NALs (STAP-A)",
         "rtph264depay2",
@@ -324,7 +343,7 @@ fn main() {
         false,
         rounds,
     );
-    let hd265_packets = packets_of("rtph265pay", &hd265);
+    let hd265_packets = lazy(|| packets_of("rtph265pay", &hd265));
     compare(
         "H.265 depay, 1080p (FU)",
         "rtph265depay2",
@@ -333,7 +352,7 @@ fn main() {
         true,
         rounds,
     );
-    let small265_packets = packets_of("rtph265pay aggregate-mode=max", &small265);
+    let small265_packets = lazy(|| packets_of("rtph265pay aggregate-mode=max", &small265));
     compare(
         "H.265 depay, small NALs (AP)",
         "rtph265depay2",
@@ -350,7 +369,7 @@ fn main() {
         false,
         rounds,
     );
-    let g722_packets = packets_of("rtpg722pay", &g722);
+    let g722_packets = lazy(|| packets_of("rtpg722pay", &g722));
     compare(
         "G.722 depay, 20 ms",
         "rtpg722depay2",
@@ -367,7 +386,8 @@ fn main() {
         false,
         rounds,
     );
-    let g729_packets = packets_of("rtpg729pay min-ptime=20000000 max-ptime=20000000", &g729);
+    let g729_packets =
+        lazy(|| packets_of("rtpg729pay min-ptime=20000000 max-ptime=20000000", &g729));
     compare(
         "G.729 depay, 20 ms",
         "rtpg729depay2",
@@ -379,7 +399,7 @@ fn main() {
     // The floor of this runner: the harness around `identity` (an element that does nothing
     // with the buffer) against the C element on the same input. Time below this ratio cannot
     // be shown by a harness measurement whatever the element does.
-    for (name, theirs, input) in [
+    let floor_rows: [(&str, &str, &dyn std::ops::Deref<Target = Input>); 3] = [
         (
             "floor: valve vs C, G.722 20 ms pay input",
             "rtpg722pay",
@@ -395,7 +415,8 @@ fn main() {
             "rtph264depay",
             &small_packets,
         ),
-    ] {
+    ];
+    for (name, theirs, input) in floor_rows {
         compare_labeled(
             name,
             [("valve", "valve"), ("C", theirs)],
@@ -405,10 +426,11 @@ fn main() {
         );
     }
     // Our buffer pool on and off (the ratio is pool / no pool).
-    for (name, pay, input) in [
+    let pool_rows: [(&str, &str, &dyn std::ops::Deref<Target = Input>); 2] = [
         ("G.722 pay, 20 ms", "rtpg722pay2", &g722),
         ("H.264 pay, 1080p (FU-A)", "rtph264pay2", &hd),
-    ] {
+    ];
+    for (name, pay, input) in pool_rows {
         let without = format!("{pay} use-buffer-pool=false");
         compare_labeled(
             name,

@@ -197,3 +197,53 @@ fn depayloader_output_shares_packet_memory() {
     });
     assert!(shared, "the NAL unit memory is shared with the packet");
 }
+
+/// A STAP-A packet spread over several memories (and held elsewhere too), one NAL unit
+/// crossing the boundary: the access unit has exactly the sent bytes, and the unit inside one
+/// memory is still shared.
+#[test]
+fn depayloader_handles_nal_units_across_packet_memories() {
+    common::init();
+    let mut h = gst_check::Harness::new("rtph264depay2");
+    h.set_src_caps_str(
+        "application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96",
+    );
+    let sps = [0x67u8, 0x42, 0xc0, 0x1e, 0xd9, 0x00, 0xa0, 0x47, 0xfe, 0xc8];
+    let idr = [0x65u8, 0x88, 0x84, 0x00, 0x33, 0xff, 0x10, 0x20, 0x30];
+    let mut payload = vec![24u8]; // STAP-A
+    for nal in [&sps[..], &idr[..]] {
+        payload.extend((nal.len() as u16).to_be_bytes());
+        payload.extend_from_slice(nal);
+    }
+    let raw = common::rtp_packet(96, 1, 0, 1, true, &payload);
+    // Split in the middle of the SPS: memory 1 ends 4 bytes into it.
+    let split = 12 + 1 + 2 + 4;
+    let second = raw[split..].to_vec();
+    let second_range = (second.as_ptr() as usize)..(second.as_ptr() as usize + second.len());
+    let mut packet = gst::Buffer::from_mut_slice(raw[..split].to_vec());
+    packet
+        .get_mut()
+        .unwrap()
+        .append_memory(gst::Memory::from_mut_slice(second));
+    // Held here too, as a jitterbuffer or tee would: mapping it cannot merge its memories in
+    // place, so the depayloader must walk them.
+    let held = packet.clone();
+    h.push(packet).unwrap();
+    let out = h.pull().unwrap();
+    assert_eq!(held.n_memory(), 2);
+    // (Mapping a writable multi-memory buffer merges it in place: map a second reference.)
+    let out_ref = out.clone();
+    let mut expected = vec![0, 0, 0, 1];
+    expected.extend_from_slice(&sps);
+    expected.extend_from_slice(&[0, 0, 0, 1]);
+    expected.extend_from_slice(&idr);
+    assert_eq!(bytes(&out_ref), expected);
+    let shared = out.iter_memories().any(|m| {
+        let map = m.map_readable().unwrap();
+        map.as_slice() == idr && second_range.contains(&(map.as_ptr() as usize))
+    });
+    assert!(
+        shared,
+        "the IDR unit memory is shared with the packet's second memory"
+    );
+}

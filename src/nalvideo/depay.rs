@@ -10,6 +10,7 @@
 use gst::glib;
 use gst::prelude::*;
 use rtp2_core::naldepack::{Depacketize, DropReason, NalData, OutputNal};
+use smallvec::SmallVec;
 
 use super::{NalCodec, ParamSets, first_string};
 use crate::basedepay::{IncomingPacket, KeyframePolicy, RtpBaseDepay2, RtpBaseDepay2Ext};
@@ -30,11 +31,31 @@ enum OutputFormat {
     LengthPrefixed(&'static str),
 }
 
-/// One NAL unit of the access unit being assembled.
+/// One NAL unit of the access unit being assembled: its memories (shared with the packet,
+/// or owning reassembled bytes) and their total size.
 #[derive(Debug)]
 struct AuNal {
     kind: u8,
-    buffer: gst::Buffer,
+    size: usize,
+    memories: SmallVec<[gst::Memory; 1]>,
+}
+
+impl AuNal {
+    fn owned(kind: u8, bytes: Vec<u8>) -> AuNal {
+        AuNal {
+            kind,
+            size: bytes.len(),
+            memories: smallvec::smallvec![gst::Memory::from_mut_slice(bytes)],
+        }
+    }
+
+    /// Appends the NAL unit's prefix (start code or length) and its memories to `out`.
+    fn append_to(self, out: &mut gst::BufferRef, format: OutputFormat) {
+        out.append_memory(prefix_memory(format, self.size));
+        for memory in self.memories {
+            out.append_memory(memory);
+        }
+    }
 }
 
 /// Depayloader state; the element keeps it behind its lock.
@@ -198,29 +219,30 @@ impl<C: NalCodec> NalDepayState<C> {
         for nal in nals {
             // The NAL header (and a parameter set's bytes) are read from the packet's payload
             // where the unit comes from; only reassembled units need a map.
-            let (buffer, kind) = match nal.data {
+            let au_nal = match nal.data {
                 NalData::Payload(range) => {
                     let Some(packet) = packet else { continue };
                     let Some(bytes) = packet.payload().get(range.clone()) else {
                         continue;
                     };
                     let kind = self.note_nal(bytes);
-                    match packet.payload_subbuffer(range) {
-                        Some(b) => (b, kind),
-                        None => continue,
+                    let Some(memories) = packet.payload_memories(range) else {
+                        continue;
+                    };
+                    AuNal {
+                        kind,
+                        size: bytes.len(),
+                        memories,
                     }
                 }
-                NalData::Owned(bytes) => {
-                    let kind = self.note_nal(&bytes);
-                    (gst::Buffer::from_mut_slice(bytes), kind)
-                }
+                NalData::Owned(bytes) => AuNal::owned(self.note_nal(&bytes), bytes),
             };
             if self.au_timestamp.is_some_and(|ts| ts != nal.timestamp) {
                 self.finish_au(obj);
             }
             self.au_timestamp = Some(nal.timestamp);
-            self.au_bytes += buffer.size();
-            self.au.push(AuNal { kind, buffer });
+            self.au_bytes += au_nal.size;
+            self.au.push(au_nal);
             if !nal.marker && (self.au.len() >= MAX_AU_NALS || self.au_bytes >= MAX_AU_BYTES) {
                 gst::element_warning!(
                     obj,
@@ -273,9 +295,11 @@ impl<C: NalCodec> NalDepayState<C> {
             if seen != self.sets.all_kinds_mask() {
                 // Parameter sets from SDP or earlier in the stream go in front of a
                 // keyframe that came without them.
-                let sets = self.sets.all().map(|s| AuNal {
-                    kind: C::nal_type([s[0], s.get(1).copied().unwrap_or(0)]),
-                    buffer: gst::Buffer::from_mut_slice(s.clone()),
+                let sets = self.sets.all().map(|s| {
+                    AuNal::owned(
+                        C::nal_type([s[0], s.get(1).copied().unwrap_or(0)]),
+                        s.clone(),
+                    )
                 });
                 nals = sets.chain(nals).collect();
             }
@@ -305,19 +329,21 @@ impl<C: NalCodec> NalDepayState<C> {
             }
         }
         if self.au_aligned {
-            // Prefix memory, then the unit's own memories moved in (no buffer in between).
+            // Each unit's prefix memory, then its own memories (no buffer in between).
             let mut out = gst::Buffer::new();
-            for nal in nals {
-                out.make_mut()
-                    .append_memory(prefix_memory(self.format, nal.buffer.size()));
-                out.append(nal.buffer);
+            {
+                let b = out.make_mut();
+                for nal in nals {
+                    nal.append_to(b, self.format);
+                }
             }
             set_delta(&mut out, !keyframe);
             obj.push_output(out, timestamp);
         } else {
             let count = nals.len();
             for (i, nal) in nals.into_iter().enumerate() {
-                let mut out = prefixed(self.format, nal.buffer);
+                let mut out = gst::Buffer::new();
+                nal.append_to(out.make_mut(), self.format);
                 set_delta(&mut out, !keyframe);
                 if i + 1 == count {
                     out.make_mut().set_flags(gst::BufferFlags::MARKER);
@@ -352,15 +378,6 @@ fn prefix_memory(format: OutputFormat, len: usize) -> gst::Memory {
         OutputFormat::ByteStream => gst::Memory::from_slice(START_CODE),
         OutputFormat::LengthPrefixed(_) => gst::Memory::from_slice((len as u32).to_be_bytes()),
     }
-}
-
-/// A start code or a 4-byte length in front of the NAL unit's (shared) memory.
-fn prefixed(format: OutputFormat, nal: gst::Buffer) -> gst::Buffer {
-    let mut out = gst::Buffer::new();
-    out.make_mut()
-        .append_memory(prefix_memory(format, nal.size()));
-    out.append(nal);
-    out
 }
 
 fn set_delta(buffer: &mut gst::Buffer, delta: bool) {

@@ -22,6 +22,7 @@ pub mod g729;
 pub mod h264;
 pub mod h265;
 mod hdrext;
+pub mod memshare;
 pub mod nalvideo;
 
 /// The debug category of the plugin (`GST_DEBUG=rtp2:6`).

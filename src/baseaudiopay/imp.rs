@@ -12,7 +12,8 @@ use gst::subclass::prelude::*;
 use rtp2_core::audio::{AudioFraming, PtimeSettings, next_packet_len, payload_limits};
 
 use crate::basepay::{
-    InputParams, OutgoingPacket, PacketTiming, RtpBasePay2, RtpBasePay2Ext, RtpBasePay2Impl,
+    InputParams, OutgoingPacket, PacketPayload, PacketTiming, RtpBasePay2, RtpBasePay2Ext,
+    RtpBasePay2Impl,
 };
 use crate::hdrext::lock;
 
@@ -225,7 +226,7 @@ impl RtpBaseAudioPay2 {
         };
         let packet = OutgoingPacket {
             prefix: Default::default(),
-            payload,
+            payload: PacketPayload::Buffer(payload),
             marker: std::mem::take(&mut state.resync),
             timing,
             duration: Some(gst::ClockTime::from_nseconds(framing.duration_ns(len))),

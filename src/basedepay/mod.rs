@@ -110,35 +110,22 @@ impl<'a> IncomingPacket<'a> {
 
     /// `range` of the payload as memories shared with the input (no copy, and no buffer in
     /// between: cheaper than [`Self::payload_subbuffer`] for the many small NAL units of an
-    /// aggregation packet). A memory that may not be shared is copied. `None` when `range`
-    /// is outside the payload.
+    /// aggregation packet). `None` when `range` is outside the payload.
     pub fn payload_memories(
         &self,
         range: std::ops::Range<usize>,
-    ) -> Option<smallvec::SmallVec<[gst::Memory; 1]>> {
+    ) -> Option<crate::memshare::SharedMemories> {
         if range.start > range.end || range.end > self.rtp.payload().len() {
             return None;
         }
         let offset = self.rtp.header_len();
-        let (start, end) = (offset + range.start, offset + range.end);
-        let mut out = smallvec::SmallVec::new();
-        let mut at = 0;
-        for memory in self.buffer.iter_memories() {
-            let (mem_start, mem_end) = (at, at + memory.size());
-            at = mem_end;
-            let (from, to) = (start.max(mem_start), end.min(mem_end));
-            if from >= to {
-                continue;
-            }
-            let part = (from - mem_start)..(to - mem_start);
-            if memory.flags().contains(gst::MemoryFlags::NO_SHARE) {
-                let copied = memory.map_readable().ok()?.get(part)?.to_vec();
-                out.push(gst::Memory::from_mut_slice(copied));
-            } else {
-                out.push(memory.share(part));
-            }
-        }
-        Some(out)
+        let mut out = crate::memshare::SharedMemories::new();
+        crate::memshare::share_range(
+            self.buffer,
+            (offset + range.start)..(offset + range.end),
+            &mut out,
+        )
+        .then_some(out)
     }
 
     /// The whole payload as a buffer that shares the input's memory.

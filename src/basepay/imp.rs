@@ -16,7 +16,7 @@ use rtp2_core::time::ns_to_clock;
 use smallvec::SmallVec;
 
 use super::pool::RtpPacketPool;
-use super::{OutgoingPacket, PacketTiming, PayloadPrefix};
+use super::{OutgoingPacket, PacketPayload, PacketTiming, PayloadPrefix};
 use crate::hdrext::{HeaderExtensions, lock};
 
 type FlowResult = Result<gst::FlowSuccess, gst::FlowError>;
@@ -178,7 +178,7 @@ enum PendingPacket {
         timestamp: u32,
         marker: bool,
         prefix: PayloadPrefix,
-        payload: gst::Buffer,
+        payload: PacketPayload,
         pts: Option<gst::ClockTime>,
         duration: Option<gst::ClockTime>,
     },
@@ -743,13 +743,20 @@ impl RtpBasePay2 {
 /// Appends the payload's memories to a packet without copying a byte: a payload buffer
 /// nobody else holds gives its memories away; a shared one (e.g. a region of the input) is
 /// read memory by memory, since appending it whole would first copy the buffer.
-fn append_payload(output: &mut gst::Buffer, payload: gst::Buffer) {
-    if payload.is_writable() {
-        output.append(payload);
-    } else {
-        let out = output.make_mut();
-        for mem in payload.iter_memories_owned() {
-            out.append_memory(mem);
+fn append_payload(output: &mut gst::Buffer, payload: PacketPayload) {
+    match payload {
+        PacketPayload::Buffer(payload) if payload.is_writable() => output.append(payload),
+        PacketPayload::Buffer(payload) => {
+            let out = output.make_mut();
+            for mem in payload.iter_memories_owned() {
+                out.append_memory(mem);
+            }
+        }
+        PacketPayload::Memories(memories) => {
+            let out = output.make_mut();
+            for mem in memories {
+                out.append_memory(mem);
+            }
         }
     }
 }

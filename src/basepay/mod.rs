@@ -25,6 +25,7 @@ pub mod pool;
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
+use smallvec::SmallVec;
 
 pub use imp::Class;
 
@@ -82,6 +83,26 @@ impl PayloadPrefix {
     }
 }
 
+/// The payload of a packet after its prefix: memory shared with the input, never copied.
+#[derive(Debug)]
+pub enum PacketPayload {
+    /// A buffer's memories (the whole input buffer, or a region of it).
+    Buffer(gst::Buffer),
+    /// Memories appended in order: no buffer needed around them, which saves a buffer per
+    /// packet when a packet is put together from parts (NAL units, fragments).
+    Memories(SmallVec<[gst::Memory; 4]>),
+}
+
+impl PacketPayload {
+    /// Payload bytes.
+    pub fn size(&self) -> usize {
+        match self {
+            PacketPayload::Buffer(buffer) => buffer.size(),
+            PacketPayload::Memories(memories) => memories.iter().map(|m| m.size()).sum(),
+        }
+    }
+}
+
 /// One packet a subclass hands to the base class.
 #[derive(Debug)]
 pub struct OutgoingPacket {
@@ -90,7 +111,7 @@ pub struct OutgoingPacket {
     /// The rest of the payload. It may be made of several memories that share the input
     /// buffer's memory: the base class puts a header memory in front and copies no payload
     /// byte.
-    pub payload: gst::Buffer,
+    pub payload: PacketPayload,
     /// RTP marker bit (its meaning is defined by the payload format).
     pub marker: bool,
     /// How to compute the RTP timestamp.
@@ -105,6 +126,11 @@ pub struct OutgoingPacket {
 impl OutgoingPacket {
     /// A packet timed by `pts`, without marker, whose metas come from the current input.
     pub fn new(payload: gst::Buffer, pts: Option<gst::ClockTime>) -> Self {
+        Self::with_payload(PacketPayload::Buffer(payload), pts)
+    }
+
+    /// As [`OutgoingPacket::new`], with the payload given as memories or a buffer.
+    pub fn with_payload(payload: PacketPayload, pts: Option<gst::ClockTime>) -> Self {
         OutgoingPacket {
             prefix: PayloadPrefix::default(),
             payload,

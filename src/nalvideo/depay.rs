@@ -10,11 +10,11 @@
 use gst::glib;
 use gst::prelude::*;
 use rtp2_core::naldepack::{Depacketize, DropReason, NalData, OutputNal};
-use smallvec::SmallVec;
 
 use super::{NalCodec, ParamSets, first_string};
 use crate::basedepay::{IncomingPacket, KeyframePolicy, RtpBaseDepay2, RtpBaseDepay2Ext};
 use crate::hdrext::lock;
+use crate::memshare::SharedMemories;
 
 const START_CODE: [u8; 4] = [0, 0, 0, 1];
 
@@ -37,7 +37,7 @@ enum OutputFormat {
 struct AuNal {
     kind: u8,
     size: usize,
-    memories: SmallVec<[gst::Memory; 1]>,
+    memories: SharedMemories,
 }
 
 impl AuNal {

@@ -17,8 +17,10 @@ use rtp2_core::nalpack::{
 };
 
 use super::{NalCodec, ParamSets};
-use crate::basepay::{OutgoingPacket, PayloadPrefix, RtpBasePay2, RtpBasePay2Ext};
+use crate::basepay::{OutgoingPacket, PacketPayload, PayloadPrefix, RtpBasePay2, RtpBasePay2Ext};
 use crate::hdrext::lock;
+use crate::memshare::share_range;
+use smallvec::SmallVec;
 
 /// Element settings the payloading logic reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,11 +39,13 @@ enum InputFormat {
     LengthPrefixed(usize),
 }
 
-/// A NAL unit the packetizer may still refer to.
+/// A NAL unit the packetizer may still refer to: where it lies in the buffer it came from
+/// (a reference to that buffer, no sub-buffer).
 #[derive(Debug)]
 struct PendingNal {
     id: usize,
-    buffer: gst::Buffer,
+    source: gst::Buffer,
+    offset: usize,
     pts: Option<gst::ClockTime>,
 }
 
@@ -185,12 +189,14 @@ impl<C: NalCodec> NalPayState<C> {
         }
     }
 
-    /// Hands one NAL unit (shared sub-buffer `nal`) to the packetizer and queues the packets
-    /// that are complete.
+    /// Hands one NAL unit (bytes `range` of `source`) to the packetizer and queues the
+    /// packets that are complete.
+    #[allow(clippy::too_many_arguments)]
     fn push_nal(
         &mut self,
         obj: &RtpBasePay2,
-        nal: gst::Buffer,
+        source: &gst::Buffer,
+        range: std::ops::Range<usize>,
         header: [u8; 2],
         pts: Option<gst::ClockTime>,
         end_of_au: bool,
@@ -201,11 +207,12 @@ impl<C: NalCodec> NalPayState<C> {
         let nal_ref = NalRef {
             id,
             header,
-            len: nal.size(),
+            len: range.len(),
         };
         self.nals.push(PendingNal {
             id,
-            buffer: nal,
+            source: source.clone(),
+            offset: range.start,
             pts,
         });
         let mut plans = Vec::new();
@@ -220,23 +227,21 @@ impl<C: NalCodec> NalPayState<C> {
     /// Builds and queues the packets of `plans`, then forgets NAL units no longer needed.
     fn queue_plans(&mut self, obj: &RtpBasePay2, plans: Vec<PacketPlan>, input: &gst::Buffer) {
         for plan in plans {
-            let mut payload = gst::Buffer::new();
+            let mut payload = SmallVec::<[gst::Memory; 4]>::new();
             let mut prefix = PayloadPrefix::default();
-            let Some(p) = payload.get_mut() else {
-                continue;
-            };
             for (i, chunk) in plan.chunks.iter().enumerate() {
                 match chunk {
                     // Leading header bytes go into the RTP header memory.
                     Chunk::Bytes(bytes) if i == 0 => prefix = PayloadPrefix::new(bytes.as_slice()),
                     Chunk::Bytes(bytes) => {
-                        p.append_memory(gst::Memory::from_slice(bytes.as_slice().to_vec()));
+                        payload.push(gst::Memory::from_slice(bytes.as_slice().to_vec()));
                     }
                     Chunk::Nal { id, range } => {
                         let Some(nal) = self.nals.iter().find(|n| n.id == *id) else {
                             continue;
                         };
-                        append_shared(p, &nal.buffer, range.clone());
+                        let at = (nal.offset + range.start)..(nal.offset + range.end);
+                        share_range(&nal.source, at, &mut payload);
                     }
                 }
             }
@@ -245,7 +250,7 @@ impl<C: NalCodec> NalPayState<C> {
                 .iter()
                 .find(|n| n.id == plan.first_nal)
                 .and_then(|n| n.pts);
-            let mut packet = OutgoingPacket::new(payload, pts);
+            let mut packet = OutgoingPacket::with_payload(PacketPayload::Memories(payload), pts);
             packet.prefix = prefix;
             packet.marker = plan.marker;
             packet.meta_source = Some(input.clone());
@@ -274,14 +279,9 @@ impl<C: NalCodec> NalPayState<C> {
             );
             for set in sets {
                 let header = NalRef::new(0, &set).header;
-                self.push_nal(
-                    obj,
-                    gst::Buffer::from_mut_slice(set),
-                    header,
-                    pts,
-                    false,
-                    input,
-                )?;
+                let len = set.len();
+                let source = gst::Buffer::from_mut_slice(set);
+                self.push_nal(obj, &source, 0..len, header, pts, false, input)?;
             }
             self.au_sets = all;
         }
@@ -340,10 +340,7 @@ impl<C: NalCodec> NalPayState<C> {
                 self.params_changed = false;
                 obj.set_src_caps(&self.src_caps());
             }
-            let sub = buffer
-                .copy_region(gst::BufferCopyFlags::MEMORY, range)
-                .map_err(|_| gst::FlowError::Error)?;
-            self.push_nal(obj, sub, header, pts, end_of_au, buffer)?;
+            self.push_nal(obj, buffer, range, header, pts, end_of_au, buffer)?;
             if end_of_au {
                 self.au_sets = 0;
             }
@@ -364,18 +361,6 @@ impl<C: NalCodec> NalPayState<C> {
         self.packetizer = NalPacketizer::new(config);
         self.nals.clear();
         self.last_pts = None;
-    }
-}
-
-/// Appends `range` of `nal` to `out` as memories shared with `nal` (no copy, and no
-/// intermediate buffer when `nal` is one memory, as it usually is).
-fn append_shared(out: &mut gst::BufferRef, nal: &gst::Buffer, range: std::ops::Range<usize>) {
-    if nal.n_memory() == 1 {
-        out.append_memory(nal.peek_memory(0).share(range));
-    } else if let Ok(part) = nal.copy_region(gst::BufferCopyFlags::MEMORY, range) {
-        for mem in part.iter_memories_owned() {
-            out.append_memory(mem);
-        }
     }
 }
 

@@ -66,7 +66,9 @@ impl Default for Settings {
 #[derive(Default)]
 struct State {
     framing: Option<AudioFraming>,
-    adapter: gst_base::UniqueAdapter,
+    /// Audio waiting for a packet; made on first use (an input that is exactly one packet
+    /// never needs it, and a `GstAdapter` costs about 4 KiB per instance).
+    adapter: Option<gst_base::UniqueAdapter>,
     /// RTP ticks of the audio already packetized since the last resynchronisation.
     ticks: u64,
     /// Where the buffered samples end in time, to spot input timestamp jumps.
@@ -78,6 +80,13 @@ struct State {
     caps_ptimes: Option<(u64, CapsPtimes)>,
     /// A copy of the settings that `set_property` keeps current (one lock per buffer).
     settings: Settings,
+}
+
+impl State {
+    /// Bytes of audio waiting for a packet.
+    fn buffered(&self) -> usize {
+        self.adapter.as_ref().map_or(0, |a| a.available())
+    }
 }
 
 /// `ptime` and `maxptime` of the output caps, in nanoseconds.
@@ -176,7 +185,7 @@ impl RtpBaseAudioPay2 {
             .map(|pts| pts + gst::ClockTime::from_nseconds(duration));
         // The usual case, an input buffer that is exactly one packet with nothing buffered,
         // skips the adapter: the same packet as the adapter would give, without its work.
-        let whole_packet = state.adapter.available() == 0
+        let whole_packet = state.buffered() == 0
             && size > 0
             && (next_packet_len(&limits, &framing, size, false) == Some(size)
                 || (end_packet_after && size <= limits.max_bytes));
@@ -191,7 +200,10 @@ impl RtpBaseAudioPay2 {
             );
             return Ok(gst::FlowSuccess::Ok);
         }
-        state.adapter.push(buffer.clone());
+        state
+            .adapter
+            .get_or_insert_with(gst_base::UniqueAdapter::new)
+            .push(buffer.clone());
         Self::make_packets(
             base,
             &mut state,
@@ -248,8 +260,8 @@ impl RtpBaseAudioPay2 {
         perfect: bool,
     ) {
         let align = framing.align().max(1);
-        loop {
-            let available = state.adapter.available();
+        while let Some(adapter) = state.adapter.as_mut() {
+            let available = adapter.available();
             if available == 0 {
                 break;
             }
@@ -265,11 +277,11 @@ impl RtpBaseAudioPay2 {
                     _ => break,
                 }
             };
-            let (prev_pts, distance) = state.adapter.prev_pts();
+            let (prev_pts, distance) = adapter.prev_pts();
             let pts = prev_pts.map(|pts| {
                 pts + gst::ClockTime::from_nseconds(framing.duration_ns(distance as usize))
             });
-            let Ok(payload) = state.adapter.take_buffer_fast(len) else {
+            let Ok(payload) = adapter.take_buffer_fast(len) else {
                 break;
             };
             Self::queue_audio_packet(base, state, framing, payload, pts, perfect);
@@ -384,7 +396,9 @@ impl RtpBasePay2Impl for RtpBaseAudioPay2 {
 
     fn flush(&self) {
         let mut state = lock(&self.state);
-        state.adapter.clear();
+        if let Some(adapter) = state.adapter.as_mut() {
+            adapter.clear();
+        }
         state.expected_pts = None;
         state.resync = true;
     }

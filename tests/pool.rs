@@ -247,3 +247,90 @@ fn depayloader_handles_nal_units_across_packet_memories() {
         "the IDR unit memory is shared with the packet's second memory"
     );
 }
+
+/// Audio depayloaders output the packet buffer itself with the RTP header cut off: the
+/// output's memory is the packet's (same bytes in place), with none of the packet's metas or
+/// flags; a packet someone else still holds is left whole.
+#[test]
+fn audio_depayloader_outputs_the_packet_buffer_itself() {
+    common::init();
+    let mut h = gst_check::Harness::new("rtpg722depay2");
+    h.set_src_caps_str(
+        "application/x-rtp,media=audio,clock-rate=8000,encoding-name=G722,payload=9",
+    );
+    let payload: Vec<u8> = (0..160u8).collect();
+    let packet_at = |seq: u16| {
+        let mut b = gst::Buffer::from_mut_slice(common::rtp_packet(
+            9,
+            seq,
+            u32::from(seq) * 160,
+            7,
+            false,
+            &payload,
+        ));
+        {
+            let b = b.get_mut().unwrap();
+            b.set_flags(gst::BufferFlags::DELTA_UNIT);
+            gst::meta::ReferenceTimestampMeta::add(
+                b,
+                &gst::Caps::new_empty_simple("timestamp/x-test"),
+                gst::ClockTime::from_seconds(1),
+                None,
+            );
+        }
+        b
+    };
+
+    // Sole holder: the output is the packet's memory, 12 bytes in.
+    let packet = packet_at(1);
+    let data_at = packet.map_readable().unwrap().as_ptr() as usize;
+    let (buffer_at, memory_at) = (
+        packet.as_ptr() as usize,
+        packet.peek_memory(0).as_ptr() as usize,
+    );
+    h.push(packet).unwrap();
+    let out = h.pull().unwrap();
+    assert_eq!(out.as_ptr() as usize, buffer_at, "a new buffer was made");
+    assert_eq!(out.n_memory(), 1);
+    assert_eq!(
+        out.peek_memory(0).as_ptr() as usize,
+        memory_at,
+        "a new memory was made"
+    );
+    {
+        let map = out.map_readable().unwrap();
+        assert_eq!(map.as_slice(), &payload[..]);
+        assert_eq!(map.as_ptr() as usize, data_at + 12, "payload not in place");
+    }
+    assert!(!out.flags().contains(gst::BufferFlags::DELTA_UNIT));
+    assert!(out.meta::<gst::meta::ReferenceTimestampMeta>().is_none());
+    assert_eq!(out.duration(), Some(gst::ClockTime::from_mseconds(20)));
+
+    // Held elsewhere too: the output has the payload, the held packet keeps its header.
+    let packet = packet_at(2);
+    let held = packet.clone();
+    let held_bytes = bytes(&held);
+    h.push(packet).unwrap();
+    let out = h.pull().unwrap();
+    assert_eq!(bytes(&out), payload);
+    assert_eq!(bytes(&held), held_bytes);
+    assert_eq!(held.size(), 12 + 160);
+    assert!(held.meta::<gst::meta::ReferenceTimestampMeta>().is_some());
+
+    // Packets of a buffer list become outputs the same way.
+    let (third, fourth) = (packet_at(3), packet_at(4));
+    let at = [third.as_ptr() as usize, fourth.as_ptr() as usize];
+    let mut list = gst::BufferList::new();
+    list.get_mut().unwrap().add(third);
+    list.get_mut().unwrap().add(fourth);
+    h.srcpad().unwrap().push_list(list).unwrap();
+    for expected in at {
+        let out = h.pull().unwrap();
+        assert_eq!(
+            out.as_ptr() as usize,
+            expected,
+            "a list packet was not reused"
+        );
+        assert_eq!(bytes(&out), payload);
+    }
+}

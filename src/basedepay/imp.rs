@@ -149,8 +149,30 @@ struct State {
     /// A segment event that arrived before the output caps were known; it follows them.
     pending_segment: Option<gst::Event>,
     pending: Vec<gst::Buffer>,
+    /// The current packet's whole payload goes out as the input buffer itself (see
+    /// [`RtpBaseDepay2::queue_payload_output`]), once the packet is no longer mapped.
+    payload_output: Option<PayloadOutput>,
     last_warning: Option<Instant>,
     stats: Stats,
+}
+
+/// What a buffer gets on its way out: PTS, DISCONT and the metas of the packet it came from.
+struct OutputDecoration {
+    pts: Option<gst::ClockTime>,
+    discont: bool,
+    sources: Option<(u32, Vec<u32>)>,
+    extension: Option<(u16, Vec<u8>)>,
+}
+
+/// A whole-payload output waiting for the input buffer to be unmapped.
+struct PayloadOutput {
+    /// Where it goes among the outputs of this input.
+    index: usize,
+    /// The payload's bytes in the input buffer.
+    range: std::ops::Range<usize>,
+    duration: Option<gst::ClockTime>,
+    flags: gst::BufferFlags,
+    decoration: OutputDecoration,
 }
 
 impl State {
@@ -175,6 +197,7 @@ impl State {
             src_caps: None,
             pending_segment: None,
             pending: Vec::new(),
+            payload_output: None,
             last_warning: None,
             stats: Stats::default(),
         }
@@ -254,38 +277,52 @@ impl RtpBaseDepay2 {
 
     pub(super) fn queue_output(&self, mut buffer: gst::Buffer, ext_timestamp: u64) {
         let mut state = lock(&self.state);
-        let pts = state.pts_for(ext_timestamp);
-        let discont = std::mem::take(&mut state.discont_pending);
-        state.stats.buffers_pushed += 1;
-        let sources = if state.source_info {
-            state.sources.clone()
-        } else {
-            None
-        };
-        if sources.is_none() && state.extension.is_none() {
+        let decoration = Self::decoration(&mut state, ext_timestamp);
+        if decoration.sources.is_none() && decoration.extension.is_none() {
             // No meta to add: the buffer is queued under the same lock.
-            let out = buffer.make_mut();
-            out.set_pts(pts);
-            if discont {
-                out.set_flags(gst::BufferFlags::DISCONT);
-            }
+            Self::set_times_and_flags(buffer.make_mut(), &decoration);
             state.pending.push(buffer);
             return;
         }
-        let extension = state.extension.clone();
         drop(state);
+        self.decorate(&mut buffer, decoration);
+        lock(&self.state).pending.push(buffer);
+    }
 
+    /// PTS, DISCONT and metas for the next output made from the current packet.
+    fn decoration(state: &mut State, ext_timestamp: u64) -> OutputDecoration {
+        let pts = state.pts_for(ext_timestamp);
+        let discont = std::mem::take(&mut state.discont_pending);
+        state.stats.buffers_pushed += 1;
+        OutputDecoration {
+            pts,
+            discont,
+            sources: if state.source_info {
+                state.sources.clone()
+            } else {
+                None
+            },
+            extension: state.extension.clone(),
+        }
+    }
+
+    fn set_times_and_flags(out: &mut gst::BufferRef, decoration: &OutputDecoration) {
+        out.set_pts(decoration.pts);
+        if decoration.discont {
+            out.set_flags(gst::BufferFlags::DISCONT);
+        }
+    }
+
+    /// Applies `decoration` (metas included; called without the state lock).
+    fn decorate(&self, buffer: &mut gst::Buffer, decoration: OutputDecoration) {
         let mut caps_update = false;
         {
             let out = buffer.make_mut();
-            out.set_pts(pts);
-            if discont {
-                out.set_flags(gst::BufferFlags::DISCONT);
-            }
-            if let Some((ssrc, csrcs)) = sources {
+            Self::set_times_and_flags(out, &decoration);
+            if let Some((ssrc, csrcs)) = decoration.sources {
                 gst_rtp::RTPSourceMeta::add(out, Some(ssrc), &csrcs);
             }
-            if let Some((profile, data)) = extension {
+            if let Some((profile, data)) = decoration.extension {
                 let exts = lock(&self.extensions);
                 caps_update = exts.read(self.obj().upcast_ref(), profile, &data, out);
             }
@@ -294,7 +331,73 @@ impl RtpBaseDepay2 {
             lock(&self.state).src_caps = None;
             self.set_src_caps(&caps);
         }
-        lock(&self.state).pending.push(buffer);
+    }
+
+    /// Outputs the packet's whole payload as the input buffer itself with the RTP header cut
+    /// off: when the depayloader is the buffer's only holder (as behind `udpsrc` or a
+    /// jitterbuffer) no buffer or memory is made. The buffer is queued once the subclass
+    /// returns and the packet is unmapped, in the place of this call among the outputs.
+    pub(super) fn queue_payload_output(
+        &self,
+        packet: &super::IncomingPacket,
+        duration: Option<gst::ClockTime>,
+        flags: gst::BufferFlags,
+    ) {
+        let mut state = lock(&self.state);
+        if state.payload_output.is_some() {
+            // Only one per packet can take the input buffer; another gets a sub-buffer.
+            drop(state);
+            if let Some(mut buffer) = packet.payload_buffer() {
+                {
+                    let out = buffer.make_mut();
+                    out.set_duration(duration);
+                    out.set_flags(flags);
+                }
+                self.queue_output(buffer, packet.ext_timestamp());
+            }
+            return;
+        }
+        let decoration = Self::decoration(&mut state, packet.ext_timestamp());
+        state.payload_output = Some(PayloadOutput {
+            index: state.pending.len(),
+            range: packet.payload_range(),
+            duration,
+            flags,
+            decoration,
+        });
+    }
+
+    /// Turns the unmapped input buffer into the payload output recorded for it, if any.
+    fn finish_payload_output(&self, buffer: gst::Buffer) {
+        let Some(output) = lock(&self.state).payload_output.take() else {
+            return;
+        };
+        let mut buffer = buffer;
+        {
+            let out = buffer.make_mut();
+            if out.resize(output.range).is_err() {
+                return;
+            }
+            // The input's metas, flags and times are the packet's, not the payload's.
+            out.foreach_meta_mut(|_| {
+                std::ops::ControlFlow::Continue(gst::buffer::BufferMetaForeachAction::Remove)
+            });
+            out.unset_flags(gst::BufferFlags::all());
+            out.set_flags(output.flags);
+            out.set_dts(None);
+            out.set_duration(output.duration);
+            out.set_offset(u64::MAX);
+            out.set_offset_end(u64::MAX);
+        }
+        let decoration = output.decoration;
+        if decoration.sources.is_some() || decoration.extension.is_some() {
+            self.decorate(&mut buffer, decoration);
+        } else {
+            Self::set_times_and_flags(buffer.make_mut(), &decoration);
+        }
+        let mut state = lock(&self.state);
+        let index = output.index.min(state.pending.len());
+        state.pending.insert(index, buffer);
     }
 
     pub(super) fn mark_discont(&self) {
@@ -340,8 +443,15 @@ impl RtpBaseDepay2 {
         }
     }
 
-    /// Validates one RTP packet and hands it to the subclass.
-    fn handle_buffer(&self, buffer: &gst::Buffer) -> FlowResult {
+    /// Validates one RTP packet and hands it to the subclass; the buffer may become an
+    /// output (see [`Self::queue_payload_output`]).
+    fn handle_buffer(&self, buffer: gst::Buffer) -> FlowResult {
+        let res = self.handle_mapped(&buffer);
+        self.finish_payload_output(buffer);
+        res
+    }
+
+    fn handle_mapped(&self, buffer: &gst::Buffer) -> FlowResult {
         let Ok(map) = buffer.map_readable() else {
             let mut state = lock(&self.state);
             state.stats.dropped_invalid += 1;
@@ -483,7 +593,7 @@ impl RtpBaseDepay2 {
     }
 
     fn sink_chain(&self, buffer: gst::Buffer) -> FlowResult {
-        let res = self.handle_buffer(&buffer);
+        let res = self.handle_buffer(buffer);
         let pushed = self.push_pending();
         res.and(pushed)
     }
@@ -491,7 +601,7 @@ impl RtpBaseDepay2 {
     /// A buffer list: the fixed headers of all packets are checked in one batch
     /// ([`rtp2_core::hdrsimd`], SIMD where the CPU has it); packets that are too short or
     /// not version 2 are dropped there, the others get the full validation one by one.
-    fn sink_chain_list(&self, list: gst::BufferList) -> FlowResult {
+    fn sink_chain_list(&self, mut list: gst::BufferList) -> FlowResult {
         let maps: SmallVec<[Option<gst::buffer::BufferMap<'_, gst::buffer::Readable>>; 32]> =
             list.iter().map(|b| b.map_readable().ok()).collect();
         let slices: SmallVec<[&[u8]; 32]> = maps
@@ -503,7 +613,10 @@ impl RtpBaseDepay2 {
         drop(slices);
         drop(maps);
         let mut res = Ok(gst::FlowSuccess::Ok);
-        for (buffer, header) in list.iter_owned().zip(fixed) {
+        // The packets are taken out of the list (not shared with it), so that one the
+        // depayloader alone holds can become its own output.
+        let list = list.make_mut();
+        for (buffer, header) in list.drain(..).zip(fixed) {
             if header.is_none() {
                 let mut state = lock(&self.state);
                 state.stats.dropped_invalid += 1;
@@ -513,7 +626,7 @@ impl RtpBaseDepay2 {
                 );
                 continue;
             }
-            res = self.handle_buffer(&buffer);
+            res = self.handle_buffer(buffer);
             if res.is_err() {
                 break;
             }

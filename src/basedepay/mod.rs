@@ -128,6 +128,12 @@ impl<'a> IncomingPacket<'a> {
         .then_some(out)
     }
 
+    /// Where the payload lies in the packet buffer.
+    pub fn payload_range(&self) -> std::ops::Range<usize> {
+        let offset = self.rtp.header_len();
+        offset..offset + self.rtp.payload().len()
+    }
+
     /// The whole payload as a buffer that shares the input's memory.
     pub fn payload_buffer(&self) -> Option<gst::Buffer> {
         self.payload_subbuffer(0..self.rtp.payload().len())
@@ -149,6 +155,22 @@ pub trait RtpBaseDepay2Ext: IsA<RtpBaseDepay2> + 'static {
         self.upcast_ref::<RtpBaseDepay2>()
             .imp()
             .queue_output(buffer, ext_timestamp)
+    }
+
+    /// Outputs `packet`'s whole payload with `duration` and `flags`, as
+    /// [`RtpBaseDepay2Ext::push_output`] would, but made from the input buffer itself (its
+    /// RTP header cut off) once the subclass returns: no new buffer or memory when the
+    /// depayloader is the packet's only holder. For payload formats whose payload is the
+    /// media as is (G.722, G.729).
+    fn push_payload_output(
+        &self,
+        packet: &IncomingPacket,
+        duration: Option<gst::ClockTime>,
+        flags: gst::BufferFlags,
+    ) {
+        self.upcast_ref::<RtpBaseDepay2>()
+            .imp()
+            .queue_payload_output(packet, duration, flags)
     }
 
     /// Reports a packet (or the part of one) that the subclass cannot use: counted in

@@ -108,20 +108,18 @@ impl RtpBaseDepay2Impl for RtpG722Depay {
             self.obj().drop_packet(&"empty G.722 payload");
             return Ok(gst::FlowSuccess::Ok);
         }
-        let Some(mut buffer) = packet.payload_buffer() else {
-            self.obj().drop_packet(&"G.722 payload not readable");
-            return Ok(gst::FlowSuccess::Ok);
-        };
         let duration = g722::FRAMING.duration_ns(len);
-        {
-            let out = buffer.make_mut();
-            out.set_duration(gst::ClockTime::from_nseconds(duration));
-            // A marker starts a talkspurt (RFC 3551 §4.1): tell the decoder to resync.
-            if packet.marker() {
-                out.set_flags(gst::BufferFlags::RESYNC);
-            }
-        }
-        self.obj().push_output(buffer, packet.ext_timestamp());
+        // A marker starts a talkspurt (RFC 3551 §4.1): tell the decoder to resync.
+        let flags = if packet.marker() {
+            gst::BufferFlags::RESYNC
+        } else {
+            gst::BufferFlags::empty()
+        };
+        self.obj().push_payload_output(
+            packet,
+            Some(gst::ClockTime::from_nseconds(duration)),
+            flags,
+        );
         Ok(gst::FlowSuccess::Ok)
     }
 }

@@ -118,18 +118,17 @@ impl RtpBaseDepay2Impl for RtpG729Depay {
                 return Ok(gst::FlowSuccess::Ok);
             }
         };
-        let Some(mut buffer) = packet.payload_buffer() else {
-            self.obj().drop_packet(&"G.729 payload not readable");
-            return Ok(gst::FlowSuccess::Ok);
+        // A marker starts a talkspurt (RFC 3551 §4.1): tell the decoder to resync.
+        let flags = if packet.marker() {
+            gst::BufferFlags::RESYNC
+        } else {
+            gst::BufferFlags::empty()
         };
-        {
-            let out = buffer.make_mut();
-            out.set_duration(gst::ClockTime::from_nseconds(layout.duration_ns()));
-            if packet.marker() {
-                out.set_flags(gst::BufferFlags::RESYNC);
-            }
-        }
-        self.obj().push_output(buffer, packet.ext_timestamp());
+        self.obj().push_payload_output(
+            packet,
+            Some(gst::ClockTime::from_nseconds(layout.duration_ns())),
+            flags,
+        );
         Ok(gst::FlowSuccess::Ok)
     }
 }

@@ -25,6 +25,15 @@ fn g722_buffer(i: u64) -> gst::Buffer {
     b
 }
 
+/// Pushes `input` while holding a reference to it, as a `tee` upstream would: a payload
+/// the payloader does not hold alone is appended to a pooled packet buffer. (An input the
+/// payloader alone holds becomes the packet itself and needs no pooled buffer.)
+fn push_shared(h: &mut gst_check::Harness, input: gst::Buffer) {
+    let held = input.clone();
+    h.push(input).unwrap();
+    drop(held);
+}
+
 fn stat(element: &gst::Element, field: &str) -> u64 {
     element
         .property::<gst::Structure>("stats")
@@ -51,7 +60,7 @@ fn returned_buffers_are_reused_and_packets_are_unchanged() {
         pay.set_property("timestamp-offset", 7u32);
         h.set_src_caps_str(G722_CAPS);
         for n in 0..50 {
-            h.push(g722_buffer(n)).unwrap();
+            push_shared(&mut h, g722_buffer(n));
             let out = h.pull().unwrap();
             packets[i].push(bytes(&out));
         }
@@ -77,7 +86,7 @@ fn held_buffers_are_never_reused() {
     h.set_src_caps_str(G722_CAPS);
     let mut held = Vec::new();
     for n in 0..40 {
-        h.push(g722_buffer(n)).unwrap();
+        push_shared(&mut h, g722_buffer(n));
         let out = h.pull().unwrap();
         let copy = bytes(&out);
         held.push((out, copy));
@@ -90,7 +99,7 @@ fn held_buffers_are_never_reused() {
     drop(held);
     assert_eq!(stat(&pay, "pool-returned"), 40);
     for n in 40..60 {
-        h.push(g722_buffer(n)).unwrap();
+        push_shared(&mut h, g722_buffer(n));
         drop(h.pull().unwrap());
     }
     assert_eq!(stat(&pay, "pool-hits"), 20);
@@ -106,7 +115,7 @@ fn shared_header_memory_is_never_rewritten() {
     h.set_src_caps_str(G722_CAPS);
     let mut copies = Vec::new();
     for n in 0..30 {
-        h.push(g722_buffer(n)).unwrap();
+        push_shared(&mut h, g722_buffer(n));
         let out = h.pull().unwrap();
         let copy = out.copy();
         let expected = bytes(&copy);
@@ -138,7 +147,7 @@ fn buffers_released_from_many_threads_come_back() {
     h.set_src_caps_str(G722_CAPS);
     let mut out = Vec::new();
     for n in 0..400 {
-        h.push(g722_buffer(n)).unwrap();
+        push_shared(&mut h, g722_buffer(n));
         out.push(h.pull().unwrap());
     }
     let chunks: Vec<Vec<gst::Buffer>> = out.chunks(100).map(|c| c.to_vec()).collect();
@@ -152,14 +161,15 @@ fn buffers_released_from_many_threads_come_back() {
     }
     assert_eq!(stat(&pay, "pool-returned"), 400);
     for n in 400..450 {
-        h.push(g722_buffer(n)).unwrap();
+        push_shared(&mut h, g722_buffer(n));
         drop(h.pull().unwrap());
     }
     assert!(stat(&pay, "pool-hits") >= 50);
 
     let pipeline = gst::parse::launch(
-        "audiotestsrc num-buffers=200 samplesperbuffer=320 ! audio/x-raw,rate=16000,channels=1 \
-         ! avenc_g722 ! rtpg722pay2 name=pay ! queue ! fakesink sync=false",
+        "videotestsrc num-buffers=60 ! video/x-raw,width=320,height=240,framerate=30/1 \
+         ! x264enc speed-preset=ultrafast tune=zerolatency ! rtph264pay2 name=pay mtu=400 \
+         ! queue ! fakesink sync=false",
     )
     .unwrap()
     .downcast::<gst::Pipeline>()
@@ -333,4 +343,40 @@ fn audio_depayloader_outputs_the_packet_buffer_itself() {
         );
         assert_eq!(bytes(&out), payload);
     }
+}
+
+/// An audio input the payloader alone holds becomes the packet: the same buffer, the RTP
+/// header memory in front of the input's own memory, none of the input's metas or flags.
+#[test]
+fn audio_payloader_input_becomes_the_packet() {
+    common::init();
+    let mut h = gst_check::Harness::new("rtpg722pay2");
+    h.set_src_caps_str(G722_CAPS);
+    let mut input = g722_buffer(0);
+    {
+        let b = input.get_mut().unwrap();
+        b.set_flags(gst::BufferFlags::DELTA_UNIT);
+        gst::meta::ReferenceTimestampMeta::add(
+            b,
+            &gst::Caps::new_empty_simple("timestamp/x-test"),
+            gst::ClockTime::from_seconds(1),
+            None,
+        );
+    }
+    let (buffer_at, memory_at) = (
+        input.as_ptr() as usize,
+        input.peek_memory(0).as_ptr() as usize,
+    );
+    h.push(input).unwrap();
+    let out = h.pull().unwrap();
+    assert_eq!(out.as_ptr() as usize, buffer_at, "a new buffer was made");
+    assert_eq!(out.n_memory(), 2);
+    assert_eq!(out.peek_memory(1).as_ptr() as usize, memory_at);
+    assert!(!out.flags().contains(gst::BufferFlags::DELTA_UNIT));
+    assert!(out.meta::<gst::meta::ReferenceTimestampMeta>().is_none());
+    let packet = bytes(&out.clone());
+    assert_eq!(packet.len(), 12 + 160);
+    assert_eq!(packet[0], 0x80);
+    assert_eq!(packet[1] & 0x7f, 9);
+    assert_eq!(&packet[12..], &[0u8; 160][..]);
 }

@@ -12,6 +12,7 @@ use gst::subclass::prelude::*;
 use rtp2_core::hdrsimd::{HeaderTemplate, write_headers_auto};
 use rtp2_core::rtp::{RtpHeader, header_len, write_header};
 use rtp2_core::time::ns_to_clock;
+use std::ops::ControlFlow;
 
 use smallvec::SmallVec;
 
@@ -551,12 +552,31 @@ impl RtpBasePay2 {
             header[..12].copy_from_slice(fixed);
             header[12..12 + prefix.len()].copy_from_slice(prefix);
             let header = &header[..12 + prefix.len()];
-            let mut output = if use_pool {
-                self.pool.packet_with_header(header)
-            } else {
-                buffer_with_header(header)
+            let mut output = match payload {
+                // A payload that is a buffer the payloader alone holds (typically the whole
+                // input) becomes the packet: the header memory goes in front of its memory.
+                PacketPayload::Buffer(mut buffer) if buffer.is_writable() => {
+                    let b = buffer.make_mut();
+                    b.foreach_meta_mut(|_| {
+                        ControlFlow::Continue(gst::buffer::BufferMetaForeachAction::Remove)
+                    });
+                    b.unset_flags(gst::BufferFlags::all());
+                    b.set_dts(None);
+                    b.set_offset(u64::MAX);
+                    b.set_offset_end(u64::MAX);
+                    b.insert_memory(0, header_memory(header));
+                    buffer
+                }
+                payload => {
+                    let mut output = if use_pool {
+                        self.pool.packet_with_header(header)
+                    } else {
+                        buffer_with_header(header)
+                    };
+                    append_payload(&mut output, payload);
+                    output
+                }
             };
-            append_payload(&mut output, payload);
             {
                 let b = output.make_mut();
                 b.set_pts(pts);
@@ -764,20 +784,26 @@ fn append_payload(output: &mut gst::Buffer, payload: PacketPayload) {
 /// A packet buffer without pool: one allocation for the header memory (data included) and
 /// one for the buffer, as `gst_buffer_new_allocate` does.
 fn buffer_with_header(header: &[u8]) -> gst::Buffer {
+    let mut buffer = gst::Buffer::new();
+    if let Some(b) = buffer.get_mut() {
+        b.append_memory(header_memory(header));
+    }
+    buffer
+}
+
+/// A memory holding `header`: one allocation (the memory and its data in one block).
+fn header_memory(header: &[u8]) -> gst::Memory {
     let mut memory = gst::Memory::with_size(header.len());
     let written = memory
         .get_mut()
         .and_then(|m| m.map_writable().ok())
         .map(|mut map| map.copy_from_slice(header))
         .is_some();
-    if !written {
-        return gst::Buffer::from_mut_slice(header.to_vec());
+    if written {
+        memory
+    } else {
+        gst::Memory::from_mut_slice(header.to_vec())
     }
-    let mut buffer = gst::Buffer::new();
-    if let Some(b) = buffer.get_mut() {
-        b.append_memory(memory);
-    }
-    buffer
 }
 
 /// The CSRCs that `source-info` writes: the SSRC and CSRCs of the input's `RTPSourceMeta`

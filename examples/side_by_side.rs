@@ -426,9 +426,15 @@ fn main() {
         );
     }
     // Our buffer pool on and off (the ratio is pool / no pool).
+    // (Audio inputs the payloader alone holds become the packets themselves: no pooled
+    // buffer is used there, so the pool rows are video.)
     let pool_rows: [(&str, &str, &dyn std::ops::Deref<Target = Input>); 2] = [
-        ("G.722 pay, 20 ms", "rtpg722pay2", &g722),
         ("H.264 pay, 1080p (FU-A)", "rtph264pay2", &hd),
+        (
+            "H.264 pay, small NALs (STAP-A)",
+            "rtph264pay2 aggregate-mode=max-stap",
+            &small,
+        ),
     ];
     for (name, pay, input) in pool_rows {
         let without = format!("{pay} use-buffer-pool=false");

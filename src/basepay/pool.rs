@@ -109,7 +109,9 @@ mod imp {
 
     pub struct RtpPacketPool {
         /// Boxed: the queue is cache-line aligned, more than GObject instance data allows.
-        free: Box<ArrayQueue<gst::Buffer>>,
+        /// Made when the first buffer comes back (about 1.4 KiB that a payloader whose
+        /// packets are its inputs, as audio ones usually are, never needs).
+        free: std::sync::OnceLock<Box<ArrayQueue<gst::Buffer>>>,
         hits: AtomicU64,
         misses: AtomicU64,
         returned: AtomicU64,
@@ -119,7 +121,7 @@ mod imp {
     impl Default for RtpPacketPool {
         fn default() -> Self {
             RtpPacketPool {
-                free: Box::new(ArrayQueue::new(POOL_CAPACITY)),
+                free: std::sync::OnceLock::new(),
                 hits: AtomicU64::new(0),
                 misses: AtomicU64::new(0),
                 returned: AtomicU64::new(0),
@@ -155,7 +157,7 @@ mod imp {
             &self,
             _params: Option<&gst::BufferPoolAcquireParams>,
         ) -> Result<gst::Buffer, gst::FlowError> {
-            match self.free.pop() {
+            match self.free.get().and_then(|free| free.pop()) {
                 Some(buffer) => {
                     self.hits.fetch_add(1, Ordering::Relaxed);
                     Ok(buffer)
@@ -198,7 +200,10 @@ mod imp {
             // (`write_header` needs it writable), so it is not checked here.
             let reusable =
                 buffer.n_memory() == 1 && buffer.peek_memory(0).maxsize() >= HEADER_CAPACITY;
-            if !reusable || self.free.push(buffer).is_err() {
+            let free = self
+                .free
+                .get_or_init(|| Box::new(ArrayQueue::new(POOL_CAPACITY)));
+            if !reusable || free.push(buffer).is_err() {
                 self.discarded.fetch_add(1, Ordering::Relaxed);
             }
         }

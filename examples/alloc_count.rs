@@ -7,7 +7,8 @@
 //! (`scripts/alloc-per-packet.sh` runs it twice with different N and takes the difference,
 //! so that set-up allocations cancel out).
 //!
-//! `alloc_count <element launch line> <buffers>`
+//! `alloc_count <element launch line> <buffers>`: G.722 20 ms buffers or packets, or, for an
+//! H.264 payloader, 4000-byte access units (three packets each).
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -17,7 +18,10 @@ fn main() {
     gstrtp2::plugin_register_static().expect("register rtp2");
     let mut h = gst_check::Harness::new_parse(&launch);
     let depay = launch.contains("depay");
-    if depay {
+    let h264 = launch.contains("h264pay");
+    if h264 {
+        h.set_src_caps_str("video/x-h264,stream-format=byte-stream,alignment=au");
+    } else if depay {
         h.set_src_caps_str(
             "application/x-rtp,media=audio,clock-rate=8000,encoding-name=G722,payload=9",
         );
@@ -27,7 +31,12 @@ fn main() {
     // Inputs are made up front, so that only the element's own allocations are counted.
     let inputs: Vec<gst::Buffer> = (0..count)
         .map(|i| {
-            let data = if depay {
+            let data = if h264 {
+                // One 4000-byte non-IDR slice: three FU-A packets at the default MTU.
+                let mut au = vec![0, 0, 0, 1, 0x41];
+                au.extend(std::iter::repeat_n(0x55, 3995));
+                au
+            } else if depay {
                 let mut p = vec![0x80, 9, (i >> 8) as u8, i as u8, 0, 0, 0, 0, 0, 0, 0, 1];
                 p[4..8].copy_from_slice(&((i * 160) as u32).to_be_bytes());
                 p.extend(std::iter::repeat_n(0x55, 160));

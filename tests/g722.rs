@@ -112,6 +112,15 @@ fn c_payloader_into_our_depayloader_is_byte_exact_with_c_timestamps() {
         );
     }
     assert!(ours[0].flags().contains(gst::BufferFlags::DISCONT));
+    // A marker bit (start of a talkspurt) is RESYNC on the output, and only then.
+    assert_eq!(packets.len(), ours.len());
+    let mut markers = 0;
+    for (packet, out) in packets.iter().zip(&ours) {
+        let marker = packet.map_readable().unwrap()[1] & 0x80 != 0;
+        markers += usize::from(marker);
+        assert_eq!(out.flags().contains(gst::BufferFlags::RESYNC), marker);
+    }
+    assert!(markers >= 1, "the C payloader marks the first packet");
 }
 
 #[test]

@@ -173,6 +173,18 @@ pub trait RtpBaseDepay2Ext: IsA<RtpBaseDepay2> + 'static {
             .queue_payload_output(packet, duration, flags)
     }
 
+    /// [`RtpBaseDepay2Ext::push_payload_output`] for an audio payload lasting `duration`;
+    /// the marker bit, which starts a talkspurt (RFC 3551 §4.1), flags it RESYNC so that the
+    /// decoder resynchronises.
+    fn push_audio_payload(&self, packet: &IncomingPacket, duration: gst::ClockTime) {
+        let flags = if packet.marker() {
+            gst::BufferFlags::RESYNC
+        } else {
+            gst::BufferFlags::empty()
+        };
+        self.push_payload_output(packet, Some(duration), flags)
+    }
+
     /// Reports a packet (or the part of one) that the subclass cannot use: counted in
     /// `stats`, logged as a warning (and posted as an element warning at most once a second),
     /// and the next output is marked DISCONT.

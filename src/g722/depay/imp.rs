@@ -109,17 +109,8 @@ impl RtpBaseDepay2Impl for RtpG722Depay {
             return Ok(gst::FlowSuccess::Ok);
         }
         let duration = g722::FRAMING.duration_ns(len);
-        // A marker starts a talkspurt (RFC 3551 §4.1): tell the decoder to resync.
-        let flags = if packet.marker() {
-            gst::BufferFlags::RESYNC
-        } else {
-            gst::BufferFlags::empty()
-        };
-        self.obj().push_payload_output(
-            packet,
-            Some(gst::ClockTime::from_nseconds(duration)),
-            flags,
-        );
+        self.obj()
+            .push_audio_payload(packet, gst::ClockTime::from_nseconds(duration));
         Ok(gst::FlowSuccess::Ok)
     }
 }

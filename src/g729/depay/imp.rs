@@ -118,17 +118,8 @@ impl RtpBaseDepay2Impl for RtpG729Depay {
                 return Ok(gst::FlowSuccess::Ok);
             }
         };
-        // A marker starts a talkspurt (RFC 3551 §4.1): tell the decoder to resync.
-        let flags = if packet.marker() {
-            gst::BufferFlags::RESYNC
-        } else {
-            gst::BufferFlags::empty()
-        };
-        self.obj().push_payload_output(
-            packet,
-            Some(gst::ClockTime::from_nseconds(layout.duration_ns())),
-            flags,
-        );
+        self.obj()
+            .push_audio_payload(packet, gst::ClockTime::from_nseconds(layout.duration_ns()));
         Ok(gst::FlowSuccess::Ok)
     }
 }

@@ -2,9 +2,10 @@
 // If a copy of the MPL was not distributed with this file, You can obtain one at
 // https://mozilla.org/MPL/2.0/.
 
-//! Byte ranges of a buffer as memories shared with it: how payloaders and depayloaders
-//! move NAL units and payloads between buffers without copying a byte and without making a
-//! sub-buffer per range (a `GstBuffer` costs far more than the `GstMemory` it would wrap).
+//! Byte ranges of a buffer as memories shared with it, and buffers reused for another
+//! purpose: how payloaders and depayloaders move NAL units and payloads between buffers
+//! without copying a byte and without making a buffer per range or per packet (a `GstBuffer`
+//! costs far more than the `GstMemory` it would wrap).
 
 use smallvec::SmallVec;
 
@@ -54,4 +55,20 @@ pub fn share_range(
     }
     out.extend(parts);
     true
+}
+
+/// Clears what a buffer says about its old contents (metas, flags, timestamps, duration,
+/// offsets), keeping its memories: for an input buffer that becomes an output (the packet
+/// of an audio payloader, the payload of an audio depayloader) and a pooled buffer that is
+/// reused.
+pub fn clear_metadata(buffer: &mut gst::BufferRef) {
+    buffer.foreach_meta_mut(|_| {
+        std::ops::ControlFlow::Continue(gst::buffer::BufferMetaForeachAction::Remove)
+    });
+    buffer.unset_flags(gst::BufferFlags::all());
+    buffer.set_pts(None);
+    buffer.set_dts(None);
+    buffer.set_duration(None);
+    buffer.set_offset(u64::MAX);
+    buffer.set_offset_end(u64::MAX);
 }

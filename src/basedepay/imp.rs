@@ -123,7 +123,6 @@ impl PlayRange {
 struct State {
     clock_rate: Option<u32>,
     play_range: PlayRange,
-    /// Running times of the last input buffer's PTS and DTS (C stats `running-time-pts/dts`).
     /// PTS and DTS of the last input buffer; `stats` turns them into running times (C stats
     /// `running-time-pts/dts`), so that the per-packet path does no segment arithmetic.
     input_times: (Option<gst::ClockTime>, Option<gst::ClockTime>),
@@ -368,26 +367,21 @@ impl RtpBaseDepay2 {
     }
 
     /// Turns the unmapped input buffer into the payload output recorded for it, if any.
-    fn finish_payload_output(&self, buffer: gst::Buffer) {
+    fn finish_payload_output(&self, mut buffer: gst::Buffer) {
         let Some(output) = lock(&self.state).payload_output.take() else {
             return;
         };
-        let mut buffer = buffer;
         {
             let out = buffer.make_mut();
             if out.resize(output.range).is_err() {
+                // Cannot happen for a range the parser found; counted and warned if it does.
+                self.drop_payload(&"payload range outside the packet buffer");
                 return;
             }
             // The input's metas, flags and times are the packet's, not the payload's.
-            out.foreach_meta_mut(|_| {
-                std::ops::ControlFlow::Continue(gst::buffer::BufferMetaForeachAction::Remove)
-            });
-            out.unset_flags(gst::BufferFlags::all());
+            crate::memshare::clear_metadata(out);
             out.set_flags(output.flags);
-            out.set_dts(None);
             out.set_duration(output.duration);
-            out.set_offset(u64::MAX);
-            out.set_offset_end(u64::MAX);
         }
         let decoration = output.decoration;
         if decoration.sources.is_some() || decoration.extension.is_some() {

@@ -12,7 +12,6 @@ use gst::subclass::prelude::*;
 use rtp2_core::hdrsimd::{HeaderTemplate, write_headers_auto};
 use rtp2_core::rtp::{RtpHeader, header_len, write_header};
 use rtp2_core::time::ns_to_clock;
-use std::ops::ControlFlow;
 
 use smallvec::SmallVec;
 
@@ -557,13 +556,7 @@ impl RtpBasePay2 {
                 // input) becomes the packet: the header memory goes in front of its memory.
                 PacketPayload::Buffer(mut buffer) if buffer.is_writable() => {
                     let b = buffer.make_mut();
-                    b.foreach_meta_mut(|_| {
-                        ControlFlow::Continue(gst::buffer::BufferMetaForeachAction::Remove)
-                    });
-                    b.unset_flags(gst::BufferFlags::all());
-                    b.set_dts(None);
-                    b.set_offset(u64::MAX);
-                    b.set_offset_end(u64::MAX);
+                    crate::memshare::clear_metadata(b);
                     b.insert_memory(0, header_memory(header));
                     buffer
                 }

@@ -181,15 +181,7 @@ mod imp {
             if buffer.n_memory() > 1 {
                 buffer.remove_memory_range(1..);
             }
-            buffer.foreach_meta_mut(|_| {
-                std::ops::ControlFlow::Continue(gst::buffer::BufferMetaForeachAction::Remove)
-            });
-            buffer.unset_flags(gst::BufferFlags::all());
-            buffer.set_pts(None);
-            buffer.set_dts(None);
-            buffer.set_duration(None);
-            buffer.set_offset(u64::MAX);
-            buffer.set_offset_end(u64::MAX);
+            crate::memshare::clear_metadata(buffer);
         }
 
         /// Keeps the buffer for reuse if its header memory is intact and the queue has room;

@@ -34,6 +34,31 @@ fn push_shared(h: &mut gst_check::Harness, input: gst::Buffer) {
     drop(held);
 }
 
+/// A flag and a meta that belong to an input buffer, not to what is made from it.
+fn add_input_metadata(buffer: &mut gst::Buffer) {
+    let b = buffer.get_mut().unwrap();
+    b.set_flags(gst::BufferFlags::DELTA_UNIT);
+    gst::meta::ReferenceTimestampMeta::add(
+        b,
+        &gst::Caps::new_empty_simple("timestamp/x-test"),
+        gst::ClockTime::from_seconds(1),
+        None,
+    );
+}
+
+fn assert_no_input_metadata(out: &gst::Buffer) {
+    assert!(!out.flags().contains(gst::BufferFlags::DELTA_UNIT));
+    assert!(out.meta::<gst::meta::ReferenceTimestampMeta>().is_none());
+}
+
+/// Addresses of a buffer and of its first memory, to tell whether an output is that buffer.
+fn addresses(buffer: &gst::Buffer) -> (usize, usize) {
+    (
+        buffer.as_ptr() as usize,
+        buffer.peek_memory(0).as_ptr() as usize,
+    )
+}
+
 fn stat(element: &gst::Element, field: &str) -> u64 {
     element
         .property::<gst::Structure>("stats")
@@ -278,26 +303,14 @@ fn audio_depayloader_outputs_the_packet_buffer_itself() {
             false,
             &payload,
         ));
-        {
-            let b = b.get_mut().unwrap();
-            b.set_flags(gst::BufferFlags::DELTA_UNIT);
-            gst::meta::ReferenceTimestampMeta::add(
-                b,
-                &gst::Caps::new_empty_simple("timestamp/x-test"),
-                gst::ClockTime::from_seconds(1),
-                None,
-            );
-        }
+        add_input_metadata(&mut b);
         b
     };
 
     // Sole holder: the output is the packet's memory, 12 bytes in.
     let packet = packet_at(1);
     let data_at = packet.map_readable().unwrap().as_ptr() as usize;
-    let (buffer_at, memory_at) = (
-        packet.as_ptr() as usize,
-        packet.peek_memory(0).as_ptr() as usize,
-    );
+    let (buffer_at, memory_at) = addresses(&packet);
     h.push(packet).unwrap();
     let out = h.pull().unwrap();
     assert_eq!(out.as_ptr() as usize, buffer_at, "a new buffer was made");
@@ -312,8 +325,7 @@ fn audio_depayloader_outputs_the_packet_buffer_itself() {
         assert_eq!(map.as_slice(), &payload[..]);
         assert_eq!(map.as_ptr() as usize, data_at + 12, "payload not in place");
     }
-    assert!(!out.flags().contains(gst::BufferFlags::DELTA_UNIT));
-    assert!(out.meta::<gst::meta::ReferenceTimestampMeta>().is_none());
+    assert_no_input_metadata(&out);
     assert_eq!(out.duration(), Some(gst::ClockTime::from_mseconds(20)));
 
     // Held elsewhere too: the output has the payload, the held packet keeps its header.
@@ -353,27 +365,14 @@ fn audio_payloader_input_becomes_the_packet() {
     let mut h = gst_check::Harness::new("rtpg722pay2");
     h.set_src_caps_str(G722_CAPS);
     let mut input = g722_buffer(0);
-    {
-        let b = input.get_mut().unwrap();
-        b.set_flags(gst::BufferFlags::DELTA_UNIT);
-        gst::meta::ReferenceTimestampMeta::add(
-            b,
-            &gst::Caps::new_empty_simple("timestamp/x-test"),
-            gst::ClockTime::from_seconds(1),
-            None,
-        );
-    }
-    let (buffer_at, memory_at) = (
-        input.as_ptr() as usize,
-        input.peek_memory(0).as_ptr() as usize,
-    );
+    add_input_metadata(&mut input);
+    let (buffer_at, memory_at) = addresses(&input);
     h.push(input).unwrap();
     let out = h.pull().unwrap();
     assert_eq!(out.as_ptr() as usize, buffer_at, "a new buffer was made");
     assert_eq!(out.n_memory(), 2);
     assert_eq!(out.peek_memory(1).as_ptr() as usize, memory_at);
-    assert!(!out.flags().contains(gst::BufferFlags::DELTA_UNIT));
-    assert!(out.meta::<gst::meta::ReferenceTimestampMeta>().is_none());
+    assert_no_input_metadata(&out);
     let packet = bytes(&out.clone());
     assert_eq!(packet.len(), 12 + 160);
     assert_eq!(packet[0], 0x80);

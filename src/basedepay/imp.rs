@@ -6,6 +6,7 @@
 
 use rtp2_core::hdrsimd::parse_headers_auto;
 use smallvec::SmallVec;
+use std::cell::RefCell;
 use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
@@ -148,14 +149,12 @@ struct State {
     /// A segment event that arrived before the output caps were known; it follows them.
     pending_segment: Option<gst::Event>,
     pending: Vec<gst::Buffer>,
-    /// The current packet's whole payload goes out as the input buffer itself (see
-    /// [`RtpBaseDepay2::queue_payload_output`]), once the packet is no longer mapped.
-    payload_output: Option<PayloadOutput>,
     last_warning: Option<Instant>,
     stats: Stats,
 }
 
 /// What a buffer gets on its way out: PTS, DISCONT and the metas of the packet it came from.
+#[derive(Debug)]
 struct OutputDecoration {
     pts: Option<gst::ClockTime>,
     discont: bool,
@@ -163,8 +162,10 @@ struct OutputDecoration {
     extension: Option<(u16, Vec<u8>)>,
 }
 
-/// A whole-payload output waiting for the input buffer to be unmapped.
-struct PayloadOutput {
+/// A whole-payload output waiting for the input buffer to be unmapped; it lives in the
+/// packet being handled ([`super::IncomingPacket`]), not in the state.
+#[derive(Debug)]
+pub(super) struct PayloadOutput {
     /// Where it goes among the outputs of this input.
     index: usize,
     /// The payload's bytes in the input buffer.
@@ -196,7 +197,6 @@ impl State {
             src_caps: None,
             pending_segment: None,
             pending: Vec::new(),
-            payload_output: None,
             last_warning: None,
             stats: Stats::default(),
         }
@@ -342,10 +342,8 @@ impl RtpBaseDepay2 {
         duration: Option<gst::ClockTime>,
         flags: gst::BufferFlags,
     ) {
-        let mut state = lock(&self.state);
-        if state.payload_output.is_some() {
+        if packet.payload_output.borrow().is_some() {
             // Only one per packet can take the input buffer; another gets a sub-buffer.
-            drop(state);
             if let Some(mut buffer) = packet.payload_buffer() {
                 {
                     let out = buffer.make_mut();
@@ -356,8 +354,9 @@ impl RtpBaseDepay2 {
             }
             return;
         }
+        let mut state = lock(&self.state);
         let decoration = Self::decoration(&mut state, packet.ext_timestamp());
-        state.payload_output = Some(PayloadOutput {
+        *packet.payload_output.borrow_mut() = Some(PayloadOutput {
             index: state.pending.len(),
             range: packet.payload_range(),
             duration,
@@ -366,11 +365,8 @@ impl RtpBaseDepay2 {
         });
     }
 
-    /// Turns the unmapped input buffer into the payload output recorded for it, if any.
-    fn finish_payload_output(&self, mut buffer: gst::Buffer) {
-        let Some(output) = lock(&self.state).payload_output.take() else {
-            return;
-        };
+    /// Turns the unmapped input buffer into the payload output recorded for it.
+    fn finish_payload_output(&self, mut buffer: gst::Buffer, output: PayloadOutput) {
         {
             let out = buffer.make_mut();
             if out.resize(output.range).is_err() {
@@ -383,12 +379,7 @@ impl RtpBaseDepay2 {
             out.set_flags(output.flags);
             out.set_duration(output.duration);
         }
-        let decoration = output.decoration;
-        if decoration.sources.is_some() || decoration.extension.is_some() {
-            self.decorate(&mut buffer, decoration);
-        } else {
-            Self::set_times_and_flags(buffer.make_mut(), &decoration);
-        }
+        self.decorate(&mut buffer, output.decoration);
         let mut state = lock(&self.state);
         let index = output.index.min(state.pending.len());
         state.pending.insert(index, buffer);
@@ -440,12 +431,19 @@ impl RtpBaseDepay2 {
     /// Validates one RTP packet and hands it to the subclass; the buffer may become an
     /// output (see [`Self::queue_payload_output`]).
     fn handle_buffer(&self, buffer: gst::Buffer) -> FlowResult {
-        let res = self.handle_mapped(&buffer);
-        self.finish_payload_output(buffer);
+        let payload_output = RefCell::new(None);
+        let res = self.handle_mapped(&buffer, &payload_output);
+        if let Some(output) = payload_output.into_inner() {
+            self.finish_payload_output(buffer, output);
+        }
         res
     }
 
-    fn handle_mapped(&self, buffer: &gst::Buffer) -> FlowResult {
+    fn handle_mapped(
+        &self,
+        buffer: &gst::Buffer,
+        payload_output: &RefCell<Option<PayloadOutput>>,
+    ) -> FlowResult {
         let Ok(map) = buffer.map_readable() else {
             let mut state = lock(&self.state);
             state.stats.dropped_invalid += 1;
@@ -559,6 +557,7 @@ impl RtpBaseDepay2 {
             ext_seqnum,
             ext_timestamp,
             discont,
+            payload_output,
         };
         (self.vfuncs().handle_packet)(&self.obj(), &packet)
     }

@@ -40,6 +40,10 @@ pub struct IncomingPacket<'a> {
     ext_seqnum: u64,
     ext_timestamp: u64,
     discont: bool,
+    /// Set when the subclass asks for the whole payload as output
+    /// ([`RtpBaseDepay2Ext::push_payload_output`]); the base class acts on it once the
+    /// packet is unmapped.
+    payload_output: &'a std::cell::RefCell<Option<imp::PayloadOutput>>,
 }
 
 impl<'a> IncomingPacket<'a> {
@@ -118,7 +122,7 @@ impl<'a> IncomingPacket<'a> {
         if range.start > range.end || range.end > self.rtp.payload().len() {
             return None;
         }
-        let offset = self.rtp.header_len();
+        let offset = self.payload_range().start;
         let mut out = crate::memshare::SharedMemories::new();
         crate::memshare::share_range(
             self.buffer,

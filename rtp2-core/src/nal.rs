@@ -5,8 +5,8 @@
 //! Finding NAL units in H.264/H.265 elementary streams, codec-neutral:
 //! - Annex B byte-streams (ITU-T H.264 Annex B / H.265 Annex B): NAL units after
 //!   `00 00 01` or `00 00 00 01` start codes;
-//! - length-prefixed streams (ISO/IEC 14496-15 `avc`/`hvc1`): each NAL unit after a 1, 2 or
-//!   4-byte big-endian length.
+//! - length-prefixed streams (ISO/IEC 14496-15 `avc`/`hvc1`): each NAL unit after a 1, 2, 3
+//!   or 4-byte big-endian length (`lengthSizeMinusOne` 0–3 in avcC/hvcC).
 //!
 //! Both return byte ranges into the input, so that the payloader can share the input's
 //! memory instead of copying NAL units.
@@ -19,6 +19,13 @@ use std::sync::LazyLock;
 /// `trailing_zero_8bits` before the next start code trimmed. Bytes before the first start code
 /// are ignored; empty NAL units are skipped.
 pub fn annexb_nal_ranges(data: &[u8]) -> Vec<Range<usize>> {
+    annexb_nal_ranges_with_header(data, 1)
+}
+
+/// [`annexb_nal_ranges`] for NAL units with `header_len`-byte headers: the trim of trailing
+/// zeros never reaches into the header, whose bytes may be zero (the H.265 end of sequence
+/// NAL unit is `48 00`, nothing after its header). A unit of zeros only is skipped.
+pub fn annexb_nal_ranges_with_header(data: &[u8], header_len: usize) -> Vec<Range<usize>> {
     let mut ranges = Vec::new();
     let mut start: Option<usize> = None;
     // `memmem` finds the `00 00 01` start codes with SIMD (its prefilter skips most of the
@@ -28,29 +35,36 @@ pub fn annexb_nal_ranges(data: &[u8]) -> Vec<Range<usize>> {
         LazyLock::new(|| memchr::memmem::Finder::new(&[0, 0, 1]));
     for at in START_CODE.find_iter(data) {
         if let Some(s) = start {
-            push_trimmed(&mut ranges, data, s, at);
+            push_trimmed(&mut ranges, data, s, at, header_len);
         }
         start = Some(at + 3);
     }
     if let Some(s) = start {
-        push_trimmed(&mut ranges, data, s, data.len());
+        push_trimmed(&mut ranges, data, s, data.len(), header_len);
     }
     ranges
 }
 
-fn push_trimmed(ranges: &mut Vec<Range<usize>>, data: &[u8], start: usize, mut end: usize) {
-    while end > start && data[end - 1] == 0 {
-        end -= 1;
+fn push_trimmed(
+    ranges: &mut Vec<Range<usize>>,
+    data: &[u8],
+    start: usize,
+    end: usize,
+    header_len: usize,
+) {
+    let mut trimmed = end;
+    while trimmed > start && data[trimmed - 1] == 0 {
+        trimmed -= 1;
     }
-    if end > start {
-        ranges.push(start..end);
+    if trimmed > start {
+        ranges.push(start..trimmed.max(end.min(start + header_len)));
     }
 }
 
 /// A length-prefixed stream whose lengths do not add up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LengthPrefixError {
-    /// The length field size is not 1, 2 or 4.
+    /// The length field size is not 1, 2, 3 or 4.
     BadLengthSize(usize),
     /// A NAL unit (or its length field) runs past the end of the data.
     PastEnd {
@@ -64,7 +78,7 @@ pub enum LengthPrefixError {
 impl fmt::Display for LengthPrefixError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::BadLengthSize(n) => write!(f, "NAL length field of {n} bytes (1, 2 or 4)"),
+            Self::BadLengthSize(n) => write!(f, "NAL length field of {n} bytes (1 to 4)"),
             Self::PastEnd { offset, len } => {
                 write!(
                     f,
@@ -77,33 +91,60 @@ impl fmt::Display for LengthPrefixError {
 
 impl std::error::Error for LengthPrefixError {}
 
-/// Ranges of the NAL units of a length-prefixed buffer with `length_size`-byte lengths.
+/// Ranges of the NAL units of a length-prefixed buffer with `length_size`-byte lengths; an
+/// error when any length does not add up.
 pub fn length_prefixed_nal_ranges(
     data: &[u8],
     length_size: usize,
 ) -> Result<Vec<Range<usize>>, LengthPrefixError> {
-    if !matches!(length_size, 1 | 2 | 4) {
-        return Err(LengthPrefixError::BadLengthSize(length_size));
+    let units = length_prefixed_nal_units(data, length_size);
+    match units.error {
+        Some(err) => Err(err),
+        None => Ok(units.ranges),
     }
-    let mut ranges = Vec::new();
+}
+
+/// The NAL units of a length-prefixed buffer, as far as the lengths add up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LengthPrefixedUnits {
+    /// The complete NAL units before the first error (zero lengths skipped).
+    pub ranges: Vec<Range<usize>>,
+    /// Why the scan stopped before the end of the data, if it did.
+    pub error: Option<LengthPrefixError>,
+}
+
+/// Ranges of the NAL units of a length-prefixed buffer with `length_size`-byte lengths
+/// (1–4, ISO/IEC 14496-15 `lengthSizeMinusOne` + 1). A length that runs past the end stops the
+/// scan: the complete units before it are kept, so one broken unit costs only itself.
+pub fn length_prefixed_nal_units(data: &[u8], length_size: usize) -> LengthPrefixedUnits {
+    let mut units = LengthPrefixedUnits {
+        ranges: Vec::new(),
+        error: None,
+    };
+    if !(1..=4).contains(&length_size) {
+        units.error = Some(LengthPrefixError::BadLengthSize(length_size));
+        return units;
+    }
     let mut offset = 0;
     while offset < data.len() {
         let Some(field) = data.get(offset..offset + length_size) else {
-            return Err(LengthPrefixError::PastEnd { offset, len: 0 });
+            units.error = Some(LengthPrefixError::PastEnd { offset, len: 0 });
+            break;
         };
         let len = field
             .iter()
             .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
         let start = offset + length_size;
         if data.len() - start < len {
-            return Err(LengthPrefixError::PastEnd { offset, len });
+            units.error = Some(LengthPrefixError::PastEnd { offset, len });
+            break;
         }
         if len > 0 {
-            ranges.push(start..start + len);
+            units.ranges.push(start..start + len);
         }
         offset = start + len;
     }
-    Ok(ranges)
+    units
 }
 
 /// Appends `nal` to `out` as Annex B (4-byte start code).
@@ -135,7 +176,7 @@ mod tests {
         while i + 3 <= data.len() {
             if data[i..i + 3] == [0, 0, 1] {
                 if let Some(s) = start {
-                    push_trimmed(&mut ranges, data, s, i);
+                    push_trimmed(&mut ranges, data, s, i, 1);
                 }
                 i += 3;
                 start = Some(i);
@@ -144,7 +185,7 @@ mod tests {
             }
         }
         if let Some(s) = start {
-            push_trimmed(&mut ranges, data, s, data.len());
+            push_trimmed(&mut ranges, data, s, data.len(), 1);
         }
         ranges
     }
@@ -182,9 +223,67 @@ mod tests {
             Err(LengthPrefixError::PastEnd { offset: 0, len: 0 })
         );
         assert_eq!(
-            length_prefixed_nal_ranges(&[], 3),
-            Err(LengthPrefixError::BadLengthSize(3))
+            length_prefixed_nal_ranges(&[], 5),
+            Err(LengthPrefixError::BadLengthSize(5))
         );
+        assert_eq!(
+            length_prefixed_nal_ranges(&[], 0),
+            Err(LengthPrefixError::BadLengthSize(0))
+        );
+    }
+
+    #[test]
+    fn length_prefixed_with_3_byte_lengths() {
+        // ISO/IEC 14496-15 lengthSizeMinusOne = 2: 24-bit big-endian lengths.
+        let data = [0, 0, 2, 0x67, 1, 0, 0, 1, 0x68, 0, 1, 0, 0x65];
+        let r = length_prefixed_nal_ranges(&data[..9], 3).unwrap();
+        assert_eq!(nals(&data, &r), vec![&[0x67, 1][..], &[0x68]]);
+        // 0x000100 = 256 bytes: runs past the end after the two complete units.
+        let units = length_prefixed_nal_units(&data, 3);
+        assert_eq!(nals(&data, &units.ranges), vec![&[0x67, 1][..], &[0x68]]);
+        assert_eq!(
+            units.error,
+            Some(LengthPrefixError::PastEnd {
+                offset: 9,
+                len: 256
+            })
+        );
+    }
+
+    #[test]
+    fn complete_units_before_a_broken_length_are_kept() {
+        let data = [0, 0, 0, 2, 0x65, 1, 0, 0, 0, 9, 0x41, 2];
+        let units = length_prefixed_nal_units(&data, 4);
+        assert_eq!(nals(&data, &units.ranges), vec![&[0x65, 1][..]]);
+        assert_eq!(
+            units.error,
+            Some(LengthPrefixError::PastEnd { offset: 6, len: 9 })
+        );
+        // A cut length field.
+        let units = length_prefixed_nal_units(&[0, 1, 0x41, 0], 2);
+        assert_eq!(units.ranges, vec![2..3]);
+        assert_eq!(
+            units.error,
+            Some(LengthPrefixError::PastEnd { offset: 3, len: 0 })
+        );
+    }
+
+    #[test]
+    fn trailing_zero_trim_stops_at_the_header() {
+        // H.265 end of sequence (type 36): header 48 00, nothing after it.
+        let data = [0, 0, 0, 1, 0x48, 0x00];
+        assert_eq!(annexb_nal_ranges_with_header(&data, 2), vec![4..6]);
+        // Trailing zeros after a longer unit still go; a unit of zeros only is skipped.
+        let data = [
+            0, 0, 1, 0x48, 0x01, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0x4a, 0x01,
+        ];
+        assert_eq!(annexb_nal_ranges_with_header(&data, 2), vec![3..5, 15..17]);
+        // A unit shorter than its header stays short (the payloader drops it).
+        assert_eq!(
+            annexb_nal_ranges_with_header(&[0, 0, 1, 0x40], 2),
+            vec![3..4]
+        );
+        assert_eq!(annexb_nal_ranges(&[0, 0, 1, 0x09, 0]), vec![3..4]);
     }
 
     proptest! {
@@ -209,12 +308,33 @@ mod tests {
         }
 
         #[test]
-        fn length_prefixed_never_panics(data in proptest::collection::vec(any::<u8>(), 0..64), size in 0usize..5) {
+        fn length_prefixed_never_panics(data in proptest::collection::vec(any::<u8>(), 0..64), size in 0usize..6) {
             if let Ok(r) = length_prefixed_nal_ranges(&data, size) {
                 for range in r {
                     prop_assert!(range.end <= data.len());
                 }
             }
+            let units = length_prefixed_nal_units(&data, size);
+            for range in &units.ranges {
+                prop_assert!(range.end <= data.len() && range.start < range.end);
+            }
+        }
+
+        #[test]
+        fn length_prefixed_round_trip_for_every_length_size(
+            units in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..300), 0..8),
+            size in 1usize..=4,
+        ) {
+            let max = if size == 4 { usize::MAX } else { (1usize << (8 * size)) - 1 };
+            let units: Vec<Vec<u8>> = units.into_iter().map(|mut u| { u.truncate(max); u }).collect();
+            let mut data = Vec::new();
+            for u in &units {
+                data.extend_from_slice(&(u.len() as u32).to_be_bytes()[4 - size..]);
+                data.extend_from_slice(u);
+            }
+            let r = length_prefixed_nal_ranges(&data, size).unwrap();
+            let back: Vec<Vec<u8>> = r.iter().map(|r| data[r.clone()].to_vec()).collect();
+            prop_assert_eq!(back, units);
         }
     }
 }

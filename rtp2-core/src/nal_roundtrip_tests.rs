@@ -19,10 +19,11 @@ use crate::nalpack::{
 trait Depacketizer: Depacketize + Default {}
 impl<D: Depacketize + Default> Depacketizer for D {}
 
-/// H.264 NAL units: slices, IDR, SEI, SPS, PPS, AUD with any NRI.
+/// H.264 NAL units: slices, IDR, SEI, SPS, PPS, filler data with any NRI. (No access unit
+/// delimiter: it starts an access unit, which the test's fixed-size units would contradict.)
 fn h264_nal() -> impl Strategy<Value = Vec<u8>> {
     (
-        prop_oneof![Just(1u8), Just(5), Just(6), Just(7), Just(8), Just(9)],
+        prop_oneof![Just(1u8), Just(5), Just(6), Just(7), Just(8), Just(12)],
         0u8..4,
         proptest::collection::vec(any::<u8>(), 0..3000),
     )
@@ -84,6 +85,10 @@ fn packetize<F: NalFormat>(
         let mut plans = Vec::new();
         let end_of_au = i % au_size == au_size - 1 || i == nals.len() - 1;
         p.push(NalRef::new(i, nal), end_of_au, &mut plans).unwrap();
+        if i % 2 == 1 {
+            // Every other NAL unit ends an input buffer (zero-latency sends there).
+            p.end_input(&mut plans);
+        }
         for plan in plans {
             let payload = render(&plan, nals);
             assert!(payload.len() <= max, "payload {} > {max}", payload.len());

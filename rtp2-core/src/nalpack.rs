@@ -26,8 +26,18 @@ pub trait NalFormat {
     fn aggregation_header(headers: &mut dyn Iterator<Item = [u8; 2]>) -> HeaderBytes;
     /// Header bytes of a fragment of a NAL unit with this header.
     fn fragment_header(nal_header: [u8; 2], start: bool, end: bool) -> HeaderBytes;
-    /// True for coded slices (video coding layer NAL units).
-    fn is_vcl(nal_header: [u8; 2]) -> bool;
+    /// True for the NAL units whose presence makes a zero-latency aggregation packet leave
+    /// at the end of the input buffer: coded slices and what belongs after them (the
+    /// C payloaders' rule, kept for identical packets).
+    fn completes_bundle(nal_header: [u8; 2]) -> bool;
+    /// True for an access unit delimiter, which starts an access unit: what is held for
+    /// aggregation leaves first.
+    fn is_access_unit_delimiter(nal_header: [u8; 2]) -> bool;
+    /// True for the NAL unit types the RTP payload format uses for its own packet structures
+    /// (H.264: STAP/MTAP/FU, types 24–29, RFC 6184 §5.2; H.265: AP/FU/PACI, types 48–50,
+    /// RFC 7798 §4.4). Sent as a single NAL unit packet, such a unit would be parsed by every
+    /// receiver as that structure: it cannot be sent.
+    fn is_reserved_for_packets(nal_header: [u8; 2]) -> bool;
 }
 
 /// Single NAL unit only, or aggregation and fragmentation too.
@@ -40,12 +50,20 @@ pub enum PacketizationMode {
 }
 
 /// When NAL units are aggregated; the meanings of the C payloaders' `aggregate-mode` values.
+///
+/// In both aggregating modes, the aggregation packet being built leaves before an access unit
+/// delimiter, before a unit the caller says starts an access unit ([`NalPacketizer::flush`]
+/// for a discontinuity or a new timestamp), when the next unit would not fit, and at the end
+/// of the access unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AggregateMode {
     /// Never aggregate.
     None,
-    /// Aggregate without adding latency: an aggregation packet leaves as soon as it holds a
-    /// coded slice, or at the end of the access unit.
+    /// Aggregate without adding latency: the aggregation packet also leaves at the end of each
+    /// input buffer ([`NalPacketizer::end_input`]) once it holds a coded slice (see
+    /// [`NalFormat::completes_bundle`]), so nothing of a buffer that completes a picture
+    /// waits for the next one.
     ZeroLatency,
     /// Put as many NAL units of an access unit as fit into one aggregation packet; it leaves
     /// when full or at the end of the access unit.
@@ -158,6 +176,7 @@ impl PacketPlan {
 
 /// A NAL unit that cannot be sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PacketizeError {
     /// In single NAL unit mode, a NAL unit larger than the payload size.
     TooLargeForSingleNalMode {
@@ -168,6 +187,12 @@ pub enum PacketizeError {
     },
     /// A NAL unit shorter than its header.
     Empty,
+    /// A NAL unit whose type is one of the payload format's packet structures
+    /// ([`NalFormat::is_reserved_for_packets`]).
+    ReservedType {
+        /// The first header byte.
+        header: u8,
+    },
 }
 
 impl fmt::Display for PacketizeError {
@@ -179,7 +204,12 @@ impl fmt::Display for PacketizeError {
                  packetization-mode 0 forbids fragmentation: raise the MTU or make the encoder \
                  produce smaller slices"
             ),
-            Self::Empty => write!(f, "empty NAL unit"),
+            Self::Empty => write!(f, "NAL unit shorter than its header"),
+            Self::ReservedType { header } => write!(
+                f,
+                "NAL unit with header byte {header:#04x} has a type reserved for RTP packet \
+                 structures (aggregation/fragmentation)"
+            ),
         }
     }
 }
@@ -195,6 +225,8 @@ pub struct NalPacketizer<F: NalFormat> {
     config: PacketizerConfig,
     /// NAL units waiting in the aggregation packet being built.
     pending: Vec<NalRef>,
+    /// Whether one of them completes a bundle ([`NalFormat::completes_bundle`]).
+    pending_completes: bool,
     format: PhantomData<F>,
 }
 
@@ -204,6 +236,7 @@ impl<F: NalFormat> NalPacketizer<F> {
         NalPacketizer {
             config,
             pending: Vec::new(),
+            pending_completes: false,
             format: PhantomData,
         }
     }
@@ -229,6 +262,20 @@ impl<F: NalFormat> NalPacketizer<F> {
         self.pending.iter().map(|n| n.id)
     }
 
+    /// Whether `nal` can be sent at all: long enough for its header, and not of a type
+    /// reserved for packet structures. [`NalPacketizer::push`] refuses what this refuses.
+    pub fn check(nal: &NalRef) -> Result<(), PacketizeError> {
+        if nal.len < F::NAL_HEADER_LEN {
+            return Err(PacketizeError::Empty);
+        }
+        if F::is_reserved_for_packets(nal.header) {
+            return Err(PacketizeError::ReservedType {
+                header: nal.header[0],
+            });
+        }
+        Ok(())
+    }
+
     /// Packetizes one NAL unit; `end_of_au` marks the last NAL unit of an access unit.
     pub fn push(
         &mut self,
@@ -236,8 +283,10 @@ impl<F: NalFormat> NalPacketizer<F> {
         end_of_au: bool,
         out: &mut Vec<PacketPlan>,
     ) -> Result<(), PacketizeError> {
-        if nal.len < F::NAL_HEADER_LEN {
-            return Err(PacketizeError::Empty);
+        Self::check(&nal)?;
+        if F::is_access_unit_delimiter(nal.header) {
+            // A delimiter starts an access unit: what is held ended the previous one.
+            self.flush(true, out);
         }
         let fu_overhead = F::fragment_header(nal.header, true, false).as_slice().len();
         let max = self.config.max_payload.max(fu_overhead + 1);
@@ -269,11 +318,20 @@ impl<F: NalFormat> NalPacketizer<F> {
             return Ok(());
         }
         self.pending.push(nal);
-        let vcl = F::is_vcl(nal.header);
-        if end_of_au || (self.config.aggregate == AggregateMode::ZeroLatency && vcl) {
-            self.flush(end_of_au, out);
+        self.pending_completes |= F::completes_bundle(nal.header);
+        if end_of_au {
+            self.flush(true, out);
         }
         Ok(())
+    }
+
+    /// The end of an input buffer: in zero-latency mode, an aggregation packet holding a
+    /// unit that completes a bundle leaves now, without the marker bit (the access unit may
+    /// go on in the next buffer).
+    pub fn end_input(&mut self, out: &mut Vec<PacketPlan>) {
+        if self.config.aggregate == AggregateMode::ZeroLatency && self.pending_completes {
+            self.flush(false, out);
+        }
     }
 
     /// Emits the aggregation packet being built (end of an access unit, EOS, new settings);
@@ -303,6 +361,7 @@ impl<F: NalFormat> NalPacketizer<F> {
             }
         }
         self.pending.clear();
+        self.pending_completes = false;
     }
 
     /// Payload length of the aggregation packet being built (its header when empty).

@@ -13,7 +13,7 @@ pub use crate::nalpack::{
     PacketizerConfig,
 };
 
-use super::{NAL_FU_A, NAL_STAP_A, forbidden_bit, is_vcl, nal_type, nri_bits};
+use super::{NAL_AUD, NAL_FU_A, NAL_FU_B, NAL_STAP_A, forbidden_bit, nal_type, nri_bits};
 use crate::nalpack::{NalFormat, NalPacketizer};
 
 /// H.264 header bytes for the shared packetizer.
@@ -36,8 +36,19 @@ impl NalFormat for H264Format {
         HeaderBytes::new(&[indicator, fu_header])
     }
 
-    fn is_vcl(nal_header: [u8; 2]) -> bool {
-        is_vcl(nal_type(nal_header[0]))
+    /// Coded slices and slice extensions: types 1–5, 14 (prefix NAL unit of SVC) and 20–23
+    /// (slice extensions and the reserved types around them), as the C `rtph264pay` counts them.
+    fn completes_bundle(nal_header: [u8; 2]) -> bool {
+        matches!(nal_type(nal_header[0]), 1..=5 | 14 | 20..=23)
+    }
+
+    fn is_access_unit_delimiter(nal_header: [u8; 2]) -> bool {
+        nal_type(nal_header[0]) == NAL_AUD
+    }
+
+    /// STAP-A, STAP-B, MTAP16, MTAP24 (§5.7), FU-A and FU-B (§5.8): types 24–29.
+    fn is_reserved_for_packets(nal_header: [u8; 2]) -> bool {
+        (NAL_STAP_A..=NAL_FU_B).contains(&nal_type(nal_header[0]))
     }
 }
 
@@ -93,19 +104,117 @@ mod tests {
     }
 
     #[test]
-    fn zero_latency_sends_after_each_slice() {
-        let nals = vec![vec![0x67, 1], vec![0x68, 2], vec![0x65, 3], vec![0x65, 4]];
+    fn zero_latency_bundles_until_the_end_of_the_input() {
+        // Two IDR slices of one nal-aligned buffer: one STAP-A at the end of the buffer,
+        // without the marker (the access unit may go on).
+        let nals = vec![vec![0x65, 0x88, 1], vec![0x65, 0x88, 2], vec![0x41, 3]];
         let mut p = H264Packetizer::new(config(1200, AggregateMode::ZeroLatency));
         let mut out = Vec::new();
-        for (i, n) in refs(&nals).into_iter().enumerate() {
-            p.push(n, i == 3, &mut out).unwrap();
-        }
-        assert_eq!(out.len(), 2);
-        assert_eq!(render(&out[0], &nals)[0], 0x78);
+        let r = refs(&nals);
+        p.push(r[0], false, &mut out).unwrap();
+        p.push(r[1], false, &mut out).unwrap();
+        assert!(out.is_empty(), "a slice alone does not send the bundle");
+        p.end_input(&mut out);
+        assert_eq!(out.len(), 1);
         assert!(!out[0].marker);
-        // A STAP-A of one NAL unit goes as a single NAL unit packet.
-        assert_eq!(render(&out[1], &nals), vec![0x65, 4]);
+        assert_eq!(
+            render(&out[0], &nals),
+            vec![0x78, 0, 3, 0x65, 0x88, 1, 0, 3, 0x65, 0x88, 2]
+        );
+        // The end of the access unit sends what is held, with the marker.
+        p.push(r[2], true, &mut out).unwrap();
+        assert_eq!(out.len(), 2);
         assert!(out[1].marker);
+        assert_eq!(render(&out[1], &nals), vec![0x41, 3]);
+    }
+
+    #[test]
+    fn zero_latency_holds_parameter_sets_across_inputs() {
+        // Without a coded slice, the end of the input does not send the bundle.
+        let nals = vec![vec![0x67, 1], vec![0x68, 2], vec![0x65, 0x88, 3]];
+        let mut p = H264Packetizer::new(config(1200, AggregateMode::ZeroLatency));
+        let mut out = Vec::new();
+        let r = refs(&nals);
+        p.push(r[0], false, &mut out).unwrap();
+        p.end_input(&mut out);
+        p.push(r[1], false, &mut out).unwrap();
+        p.end_input(&mut out);
+        assert!(out.is_empty());
+        p.push(r[2], true, &mut out).unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(render(&out[0], &nals)[0], 0x78);
+        // Max-stap never sends at the end of an input.
+        let mut p = H264Packetizer::new(config(1200, AggregateMode::MaxStap));
+        p.push(r[2], false, &mut out).unwrap();
+        p.end_input(&mut out);
+        assert_eq!(out.len(), 1);
+    }
+
+    #[test]
+    fn access_unit_delimiter_sends_the_bundle_first() {
+        let nals = vec![
+            vec![0x06, 1],
+            vec![0x65, 0x88, 2],
+            vec![0x09, 0xf0],
+            vec![0x41, 3],
+        ];
+        let mut p = H264Packetizer::new(config(1200, AggregateMode::MaxStap));
+        let mut out = Vec::new();
+        let r = refs(&nals);
+        p.push(r[0], false, &mut out).unwrap();
+        p.push(r[1], false, &mut out).unwrap();
+        p.push(r[2], false, &mut out).unwrap();
+        assert_eq!(out.len(), 1, "the delimiter starts a new access unit");
+        assert!(out[0].marker);
+        p.push(r[3], true, &mut out).unwrap();
+        assert_eq!(
+            render(&out[1], &nals),
+            vec![0x58, 0, 2, 0x09, 0xf0, 0, 2, 0x41, 3]
+        );
+    }
+
+    #[test]
+    fn reserved_and_short_nal_units_are_refused() {
+        for mode in [AggregateMode::None, AggregateMode::MaxStap] {
+            let mut p = H264Packetizer::new(config(1200, mode));
+            let mut out = Vec::new();
+            for t in 24u8..=29 {
+                let header = [0x60 | t, 0];
+                let err = p.push(
+                    NalRef {
+                        id: 0,
+                        header,
+                        len: 5,
+                    },
+                    true,
+                    &mut out,
+                );
+                assert_eq!(err, Err(PacketizeError::ReservedType { header: header[0] }));
+            }
+            for t in [1u8, 5, 6, 7, 8, 9, 23, 30, 31] {
+                p.push(
+                    NalRef {
+                        id: 0,
+                        header: [0x60 | t, 0],
+                        len: 5,
+                    },
+                    true,
+                    &mut out,
+                )
+                .unwrap();
+            }
+            let empty = p.push(
+                NalRef {
+                    id: 0,
+                    header: [0, 0],
+                    len: 0,
+                },
+                true,
+                &mut out,
+            );
+            assert_eq!(empty, Err(PacketizeError::Empty));
+            assert_eq!(out.len(), 9);
+        }
     }
 
     #[test]

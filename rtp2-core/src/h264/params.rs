@@ -68,7 +68,8 @@ pub fn parse_sprop_parameter_sets(value: &str) -> Result<Vec<Vec<u8>>, ParamsErr
 /// The content of an `avcC` record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AvcDecoderConfig {
-    /// Bytes of each NAL length field in `avc` samples (1, 2 or 4).
+    /// Bytes of each NAL length field in `avc` samples (1 to 4: 3 is rare, but
+    /// valid, and accepted by the C elements and parsers).
     pub length_size: usize,
     /// Sequence parameter sets.
     pub sps: Vec<Vec<u8>>,
@@ -86,9 +87,6 @@ impl AvcDecoderConfig {
             return Err(ParamsError::BadAvcC("configurationVersion is not 1"));
         }
         let length_size = usize::from(head[4] & 0x03) + 1;
-        if length_size == 3 {
-            return Err(ParamsError::BadAvcC("3-byte NAL lengths"));
-        }
         let mut pos = 6;
         let sps = read_sets(data, &mut pos, usize::from(head[5] & 0x1f))?;
         let count = *data.get(pos).ok_or(ParamsError::BadAvcC("no PPS count"))?;
@@ -201,5 +199,20 @@ mod tests {
                 "cut at {cut}"
             );
         }
+    }
+
+    #[test]
+    fn avcc_with_3_byte_lengths() {
+        // ISO/IEC 14496-15 §5.3.3.1.2, written out: version 1, profile 66, compatibility 0xc0,
+        // level 31, 6 reserved bits + lengthSizeMinusOne 2, 3 reserved bits + 1 SPS, its
+        // 16-bit length and bytes, 1 PPS, its length and bytes.
+        let mut record = vec![1, 0x42, 0xc0, 0x1f, 0xfc | 2, 0xe1, 0, 8];
+        record.extend_from_slice(&SPS);
+        record.extend_from_slice(&[1, 0, 4]);
+        record.extend_from_slice(&PPS);
+        let parsed = AvcDecoderConfig::parse(&record).unwrap();
+        assert_eq!(parsed.length_size, 3);
+        assert_eq!(parsed.sps, vec![SPS.to_vec()]);
+        assert_eq!(parsed.pps, vec![PPS.to_vec()]);
     }
 }

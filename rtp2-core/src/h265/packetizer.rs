@@ -15,7 +15,9 @@ pub use crate::nalpack::{
     PacketizerConfig,
 };
 
-use super::{NAL_AP, NAL_FU, forbidden_bit, is_vcl, layer_id, make_header, nal_type, tid};
+use super::{
+    NAL_AP, NAL_AUD, NAL_FU, NAL_PACI, forbidden_bit, is_vcl, layer_id, make_header, nal_type, tid,
+};
 use crate::nalpack::{NalFormat, NalPacketizer};
 
 /// H.265 header bytes for the shared packetizer.
@@ -43,11 +45,21 @@ impl NalFormat for H265Format {
         HeaderBytes::new(&[payload_header[0], payload_header[1], fu_header])
     }
 
-    /// Zero-latency aggregation ends at a coded slice or a suffix SEI (which follows the
-    /// slices it belongs to), as the C `rtph265pay` does.
-    fn is_vcl(nal_header: [u8; 2]) -> bool {
+    /// Coded slices (types 0–31) and the suffix types that follow the slices they belong to:
+    /// end of sequence and end of bitstream (36, 37), suffix SEI (40), the reserved suffix
+    /// types 45–47 and the unspecified types 56–62, as the C `rtph265pay` counts them.
+    fn completes_bundle(nal_header: [u8; 2]) -> bool {
         let kind = nal_type(nal_header);
-        is_vcl(kind) || kind == super::NAL_SUFFIX_SEI
+        is_vcl(kind) || matches!(kind, 36 | 37 | 40 | 45..=47 | 56..=62)
+    }
+
+    fn is_access_unit_delimiter(nal_header: [u8; 2]) -> bool {
+        nal_type(nal_header) == NAL_AUD
+    }
+
+    /// AP (§4.4.2), FU (§4.4.3) and PACI (§4.4.4): types 48–50.
+    fn is_reserved_for_packets(nal_header: [u8; 2]) -> bool {
+        (NAL_AP..=NAL_PACI).contains(&nal_type(nal_header))
     }
 }
 
@@ -136,5 +148,115 @@ mod tests {
             out.iter().map(|o| o.marker).collect::<Vec<_>>(),
             vec![false, false, true]
         );
+    }
+
+    #[test]
+    fn zero_latency_bundle_leaves_at_the_end_of_the_input() {
+        // Two IDR slices in one input: one AP of 2 + 2 × (2 + 50) bytes.
+        let slice = |fill: u8| {
+            let mut n = vec![0x26, 0x01, 0xaf];
+            n.resize(50, fill);
+            n
+        };
+        let nals = vec![slice(1), slice(2)];
+        let mut p = H265Packetizer::new(config(1200, AggregateMode::ZeroLatency));
+        let mut out = Vec::new();
+        p.push(NalRef::new(0, &nals[0]), false, &mut out).unwrap();
+        p.push(NalRef::new(1, &nals[1]), false, &mut out).unwrap();
+        assert!(out.is_empty());
+        p.end_input(&mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].len(), 2 + 2 * 52);
+        assert_eq!(&render(&out[0], &nals)[..4], &[0x60, 0x01, 0, 50]);
+        assert!(!out[0].marker);
+    }
+
+    #[test]
+    fn suffix_units_complete_a_bundle() {
+        let mut p = H265Packetizer::new(config(1200, AggregateMode::ZeroLatency));
+        let mut out = Vec::new();
+        // Prefix SEI (39), VPS (32), AUD (35): no.
+        for (i, t) in [39u8, 32].into_iter().enumerate() {
+            p.push(
+                NalRef {
+                    id: i,
+                    header: make_header(false, t, 0, 1),
+                    len: 4,
+                },
+                false,
+                &mut out,
+            )
+            .unwrap();
+            p.end_input(&mut out);
+        }
+        assert!(out.is_empty());
+        // Each of these makes the bundle leave at the end of the input.
+        for t in [1u8, 31, 36, 37, 40, 45, 47, 56, 62] {
+            p.push(
+                NalRef {
+                    id: 9,
+                    header: make_header(false, t, 0, 1),
+                    len: 4,
+                },
+                false,
+                &mut out,
+            )
+            .unwrap();
+            p.end_input(&mut out);
+            assert!(!p.has_pending(), "type {t}");
+        }
+    }
+
+    #[test]
+    fn reserved_and_short_nal_units_are_refused() {
+        let mut p = H265Packetizer::new(config(1200, AggregateMode::None));
+        let mut out = Vec::new();
+        for t in 48u8..=50 {
+            let header = make_header(false, t, 0, 1);
+            let err = p.push(
+                NalRef {
+                    id: 0,
+                    header,
+                    len: 5,
+                },
+                true,
+                &mut out,
+            );
+            assert_eq!(err, Err(PacketizeError::ReservedType { header: header[0] }));
+        }
+        let one_byte = p.push(
+            NalRef {
+                id: 0,
+                header: [0x40, 0],
+                len: 1,
+            },
+            true,
+            &mut out,
+        );
+        assert_eq!(one_byte, Err(PacketizeError::Empty));
+        // End of sequence: a 2-byte NAL unit, header only, is sent.
+        p.push(
+            NalRef {
+                id: 0,
+                header: [0x48, 0x00],
+                len: 2,
+            },
+            true,
+            &mut out,
+        )
+        .unwrap();
+        for t in [47u8, 51, 63] {
+            p.push(
+                NalRef {
+                    id: 0,
+                    header: make_header(false, t, 0, 1),
+                    len: 3,
+                },
+                true,
+                &mut out,
+            )
+            .unwrap();
+        }
+        assert_eq!(out.len(), 4);
     }
 }

@@ -204,7 +204,8 @@ pub fn parse_sprop_value(value: &str) -> Result<Vec<Vec<u8>>, ParamsError> {
 /// The content of an `hvcC` record (ISO/IEC 14496-15 §8.3.3.1.2).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct HevcDecoderConfig {
-    /// Bytes of each NAL length field in hvc1/hev1 samples (1, 2 or 4).
+    /// Bytes of each NAL length field in hvc1/hev1 samples (1 to 4: 3 is rare,
+    /// but valid, and accepted by the C elements and parsers).
     pub length_size: usize,
     /// Video parameter sets.
     pub vps: Vec<Vec<u8>>,
@@ -229,9 +230,6 @@ impl HevcDecoderConfig {
             return Err(ParamsError::BadHvcC("configurationVersion is not 1"));
         }
         let length_size = usize::from(head[21] & 0x03) + 1;
-        if length_size == 3 {
-            return Err(ParamsError::BadHvcC("3-byte NAL lengths"));
-        }
         let mut config = HevcDecoderConfig {
             length_size,
             ..Default::default()
@@ -456,5 +454,22 @@ mod tests {
         let mut bad = record.clone();
         bad[0] = 0;
         assert!(HevcDecoderConfig::parse(&bad).is_err());
+    }
+
+    #[test]
+    fn hvcc_with_3_byte_lengths() {
+        // ISO/IEC 14496-15 §8.3.3.1.2, written out: 22 bytes of profile, level, format and
+        // frame rate fields, byte 21 = constantFrameRate 0, numTemporalLayers 1,
+        // temporalIdNested 1, lengthSizeMinusOne 2; then 1 array: completeness + type 32,
+        // one VPS with its 16-bit length.
+        let mut record = vec![1, 0x01, 0x60, 0, 0, 0, 0x90, 0, 0, 0, 0, 0, 63];
+        record.extend_from_slice(&[0xf0, 0x00, 0xfc, 0xfd, 0xf8, 0xf8, 0, 0]);
+        record.push(0x0c | 2);
+        record.push(1);
+        record.extend_from_slice(&[0x80 | 32, 0, 1, 0, VPS.len() as u8]);
+        record.extend_from_slice(&VPS);
+        let parsed = HevcDecoderConfig::parse(&record).unwrap();
+        assert_eq!(parsed.length_size, 3);
+        assert_eq!(parsed.vps, vec![VPS.to_vec()]);
     }
 }

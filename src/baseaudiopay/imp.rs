@@ -75,6 +75,9 @@ struct State {
     expected_pts: Option<gst::ClockTime>,
     /// The next packet starts a new talkspurt / timeline (marker bit, re-anchored RTP time).
     resync: bool,
+    /// The next packet holds the first data of a DISCONT input buffer (DISCONT flag, as the
+    /// C audio payloaders set it).
+    discont: bool,
     /// `ptime` and `maxptime` of the output caps of this caps generation (see
     /// [`crate::basepay::InputParams::caps_generation`]).
     caps_ptimes: Option<(u64, CapsPtimes)>,
@@ -173,11 +176,13 @@ impl RtpBaseAudioPay2 {
             (Some(pts), Some(expected)) => pts.absdiff(expected) > resync_tolerance(&framing),
             _ => false,
         };
-        if buffer.flags().contains(gst::BufferFlags::DISCONT) || jumped {
+        let discont = buffer.flags().contains(gst::BufferFlags::DISCONT);
+        if discont || jumped {
             // What is buffered belongs to the old timeline: send it first.
             Self::make_packets(base, &mut state, &framing, &limits, true, perfect);
             state.resync = true;
         }
+        state.discont |= discont;
         let size = buffer.size();
         let duration = framing.duration_ns(size);
         state.expected_pts = buffer
@@ -228,7 +233,9 @@ impl RtpBaseAudioPay2 {
             state.ticks = 0;
         }
         let len = payload.size();
-        let timing = if perfect {
+        // Without timestamps (a raw file from `filesrc`, BYTES segment), the byte count is the
+        // only clock: RTP time advances by the samples sent, as with the C payloaders.
+        let timing = if perfect || pts.is_none() {
             PacketTiming::Continuous {
                 pts,
                 ticks: state.ticks,
@@ -243,6 +250,8 @@ impl RtpBaseAudioPay2 {
             timing,
             duration: Some(gst::ClockTime::from_nseconds(framing.duration_ns(len))),
             meta_source: None,
+            discont: std::mem::take(&mut state.discont),
+            delta_unit: false,
         };
         state.ticks += framing.ticks(len);
         base.queue_packet(packet);

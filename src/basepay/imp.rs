@@ -121,6 +121,9 @@ struct State {
     caps_generation: u64,
     packets_sent: u64,
     bytes_sent: u64,
+    /// Input dropped as invalid, and when the last element warning about it was posted.
+    dropped_invalid: u64,
+    last_invalid_warning: Option<std::time::Instant>,
 }
 
 impl State {
@@ -162,6 +165,8 @@ impl State {
             caps_generation: 0,
             packets_sent: 0,
             bytes_sent: 0,
+            dropped_invalid: 0,
+            last_invalid_warning: None,
         }
     }
 }
@@ -181,6 +186,7 @@ enum PendingPacket {
         payload: PacketPayload,
         pts: Option<gst::ClockTime>,
         duration: Option<gst::ClockTime>,
+        flags: gst::BufferFlags,
     },
 }
 
@@ -392,6 +398,7 @@ impl RtpBasePay2 {
             }
         };
 
+        let flags = packet.buffer_flags();
         let meta_source = if source_info || state.has_extensions {
             packet.meta_source.or_else(|| state.current_input.clone())
         } else {
@@ -423,6 +430,7 @@ impl RtpBasePay2 {
                 payload: packet.payload,
                 pts,
                 duration: packet.duration,
+                flags,
             });
             return;
         }
@@ -469,6 +477,7 @@ impl RtpBasePay2 {
             let out = output.make_mut();
             out.set_pts(pts);
             out.set_duration(packet.duration);
+            set_packet_flags(out, flags);
         }
         Self::count_packet(&mut state, rtp_timestamp, payload_len);
         state.pending.push(PendingPacket::Built(output));
@@ -535,6 +544,7 @@ impl RtpBasePay2 {
                 payload,
                 pts,
                 duration,
+                flags,
                 ..
             } = p
             else {
@@ -574,6 +584,7 @@ impl RtpBasePay2 {
                 let b = output.make_mut();
                 b.set_pts(pts);
                 b.set_duration(duration);
+                set_packet_flags(b, flags);
             }
             out.push(output);
         }
@@ -642,6 +653,31 @@ impl RtpBasePay2 {
         }
     }
 
+    /// Counts bad input; GST_WARNING every time, an element warning at most once a second,
+    /// posted after the state lock is released.
+    pub(super) fn drop_invalid_input(&self, reason: &dyn std::fmt::Display) {
+        gst::warning!(crate::CAT, imp = self, "Dropping invalid input: {reason}");
+        let post = {
+            let mut state = lock(&self.state);
+            state.dropped_invalid += 1;
+            let now = std::time::Instant::now();
+            let due = state
+                .last_invalid_warning
+                .is_none_or(|t| now.duration_since(t) >= std::time::Duration::from_secs(1));
+            if due {
+                state.last_invalid_warning = Some(now);
+            }
+            due
+        };
+        if post {
+            gst::element_imp_warning!(
+                self,
+                gst::StreamError::Format,
+                ["Dropping invalid input: {reason}"]
+            );
+        }
+    }
+
     fn sink_chain(&self, buffer: gst::Buffer) -> FlowResult {
         let Some(input_kept) = self.begin_input(Some(&buffer)) else {
             gst::element_imp_error!(
@@ -687,20 +723,7 @@ impl RtpBasePay2 {
                 ok
             }
             EventView::Segment(s) => {
-                match s.segment().downcast_ref::<gst::ClockTime>() {
-                    Some(segment) => lock(&self.state).segment = segment.clone(),
-                    None => {
-                        gst::element_imp_error!(
-                            self,
-                            gst::StreamError::Format,
-                            [
-                                "Only TIME segments are supported, got {:?}",
-                                s.segment().format()
-                            ]
-                        );
-                        return false;
-                    }
-                }
+                lock(&self.state).segment = time_segment_of(s.segment());
                 self.src_pad.push_event(event)
             }
             EventView::FlushStop(_) => {
@@ -744,12 +767,40 @@ impl RtpBasePay2 {
             .field("timestamp-offset", state.timestamp_offset)
             .field("packets-sent", state.packets_sent)
             .field("bytes-sent", state.bytes_sent)
+            .field("dropped-invalid", state.dropped_invalid)
             .field("pool-hits", pool.hits)
             .field("pool-misses", pool.misses)
             .field("pool-allocations-avoided", pool.hits)
             .field("pool-returned", pool.returned)
             .field("pool-discarded", pool.discarded)
             .build()
+    }
+}
+
+/// Sets the packet flags of [`OutgoingPacket::buffer_flags`] (a reused buffer may carry old
+/// ones).
+fn set_packet_flags(buffer: &mut gst::BufferRef, flags: gst::BufferFlags) {
+    buffer.unset_flags(
+        gst::BufferFlags::DISCONT | gst::BufferFlags::DELTA_UNIT | gst::BufferFlags::MARKER,
+    );
+    buffer.set_flags(flags);
+}
+
+/// The TIME segment that maps input timestamps to running time. Other formats (BYTES from
+/// `filesrc`, as with the C payloaders, which accept any segment) have no time mapping:
+/// buffer timestamps, when there are any, are taken as running times (an open TIME segment
+/// from 0).
+fn time_segment_of(segment: &gst::Segment) -> gst::FormattedSegment<gst::ClockTime> {
+    match segment.downcast_ref::<gst::ClockTime>() {
+        Some(segment) => segment.clone(),
+        None => {
+            gst::debug!(
+                crate::CAT,
+                "{:?} segment: timestamps taken as running times",
+                segment.format()
+            );
+            gst::FormattedSegment::new()
+        }
     }
 }
 

@@ -121,6 +121,12 @@ pub struct OutgoingPacket {
     /// The input buffer this packet was made from: its metas feed the header extensions
     /// and `source-info` CSRCs. `None` uses the input buffer being handled.
     pub meta_source: Option<gst::Buffer>,
+    /// DISCONT: the first packet of data that followed a discontinuity of the input (the
+    /// subclass knows which packet carries the first data of a DISCONT input buffer).
+    pub discont: bool,
+    /// DELTA_UNIT: media a decoder cannot start from (the C video payloaders set it on the
+    /// packets of non-key access units; consumers that start on keyframes read it).
+    pub delta_unit: bool,
 }
 
 impl OutgoingPacket {
@@ -138,7 +144,19 @@ impl OutgoingPacket {
             timing: PacketTiming::Pts(pts),
             duration: None,
             meta_source: None,
+            discont: false,
+            delta_unit: false,
         }
+    }
+
+    /// The buffer flags of the packet: DISCONT and DELTA_UNIT as the subclass says, MARKER
+    /// exactly when the RTP marker bit is set.
+    pub fn buffer_flags(&self) -> gst::BufferFlags {
+        let mut flags = gst::BufferFlags::empty();
+        flags.set(gst::BufferFlags::DISCONT, self.discont);
+        flags.set(gst::BufferFlags::DELTA_UNIT, self.delta_unit);
+        flags.set(gst::BufferFlags::MARKER, self.marker);
+        flags
     }
 }
 
@@ -169,6 +187,16 @@ pub trait RtpBasePay2Ext: IsA<RtpBasePay2> + 'static {
     /// together, as one buffer list, once the subclass returns.
     fn queue_packet(&self, packet: OutgoingPacket) {
         self.upcast_ref::<RtpBasePay2>().imp().queue_packet(packet)
+    }
+
+    /// Reports input that cannot be payloaded (bad input, e.g. a NAL unit shorter than its
+    /// header): counted in `stats` (`dropped-invalid`), logged, and posted as an element
+    /// warning at most once a second. The stream goes on. Call it without holding a lock of
+    /// the subclass (it may post a message).
+    fn drop_invalid_input(&self, reason: &dyn std::fmt::Display) {
+        self.upcast_ref::<RtpBasePay2>()
+            .imp()
+            .drop_invalid_input(reason)
     }
 
     /// Pushes what has been queued now (for subclasses that emit outside `handle_buffer`).

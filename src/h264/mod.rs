@@ -33,6 +33,7 @@ impl NalCodec for H264Codec {
     const LENGTH_PREFIXED: &'static [&'static str] = &["avc", "avc3"];
     const LENGTH_PREFIXED_OUTPUT: &'static [&'static str] = &["avc"];
     const PARAM_SET_KINDS: usize = 2;
+    const KEY_FLAG_ON_FIRST_PACKET_ONLY: bool = true;
 
     fn nal_type(header: [u8; 2]) -> u8 {
         nal_type(header[0])

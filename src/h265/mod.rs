@@ -38,6 +38,7 @@ impl NalCodec for H265Codec {
     const LENGTH_PREFIXED: &'static [&'static str] = &["hvc1", "hev1"];
     const LENGTH_PREFIXED_OUTPUT: &'static [&'static str] = &["hvc1", "hev1"];
     const PARAM_SET_KINDS: usize = 3;
+    const KEY_FLAG_ON_FIRST_PACKET_ONLY: bool = false;
 
     fn nal_type(header: [u8; 2]) -> u8 {
         nal_type(header)

@@ -32,6 +32,10 @@ pub trait NalCodec: Send + 'static {
     const LENGTH_PREFIXED_OUTPUT: &'static [&'static str];
     /// Kinds of parameter sets (H.264: SPS, PPS; H.265: VPS, SPS, PPS), in stream order.
     const PARAM_SET_KINDS: usize;
+    /// DELTA_UNIT on packets: `true` leaves only the first packet of a key input buffer
+    /// without it (the C `rtph264pay`); `false` leaves every packet of a key input buffer
+    /// without it.
+    const KEY_FLAG_ON_FIRST_PACKET_ONLY: bool;
 
     /// NAL unit type from the first two bytes of a NAL unit.
     fn nal_type(header: [u8; 2]) -> u8;

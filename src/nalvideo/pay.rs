@@ -11,9 +11,10 @@ use std::sync::atomic::Ordering;
 
 use gst::glib;
 use gst::prelude::*;
-use rtp2_core::nal::{annexb_nal_ranges, length_prefixed_nal_ranges};
+use rtp2_core::nal::{annexb_nal_ranges_with_header, length_prefixed_nal_units};
 use rtp2_core::nalpack::{
-    AggregateMode, Chunk, NalPacketizer, NalRef, PacketPlan, PacketizationMode, PacketizerConfig,
+    AggregateMode, Chunk, NalFormat, NalPacketizer, NalRef, PacketPlan, PacketizationMode,
+    PacketizeError, PacketizerConfig,
 };
 
 use super::{NalCodec, ParamSets};
@@ -40,13 +41,55 @@ enum InputFormat {
 }
 
 /// A NAL unit the packetizer may still refer to: where it lies in the buffer it came from
-/// (a reference to that buffer, no sub-buffer).
+/// (a reference to that buffer, no sub-buffer), and the flags of the first packet that starts
+/// with it.
 #[derive(Debug)]
 struct PendingNal {
     id: usize,
     source: gst::Buffer,
     offset: usize,
     pts: Option<gst::ClockTime>,
+    flags: NalFlags,
+}
+
+/// Buffer flags a NAL unit passes to the packet that starts with it (as the C payloaders:
+/// from the input buffer's DELTA_UNIT and DISCONT flags).
+#[derive(Debug, Clone, Copy, Default)]
+struct NalFlags {
+    /// First data of a DISCONT input buffer.
+    discont: bool,
+    /// Of a non-key input buffer, or (H.264) not the first unit of a key one.
+    delta_unit: bool,
+}
+
+/// Where the current input buffer is: its timing and flags, and whether its first NAL unit
+/// has been handed on.
+#[derive(Debug, Clone, Copy)]
+struct InputInfo {
+    pts: Option<gst::ClockTime>,
+    discont: bool,
+    delta_unit: bool,
+    first_taken: bool,
+}
+
+impl InputInfo {
+    fn of(buffer: &gst::Buffer) -> Self {
+        InputInfo {
+            pts: buffer.pts(),
+            discont: buffer.flags().contains(gst::BufferFlags::DISCONT),
+            delta_unit: buffer.flags().contains(gst::BufferFlags::DELTA_UNIT),
+            first_taken: false,
+        }
+    }
+
+    /// Flags of the next NAL unit: DISCONT only on the first; DELTA_UNIT per codec.
+    fn next_flags<C: NalCodec>(&mut self) -> NalFlags {
+        let first = !std::mem::replace(&mut self.first_taken, true);
+        NalFlags {
+            discont: self.discont && first,
+            delta_unit: self.delta_unit || (C::KEY_FLAG_ON_FIRST_PACKET_ONLY && !first),
+        }
+    }
 }
 
 /// Payloader state; the element keeps it behind its lock.
@@ -64,6 +107,8 @@ pub struct NalPayState<C: NalCodec> {
     /// Kinds of parameter sets seen in the current access unit (bit mask).
     au_sets: u8,
     last_pts: Option<gst::ClockTime>,
+    /// Why input was dropped while the state was locked: reported once it is released.
+    dropped: Vec<String>,
     /// Fields the element sets on every RTP caps (e.g. packetization-mode).
     pub caps_fields: Option<gst::Structure>,
 }
@@ -86,6 +131,7 @@ impl<C: NalCodec> Default for NalPayState<C> {
             force_headers: false,
             au_sets: 0,
             last_pts: None,
+            dropped: Vec::new(),
             caps_fields: None,
         }
     }
@@ -198,9 +244,9 @@ impl<C: NalCodec> NalPayState<C> {
         source: &gst::Buffer,
         range: std::ops::Range<usize>,
         header: [u8; 2],
-        pts: Option<gst::ClockTime>,
+        input: &mut InputInfo,
         end_of_au: bool,
-        input: &gst::Buffer,
+        meta_source: &gst::Buffer,
     ) -> Result<(), gst::FlowError> {
         let id = self.next_id;
         self.next_id += 1;
@@ -209,18 +255,24 @@ impl<C: NalCodec> NalPayState<C> {
             header,
             len: range.len(),
         };
+        let flags = input.next_flags::<C>();
+        let mut plans = Vec::new();
+        if flags.discont && self.packetizer.has_pending() {
+            // A discontinuity starts a new access unit: what is held ended the previous one.
+            self.packetizer.flush(true, &mut plans);
+        }
         self.nals.push(PendingNal {
             id,
             source: source.clone(),
             offset: range.start,
-            pts,
+            pts: input.pts,
+            flags,
         });
-        let mut plans = Vec::new();
         if let Err(err) = self.packetizer.push(nal_ref, end_of_au, &mut plans) {
             gst::element_error!(obj, gst::StreamError::Encode, ["{err}"]);
             return Err(gst::FlowError::Error);
         }
-        self.queue_plans(obj, plans, input);
+        self.queue_plans(obj, plans, meta_source);
         Ok(())
     }
 
@@ -245,15 +297,24 @@ impl<C: NalCodec> NalPayState<C> {
                     }
                 }
             }
-            let pts = self
+            let (pts, flags) = self
                 .nals
-                .iter()
+                .iter_mut()
                 .find(|n| n.id == plan.first_nal)
-                .and_then(|n| n.pts);
+                .map(|n| {
+                    let flags = n.flags;
+                    // Later fragments of the unit: no DISCONT; H.264 also sets DELTA_UNIT.
+                    n.flags.discont = false;
+                    n.flags.delta_unit |= C::KEY_FLAG_ON_FIRST_PACKET_ONLY;
+                    (n.pts, flags)
+                })
+                .unwrap_or_default();
             let mut packet = OutgoingPacket::with_payload(PacketPayload::Memories(payload), pts);
             packet.prefix = prefix;
             packet.marker = plan.marker;
             packet.meta_source = Some(input.clone());
+            packet.discont = flags.discont;
+            packet.delta_unit = flags.delta_unit;
             obj.queue_packet(packet);
         }
         let keep: Vec<usize> = self.packetizer.pending_ids().collect();
@@ -265,9 +326,10 @@ impl<C: NalCodec> NalPayState<C> {
         &mut self,
         obj: &RtpBasePay2,
         settings: PaySettings,
-        pts: Option<gst::ClockTime>,
-        input: &gst::Buffer,
+        input: &mut InputInfo,
+        meta_source: &gst::Buffer,
     ) -> Result<(), gst::FlowError> {
+        let pts = input.pts;
         let all = self.sets.all_kinds_mask();
         if self.au_sets != all && self.wants_config(settings, pts) {
             let sets: Vec<Vec<u8>> = self.sets.all().cloned().collect();
@@ -281,7 +343,7 @@ impl<C: NalCodec> NalPayState<C> {
                 let header = NalRef::new(0, &set).header;
                 let len = set.len();
                 let source = gst::Buffer::from_mut_slice(set);
-                self.push_nal(obj, &source, 0..len, header, pts, false, input)?;
+                self.push_nal(obj, &source, 0..len, header, input, false, meta_source)?;
             }
             self.au_sets = all;
         }
@@ -292,7 +354,9 @@ impl<C: NalCodec> NalPayState<C> {
         Ok(())
     }
 
-    /// Payloads one input buffer; new RTP caps go out when the parameter sets change.
+    /// Payloads one input buffer; new RTP caps go out when the parameter sets change. A NAL
+    /// unit that cannot be sent (shorter than its header, a type reserved for packet
+    /// structures, a length past the end of the buffer) is dropped and noted in `dropped`.
     pub fn handle_buffer(
         &mut self,
         obj: &RtpBasePay2,
@@ -300,21 +364,22 @@ impl<C: NalCodec> NalPayState<C> {
         buffer: &gst::Buffer,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
         let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
+        let header_len = <C::Format as NalFormat>::NAL_HEADER_LEN;
         let ranges = match self.format {
-            InputFormat::ByteStream => annexb_nal_ranges(&map),
-            InputFormat::LengthPrefixed(size) => match length_prefixed_nal_ranges(&map, size) {
-                Ok(r) => r,
-                Err(err) => {
-                    gst::element_warning!(
-                        obj,
-                        gst::StreamError::Format,
-                        ["Dropping malformed length-prefixed buffer: {err}"]
-                    );
-                    return Ok(gst::FlowSuccess::Ok);
+            InputFormat::ByteStream => annexb_nal_ranges_with_header(&map, header_len),
+            InputFormat::LengthPrefixed(size) => {
+                let units = length_prefixed_nal_units(&map, size);
+                if let Some(err) = units.error {
+                    // The complete units before the broken one still go out.
+                    self.dropped.push(format!(
+                        "malformed length-prefixed buffer, dropping its end: {err}"
+                    ));
                 }
-            },
+                units.ranges
+            }
         };
-        let pts = buffer.pts();
+        let mut input = InputInfo::of(buffer);
+        let pts = input.pts;
         let au_ends_here = self.au_aligned || buffer.flags().contains(gst::BufferFlags::MARKER);
         if !self.au_aligned && self.last_pts != pts && self.packetizer.has_pending() {
             // A new timestamp starts a new access unit: what is held ended the previous one.
@@ -324,6 +389,17 @@ impl<C: NalCodec> NalPayState<C> {
         }
         self.last_pts = pts;
 
+        let ranges: Vec<_> = ranges
+            .into_iter()
+            .filter(|range| {
+                let checked =
+                    NalPacketizer::<C::Format>::check(&NalRef::new(0, &map[range.clone()]));
+                if let Err(err) = checked {
+                    self.dropped.push(drop_reason(err));
+                }
+                checked.is_ok()
+            })
+            .collect();
         let count = ranges.len();
         for (i, range) in ranges.into_iter().enumerate() {
             let nal = &map[range.clone()];
@@ -334,18 +410,27 @@ impl<C: NalCodec> NalPayState<C> {
                 self.au_sets |= ParamSets::kind_bit(set_kind);
                 self.params_changed |= self.sets.cache::<C>(nal);
             } else if C::is_keyframe(kind) {
-                self.insert_config(obj, settings, pts, buffer)?;
+                self.insert_config(obj, settings, &mut input, buffer)?;
             }
             if self.params_changed {
                 self.params_changed = false;
                 obj.set_src_caps(&self.src_caps());
             }
-            self.push_nal(obj, buffer, range, header, pts, end_of_au, buffer)?;
+            self.push_nal(obj, buffer, range, header, &mut input, end_of_au, buffer)?;
             if end_of_au {
                 self.au_sets = 0;
             }
         }
+        let mut plans = Vec::new();
+        self.packetizer.end_input(&mut plans);
+        self.queue_plans(obj, plans, buffer);
         Ok(gst::FlowSuccess::Ok)
+    }
+
+    /// Takes the reasons of the drops since the last call (reported by the caller once the
+    /// state lock is released).
+    fn take_dropped(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.dropped)
     }
 
     /// End of stream or segment: sends what is held for aggregation.
@@ -362,6 +447,11 @@ impl<C: NalCodec> NalPayState<C> {
         self.nals.clear();
         self.last_pts = None;
     }
+}
+
+/// The warning text of a NAL unit the packetizer refuses.
+fn drop_reason(err: PacketizeError) -> String {
+    format!("dropping NAL unit: {err}")
 }
 
 /// Whether a force-key-unit event (either direction) asks for all headers.
@@ -454,7 +544,13 @@ impl<C: NalCodec> NalPayElement<C> {
         }
         let mode = state.mode();
         state.configure(obj, mode, settings);
-        state.handle_buffer(obj, settings, buffer)
+        let res = state.handle_buffer(obj, settings, buffer);
+        let dropped = state.take_dropped();
+        drop(state);
+        for reason in dropped {
+            obj.drop_invalid_input(&reason);
+        }
+        res
     }
 
     /// `drain`.

@@ -92,10 +92,40 @@ fn main() {
             .and_then(|c| c.structure(0))
             .and_then(|s| s.get::<gst::Buffer>("codec_data").ok())
         {
+            let record = data.map_readable().expect("readable").to_vec();
             write(
                 &corpus.join("params"),
                 &format!("{codec}-codec-data"),
-                &data.map_readable().expect("readable"),
+                &record,
+            );
+            // The same record with lengthSizeMinusOne = 2 (3-byte NAL lengths): avcC byte 4,
+            // hvcC byte 21 (ISO/IEC 14496-15).
+            let at = if codec == "h264" { 4 } else { 21 };
+            let mut three = record.clone();
+            if let Some(b) = three.get_mut(at) {
+                *b = (*b & !3) | 2;
+                write(
+                    &corpus.join("params"),
+                    &format!("{codec}-codec-data-3byte"),
+                    &three,
+                );
+            }
+        }
+        let (samples, _) = collect(&format!("{src} ! {encoder} ! appsink name=sink"));
+        if let Some(first) = samples.first() {
+            // The first sample with 3-byte NAL lengths instead of 4.
+            let map = first.map_readable().expect("readable");
+            let mut three = Vec::new();
+            if let Ok(ranges) = rtp2_core::nal::length_prefixed_nal_ranges(&map, 4) {
+                for r in ranges {
+                    three.extend_from_slice(&(r.len() as u32).to_be_bytes()[1..]);
+                    three.extend_from_slice(&map[r]);
+                }
+            }
+            write(
+                &corpus.join("params"),
+                &format!("{codec}-sample-3byte"),
+                &three,
             );
         }
         for (i, pay) in pays.iter().enumerate() {

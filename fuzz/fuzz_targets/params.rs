@@ -4,14 +4,18 @@
 
 //! Signalling parsers fed from caps and SDP: avcC and hvcC records, parameter sets
 //! (H.264 SPS/PPS ids, H.265 SPS profile/tier/level and ids), `sprop-*` base64 lists, and
-//! NAL unit scanning of Annex B and length-prefixed data: no panic, ranges within the input.
+//! NAL unit scanning of Annex B and length-prefixed data (1- to 4-byte lengths): no panic,
+//! ranges within the input.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use rtp2_core::h264::params as h264;
 use rtp2_core::h265::params as h265;
-use rtp2_core::nal::{annexb_nal_ranges, length_prefixed_nal_ranges};
+use rtp2_core::nal::{
+    annexb_nal_ranges, annexb_nal_ranges_with_header, length_prefixed_nal_ranges,
+    length_prefixed_nal_units,
+};
 
 fuzz_target!(|data: &[u8]| {
     let _ = h264::AvcDecoderConfig::parse(data);
@@ -41,11 +45,17 @@ fuzz_target!(|data: &[u8]| {
     for r in annexb_nal_ranges(data) {
         assert!(r.start <= r.end && r.end <= data.len());
     }
-    for size in [1, 2, 4] {
+    for r in annexb_nal_ranges_with_header(data, 2) {
+        assert!(r.start < r.end && r.end <= data.len());
+    }
+    for size in [1, 2, 3, 4] {
+        let units = length_prefixed_nal_units(data, size);
+        for r in &units.ranges {
+            assert!(r.start < r.end && r.end <= data.len());
+        }
         if let Ok(ranges) = length_prefixed_nal_ranges(data, size) {
-            for r in ranges {
-                assert!(r.start <= r.end && r.end <= data.len());
-            }
+            assert!(units.error.is_none());
+            assert_eq!(ranges, units.ranges);
         }
     }
 });

@@ -9,6 +9,7 @@
 
 pub mod depay;
 pub mod pay;
+mod pay_flags;
 
 use std::collections::BTreeMap;
 

@@ -17,6 +17,7 @@ use rtp2_core::nalpack::{
     PacketizeError, PacketizerConfig,
 };
 
+use super::pay_flags::{InputInfo, NalFlags};
 use super::{NalCodec, ParamSets};
 use crate::basepay::{OutgoingPacket, PacketPayload, PayloadPrefix, RtpBasePay2, RtpBasePay2Ext};
 use crate::hdrext::lock;
@@ -50,46 +51,6 @@ struct PendingNal {
     offset: usize,
     pts: Option<gst::ClockTime>,
     flags: NalFlags,
-}
-
-/// Buffer flags a NAL unit passes to the packet that starts with it (as the C payloaders:
-/// from the input buffer's DELTA_UNIT and DISCONT flags).
-#[derive(Debug, Clone, Copy, Default)]
-struct NalFlags {
-    /// First data of a DISCONT input buffer.
-    discont: bool,
-    /// Of a non-key input buffer, or (H.264) not the first unit of a key one.
-    delta_unit: bool,
-}
-
-/// Where the current input buffer is: its timing and flags, and whether its first NAL unit
-/// has been handed on.
-#[derive(Debug, Clone, Copy)]
-struct InputInfo {
-    pts: Option<gst::ClockTime>,
-    discont: bool,
-    delta_unit: bool,
-    first_taken: bool,
-}
-
-impl InputInfo {
-    fn of(buffer: &gst::Buffer) -> Self {
-        InputInfo {
-            pts: buffer.pts(),
-            discont: buffer.flags().contains(gst::BufferFlags::DISCONT),
-            delta_unit: buffer.flags().contains(gst::BufferFlags::DELTA_UNIT),
-            first_taken: false,
-        }
-    }
-
-    /// Flags of the next NAL unit: DISCONT only on the first; DELTA_UNIT per codec.
-    fn next_flags<C: NalCodec>(&mut self) -> NalFlags {
-        let first = !std::mem::replace(&mut self.first_taken, true);
-        NalFlags {
-            discont: self.discont && first,
-            delta_unit: self.delta_unit || (C::KEY_FLAG_ON_FIRST_PACKET_ONLY && !first),
-        }
-    }
 }
 
 /// Payloader state; the element keeps it behind its lock.

@@ -119,6 +119,32 @@ fn zero_latency_bundles_each_input_buffer_as_c_does() {
     assert_eq!(ours.packets[0].payload.len() + 12, 103);
     assert_eq!(ours.packets[0].payload[0] >> 1, 48, "AP");
 
+    // What sends a bundle first, in both aggregating modes: an access unit delimiter, a new
+    // timestamp, a DISCONT buffer.
+    let aud = [0x09u8, 0xf0];
+    let nal_aligned = caps("video/x-h264,stream-format=byte-stream,alignment=nal");
+    let input = [
+        buffer(&annexb(&[&SPS, &PPS]), 0, KEY),
+        buffer(&annexb(&[&aud]), 0, KEY),
+        buffer(&annexb(&[&idr(30, 1)]), 0, KEY),
+        buffer(&annexb(&[&aud, &slice(30, 2)]), 33, DELTA),
+        buffer(&annexb(&[&slice(30, 3)]), 66, DELTA),
+        buffer(
+            &annexb(&[&slice(30, 4)]),
+            66,
+            DELTA | gst::BufferFlags::DISCONT,
+        ),
+    ];
+    for mode in ["zero-latency", "max-stap"] {
+        let (c, ours) = both(
+            &format!("rtph264pay aggregate-mode={mode}"),
+            &nal_aligned,
+            &input,
+        );
+        assert_eq!(ours.packets, c.packets, "{mode}");
+        assert!(ours.packets.len() >= 4, "{mode}");
+    }
+
     // An avc access unit of two slices: one STAP-A with the marker.
     let avc = caps_with_codec_data("video/x-h264,stream-format=avc,alignment=au", avcc(4));
     let input = [buffer(

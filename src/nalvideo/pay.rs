@@ -67,7 +67,8 @@ pub struct NalPayState<C: NalCodec> {
     force_headers: bool,
     /// Kinds of parameter sets seen in the current access unit (bit mask).
     au_sets: u8,
-    last_pts: Option<gst::ClockTime>,
+    /// PTS and DTS of the last input buffer: a change starts an access unit (nal alignment).
+    last_timing: (Option<gst::ClockTime>, Option<gst::ClockTime>),
     /// Why input was dropped while the state was locked: reported once it is released.
     dropped: Vec<String>,
     /// Fields the element sets on every RTP caps (e.g. packetization-mode).
@@ -91,7 +92,7 @@ impl<C: NalCodec> Default for NalPayState<C> {
             last_config_pts: None,
             force_headers: false,
             au_sets: 0,
-            last_pts: None,
+            last_timing: (None, None),
             dropped: Vec::new(),
             caps_fields: None,
         }
@@ -342,13 +343,14 @@ impl<C: NalCodec> NalPayState<C> {
         let mut input = InputInfo::of(buffer);
         let pts = input.pts;
         let au_ends_here = self.au_aligned || buffer.flags().contains(gst::BufferFlags::MARKER);
-        if !self.au_aligned && self.last_pts != pts && self.packetizer.has_pending() {
+        let timing = (pts, buffer.dts());
+        if !self.au_aligned && self.last_timing != timing && self.packetizer.has_pending() {
             // A new timestamp starts a new access unit: what is held ended the previous one.
             let mut plans = Vec::new();
             self.packetizer.flush(true, &mut plans);
             self.queue_plans(obj, plans, buffer);
         }
-        self.last_pts = pts;
+        self.last_timing = timing;
 
         let ranges: Vec<_> = ranges
             .into_iter()
@@ -406,7 +408,7 @@ impl<C: NalCodec> NalPayState<C> {
         let config = self.packetizer.config();
         self.packetizer = NalPacketizer::new(config);
         self.nals.clear();
-        self.last_pts = None;
+        self.last_timing = (None, None);
     }
 }
 

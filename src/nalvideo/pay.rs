@@ -327,7 +327,7 @@ impl<C: NalCodec> NalPayState<C> {
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
         let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
         let header_len = <C::Format as NalFormat>::NAL_HEADER_LEN;
-        let ranges = match self.format {
+        let mut ranges = match self.format {
             InputFormat::ByteStream => annexb_nal_ranges_with_header(&map, header_len),
             InputFormat::LengthPrefixed(size) => {
                 let units = length_prefixed_nal_units(&map, size);
@@ -352,17 +352,13 @@ impl<C: NalCodec> NalPayState<C> {
         }
         self.last_timing = timing;
 
-        let ranges: Vec<_> = ranges
-            .into_iter()
-            .filter(|range| {
-                let checked =
-                    NalPacketizer::<C::Format>::check(&NalRef::new(0, &map[range.clone()]));
-                if let Err(err) = checked {
-                    self.dropped.push(drop_reason(err));
-                }
-                checked.is_ok()
-            })
-            .collect();
+        ranges.retain(|range| {
+            let checked = NalPacketizer::<C::Format>::check(&NalRef::new(0, &map[range.clone()]));
+            if let Err(err) = checked {
+                self.dropped.push(drop_reason(err));
+            }
+            checked.is_ok()
+        });
         let count = ranges.len();
         for (i, range) in ranges.into_iter().enumerate() {
             let nal = &map[range.clone()];

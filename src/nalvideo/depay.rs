@@ -488,8 +488,12 @@ impl<C: NalCodec> NalDepayElement<C> {
         state.policy = policy;
     }
 
-    /// `set_sink_caps`.
+    /// `set_sink_caps`; what the codec ignores in the caps is posted as a warning (before
+    /// the lock is taken).
     pub fn set_sink_caps(&self, obj: &RtpBaseDepay2, caps: &gst::Caps) -> bool {
+        for warning in caps.structure(0).map(C::caps_warnings).unwrap_or_default() {
+            gst::element_warning!(obj, gst::StreamError::Format, ["{warning}"]);
+        }
         lock(&self.state).set_sink_caps(obj, caps)
     }
 

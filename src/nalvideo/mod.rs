@@ -51,6 +51,11 @@ pub trait NalCodec: Send + 'static {
     fn sets_from_caps(s: &gst::StructureRef) -> Result<Vec<Vec<u8>>, String>;
     /// A depacketizer configured from the RTP caps.
     fn depacketizer_for_caps(s: &gst::StructureRef) -> Self::Depacketizer;
+    /// What is wrong in the RTP caps and is worked around (ignored values), for element
+    /// warnings.
+    fn caps_warnings(_s: &gst::StructureRef) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// The parameter sets known for a stream, by kind and id.

@@ -14,11 +14,11 @@ use rtp2_core::h265::depacketizer::{DepacketizerConfig, H265Depacketizer};
 use rtp2_core::h265::packetizer::H265Format;
 use rtp2_core::h265::params::{
     HevcDecoderConfig, parse_sprop_value, pps_id, sdp_profile_tier_level, sprop_value, sps_id,
-    vps_id,
+    sps_profile_tier_level, vps_id,
 };
 use rtp2_core::h265::{NAL_PPS, NAL_SPS, NAL_VPS, is_irap, nal_type};
 
-use crate::nalvideo::{NalCodec, ParamSets, caps_number};
+use crate::nalvideo::{LevelFields, NalCodec, ParamSets, caps_number};
 
 /// H.265 for the shared NAL video glue.
 #[derive(Debug)]
@@ -101,6 +101,25 @@ impl NalCodec for H265Codec {
             }
         }
         Ok(sets)
+    }
+
+    fn sps_caps_fields(nal: &[u8]) -> Option<LevelFields> {
+        if nal_type([*nal.first()?, *nal.get(1)?]) != NAL_SPS {
+            return None;
+        }
+        let ptl = sps_profile_tier_level(nal)?;
+        let fields = [
+            ("profile", ptl.profile_name()),
+            ("tier", Some(ptl.tier_name())),
+            ("level", ptl.level_name()),
+        ];
+        Some(LevelFields {
+            level_idc: ptl.level_idc,
+            fields: fields
+                .into_iter()
+                .filter_map(|(name, value)| Some((name, value?)))
+                .collect(),
+        })
     }
 
     fn caps_warnings(s: &gst::StructureRef) -> Vec<String> {

@@ -107,6 +107,9 @@ impl<C: NalCodec> NalDepayState<C> {
         if let Some(data) = codec_data {
             builder = builder.field("codec_data", gst::Buffer::from_mut_slice(data));
         }
+        for (name, value) in super::profile_level_fields::<C>(&self.sets) {
+            builder = builder.field(name, value);
+        }
         Some(builder.build())
     }
 

@@ -207,4 +207,28 @@ mod tests {
         // an inter stream has none.
         assert_eq!(rext(bits_8), None);
     }
+
+    #[test]
+    fn x265_range_extension_sps() {
+        // The first bytes of SPSs x265enc writes for 8-bit 4:4:4, 8-bit 4:2:2 and 12-bit
+        // 4:2:0 input (h265parse names them main-444, main-422-10, main-12; level 2.1).
+        let head = |flags: [u8; 2]| {
+            [
+                0x42, 0x01, 0x01, 0x04, 0x08, 0x00, 0x00, 0x03, 0x00, flags[0], flags[1], 0x00,
+                0x00, 0x03, 0x00, 0x00, 0x3f, 0x90, 0x01, 0x41,
+            ]
+        };
+        for (flags, name) in [
+            ([0x9e, 0x08], "main-444"),
+            ([0x9d, 0x08], "main-422-10"),
+            ([0x99, 0x88], "main-12"),
+        ] {
+            let ptl = crate::h265::params::sps_profile_tier_level(&head(flags)).unwrap();
+            assert_eq!(ptl.profile_idc, 4);
+            assert_eq!(
+                (ptl.profile_name(), ptl.tier_name(), ptl.level_name()),
+                (Some(name), "main", Some("2.1"))
+            );
+        }
+    }
 }

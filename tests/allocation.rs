@@ -4,7 +4,8 @@
 
 //! The downstream allocator (issue 14, item 2): when downstream answers the ALLOCATION
 //! query with an allocator of its own memory type, every access unit comes out in one memory
-//! from it, from our depayloaders as from the C `rtph264depay`; when downstream proposes
+//! from it, from our depayloaders as from the C `rtph264depay`/`rtph265depay`; when
+//! downstream proposes
 //! none, ours keep their zero-copy shared memories. A RECONFIGURE event makes them ask again.
 
 use std::sync::{Arc, Mutex};
@@ -224,8 +225,8 @@ fn bytes(buffers: &[gst::Buffer]) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Same packets into the C depayloader and ours, downstream proposing the test allocator:
-/// every access unit is one memory from it, for both, with the same bytes.
+/// Same packets into the C depayloaders and ours, downstream proposing the test allocator:
+/// every access unit is one memory from it, for both, with the same bytes (H.264).
 #[test]
 fn proposed_allocator_is_used_like_the_c_depayloader() {
     common::init();
@@ -247,15 +248,20 @@ fn proposed_allocator_is_used_like_the_c_depayloader() {
             assert!(from_test_allocator(b), "{name}: memory from the allocator");
         }
     }
-    // H.265 in ours, same rule.
+    // H.265, same rule, as the C rtph265depay.
     let packets = rtp_packets("h265", 10);
+    let c = depayload("rtph265depay", &packets, &proposal, None);
     let ours = depayload("rtph265depay2", &packets, &proposal, None);
     assert_eq!(ours.len(), 10);
-    assert!(
-        ours.iter()
-            .all(|b| b.n_memory() == 1 && from_test_allocator(b)),
-        "rtph265depay2 uses the proposed allocator"
-    );
+    assert_eq!(c.len(), 10);
+    for (name, outputs) in [("rtph265depay", &c[1..]), ("rtph265depay2", &ours[..])] {
+        assert!(
+            outputs
+                .iter()
+                .all(|b| b.n_memory() == 1 && from_test_allocator(b)),
+            "{name} uses the proposed allocator"
+        );
+    }
 }
 
 /// No proposal: our outputs keep the packets' memories (several per access unit, none from

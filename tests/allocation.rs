@@ -5,8 +5,8 @@
 //! The downstream allocator (issue 14, item 2): when downstream answers the ALLOCATION
 //! query with an allocator of its own memory type, every access unit comes out in one memory
 //! from it, from our depayloaders as from the C `rtph264depay`/`rtph265depay`; when
-//! downstream proposes
-//! none, ours keep their zero-copy shared memories. A RECONFIGURE event makes them ask again.
+//! downstream proposes none, ours keep their zero-copy shared memories. A RECONFIGURE event
+//! makes them ask again.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

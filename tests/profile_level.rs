@@ -9,6 +9,8 @@
 
 use std::time::Duration;
 
+use gst::prelude::*;
+
 mod common;
 
 use common::video::{Stream, through};
@@ -137,4 +139,45 @@ fn h265_profile_tier_and_level_match_h265parse() {
         profiles.len() >= 6,
         "distinct profiles covered: {profiles:?}"
     );
+}
+
+/// Two SPSs of different levels in `sprop-parameter-sets` (either id order): the caps name
+/// the highest level, as the C depayloader does.
+#[test]
+fn h264_caps_take_the_sps_with_the_highest_level() {
+    common::init();
+    let b64 = |nal: &[u8]| glib::base64_encode(nal).to_string();
+    // Constrained Baseline SPSs (profile_idc 66, constraint_set0/1) with seq_parameter_set_id
+    // ue(v) "1" = 0 or "010" = 1; level_idc 30 (3) or 40 (4). PPS 0 of SPS 0.
+    let pps = [0x68, 0xce, 0x3c, 0x80];
+    for (level_of_id0, level_of_id1) in [(30u8, 40u8), (40, 30)] {
+        let sps0 = [0x67, 66, 0xc0, level_of_id0, 0x80];
+        let sps1 = [0x67, 66, 0xc0, level_of_id1, 0x40];
+        let caps = gst::Caps::builder("application/x-rtp")
+            .field("media", "video")
+            .field("clock-rate", 90000i32)
+            .field("encoding-name", "H264")
+            .field(
+                "sprop-parameter-sets",
+                format!("{},{},{}", b64(&sps0), b64(&sps1), b64(&pps)),
+            )
+            .build();
+        for depay in ["rtph264depay", "rtph264depay2"] {
+            let mut h = gst_check::Harness::new_parse(&format!(
+                "{depay} ! capsfilter caps=\"video/x-h264,stream-format=avc,alignment=au\""
+            ));
+            h.set_src_caps(caps.clone());
+            let out = h
+                .sinkpad()
+                .and_then(|p| p.current_caps())
+                .unwrap_or_else(|| panic!("{depay} sets its caps from sprop-parameter-sets"));
+            let s = out.structure(0).unwrap();
+            assert_eq!(s.get::<&str>("level"), Ok("4"), "{depay}: {out}");
+            assert_eq!(
+                s.get::<&str>("profile"),
+                Ok("constrained-baseline"),
+                "{depay}"
+            );
+        }
+    }
 }

@@ -77,6 +77,11 @@ static ONLY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
 /// element in a bin behind ghost pads: two more pad pushes per buffer, the same for every
 /// element, which only hides the difference between them.)
 fn harness_for(description: &str) -> gst_check::Harness {
+    if description.contains('!') {
+        // An element and a sink (udpsink): a bin with a ghost sink pad, no output to count.
+        let bin = gst::parse::bin_from_description(description, true).expect("bin description");
+        return gst_check::Harness::with_element(&bin, Some("sink"), None);
+    }
     let element = gst::parse::launch(description).expect("element description");
     gst_check::Harness::with_element(&element, Some("sink"), Some("src"))
 }
@@ -425,6 +430,61 @@ fn main() {
             rounds,
         );
     }
+    // `buffer-list` of rtpg722pay2: true (ours) against false (C's default), the ratio true
+    // / false, per input buffer. It only matters when one input makes several packets (100
+    // ms inputs: five 20 ms packets); downstream is udpsink to 127.0.0.1, which sends a
+    // buffer list with one sendmmsg call, as an RTP sender would.
+    // avenc_g722 outputs 20 ms buffers whatever its input: five of them are joined.
+    let g722_100ms = lazy(|| {
+        let input: &Input = &g722;
+        let buffers = input
+            .buffers
+            .chunks(5)
+            .map(|five| {
+                let mut joined = five[0].copy();
+                for b in &five[1..] {
+                    joined.append(b.copy());
+                }
+                joined
+            })
+            .collect();
+        Input {
+            buffers,
+            caps: input.caps.clone(),
+        }
+    });
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(5004);
+    let udpsink = format!("udpsink host=127.0.0.1 port={port} sync=false async=false");
+    let list_rows: [(&str, &dyn std::ops::Deref<Target = Input>); 2] = [
+        (
+            "G.722 pay 100 ms inputs → udpsink, buffer-list",
+            &g722_100ms,
+        ),
+        ("G.722 pay 20 ms inputs → udpsink, buffer-list", &g722),
+    ];
+    for (name, input) in list_rows {
+        let with = format!("rtpg722pay2 buffer-list=true ! {udpsink}");
+        let without = format!("rtpg722pay2 buffer-list=false ! {udpsink}");
+        compare_labeled(
+            name,
+            [("true", &with), ("false", &without)],
+            input,
+            true,
+            rounds,
+        );
+    }
+    let with = "rtpg722pay2 buffer-list=true";
+    let without = "rtpg722pay2 buffer-list=false";
+    compare_labeled(
+        "G.722 pay 100 ms inputs → harness, buffer-list",
+        [("true", with), ("false", without)],
+        &g722_100ms,
+        true,
+        rounds,
+    );
     // Our buffer pool on and off (the ratio is pool / no pool).
     // (Audio inputs the payloader alone holds become the packets themselves: no pooled
     // buffer is used there, so the pool rows are video.)

@@ -482,6 +482,65 @@ fn donl_ordering_and_paci_through_the_element() {
     assert_eq!(nals_of(&[out]), vec![vec![0x02, 0x01, 5, 6]]);
 }
 
+/// A `sprop-max-don-diff` outside what RFC 7798 §7.1 allows (0–32767) says nothing about
+/// DONL fields (issue 24, item 5): a stream without them (7 pictures of x265enc, payloaded by
+/// the C rtph265pay) whose caps say `sprop-max-don-diff=40000` gives the 7 pictures from ours
+/// as from the C rtph265depay, the same decoded frames, and ours posts one warning.
+#[test]
+fn out_of_range_max_don_diff_is_ignored_like_the_c_depayloader() {
+    let stream = encode_frames("x265enc", "I420", 7);
+    let payloaded = through("rtph265pay", &stream);
+    for value in ["40000".to_send_value(), 32768i32.to_send_value()] {
+        let mut caps = payloaded.caps.clone();
+        caps.make_mut()
+            .structure_mut(0)
+            .unwrap()
+            .set_value("sprop-max-don-diff", value.clone());
+        let packets = Stream {
+            buffers: payloaded.buffers.clone(),
+            caps,
+        };
+        let depayload = |depay: &str| {
+            through(
+                &format!(
+                    "{depay} ! capsfilter \
+                     caps=\"video/x-h265,stream-format=byte-stream,alignment=au\""
+                ),
+                &packets,
+            )
+        };
+        let c = depayload("rtph265depay");
+        let ours = depayload("rtph265depay2");
+        assert_eq!(c.buffers.len(), 7, "C: 7 pictures");
+        assert_eq!(ours.buffers.len(), 7, "ours: 7 pictures ({value:?})");
+        let frames = decoded("", &ours);
+        assert_eq!(frames.len(), 7);
+        assert_eq!(frames, decoded("", &c), "same pictures as C");
+    }
+
+    let mut h = gst_check::Harness::new("rtph265depay2");
+    let bus = gst::Bus::new();
+    h.element().unwrap().set_bus(Some(&bus));
+    let mut caps = payloaded.caps.clone();
+    caps.make_mut()
+        .structure_mut(0)
+        .unwrap()
+        .set("sprop-max-don-diff", "40000");
+    h.set_src_caps(caps);
+    let warnings: Vec<String> =
+        std::iter::from_fn(|| bus.pop_filtered(&[gst::MessageType::Warning]))
+            .map(|m| match m.view() {
+                gst::MessageView::Warning(w) => format!("{} {:?}", w.error(), w.debug()),
+                _ => String::new(),
+            })
+            .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("sprop-max-don-diff=40000"),
+        "{warnings:?}"
+    );
+}
+
 /// ffmpeg receives our stream over UDP on 127.0.0.1 from an SDP made from our caps and
 /// decodes every frame, pixel-identical to avdec_h265 decoding the elementary stream
 /// (10 more frames follow, because ffmpeg completes a frame when the next one starts).

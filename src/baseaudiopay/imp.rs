@@ -4,7 +4,7 @@
 
 //! GObject implementation of `RtpBaseAudioPay2`.
 
-use std::sync::{LazyLock, Mutex};
+use std::sync::Mutex;
 
 use gst::glib;
 use gst::prelude::*;
@@ -46,23 +46,6 @@ unsafe impl ClassStruct for Class {
     type Type = RtpBaseAudioPay2;
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Settings {
-    min_ptime: i64,
-    max_ptime: i64,
-    ptime_multiple: i64,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            min_ptime: 0,
-            max_ptime: -1,
-            ptime_multiple: 0,
-        }
-    }
-}
-
 #[derive(Default)]
 struct State {
     framing: Option<AudioFraming>,
@@ -81,8 +64,6 @@ struct State {
     /// `ptime` and `maxptime` of the output caps of this caps generation (see
     /// [`crate::basepay::InputParams::caps_generation`]).
     caps_ptimes: Option<(u64, CapsPtimes)>,
-    /// A copy of the settings that `set_property` keeps current (one lock per buffer).
-    settings: Settings,
 }
 
 impl State {
@@ -97,7 +78,6 @@ type CapsPtimes = (Option<u64>, Option<u64>);
 
 #[derive(Default)]
 pub struct RtpBaseAudioPay2 {
-    settings: Mutex<Settings>,
     state: Mutex<State>,
 }
 
@@ -140,13 +120,12 @@ impl RtpBaseAudioPay2 {
         params: &InputParams,
         state: &mut State,
     ) -> PtimeSettings {
-        let settings = state.settings;
         let (caps_ptime_ns, caps_maxptime_ns) =
             Self::caps_ptimes(base, state, params.caps_generation);
         PtimeSettings {
-            min_ptime_ns: u64::try_from(settings.min_ptime).unwrap_or(0),
-            max_ptime_ns: u64::try_from(settings.max_ptime).ok(),
-            ptime_multiple_ns: u64::try_from(settings.ptime_multiple).unwrap_or(0),
+            min_ptime_ns: u64::try_from(params.min_ptime).unwrap_or(0),
+            max_ptime_ns: u64::try_from(params.max_ptime).ok(),
+            ptime_multiple_ns: u64::try_from(params.ptime_multiple).unwrap_or(0),
             caps_ptime_ns,
             caps_maxptime_ns,
             default_ptime_ns: DEFAULT_PTIME_NS,
@@ -307,73 +286,20 @@ impl ObjectSubclass for RtpBaseAudioPay2 {
     type Class = Class;
 }
 
-impl ObjectImpl for RtpBaseAudioPay2 {
-    fn properties() -> &'static [glib::ParamSpec] {
-        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            vec![
-                glib::ParamSpecInt64::builder("min-ptime")
-                    .nick("Min packet time")
-                    .blurb("Minimum duration of the packet data in ns (can't go above MTU)")
-                    .minimum(0)
-                    .default_value(0)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecInt64::builder("max-ptime")
-                    .nick("Max packet time")
-                    .blurb(
-                        "Maximum duration of the packet data in ns \
-                         (-1 = 20 ms, or the ptime/maxptime of downstream caps)",
-                    )
-                    .minimum(-1)
-                    .default_value(-1)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecInt64::builder("ptime-multiple")
-                    .nick("Packet time multiple")
-                    .blurb("Force buffers to be multiples of this duration in ns (0 disables)")
-                    .minimum(0)
-                    .default_value(0)
-                    .mutable_playing()
-                    .build(),
-            ]
-        });
-        PROPERTIES.as_ref()
-    }
-
-    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
-        let mut settings = lock(&self.settings);
-        match pspec.name() {
-            "min-ptime" => settings.min_ptime = value.get().unwrap_or(0),
-            "max-ptime" => settings.max_ptime = value.get().unwrap_or(-1),
-            "ptime-multiple" => settings.ptime_multiple = value.get().unwrap_or(0),
-            other => gst::warning!(crate::CAT, imp = self, "No writable property {other}"),
-        }
-        lock(&self.state).settings = *settings;
-    }
-
-    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
-        let settings = lock(&self.settings);
-        match pspec.name() {
-            "min-ptime" => settings.min_ptime.to_value(),
-            "max-ptime" => settings.max_ptime.to_value(),
-            "ptime-multiple" => settings.ptime_multiple.to_value(),
-            _ => glib::Value::from_type(pspec.value_type()),
-        }
-    }
-}
+/// `min-ptime`, `max-ptime` and `ptime-multiple` are properties of the payloader base class
+/// (as in C, every payloader has them); this class is where they take effect.
+impl ObjectImpl for RtpBaseAudioPay2 {}
 
 impl GstObjectImpl for RtpBaseAudioPay2 {}
 impl ElementImpl for RtpBaseAudioPay2 {}
 
 impl RtpBasePay2Impl for RtpBaseAudioPay2 {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        let settings = *lock(&self.settings);
         let mut state = lock(&self.state);
         let framing = state.framing;
         *state = State {
             framing,
             resync: true,
-            settings,
             ..State::default()
         };
         Ok(())

@@ -18,6 +18,7 @@ use rtp2_core::seqnum::{SeqnumTracker, SeqnumUnwrapper, SeqnumVerdict, Timestamp
 use rtp2_core::time::clock_to_ns;
 
 use super::IncomingPacket;
+use super::allocation::ProposedAllocator;
 use crate::hdrext::{HeaderExtensions, lock};
 
 type FlowResult = Result<gst::FlowSuccess, gst::FlowError>;
@@ -149,6 +150,11 @@ struct State {
     /// A segment event that arrived before the output caps were known; it follows them.
     pending_segment: Option<gst::Event>,
     pending: Vec<gst::Buffer>,
+    /// Allocator downstream proposed for the outputs (`None`: zero-copy shared memories).
+    allocator: Option<ProposedAllocator>,
+    /// New output caps or a RECONFIGURE event: the ALLOCATION query is due before the next
+    /// push.
+    allocation_stale: bool,
     last_warning: Option<Instant>,
     stats: Stats,
 }
@@ -197,6 +203,8 @@ impl State {
             src_caps: None,
             pending_segment: None,
             pending: Vec::new(),
+            allocator: None,
+            allocation_stale: false,
             last_warning: None,
             stats: Stats::default(),
         }
@@ -265,6 +273,7 @@ impl RtpBaseDepay2 {
         }
         gst::debug!(crate::CAT, imp = self, "Output caps {caps}");
         state.src_caps = Some(caps.clone());
+        state.allocation_stale = true;
         let segment = state.pending_segment.take();
         drop(state);
         let ok = self.src_pad.push_event(gst::event::Caps::new(&caps));
@@ -564,11 +573,22 @@ impl RtpBaseDepay2 {
 
     fn push_pending(&self) -> FlowResult {
         let mut state = lock(&self.state);
+        if state.pending.is_empty() {
+            return Ok(gst::FlowSuccess::Ok);
+        }
+        if std::mem::take(&mut state.allocation_stale) {
+            drop(state);
+            self.query_allocation();
+            state = lock(&self.state);
+        }
+        let allocator = state.allocator.clone();
         match state.pending.len() {
-            0 => Ok(gst::FlowSuccess::Ok),
             1 => {
-                let buffer = state.pending.pop().unwrap_or_default();
+                let mut buffer = state.pending.pop().unwrap_or_default();
                 drop(state);
+                if let Some(allocator) = allocator {
+                    buffer = allocator.copy_into(buffer);
+                }
                 self.src_pad.push(buffer)
             }
             n => {
@@ -580,9 +600,21 @@ impl RtpBaseDepay2 {
                     }
                 }
                 drop(state);
+                if let Some(allocator) = allocator {
+                    allocator.copy_list(&mut list);
+                }
                 self.src_pad.push_list(list)
             }
         }
+    }
+
+    /// Asks downstream for an allocator for the current output caps (no lock held).
+    fn query_allocation(&self) {
+        let allocator = self
+            .src_pad
+            .current_caps()
+            .and_then(|caps| ProposedAllocator::query(&self.src_pad, &caps));
+        lock(&self.state).allocator = allocator;
     }
 
     fn sink_chain(&self, buffer: gst::Buffer) -> FlowResult {
@@ -808,7 +840,13 @@ impl ObjectSubclass for RtpBaseDepay2 {
                 RtpBaseDepay2::catch_panic_pad_function(
                     parent,
                     || false,
-                    |imp| (imp.vfuncs().src_event)(&imp.obj(), event),
+                    |imp| {
+                        if event.type_() == gst::EventType::Reconfigure {
+                            // Downstream changed: its allocator may have too.
+                            lock(&imp.state).allocation_stale = true;
+                        }
+                        (imp.vfuncs().src_event)(&imp.obj(), event)
+                    },
                 )
             })
             .build();

@@ -18,6 +18,7 @@
 //! [`RtpBaseDepay2Ext::push_output`] for each buffer it completes and
 //! [`RtpBaseDepay2Ext::drop_packet`] for payloads it rejects.
 
+mod allocation;
 mod imp;
 
 use gst::glib;

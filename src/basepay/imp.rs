@@ -70,6 +70,13 @@ struct Settings {
     perfect_rtptime: bool,
     buffer_list: bool,
     use_buffer_pool: bool,
+    /// `min-ptime`, `max-ptime`, `ptime-multiple` (ns): used by the audio payloaders; the
+    /// video ones have them, unused, as in C (GstRTPBasePayload).
+    min_ptime: i64,
+    max_ptime: i64,
+    ptime_multiple: i64,
+    /// `onvif-no-rate-control`: RTP time from the stream time (ONVIF replay, Rate-Control=no).
+    onvif_no_rate_control: bool,
 }
 
 impl Default for Settings {
@@ -86,6 +93,10 @@ impl Default for Settings {
             perfect_rtptime: true,
             buffer_list: true,
             use_buffer_pool: true,
+            min_ptime: 0,
+            max_ptime: -1,
+            ptime_multiple: 0,
+            onvif_no_rate_control: false,
         }
     }
 }
@@ -241,6 +252,9 @@ impl RtpBasePay2 {
             max_payload_size: Self::max_payload_size_of(&state),
             perfect_rtptime: state.input_settings.perfect_rtptime,
             caps_generation: state.caps_generation,
+            min_ptime: state.input_settings.min_ptime,
+            max_ptime: state.input_settings.max_ptime,
+            ptime_multiple: state.input_settings.ptime_multiple,
         }
     }
 
@@ -595,7 +609,11 @@ impl RtpBasePay2 {
     /// the random offset, wrapping at 32 bits.
     fn rtp_time_for(&self, state: &mut State, pts: gst::ClockTime, scale: bool) -> Option<u32> {
         let clock_rate = state.clock_rate?;
-        let running_time = if scale {
+        let running_time = if state.input_settings.onvif_no_rate_control {
+            // ONVIF replay with Rate-Control=no: the RTP clock tells the recording's own
+            // time (the stream time), whatever the rate and position of playback (as C).
+            state.segment.to_stream_time(pts)?
+        } else if scale {
             state.segment.to_running_time(pts)?
         } else {
             // Without scaling, rate changes of the segment do not speed up the RTP clock.
@@ -940,7 +958,11 @@ impl ObjectSubclass for RtpBasePay2 {
             })
             .build();
         let settings = Settings::default();
-        let state = State::new(&settings);
+        let mut state = State::new(&settings);
+        // Before streaming starts, `seqnum` and `timestamp` read 0, as in C (READY → PAUSED
+        // makes the state that picks the random offsets).
+        state.last_seqnum = 0;
+        state.last_timestamp = 0;
         RtpBasePay2 {
             sink_pad,
             src_pad,
@@ -1049,6 +1071,39 @@ impl ObjectImpl for RtpBasePay2 {
                     .default_value(true)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecInt64::builder("min-ptime")
+                    .nick("Min packet time")
+                    .blurb("Minimum duration of the packet data in ns (can't go above MTU)")
+                    .minimum(0)
+                    .default_value(0)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecInt64::builder("max-ptime")
+                    .nick("Max packet time")
+                    .blurb(
+                        "Maximum duration of the packet data in ns (-1 = audio: 20 ms, or the \
+                         ptime/maxptime of downstream caps; unused by video payloaders)",
+                    )
+                    .minimum(-1)
+                    .default_value(-1)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecInt64::builder("ptime-multiple")
+                    .nick("Packet time multiple")
+                    .blurb("Force buffers to be multiples of this duration in ns (0 disables)")
+                    .minimum(0)
+                    .default_value(0)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoolean::builder("onvif-no-rate-control")
+                    .nick("ONVIF no rate control")
+                    .blurb(
+                        "Enable ONVIF Rate-Control=no timestamping mode: RTP time from the \
+                         stream time of the segment instead of the running time",
+                    )
+                    .default_value(false)
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecBoolean::builder("use-buffer-pool")
                     .nick("Use buffer pool")
                     .blurb(
@@ -1089,6 +1144,12 @@ impl ObjectImpl for RtpBasePay2 {
             "auto-header-extension" => settings.auto_header_extension = value.get().unwrap_or(true),
             "buffer-list" => settings.buffer_list = value.get().unwrap_or(true),
             "use-buffer-pool" => settings.use_buffer_pool = value.get().unwrap_or(true),
+            "min-ptime" => settings.min_ptime = value.get().unwrap_or(0),
+            "max-ptime" => settings.max_ptime = value.get().unwrap_or(-1),
+            "ptime-multiple" => settings.ptime_multiple = value.get().unwrap_or(0),
+            "onvif-no-rate-control" => {
+                settings.onvif_no_rate_control = value.get().unwrap_or(false)
+            }
             other => gst::warning!(crate::CAT, imp = self, "No writable property {other}"),
         }
         // The streaming thread reads the settings from the state (one lock per packet).
@@ -1116,6 +1177,10 @@ impl ObjectImpl for RtpBasePay2 {
             "extensions" => lock(&self.extensions).to_value_array().to_value(),
             "buffer-list" => settings.buffer_list.to_value(),
             "use-buffer-pool" => settings.use_buffer_pool.to_value(),
+            "min-ptime" => settings.min_ptime.to_value(),
+            "max-ptime" => settings.max_ptime.to_value(),
+            "ptime-multiple" => settings.ptime_multiple.to_value(),
+            "onvif-no-rate-control" => settings.onvif_no_rate_control.to_value(),
             _ => glib::Value::from_type(pspec.value_type()),
         }
     }

@@ -171,6 +171,12 @@ pub struct InputParams {
     pub perfect_rtptime: bool,
     /// Changes whenever the output caps change: a key for values derived from the caps.
     pub caps_generation: u64,
+    /// The `min-ptime` property (ns).
+    pub min_ptime: i64,
+    /// The `max-ptime` property (ns; -1: the payloader's default).
+    pub max_ptime: i64,
+    /// The `ptime-multiple` property (ns; 0: none).
+    pub ptime_multiple: i64,
 }
 
 /// Methods subclasses call on the base class.

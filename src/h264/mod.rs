@@ -12,11 +12,11 @@ use rtp2_core::h264::depacketizer::{DepacketizerConfig, H264Depacketizer};
 use rtp2_core::h264::packetizer::H264Format;
 use rtp2_core::h264::params::{
     AvcDecoderConfig, parse_sprop_parameter_sets, pps_id, profile_level_id, sprop_parameter_sets,
-    sps_id,
+    sps_id, sps_level_name, sps_profile_name,
 };
 use rtp2_core::h264::{NAL_IDR, NAL_PPS, NAL_SPS, nal_type};
 
-use crate::nalvideo::{NalCodec, ParamSets, caps_number};
+use crate::nalvideo::{LevelFields, NalCodec, ParamSets, caps_number};
 
 /// H.264 for the shared NAL video glue.
 #[derive(Debug)]
@@ -92,6 +92,23 @@ impl NalCodec for H264Codec {
             Ok(sprop) => parse_sprop_parameter_sets(sprop).map_err(|e| e.to_string()),
             Err(_) => Ok(Vec::new()),
         }
+    }
+
+    fn sps_caps_fields(nal: &[u8]) -> Option<LevelFields> {
+        if nal_type(*nal.first()?) != NAL_SPS {
+            return None;
+        }
+        let fields: Vec<_> = [
+            ("level", sps_level_name(nal)),
+            ("profile", sps_profile_name(nal)),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value?)))
+        .collect();
+        Some(LevelFields {
+            level_idc: *nal.get(3)?,
+            fields,
+        })
     }
 
     fn depacketizer_for_caps(s: &gst::StructureRef) -> H264Depacketizer {

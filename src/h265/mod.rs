@@ -9,15 +9,16 @@
 pub mod depay;
 pub mod pay;
 
+use gst::prelude::*;
 use rtp2_core::h265::depacketizer::{DepacketizerConfig, H265Depacketizer};
 use rtp2_core::h265::packetizer::H265Format;
 use rtp2_core::h265::params::{
     HevcDecoderConfig, parse_sprop_value, pps_id, sdp_profile_tier_level, sprop_value, sps_id,
-    vps_id,
+    sps_profile_tier_level, vps_id,
 };
 use rtp2_core::h265::{NAL_PPS, NAL_SPS, NAL_VPS, is_irap, nal_type};
 
-use crate::nalvideo::{NalCodec, ParamSets, caps_number};
+use crate::nalvideo::{LevelFields, NalCodec, ParamSets, caps_number};
 
 /// H.265 for the shared NAL video glue.
 #[derive(Debug)]
@@ -103,13 +104,33 @@ impl NalCodec for H265Codec {
         Ok(sets)
     }
 
+    fn sps_caps_fields(nal: &[u8]) -> Option<LevelFields> {
+        if nal_type([*nal.first()?, *nal.get(1)?]) != NAL_SPS {
+            return None;
+        }
+        let ptl = sps_profile_tier_level(nal)?;
+        let fields = [
+            ("profile", ptl.profile_name()),
+            ("tier", Some(ptl.tier_name())),
+            ("level", ptl.level_name()),
+        ];
+        Some(LevelFields {
+            level_idc: ptl.level_idc,
+            fields: fields
+                .into_iter()
+                .filter_map(|(name, value)| Some((name, value?)))
+                .collect(),
+        })
+    }
+
+    fn caps_warnings(s: &gst::StructureRef) -> Vec<String> {
+        max_don_diff(s).err().into_iter().collect()
+    }
+
     fn depacketizer_for_caps(s: &gst::StructureRef) -> H265Depacketizer {
         let defaults = DepacketizerConfig::default();
         H265Depacketizer::new(DepacketizerConfig {
-            max_don_diff: caps_number(s, "sprop-max-don-diff")
-                .and_then(|v| u32::try_from(v).ok())
-                .unwrap_or(0)
-                .min(32767),
+            max_don_diff: max_don_diff(s).unwrap_or(0),
             depack_buf_nalus: caps_number(s, "sprop-depack-buf-nalus").unwrap_or(0),
             depack_buf_bytes: caps_number(s, "sprop-depack-buf-bytes")
                 .filter(|b| *b > 0)
@@ -118,4 +139,31 @@ impl NalCodec for H265Codec {
             ..defaults
         })
     }
+}
+
+/// Largest `sprop-max-don-diff` RFC 7798 §7.1 allows.
+const MAX_DON_DIFF: usize = 32767;
+
+/// `sprop-max-don-diff` of the RTP caps (0 when absent: no DONL fields). A value outside
+/// 0–32767 is not one RFC 7798 §7.1 allows, so nothing can be known from it, not even
+/// whether the packets carry DONL fields: the error says so, and the caller treats it as
+/// absent, as the C `rtph265depay` (which never reads DONL) depayloads such a stream.
+fn max_don_diff(s: &gst::StructureRef) -> Result<u32, String> {
+    if !s.has_field("sprop-max-don-diff") {
+        return Ok(0);
+    }
+    caps_number(s, "sprop-max-don-diff")
+        .filter(|v| *v <= MAX_DON_DIFF)
+        .map(|v| v as u32)
+        .ok_or_else(|| {
+            let value = s
+                .value("sprop-max-don-diff")
+                .ok()
+                .and_then(|v| v.serialize().ok())
+                .map_or_else(String::new, |v| v.to_string());
+            format!(
+                "Ignoring sprop-max-don-diff={value}: RFC 7798 allows 0-{MAX_DON_DIFF}; \
+                 depayloading as if it were absent (no DONL fields)"
+            )
+        })
 }

@@ -107,6 +107,9 @@ impl<C: NalCodec> NalDepayState<C> {
         if let Some(data) = codec_data {
             builder = builder.field("codec_data", gst::Buffer::from_mut_slice(data));
         }
+        for (name, value) in super::profile_level_fields::<C>(&self.sets) {
+            builder = builder.field(name, value);
+        }
         Some(builder.build())
     }
 
@@ -488,8 +491,12 @@ impl<C: NalCodec> NalDepayElement<C> {
         state.policy = policy;
     }
 
-    /// `set_sink_caps`.
+    /// `set_sink_caps`; what the codec ignores in the caps is posted as a warning (before
+    /// the lock is taken).
     pub fn set_sink_caps(&self, obj: &RtpBaseDepay2, caps: &gst::Caps) -> bool {
+        for warning in caps.structure(0).map(C::caps_warnings).unwrap_or_default() {
+            gst::element_warning!(obj, gst::StreamError::Format, ["{warning}"]);
+        }
         lock(&self.state).set_sink_caps(obj, caps)
     }
 

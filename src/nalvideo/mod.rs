@@ -56,6 +56,40 @@ pub trait NalCodec: Send + 'static {
     fn sets_from_caps(s: &gst::StructureRef) -> Result<Vec<Vec<u8>>, String>;
     /// A depacketizer configured from the RTP caps.
     fn depacketizer_for_caps(s: &gst::StructureRef) -> Self::Depacketizer;
+    /// The `profile`/`level` (H.265: and `tier`) caps fields of a parameter set NAL unit, when
+    /// it is an SPS that names them.
+    fn sps_caps_fields(nal: &[u8]) -> Option<LevelFields>;
+    /// What is wrong in the RTP caps and is worked around (ignored values), for element
+    /// warnings.
+    fn caps_warnings(_s: &gst::StructureRef) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Caps fields of an SPS that decoders and muxers negotiate on (`profile`, `level`, H.265
+/// `tier`), named as h264parse/h265parse name them, with the level_idc that ranks SPSs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LevelFields {
+    /// level_idc of the SPS (H.264 §7.4.2.1.1; H.265 general_level_idc, §7.4.4).
+    pub level_idc: u8,
+    /// Field names and values.
+    pub fields: Vec<(&'static str, &'static str)>,
+}
+
+/// The caps fields of the SPS with the highest level (the first of them when several have
+/// it), as the C `rtph264depay` chooses them; empty without an SPS.
+pub fn profile_level_fields<C: NalCodec>(sets: &ParamSets) -> Vec<(&'static str, &'static str)> {
+    sets.all()
+        .filter_map(|set| C::sps_caps_fields(set))
+        .reduce(|best, f| {
+            if f.level_idc > best.level_idc {
+                f
+            } else {
+                best
+            }
+        })
+        .map(|f| f.fields)
+        .unwrap_or_default()
 }
 
 /// The parameter sets known for a stream, by kind and id.

@@ -151,6 +151,73 @@ pub fn pps_id(pps: &[u8]) -> Option<u32> {
     RbspReader::new(pps.get(1..)?).ue().filter(|id| *id < 256)
 }
 
+/// The profile of an SPS NAL unit as GStreamer names it in `video/x-h264` caps (`profile`):
+/// profile_idc and the constraint flags that narrow it (H.264 §7.4.2.1.1, Annex A.2 and
+/// G/H for the scalable and multiview profiles). `None` for a profile without a caps name.
+pub fn sps_profile_name(sps: &[u8]) -> Option<&'static str> {
+    let (&profile_idc, &flags) = (sps.get(1)?, sps.get(2)?);
+    let set = |n: u8| flags & (0x80 >> n) != 0;
+    Some(match profile_idc {
+        66 if set(1) => "constrained-baseline",
+        66 => "baseline",
+        77 => "main",
+        88 => "extended",
+        100 if set(4) && set(5) => "constrained-high",
+        100 if set(4) => "progressive-high",
+        100 => "high",
+        110 if set(3) => "high-10-intra",
+        110 if set(4) => "progressive-high-10",
+        110 => "high-10",
+        122 if set(3) => "high-4:2:2-intra",
+        122 => "high-4:2:2",
+        244 if set(3) => "high-4:4:4-intra",
+        244 => "high-4:4:4",
+        44 => "cavlc-4:4:4-intra",
+        118 => "multiview-high",
+        128 => "stereo-high",
+        83 if set(5) => "scalable-constrained-baseline",
+        83 => "scalable-baseline",
+        86 if set(3) => "scalable-high-intra",
+        86 if set(5) => "scalable-constrained-high",
+        86 => "scalable-high",
+        _ => return None,
+    })
+}
+
+/// The level of an SPS NAL unit as GStreamer names it in caps (`level`: "1b", "1.1" … "6.2";
+/// H.264 Table A-1). Level 1b is level_idc 9, or 11 with constraint_set3_flag in the
+/// Baseline, Main and Extended profiles (§A.3.1, §A.3.2); in the other profiles that flag
+/// means intra-only and 11 is level 1.1.
+pub fn sps_level_name(sps: &[u8]) -> Option<&'static str> {
+    let (&profile_idc, &flags, &level_idc) = (sps.get(1)?, sps.get(2)?, sps.get(3)?);
+    let set3 = flags & 0x10 != 0;
+    if level_idc == 9 || (level_idc == 11 && set3 && matches!(profile_idc, 66 | 77 | 88)) {
+        return Some("1b");
+    }
+    Some(match level_idc {
+        10 => "1",
+        11 => "1.1",
+        12 => "1.2",
+        13 => "1.3",
+        20 => "2",
+        21 => "2.1",
+        22 => "2.2",
+        30 => "3",
+        31 => "3.1",
+        32 => "3.2",
+        40 => "4",
+        41 => "4.1",
+        42 => "4.2",
+        50 => "5",
+        51 => "5.1",
+        52 => "5.2",
+        60 => "6",
+        61 => "6.1",
+        62 => "6.2",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,5 +281,44 @@ mod tests {
         assert_eq!(parsed.length_size, 3);
         assert_eq!(parsed.sps, vec![SPS.to_vec()]);
         assert_eq!(parsed.pps, vec![PPS.to_vec()]);
+    }
+
+    #[test]
+    fn profile_and_level_names() {
+        // SPS heads as x264 writes them (NAL header, profile_idc, constraint flags, level).
+        let name = |head: [u8; 4]| (sps_profile_name(&head), sps_level_name(&head));
+        assert_eq!(
+            name([0x67, 66, 0xc0, 21]),
+            (Some("constrained-baseline"), Some("2.1"))
+        );
+        assert_eq!(name([0x67, 66, 0x80, 30]), (Some("baseline"), Some("3")));
+        assert_eq!(name([0x67, 77, 0x40, 31]), (Some("main"), Some("3.1")));
+        assert_eq!(name([0x67, 100, 0, 13]), (Some("high"), Some("1.3")));
+        assert_eq!(
+            name([0x67, 100, 0x0c, 40]),
+            (Some("constrained-high"), Some("4"))
+        );
+        assert_eq!(
+            name([0x67, 100, 0x08, 40]),
+            (Some("progressive-high"), Some("4"))
+        );
+        assert_eq!(name([0x67, 110, 0, 52]), (Some("high-10"), Some("5.2")));
+        assert_eq!(
+            name([0x67, 110, 0x10, 52]),
+            (Some("high-10-intra"), Some("5.2"))
+        );
+        assert_eq!(name([0x67, 122, 0, 62]), (Some("high-4:2:2"), Some("6.2")));
+        assert_eq!(name([0x67, 244, 0, 12]), (Some("high-4:4:4"), Some("1.2")));
+        assert_eq!(
+            name([0x67, 244, 0x10, 9]),
+            (Some("high-4:4:4-intra"), Some("1b"))
+        );
+        // Level 1b: constraint_set3_flag with level_idc 11, only below High (§A.3.1).
+        assert_eq!(name([0x67, 66, 0x50, 11]).1, Some("1b"));
+        assert_eq!(name([0x67, 77, 0x10, 11]).1, Some("1b"));
+        assert_eq!(name([0x67, 110, 0x10, 11]).1, Some("1.1"));
+        assert_eq!(name([0x67, 1, 0, 0]), (None, None));
+        assert_eq!(sps_profile_name(&[0x67]), None);
+        assert_eq!(sps_level_name(&[0x67, 66, 0]), None);
     }
 }

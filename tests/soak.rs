@@ -562,6 +562,7 @@ fn closed_loop_side_by_side(
         ours.pictures,
         c.pictures
     );
+    assert!(ours.corrupted <= c.corrupted, "{codec}: ours {ours:?}, C {c:?}");
 }
 
 #[test]

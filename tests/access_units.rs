@@ -308,6 +308,8 @@ fn h265_marker_flag_follows_the_marker_bit() {
     for alignment in ["au", "nal"] {
         let (ours, c) = both("h265", alignment, &packets);
         assert_eq!(flags_of(&ours), flags_of(&c), "{alignment}: ours vs C");
+        let bytes = |o: &Output| o.buffers.iter().map(|b| b.0.clone()).collect::<Vec<_>>();
+        assert_eq!(bytes(&ours), bytes(&c), "{alignment}: same bytes");
         let marked = flags_of(&ours).iter().filter(|(_, m)| *m).count();
         assert_eq!(marked, 3, "{alignment}: {:?}", flags_of(&ours));
     }
@@ -331,4 +333,25 @@ fn h265_parameter_sets_with_their_own_timestamp_lead_the_next_access_unit() {
     assert_eq!(c.buffers[0].0, expected);
     assert_eq!(flags_of(&ours), flags_of(&c));
     assert_eq!(ours.buffers[0].1, c.buffers[0].1, "same PTS");
+}
+
+/// A sender that only ever sends SEI, each at its own timestamp: the held non-VCL units are
+/// bounded like an access unit and go out at the bound.
+#[test]
+fn endless_non_vcl_units_are_bounded() {
+    common::init();
+    let mut h = gst_check::Harness::new_parse(
+        "rtph264depay2 ! capsfilter caps=\"video/x-h264,stream-format=byte-stream,alignment=au\"",
+    );
+    h.set_src_caps_str("application/x-rtp,media=video,clock-rate=90000,encoding-name=H264");
+    let sei = [0x06, 0x05, 0x01, 0xaa, 0x80];
+    let mut outputs = 0;
+    for seq in 0..2100u16 {
+        let rtp = common::rtp_packet(96, seq, u32::from(seq) * 3000, 7, true, &sei);
+        h.push(gst::Buffer::from_mut_slice(rtp)).unwrap();
+        while h.try_pull().is_some() {
+            outputs += 1;
+        }
+    }
+    assert!(outputs >= 1, "held SEI went out at the bound before EOS");
 }

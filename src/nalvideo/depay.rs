@@ -322,7 +322,10 @@ impl<C: NalCodec> NalDepayState<C> {
         if nals.is_empty() {
             return;
         }
-        let leading_fits = self.leading.len() + nals.len() < MAX_AU_NALS;
+        // Held non-VCL units stay within the access unit bounds; past them they go out.
+        let held_bytes: usize = self.leading.iter().chain(&nals).map(|n| n.size).sum();
+        let leading_fits =
+            self.leading.len() + nals.len() < MAX_AU_NALS && held_bytes < MAX_AU_BYTES;
         if !nals.iter().any(|n| n.vcl) && leading_fits {
             self.leading.append(&mut nals);
             self.leading_timestamp = Some(timestamp);

@@ -58,6 +58,95 @@ fn framed(packets: &[gst::Buffer]) -> Vec<u8> {
     out
 }
 
+/// Payloads in the fuzz framing, each with the marker flag.
+fn framed_payloads(payloads: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for p in payloads {
+        out.extend_from_slice(&(p.len() as u16).to_be_bytes());
+        out.push(1);
+        out.extend_from_slice(p);
+    }
+    out
+}
+
+/// RFC 6184 §5.7.2 MTAP16 (even) / MTAP24 (odd) packets of two NAL units each (NALU size of
+/// the NAL unit alone, DOND, TS offset, NAL unit), and FU-B then FU-A (§5.8) for NAL units
+/// over 500 bytes.
+fn h264_interleaved(nals: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut packets = Vec::new();
+    let mut don = 0u16;
+    let mut small = Vec::new();
+    for nal in nals.iter().filter(|n| n.len() > 1) {
+        if nal.len() <= 500 {
+            small.push((don, nal));
+        } else {
+            for (i, chunk) in nal[1..].chunks(500).enumerate() {
+                let end = (i + 1) * 500 >= nal.len() - 1;
+                let mut p = vec![(nal[0] & 0xe0) | if i == 0 { 29 } else { 28 }];
+                p.push(u8::from(i == 0) << 7 | u8::from(end) << 6 | (nal[0] & 0x1f));
+                if i == 0 {
+                    p.extend_from_slice(&don.to_be_bytes());
+                }
+                p.extend_from_slice(chunk);
+                packets.push(p);
+            }
+        }
+        don = don.wrapping_add(1);
+    }
+    for (j, pair) in small.chunks(2).enumerate() {
+        let ts_len = if j % 2 == 0 { 2 } else { 3 };
+        let mut p = vec![0x60 | if ts_len == 2 { 26 } else { 27 }];
+        p.extend_from_slice(&pair[0].0.to_be_bytes());
+        for (k, (d, nal)) in pair.iter().enumerate() {
+            p.extend_from_slice(&(nal.len() as u16).to_be_bytes());
+            p.push(d.wrapping_sub(pair[0].0) as u8);
+            p.extend_from_slice(&vec![0; ts_len - 1]);
+            p.push(k as u8);
+            p.extend_from_slice(nal);
+        }
+        packets.push(p);
+    }
+    packets
+}
+
+/// RFC 7798 §4.4.2 APs of two NAL units (DONL, size, NAL unit, DOND, size, NAL unit) and
+/// §4.4.3 FUs with DONL for NAL units over 500 bytes.
+fn h265_donl(nals: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut packets = Vec::new();
+    let mut small = Vec::new();
+    for (don, nal) in nals.iter().enumerate().filter(|(_, n)| n.len() > 2) {
+        let don = don as u16;
+        if nal.len() <= 500 {
+            small.push((don, nal));
+            continue;
+        }
+        for (i, chunk) in nal[2..].chunks(500).enumerate() {
+            let end = (i + 1) * 500 >= nal.len() - 2;
+            let mut p = vec![(nal[0] & 0x81) | (49 << 1), nal[1]];
+            p.push(u8::from(i == 0) << 7 | u8::from(end) << 6 | ((nal[0] >> 1) & 0x3f));
+            if i == 0 {
+                p.extend_from_slice(&don.to_be_bytes());
+            }
+            p.extend_from_slice(chunk);
+            packets.push(p);
+        }
+    }
+    for pair in small.chunks(2) {
+        let mut p = vec![48 << 1, 1];
+        for (k, (d, nal)) in pair.iter().enumerate() {
+            if k == 0 {
+                p.extend_from_slice(&d.to_be_bytes());
+            } else {
+                p.push(d.wrapping_sub(pair[0].0).wrapping_sub(1) as u8);
+            }
+            p.extend_from_slice(&(nal.len() as u16).to_be_bytes());
+            p.extend_from_slice(nal);
+        }
+        packets.push(p);
+    }
+    packets
+}
+
 fn write(dir: &Path, name: &str, data: &[u8]) {
     std::fs::create_dir_all(dir).expect("corpus dir");
     std::fs::write(dir.join(name), data).expect("seed written");
@@ -153,6 +242,36 @@ fn main() {
             }
         }
     }
+    // Decoding-order packets built from the RFC layouts (no payloader makes them).
+    let nals_of = |launch: &str| -> Vec<Vec<u8>> {
+        let (aus, _) = collect(launch);
+        aus.iter()
+            .flat_map(|b| {
+                let map = b.map_readable().expect("readable");
+                rtp2_core::nal::annexb_nal_ranges(&map)
+                    .into_iter()
+                    .map(|r| map[r].to_vec())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let src = "videotestsrc num-buffers=4 pattern=ball ! video/x-raw,width=160,height=120,format=I420,framerate=30/1";
+    let h264 = nals_of(&format!(
+        "{src} ! x264enc speed-preset=ultrafast option-string=slices=2 ! h264parse \
+         ! video/x-h264,stream-format=byte-stream,alignment=au ! appsink name=sink"
+    ));
+    // Mode byte: interleaved, sprop-interleaving-depth 8.
+    let mut seed = vec![1 | (8 << 1)];
+    seed.extend_from_slice(&framed_payloads(&h264_interleaved(&h264)));
+    write(&corpus.join("h264_depacketizer"), "h264-interleaved", &seed);
+    let h265 = nals_of(&format!(
+        "{src} ! x265enc speed-preset=ultrafast option-string=slices=2 ! h265parse \
+         ! video/x-h265,stream-format=byte-stream,alignment=au ! appsink name=sink"
+    ));
+    // Mode byte: sprop-max-don-diff 4, sprop-depack-buf-nalus 16.
+    let mut seed = vec![4 | (2 << 4)];
+    seed.extend_from_slice(&framed_payloads(&h265_donl(&h265)));
+    write(&corpus.join("h265_depacketizer"), "h265-donl", &seed);
     let g729 = std::fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/g729/sine_vad.g729"),
     )

@@ -616,7 +616,8 @@ fn interleaved_mode_releases_nal_units_in_don_order() {
     // MTAP16 with DONB 2: units DON 4 (DOND 2) and DON 3 (DOND 1).
     let mut mtap = vec![0x7a, 0, 2];
     for (dond, don) in [(2u8, 4u8), (1, 3)] {
-        mtap.extend_from_slice(&[0, 6, dond, 0, 0]);
+        // NALU size 3: the NAL unit only (RFC 6184 §5.7.2), then DOND and TS offset.
+        mtap.extend_from_slice(&[0, 3, dond, 0, 0]);
         mtap.extend_from_slice(&slice(don));
     }
     packets.push(mtap);
@@ -631,7 +632,7 @@ fn interleaved_mode_releases_nal_units_in_don_order() {
     packets.push(vec![0x7d, 0x81, 0, 2, 2, 0xaa]);
     packets.push(vec![0x7c, 0x41, 0xbb]);
     // MTAP24 with DONB 5: unit DON 5.
-    let mut mtap24 = vec![0x7b, 0, 5, 0, 7, 0, 0, 0, 0];
+    let mut mtap24 = vec![0x7b, 0, 5, 0, 3, 0, 0, 0, 0];
     mtap24.extend_from_slice(&slice(5));
     packets.push(mtap24);
     for (i, p) in packets.iter().enumerate() {

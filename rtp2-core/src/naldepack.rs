@@ -51,7 +51,8 @@ pub enum DropReason {
     FragmentWithoutStart,
     /// A fragment with both start and end bits (forbidden by both RFCs).
     FragmentStartAndEnd,
-    /// A fragment whose NAL type, FU kind or timestamp differs from the start fragment.
+    /// A fragment whose NAL type or FU kind differs from the start fragment (a timestamp
+    /// change alone is tolerated, see the depacketizers).
     FragmentMismatch,
     /// A fragmented NAL unit lost fragments (sequence gap or new start).
     IncompleteFragmentedNal,
@@ -76,10 +77,7 @@ impl fmt::Display for DropReason {
             Self::FragmentWithoutStart => write!(f, "FU fragment without a start fragment"),
             Self::FragmentStartAndEnd => write!(f, "FU fragment with both start and end bits"),
             Self::FragmentMismatch => {
-                write!(
-                    f,
-                    "FU fragment whose NAL type, FU type or timestamp changed"
-                )
+                write!(f, "FU fragment whose NAL type or FU type changed")
             }
             Self::IncompleteFragmentedNal => write!(
                 f,
@@ -117,6 +115,12 @@ pub trait Depacketize: Send {
 
     /// Forgets everything in progress (flush, new sender).
     fn reset(&mut self);
+
+    /// True when NAL units are released in decoding order (DON) rather than as they
+    /// arrive: H.264 interleaved mode (RFC 6184 §5.5), H.265 with `sprop-max-don-diff` > 0
+    /// (RFC 7798 §6). Access units then end where the timestamp changes in decoding order,
+    /// as a marked packet's NAL unit need not be the last of its access unit in that order.
+    fn reorders(&self) -> bool;
 }
 
 /// When NAL units held for decoding order are released.
@@ -137,19 +141,26 @@ pub struct DonReorderLimits {
 #[derive(Debug, Clone, Default)]
 pub struct DonReorder {
     unwrapper: SeqnumUnwrapper,
-    held: BTreeMap<(u64, u64), (Vec<u8>, u64)>,
+    /// (extended DON, arrival) -> (NAL unit, timestamp, marker of its packet).
+    held: BTreeMap<(u64, u64), (Vec<u8>, u64, bool)>,
     bytes: usize,
     arrivals: u64,
     highest: u64,
+    /// NAL units of the packet being handled, until [`Self::end_packet`].
+    staged: Vec<(u16, Vec<u8>, u64)>,
 }
 
 impl DonReorder {
     /// Takes a NAL unit with its 16-bit DON and releases what `limits` allow into `out`.
+    /// `marker` is true for the last NAL unit of a packet with the marker bit: it travels
+    /// with that NAL unit, not with whatever is released meanwhile.
+    #[allow(clippy::too_many_arguments)]
     pub fn push(
         &mut self,
         don: u16,
         data: Vec<u8>,
         timestamp: u64,
+        marker: bool,
         limits: &DonReorderLimits,
         out: &mut Vec<OutputNal>,
         drops: &mut Vec<DropReason>,
@@ -158,7 +169,8 @@ impl DonReorder {
         self.highest = self.highest.max(ext);
         self.arrivals += 1;
         self.bytes += data.len();
-        self.held.insert((ext, self.arrivals), (data, timestamp));
+        self.held
+            .insert((ext, self.arrivals), (data, timestamp, marker));
         let max_nals = limits.max_nals.min(MAX_DEINTERLEAVE_NALS);
         while let Some((&(smallest, _), _)) = self.held.first_key_value() {
             let over_bytes = self.bytes > limits.max_bytes;
@@ -173,6 +185,31 @@ impl DonReorder {
             }
             self.release_first(out);
         }
+    }
+
+    /// Takes a NAL unit of the packet being handled; [`Self::end_packet`] enters it into the
+    /// buffer once the packet's last NAL unit (the one a marker bit belongs to) is known.
+    pub fn stage(&mut self, don: u16, data: Vec<u8>, timestamp: u64) {
+        self.staged.push((don, data, timestamp));
+    }
+
+    /// The packet is handled: its staged NAL units enter the buffer, the last one with
+    /// `marker` (RFC 6184 §5.1, RFC 7798 §4.1: the marker bit belongs to the last NAL unit
+    /// of the packet); releases what `limits` allow. Returns false when nothing was staged.
+    pub fn end_packet(
+        &mut self,
+        marker: bool,
+        limits: &DonReorderLimits,
+        out: &mut Vec<OutputNal>,
+        drops: &mut Vec<DropReason>,
+    ) -> bool {
+        let staged = std::mem::take(&mut self.staged);
+        let count = staged.len();
+        for (i, (don, data, timestamp)) in staged.into_iter().enumerate() {
+            let last = i + 1 == count;
+            self.push(don, data, timestamp, marker && last, limits, out, drops);
+        }
+        count > 0
     }
 
     /// Releases everything held, in decoding order (end of stream).
@@ -193,12 +230,12 @@ impl DonReorder {
     }
 
     fn release_first(&mut self, out: &mut Vec<OutputNal>) {
-        if let Some((_, (data, timestamp))) = self.held.pop_first() {
+        if let Some((_, (data, timestamp, marker))) = self.held.pop_first() {
             self.bytes -= data.len();
             out.push(OutputNal {
                 data: NalData::Owned(data),
                 timestamp,
-                marker: false,
+                marker,
             });
         }
     }
@@ -228,7 +265,7 @@ mod tests {
             max_don_diff: None,
         };
         for don in [3u16, 1, 2, 0] {
-            r.push(don, vec![don as u8], 0, &depth, &mut out, &mut drops);
+            r.push(don, vec![don as u8], 0, false, &depth, &mut out, &mut drops);
         }
         // DON 0 came after DON 1 had to leave: depth 2 was too small for that stream.
         assert_eq!(released(&out), vec![1, 0]);
@@ -244,7 +281,7 @@ mod tests {
             max_don_diff: Some(2),
         };
         for don in [1u16, 0, 3, 2, 6] {
-            r.push(don, vec![don as u8], 0, &diff, &mut out, &mut drops);
+            r.push(don, vec![don as u8], 0, false, &diff, &mut out, &mut drops);
         }
         // After DON 6 arrives, DONs below 4 can no longer be preceded.
         assert_eq!(released(&out), vec![0, 1, 2, 3]);
@@ -257,8 +294,8 @@ mod tests {
             max_bytes: 10,
             max_don_diff: None,
         };
-        r.push(5, vec![5; 8], 0, &bytes, &mut out, &mut drops);
-        r.push(4, vec![4; 8], 0, &bytes, &mut out, &mut drops);
+        r.push(5, vec![5; 8], 0, false, &bytes, &mut out, &mut drops);
+        r.push(4, vec![4; 8], 0, false, &bytes, &mut out, &mut drops);
         assert_eq!(released(&out), vec![4]);
         assert_eq!(drops, vec![DropReason::DeinterleaveOverflow]);
     }
@@ -280,6 +317,7 @@ mod tests {
                 (60_000 - i) as u16,
                 vec![0; 100],
                 0,
+                false,
                 &limits,
                 &mut out,
                 &mut drops,
@@ -288,5 +326,34 @@ mod tests {
             assert!(r.len() * 100 <= 1 << 20);
         }
         assert!(!out.is_empty());
+    }
+
+    #[test]
+    fn staged_packet_marks_only_its_last_nal_unit() {
+        let limits = DonReorderLimits {
+            max_nals: 1,
+            max_bytes: 1000,
+            max_don_diff: None,
+        };
+        let mut r = DonReorder::default();
+        let (mut out, mut drops) = (Vec::new(), Vec::new());
+        // A packet of DONs 2 and 3 with the marker bit, then one of DONs 0 and 1 without.
+        r.stage(2, vec![2], 0);
+        r.stage(3, vec![3], 0);
+        assert!(r.end_packet(true, &limits, &mut out, &mut drops));
+        r.stage(0, vec![0], 0);
+        r.stage(1, vec![1], 0);
+        assert!(r.end_packet(false, &limits, &mut out, &mut drops));
+        assert!(!r.end_packet(true, &limits, &mut out, &mut drops));
+        r.drain(&mut out);
+        let marks: Vec<(u8, bool)> = out
+            .iter()
+            .map(|o| match &o.data {
+                NalData::Owned(v) => (v[0], o.marker),
+                NalData::Payload(_) => unreachable!(),
+            })
+            .collect();
+        // Depth 1 let DON 2 go before 0 and 1 arrived; the marker stayed with DON 3.
+        assert_eq!(marks, vec![(2, false), (0, false), (1, false), (3, true)]);
     }
 }

@@ -10,6 +10,7 @@
 use gst::glib;
 use gst::prelude::*;
 use rtp2_core::naldepack::{Depacketize, DropReason, NalData, OutputNal};
+use rtp2_core::nalpack::NalFormat;
 
 use super::{NalCodec, ParamSets, first_string};
 use crate::basedepay::{IncomingPacket, KeyframePolicy, RtpBaseDepay2, RtpBaseDepay2Ext};
@@ -36,14 +37,17 @@ enum OutputFormat {
 #[derive(Debug)]
 struct AuNal {
     kind: u8,
+    /// A coded slice (VCL NAL unit): an access unit without one is no picture.
+    vcl: bool,
     size: usize,
     memories: SharedMemories,
 }
 
 impl AuNal {
-    fn owned(kind: u8, bytes: Vec<u8>) -> AuNal {
+    fn owned(kind: u8, vcl: bool, bytes: Vec<u8>) -> AuNal {
         AuNal {
             kind,
+            vcl,
             size: bytes.len(),
             memories: smallvec::smallvec![gst::Memory::from_mut_slice(bytes)],
         }
@@ -70,6 +74,13 @@ pub struct NalDepayState<C: NalCodec> {
     au: Vec<AuNal>,
     au_bytes: usize,
     au_timestamp: Option<u64>,
+    /// The last NAL unit taken into `au` ends a packet with the marker bit.
+    au_marker: bool,
+    /// An access unit of non-VCL NAL units only (parameter sets, SEI, AUD sent with their
+    /// own timestamp): it goes in front of the next access unit instead of alone.
+    leading: Vec<AuNal>,
+    /// Timestamp of `leading` (used only if no picture follows before the end).
+    leading_timestamp: Option<u64>,
     /// `request-keyframe` / `wait-for-keyframe` and the wait in progress.
     pub policy: KeyframePolicy,
 }
@@ -85,6 +96,9 @@ impl<C: NalCodec> Default for NalDepayState<C> {
             au: Vec::new(),
             au_bytes: 0,
             au_timestamp: None,
+            au_marker: false,
+            leading: Vec::new(),
+            leading_timestamp: None,
             policy: KeyframePolicy::default(),
         }
     }
@@ -182,7 +196,7 @@ impl<C: NalCodec> NalDepayState<C> {
             &mut out,
             &mut drops,
         );
-        if self.report_drops(obj, &drops) {
+        if self.report_drops(obj, &drops, packet.discont()) {
             request |= self.policy.on_loss();
         }
         self.take_nals(obj, out, Some(packet));
@@ -196,9 +210,16 @@ impl<C: NalCodec> NalDepayState<C> {
         if let Some(d) = self.depacketizer.as_mut() {
             d.drain(&mut out, &mut drops);
         }
-        self.report_drops(obj, &drops);
+        self.report_drops(obj, &drops, false);
         self.take_nals(obj, out, None);
         self.finish_au(obj);
+        // Non-VCL units with no picture after them still reach the decoder.
+        let leading = std::mem::take(&mut self.leading);
+        if let Some(timestamp) = self.leading_timestamp.take()
+            && !leading.is_empty()
+        {
+            self.output_au(obj, leading, timestamp, false);
+        }
     }
 
     /// Flush: forgets everything in progress.
@@ -209,16 +230,23 @@ impl<C: NalCodec> NalDepayState<C> {
         self.au.clear();
         self.au_bytes = 0;
         self.au_timestamp = None;
+        self.au_marker = false;
+        self.leading.clear();
+        self.leading_timestamp = None;
         self.policy.reset();
     }
 
-    /// Takes the NAL units of a packet (or of the drain) into access units.
+    /// Takes the NAL units of a packet (or of the drain) into access units. An access unit
+    /// ends at the NAL unit of a packet with the marker bit, or where the timestamp changes;
+    /// with a decoding-order buffer only where the timestamp changes in decoding order (a
+    /// marked packet need not carry the last NAL unit of its access unit in that order).
     fn take_nals(
         &mut self,
         obj: &RtpBaseDepay2,
         nals: Vec<OutputNal>,
         packet: Option<&IncomingPacket>,
     ) {
+        let marker_ends_au = !self.depacketizer.as_ref().is_some_and(|d| d.reorders());
         for nal in nals {
             // The NAL header (and a parameter set's bytes) are read from the packet's payload
             // where the unit comes from; only reassembled units need a map.
@@ -228,17 +256,21 @@ impl<C: NalCodec> NalDepayState<C> {
                     let Some(bytes) = packet.payload().get(range.clone()) else {
                         continue;
                     };
-                    let kind = self.note_nal(bytes);
+                    let (kind, vcl) = self.note_nal(bytes);
                     let Some(memories) = packet.payload_memories(range) else {
                         continue;
                     };
                     AuNal {
                         kind,
+                        vcl,
                         size: bytes.len(),
                         memories,
                     }
                 }
-                NalData::Owned(bytes) => AuNal::owned(self.note_nal(&bytes), bytes),
+                NalData::Owned(bytes) => {
+                    let (kind, vcl) = self.note_nal(&bytes);
+                    AuNal::owned(kind, vcl, bytes)
+                }
             };
             if self.au_timestamp.is_some_and(|ts| ts != nal.timestamp) {
                 self.finish_au(obj);
@@ -246,7 +278,10 @@ impl<C: NalCodec> NalDepayState<C> {
             self.au_timestamp = Some(nal.timestamp);
             self.au_bytes += au_nal.size;
             self.au.push(au_nal);
-            if !nal.marker && (self.au.len() >= MAX_AU_NALS || self.au_bytes >= MAX_AU_BYTES) {
+            self.au_marker = nal.marker;
+            if nal.marker && marker_ends_au {
+                self.finish_au(obj);
+            } else if self.au.len() >= MAX_AU_NALS || self.au_bytes >= MAX_AU_BYTES {
                 gst::element_warning!(
                     obj,
                     gst::StreamError::Demux,
@@ -256,16 +291,15 @@ impl<C: NalCodec> NalDepayState<C> {
                         self.au_bytes
                     ]
                 );
-                self.finish_au(obj);
-            } else if nal.marker {
+                self.au_marker = false;
                 self.finish_au(obj);
             }
         }
     }
 
-    /// The NAL type of `nal`; a parameter set is cached (and the caps marked for update when
-    /// it is new).
-    fn note_nal(&mut self, nal: &[u8]) -> u8 {
+    /// The NAL type of `nal` and whether it is a coded slice; a parameter set is cached (and
+    /// the caps marked for update when it is new).
+    fn note_nal(&mut self, nal: &[u8]) -> (u8, bool) {
         let header = [
             nal.first().copied().unwrap_or(0),
             nal.get(1).copied().unwrap_or(0),
@@ -274,11 +308,15 @@ impl<C: NalCodec> NalDepayState<C> {
         if C::param_set_kind(kind).is_some() && self.sets.cache::<C>(nal) {
             self.caps_dirty = true;
         }
-        kind
+        (kind, <C::Format as NalFormat>::is_vcl(header))
     }
 
-    /// Outputs the access unit assembled so far.
+    /// Ends the access unit assembled so far: one without a coded slice waits to lead the
+    /// next one; the others are output, MARKER when their last NAL unit ends a packet with
+    /// the marker bit (not when a timestamp change, the end of stream or the size bound
+    /// ended them).
     fn finish_au(&mut self, obj: &RtpBaseDepay2) {
+        let marker = std::mem::take(&mut self.au_marker);
         let Some(timestamp) = self.au_timestamp.take() else {
             return;
         };
@@ -287,6 +325,34 @@ impl<C: NalCodec> NalDepayState<C> {
         if nals.is_empty() {
             return;
         }
+        // Held non-VCL units stay within the access unit bounds; past them they go out.
+        let held_bytes: usize = self.leading.iter().chain(&nals).map(|n| n.size).sum();
+        let leading_fits =
+            self.leading.len() + nals.len() < MAX_AU_NALS && held_bytes < MAX_AU_BYTES;
+        if !nals.iter().any(|n| n.vcl) && leading_fits {
+            self.leading.append(&mut nals);
+            self.leading_timestamp = Some(timestamp);
+            return;
+        }
+        if !self.leading.is_empty() {
+            self.leading_timestamp = None;
+            nals = std::mem::take(&mut self.leading)
+                .into_iter()
+                .chain(nals)
+                .collect();
+        }
+        self.output_au(obj, nals, timestamp, marker);
+    }
+
+    /// Outputs the NAL units of one access unit (parameter sets inserted in front of a
+    /// keyframe that lacks them), unless `wait-for-keyframe` holds it back.
+    fn output_au(
+        &mut self,
+        obj: &RtpBaseDepay2,
+        mut nals: Vec<AuNal>,
+        timestamp: u64,
+        marker: bool,
+    ) {
         let keyframe = nals.iter().any(|n| C::is_keyframe(n.kind));
         if keyframe && self.sets.complete() {
             let mut seen = 0u8;
@@ -301,6 +367,7 @@ impl<C: NalCodec> NalDepayState<C> {
                 let sets = self.sets.all().map(|s| {
                     AuNal::owned(
                         C::nal_type([s[0], s.get(1).copied().unwrap_or(0)]),
+                        false,
                         s.clone(),
                     )
                 });
@@ -340,36 +407,39 @@ impl<C: NalCodec> NalDepayState<C> {
                     nal.append_to(b, self.format);
                 }
             }
-            set_delta(&mut out, !keyframe);
+            set_flags(&mut out, !keyframe, marker);
             obj.push_output(out, timestamp);
         } else {
             let count = nals.len();
             for (i, nal) in nals.into_iter().enumerate() {
                 let mut out = gst::Buffer::new();
                 nal.append_to(out.make_mut(), self.format);
-                set_delta(&mut out, !keyframe);
-                if i + 1 == count {
-                    out.make_mut().set_flags(gst::BufferFlags::MARKER);
-                }
+                set_flags(&mut out, !keyframe, marker && i + 1 == count);
                 obj.push_output(out, timestamp);
             }
         }
     }
 
-    /// Counts and reports drops; true when data was lost (the access unit is abandoned).
-    fn report_drops(&mut self, obj: &RtpBaseDepay2, drops: &[DropReason]) -> bool {
+    /// Counts and reports drops; true when data was lost (a fragmented NAL unit could not be
+    /// completed). The intact NAL units of the access unit are kept: the decoder conceals
+    /// the missing slice, and `wait-for-keyframe` decides whether it gets the picture.
+    /// Fragments missing because packets were lost (`discont`) are loss, counted in
+    /// `packets-lost` by the base class, logged at debug level and not warned about; the
+    /// same reasons without a sequence gap are a sender's fault, dropped and warned about.
+    fn report_drops(&mut self, obj: &RtpBaseDepay2, drops: &[DropReason], discont: bool) -> bool {
         let mut loss = false;
         for reason in drops {
-            obj.drop_packet(reason);
-            loss |= matches!(
+            let fragment_lost = matches!(
                 reason,
                 DropReason::IncompleteFragmentedNal | DropReason::FragmentWithoutStart
             );
-        }
-        if loss {
-            self.au.clear();
-            self.au_bytes = 0;
-            self.au_timestamp = None;
+            if fragment_lost && discont {
+                gst::debug!(crate::CAT, obj = obj, "Packet loss: {reason}");
+                obj.mark_discont();
+            } else {
+                obj.drop_packet(reason);
+            }
+            loss |= fragment_lost;
         }
         loss
     }
@@ -383,12 +453,16 @@ fn prefix_memory(format: OutputFormat, len: usize) -> gst::Memory {
     }
 }
 
-fn set_delta(buffer: &mut gst::Buffer, delta: bool) {
+/// DELTA_UNIT for a unit that is not a keyframe; MARKER for the end of an access unit that
+/// the marker bit ended (RFC 6184 §5.1, RFC 7798 §4.1).
+fn set_flags(buffer: &mut gst::Buffer, delta: bool, marker: bool) {
     let b = buffer.make_mut();
-    if delta {
-        b.set_flags(gst::BufferFlags::DELTA_UNIT);
-    } else {
+    b.set_flags(gst::BufferFlags::DELTA_UNIT);
+    if !delta {
         b.unset_flags(gst::BufferFlags::DELTA_UNIT);
+    }
+    if marker {
+        b.set_flags(gst::BufferFlags::MARKER);
     }
 }
 

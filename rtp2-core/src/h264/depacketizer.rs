@@ -117,8 +117,23 @@ impl H264Depacketizer {
             NAL_FU_A | NAL_FU_B => self.fragment(payload, kind, timestamp, out, drops),
             _ => drops.push(DropReason::UnsupportedType(kind)),
         }
-        if marker && let Some(last) = out[first_out..].last_mut() {
+        let limits = self.don_limits();
+        let staged = self
+            .deinterleave
+            .end_packet(marker, &limits, out, &mut Vec::new());
+        if marker
+            && !staged
+            && let Some(last) = out[first_out..].last_mut()
+        {
             last.marker = true;
+        }
+    }
+
+    fn don_limits(&self) -> DonReorderLimits {
+        DonReorderLimits {
+            max_nals: self.config.interleaving_depth,
+            max_bytes: self.config.deint_buf_bytes,
+            max_don_diff: None,
         }
     }
 
@@ -155,13 +170,7 @@ impl H264Depacketizer {
                     NalData::Payload(r) => payload[r].to_vec(),
                     NalData::Owned(v) => v,
                 };
-                let limits = DonReorderLimits {
-                    max_nals: self.config.interleaving_depth,
-                    max_bytes: self.config.deint_buf_bytes,
-                    max_don_diff: None,
-                };
-                self.deinterleave
-                    .push(don, bytes, timestamp, &limits, out, &mut Vec::new());
+                self.deinterleave.stage(don, bytes, timestamp);
             }
         }
     }
@@ -215,7 +224,9 @@ impl H264Depacketizer {
         }
     }
 
-    /// MTAP16 / MTAP24 (§5.7.2): [header][DONB] then (size, DOND, TS offset, NAL unit)*.
+    /// MTAP16 / MTAP24 (§5.7.2): [header][DONB] then (NALU size, DOND, TS offset, NAL
+    /// unit)*. The 16-bit size is that of the NAL unit that follows DOND and TS offset
+    /// ("size information of the following NAL unit"), as live555 and Wireshark read it.
     fn mtap(
         &mut self,
         payload: &[u8],
@@ -243,12 +254,11 @@ impl H264Depacketizer {
                 .iter()
                 .fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
             let start = pos + 3 + ts_len;
-            // The size counts DOND, TS offset and the NAL unit.
-            if size <= 1 + ts_len || payload.len() - pos - 2 < size {
+            if size == 0 || payload.len() - start < size {
                 drops.push(DropReason::BadAggregation(kind));
                 return;
             }
-            let end = pos + 2 + size;
+            let end = start + size;
             if self.check_unit(payload[start], drops) {
                 let don = donb.wrapping_add(u16::from(dond));
                 self.emit(
@@ -347,7 +357,9 @@ impl H264Depacketizer {
         };
         // FU-B is only the first fragment; the rest of a FU-B NAL unit travels as FU-A.
         let kind_ok = kind == NAL_FU_A && (frag.fu_type == NAL_FU_A || frag.fu_type == NAL_FU_B);
-        if !kind_ok || frag.data[0] != nal_header || frag.timestamp != timestamp {
+        // A later fragment with another timestamp breaks §5.8 but is still the same NAL
+        // unit (some senders step it): the start fragment's timestamp is kept, as C does.
+        if !kind_ok || frag.data[0] != nal_header {
             drops.push(DropReason::FragmentMismatch);
             self.skipping_fragments = !end;
             return;
@@ -391,6 +403,10 @@ impl crate::naldepack::Depacketize for H264Depacketizer {
 
     fn reset(&mut self) {
         H264Depacketizer::reset(self);
+    }
+
+    fn reorders(&self) -> bool {
+        self.config.interleaved
     }
 }
 
@@ -543,7 +559,9 @@ mod tests {
         let stap_b = [0x79, 0xff, 0xfe, 0, 2, 0x41, 1, 0, 2, 0x41, 2];
         let fu_b_start = [0x7d, 0x81, 0, 1, 0xaa];
         let fu_end = [0x7c, 0x41, 0xbb];
-        let mtap = [0x7a, 0, 0, 0, 5, 0, 0, 10, 0x41, 3];
+        // MTAP16, RFC 6184 §5.7.2 Figure 12: DONB 0, then NALU size 2 (the NAL unit only),
+        // DOND 0, TS offset 10, NAL unit 0x41 0x03.
+        let mtap = [0x7a, 0, 0, 0, 2, 0, 0, 10, 0x41, 3];
         let (nals, drops) = run(
             &mut d,
             &[
@@ -573,5 +591,60 @@ mod tests {
                 vec![0x61, 0xaa, 0xbb]
             ]
         );
+    }
+
+    #[test]
+    fn interleaved_marker_stays_with_its_nal_unit() {
+        let mut d = H264Depacketizer::new(DepacketizerConfig {
+            interleaved: true,
+            interleaving_depth: 1,
+            ..Default::default()
+        });
+        // Two STAP-B packets (§5.7.1: header, DON, then size + NAL unit), each a whole
+        // access unit of two slices with the marker bit.
+        let au0 = [0x79, 0, 0, 0, 2, 0x41, 0, 0, 2, 0x41, 1];
+        let au1 = [0x79, 0, 2, 0, 2, 0x41, 2, 0, 2, 0x41, 3];
+        let mut out = Vec::new();
+        let mut drops = Vec::new();
+        d.push(&au0, 0, true, false, &mut out, &mut drops);
+        d.push(&au1, 3000, true, false, &mut out, &mut drops);
+        d.drain(&mut out, &mut drops);
+        let got: Vec<(u8, u64, bool)> = out
+            .iter()
+            .map(|o| match &o.data {
+                NalData::Owned(v) => (v[1], o.timestamp, o.marker),
+                NalData::Payload(_) => unreachable!(),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (0, 0, false),
+                (1, 0, true),
+                (2, 3000, false),
+                (3, 3000, true)
+            ]
+        );
+        assert!(drops.is_empty());
+    }
+
+    #[test]
+    fn fragments_with_a_stepped_timestamp_are_reassembled() {
+        // A sender that puts RTP ts + 1 on later FU-A fragments breaks §5.8; the NAL unit is
+        // still whole, so it comes out with the start fragment's timestamp.
+        let mut d = H264Depacketizer::default();
+        let mut out = Vec::new();
+        let mut drops = Vec::new();
+        for (payload, ts) in [
+            (&[0x7c, 0x81, 1][..], 9000),
+            (&[0x7c, 0x01, 2], 9001),
+            (&[0x7c, 0x41, 3], 9001),
+        ] {
+            d.push(payload, ts, false, false, &mut out, &mut drops);
+        }
+        assert!(drops.is_empty(), "{drops:?}");
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].data, NalData::Owned(vec![0x61, 1, 2, 3]));
+        assert_eq!(out[0].timestamp, 9000);
     }
 }

@@ -98,8 +98,24 @@ impl H265Depacketizer {
             drops.push(DropReason::IncompleteFragmentedNal);
         }
         self.packet(payload, timestamp, true, out, drops);
-        if marker && let Some(last) = out[first_out..].last_mut() {
+        let limits = self.don_limits();
+        let staged = self.reorder.end_packet(marker, &limits, out, drops);
+        if marker
+            && !staged
+            && let Some(last) = out[first_out..].last_mut()
+        {
             last.marker = true;
+        }
+    }
+
+    fn don_limits(&self) -> DonReorderLimits {
+        DonReorderLimits {
+            max_nals: match self.config.depack_buf_nalus {
+                0 => usize::MAX,
+                n => n,
+            },
+            max_bytes: self.config.depack_buf_bytes,
+            max_don_diff: Some(u64::from(self.config.max_don_diff)),
         }
     }
 
@@ -151,7 +167,6 @@ impl H265Depacketizer {
         timestamp: u64,
         don: Option<u16>,
         out: &mut Vec<OutputNal>,
-        drops: &mut Vec<DropReason>,
     ) {
         let Some(don) = don else {
             out.push(OutputNal {
@@ -165,16 +180,7 @@ impl H265Depacketizer {
             NalData::Payload(r) => payload[r].to_vec(),
             NalData::Owned(v) => v,
         };
-        let limits = DonReorderLimits {
-            max_nals: match self.config.depack_buf_nalus {
-                0 => usize::MAX,
-                n => n,
-            },
-            max_bytes: self.config.depack_buf_bytes,
-            max_don_diff: Some(u64::from(self.config.max_don_diff)),
-        };
-        self.reorder
-            .push(don, bytes, timestamp, &limits, out, drops);
+        self.reorder.stage(don, bytes, timestamp);
     }
 
     /// Single NAL unit packet (§4.4.1): [payload header][DONL?] NAL unit payload.
@@ -192,7 +198,6 @@ impl H265Depacketizer {
                 timestamp,
                 None,
                 out,
-                drops,
             );
             return;
         }
@@ -204,14 +209,7 @@ impl H265Depacketizer {
         let mut nal = Vec::with_capacity(payload.len() - 2);
         nal.extend_from_slice(&payload[..2]);
         nal.extend_from_slice(&payload[4..]);
-        self.emit(
-            NalData::Owned(nal),
-            payload,
-            timestamp,
-            Some(don),
-            out,
-            drops,
-        );
+        self.emit(NalData::Owned(nal), payload, timestamp, Some(don), out);
     }
 
     /// Aggregation packet (§4.4.2): [payload header] then, per unit, [DONL (first) or DOND
@@ -264,7 +262,6 @@ impl H265Depacketizer {
                     timestamp,
                     don,
                     out,
-                    drops,
                 );
             }
             pos = start + size;
@@ -343,7 +340,9 @@ impl H265Depacketizer {
             }
             return;
         };
-        if frag.data[..2] != nal_header || frag.timestamp != timestamp {
+        // A later fragment with another timestamp breaks §4.4.3 but is still the same NAL
+        // unit: the start fragment's timestamp is kept (as in H.264).
+        if frag.data[..2] != nal_header {
             drops.push(DropReason::FragmentMismatch);
             self.skipping_fragments = !end;
             return;
@@ -361,7 +360,6 @@ impl H265Depacketizer {
                 frag.timestamp,
                 frag.don,
                 out,
-                drops,
             );
         } else {
             self.fragmented = Some(frag);
@@ -428,6 +426,10 @@ impl crate::naldepack::Depacketize for H265Depacketizer {
 
     fn reset(&mut self) {
         H265Depacketizer::reset(self);
+    }
+
+    fn reorders(&self) -> bool {
+        self.has_don()
     }
 }
 
@@ -656,5 +658,52 @@ mod tests {
         }
         assert!(released >= 5, "only {released} released");
         assert!(d.held_nals() <= 3);
+    }
+
+    #[test]
+    fn marker_stays_with_its_nal_unit_in_decoding_order() {
+        let mut d = H265Depacketizer::new(DepacketizerConfig {
+            max_don_diff: 1,
+            ..Default::default()
+        });
+        // Single NAL unit packets with DONL (§4.4.1): [payload header][DONL][payload]; two
+        // pictures of two slices, the last slice of each in a packet with the marker bit,
+        // the pictures' packets swapped pairwise.
+        let slice = |don: u8| [0x02, 0x01, 0, don, don];
+        let mut out = Vec::new();
+        let mut drops = Vec::new();
+        for (don, ts, marker) in [
+            (1u8, 0, true),
+            (0, 0, false),
+            (3, 3000, true),
+            (2, 3000, false),
+        ] {
+            d.push(&slice(don), ts, marker, false, &mut out, &mut drops);
+        }
+        d.drain(&mut out, &mut drops);
+        let got: Vec<(u8, bool)> = out
+            .iter()
+            .map(|o| match &o.data {
+                NalData::Owned(v) => (v[2], o.marker),
+                NalData::Payload(_) => unreachable!(),
+            })
+            .collect();
+        assert_eq!(got, vec![(0, false), (1, true), (2, false), (3, true)]);
+        assert!(drops.is_empty());
+    }
+
+    #[test]
+    fn fragments_with_a_stepped_timestamp_are_reassembled() {
+        let mut d = H265Depacketizer::default();
+        let (nals, drops) = run(
+            &mut d,
+            &[
+                (&[0x62, 0x01, 0x81, 1], 0, false, false),
+                (&[0x62, 0x01, 0x01, 2], 1, false, false),
+                (&[0x62, 0x01, 0x41, 3], 1, true, false),
+            ],
+        );
+        assert!(drops.is_empty(), "{drops:?}");
+        assert_eq!(nals, vec![vec![0x02, 0x01, 1, 2, 3]]);
     }
 }

@@ -30,6 +30,9 @@ pub trait NalFormat {
     /// at the end of the input buffer: coded slices and what belongs after them (the
     /// C payloaders' rule, kept for identical packets).
     fn completes_bundle(nal_header: [u8; 2]) -> bool;
+    /// True for coded slices (video coding layer NAL units): an access unit without one is
+    /// not a picture.
+    fn is_vcl(nal_header: [u8; 2]) -> bool;
     /// True for an access unit delimiter, which starts an access unit: what is held for
     /// aggregation leaves first.
     fn is_access_unit_delimiter(nal_header: [u8; 2]) -> bool;

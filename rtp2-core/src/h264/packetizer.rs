@@ -42,6 +42,10 @@ impl NalFormat for H264Format {
         matches!(nal_type(nal_header[0]), 1..=5 | 14 | 20..=23)
     }
 
+    fn is_vcl(nal_header: [u8; 2]) -> bool {
+        super::is_vcl(nal_type(nal_header[0]))
+    }
+
     fn is_access_unit_delimiter(nal_header: [u8; 2]) -> bool {
         nal_type(nal_header[0]) == NAL_AUD
     }

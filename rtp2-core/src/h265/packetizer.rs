@@ -53,6 +53,10 @@ impl NalFormat for H265Format {
         is_vcl(kind) || matches!(kind, 36 | 37 | 40 | 45..=47 | 56..=62)
     }
 
+    fn is_vcl(nal_header: [u8; 2]) -> bool {
+        is_vcl(nal_type(nal_header))
+    }
+
     fn is_access_unit_delimiter(nal_header: [u8; 2]) -> bool {
         nal_type(nal_header) == NAL_AUD
     }

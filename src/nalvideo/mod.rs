@@ -8,6 +8,7 @@
 //! once.
 
 pub mod depay;
+pub mod encoder_caps;
 pub mod pay;
 
 use std::collections::BTreeMap;

@@ -37,6 +37,9 @@ const MAX_ELEMENT_LEN: usize = 255;
 #[derive(Debug, Default, Clone)]
 pub struct HeaderExtensions {
     list: Arc<Vec<gst_rtp::RTPHeaderExtension>>,
+    /// The application added or removed extensions since [`Self::take_changed`]: a
+    /// payloader renegotiates its caps (read with the snapshot, under the same lock).
+    changed: bool,
 }
 
 impl HeaderExtensions {
@@ -58,12 +61,18 @@ impl HeaderExtensions {
     pub fn from_list(list: Vec<gst_rtp::RTPHeaderExtension>) -> Self {
         HeaderExtensions {
             list: Arc::new(list),
+            changed: false,
         }
     }
 
     /// Removes every extension (`clear-extensions`).
     pub fn clear(&mut self) {
         self.list = Arc::default();
+    }
+
+    /// Whether `add-extension` or `clear-extensions` changed the table since the last call.
+    pub fn take_changed(&mut self) -> bool {
+        std::mem::take(&mut self.changed)
     }
 
     /// The extensions, in id order.
@@ -334,9 +343,9 @@ fn extmap_uri(value: &glib::SendValue) -> Option<String> {
 /// Installs the `add-extension`, `clear-extensions` and `request-extension` signals
 /// (same names and signatures as the C base classes).
 ///
-/// Both action signals mark the source pad for reconfiguration: a payloader then
-/// renegotiates before its next input buffer, so that its caps gain or lose the `extmap-N`
-/// field. With `non_rtp_sink` (payloaders), an added extension gets the current input caps
+/// Both action signals flag the table as changed (and mark the source pad for
+/// reconfiguration, as C does): a payloader then renegotiates before its next input buffer,
+/// so that its caps gain or lose the `extmap-N` field. With `non_rtp_sink` (payloaders), an added extension gets the current input caps
 /// (`set_non_rtp_sink_caps`) as the C base class gives them. No lock is held while the
 /// extension is called or the pad is marked.
 pub fn signals<T, F>(extensions_of: F, non_rtp_sink: bool) -> Vec<glib::subclass::Signal>
@@ -373,7 +382,11 @@ where
                         ext.uri().unwrap_or_default()
                     );
                 }
-                lock(extensions_of(&obj)).add(ext);
+                {
+                    let mut extensions = lock(extensions_of(&obj));
+                    extensions.add(ext);
+                    extensions.changed = true;
+                }
                 element.static_pad("src").inspect(|p| p.mark_reconfigure());
                 None
             })
@@ -382,7 +395,11 @@ where
             .action()
             .class_handler(move |args| {
                 let obj = args[0].get::<T::Type>().ok()?;
-                lock(extensions_of(&obj)).clear();
+                {
+                    let mut extensions = lock(extensions_of(&obj));
+                    extensions.clear();
+                    extensions.changed = true;
+                }
                 obj.upcast_ref::<gst::Element>()
                     .static_pad("src")
                     .inspect(|p| p.mark_reconfigure());

@@ -4,6 +4,7 @@
 
 //! GObject implementation of `RtpBasePay2`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{LazyLock, Mutex};
 
 use gst::glib;
@@ -207,6 +208,8 @@ pub struct RtpBasePay2 {
     state: Mutex<State>,
     /// The current extension table; the streaming thread works on snapshots of it.
     extensions: Mutex<HeaderExtensions>,
+    /// A reconfigure event came from downstream: negotiate again before the next input.
+    reconfigure: AtomicBool,
     /// Recycles output packet buffers (see `pool.rs`).
     pool: RtpPacketPool,
 }
@@ -260,11 +263,19 @@ impl RtpBasePay2 {
     /// Returns whether the input is kept in the state (for its metas), or `None` when no
     /// output caps have been negotiated yet.
     fn begin_input(&self, input: Option<&gst::Buffer>) -> Option<bool> {
-        if input.is_some() && self.src_pad.check_reconfigure() {
-            self.renegotiate();
-        }
         // The extensions are asked for their size on a snapshot, without lock.
-        let extensions = lock(&self.extensions).clone();
+        let (mut extensions, changed) = {
+            let mut extensions = lock(&self.extensions);
+            let changed = input.is_some() && extensions.take_changed();
+            (extensions.clone(), changed)
+        };
+        let reconfigure = input.is_some()
+            && self.reconfigure.load(Ordering::Relaxed)
+            && self.reconfigure.swap(false, Ordering::Relaxed);
+        if changed || reconfigure {
+            self.renegotiate();
+            extensions = lock(&self.extensions).clone();
+        }
         let ext_overhead = input.map(|b| extensions.max_overhead(b));
         let has_extensions = !extensions.is_empty();
         let mut state = lock(&self.state);
@@ -300,6 +311,8 @@ impl RtpBasePay2 {
     /// The source pad needs reconfiguring (`add-extension`, `clear-extensions`, a reconfigure
     /// event from downstream): negotiates the subclass's last caps again, as the C base class
     /// does before its next input buffer, so that the `extmap-N` fields follow the table.
+    /// (Flags of our own, not the pad's NEED_RECONFIGURE: reading that takes the pad's object
+    /// lock for every input buffer.)
     fn renegotiate(&self) {
         let Some(caps) = lock(&self.state).subclass_caps.clone() else {
             return;
@@ -307,7 +320,7 @@ impl RtpBasePay2 {
         gst::debug!(crate::CAT, imp = self, "Renegotiating output caps");
         if !self.set_src_caps(&caps) {
             gst::warning!(crate::CAT, imp = self, "Renegotiation failed; retrying later");
-            self.src_pad.mark_reconfigure();
+            self.reconfigure.store(true, Ordering::Relaxed);
         }
     }
 
@@ -936,7 +949,12 @@ impl ObjectSubclass for RtpBasePay2 {
                 RtpBasePay2::catch_panic_pad_function(
                     parent,
                     || false,
-                    |imp| (imp.vfuncs().src_event)(&imp.obj(), event),
+                    |imp| {
+                        if event.type_() == gst::EventType::Reconfigure {
+                            imp.reconfigure.store(true, Ordering::Relaxed);
+                        }
+                        (imp.vfuncs().src_event)(&imp.obj(), event)
+                    },
                 )
             })
             .build();
@@ -948,6 +966,7 @@ impl ObjectSubclass for RtpBasePay2 {
             settings: Mutex::new(settings),
             state: Mutex::new(state),
             extensions: Mutex::new(HeaderExtensions::default()),
+            reconfigure: AtomicBool::new(false),
             pool: RtpPacketPool::default(),
         }
     }

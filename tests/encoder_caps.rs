@@ -43,7 +43,10 @@ fn constraints(caps: &gst::Caps) -> Vec<String> {
 }
 
 fn assert_same_answer(ours: &str, c: &str, rtp_caps: &str) {
-    let (o, theirs) = (sink_caps_answer(ours, rtp_caps), sink_caps_answer(c, rtp_caps));
+    let (o, theirs) = (
+        sink_caps_answer(ours, rtp_caps),
+        sink_caps_answer(c, rtp_caps),
+    );
     assert_eq!(
         constraints(&o),
         constraints(&theirs),
@@ -85,7 +88,10 @@ fn h265_sink_caps_match_c_for_profile_tier_level() {
     for tier in ["0", "1", "2"] {
         cases.push(format!("tier-flag=(string){tier}"));
     }
-    for level in ["30", "60", "63", "90", "93", "120", "123", "150", "153", "156", "180", "186", "91", "255", "0"] {
+    for level in [
+        "30", "60", "63", "90", "93", "120", "123", "150", "153", "156", "180", "186", "91", "255",
+        "0",
+    ] {
         cases.push(format!("level-id=(string){level}"));
     }
     cases.push("profile-id=(string)1,tier-flag=(string)0,level-id=(string)93".into());
@@ -175,7 +181,10 @@ fn x264enc_hears_downstream_profile_like_with_c_payloader() {
 fn x265enc_hears_downstream_profile_like_with_c_payloader() {
     for (fields, expected) in [
         ("profile-id=(string)1", "main"),
-        ("profile-id=(string)2,tier-flag=(string)0,level-id=(string)120", "main-10"),
+        (
+            "profile-id=(string)2,tier-flag=(string)0,level-id=(string)120",
+            "main-10",
+        ),
     ] {
         let launch = |pay: &str| {
             format!(

@@ -70,9 +70,9 @@ fn run_depay(
         DepayRun {
             outputs,
             // GStreamer 1.22's C depayloaders have no `extensions` property.
-            extensions: depay
-                .find_property("extensions")
-                .map_or(usize::MAX, |_| depay.property::<gst::Array>("extensions").len()),
+            extensions: depay.find_property("extensions").map_or(usize::MAX, |_| {
+                depay.property::<gst::Array>("extensions").len()
+            }),
             colorimetry: src_caps
                 .and_then(|c| c.structure(0).map(|s| s.has_field("colorimetry")))
                 .unwrap_or(false),
@@ -231,7 +231,10 @@ fn run_pay(
         PayRun {
             with_element: per_frame(&packets),
             extmap_in_caps: caps
-                .and_then(|c| c.structure(0).map(|s| s.has_field(format!("extmap-{ID}").as_str())))
+                .and_then(|c| {
+                    c.structure(0)
+                        .map(|s| s.has_field(format!("extmap-{ID}").as_str()))
+                })
                 .unwrap_or(false),
         }
     })
@@ -312,7 +315,10 @@ fn caps_through_changes(name: &'static str, input: Stream) -> Result<Vec<(bool, 
                 }
             }
             let caps = h.sinkpad().and_then(|p| p.current_caps()).unwrap();
-            let field = caps.structure(0).unwrap().has_field(format!("extmap-{ID}").as_str());
+            let field = caps
+                .structure(0)
+                .unwrap()
+                .has_field(format!("extmap-{ID}").as_str());
             stages.push((field, last.is_some_and(|p| has_element(&p, ID))));
         }
         stages
@@ -331,7 +337,11 @@ fn extensions_changed_while_playing_renegotiate_like_c() {
         // longer writes the element (docs/migration.md); the rest is the same.
         assert_eq!(o[..2], theirs[..2], "{ours} vs {c}");
         assert_eq!(theirs[2], (true, false), "{c} after clear-extensions");
-        assert_eq!(o, vec![(false, false), (true, true), (false, false)], "{ours}");
+        assert_eq!(
+            o,
+            vec![(false, false), (true, true), (false, false)],
+            "{ours}"
+        );
     }
 }
 
@@ -341,10 +351,11 @@ fn unknown_element_is_ignored() {
     common::init();
     let depay = gst::ElementFactory::make("rtpg722depay2").build().unwrap();
     let mut h = gst_check::Harness::with_element(&depay, Some("sink"), Some("src"));
-    h.set_src_caps_str("application/x-rtp,media=audio,clock-rate=8000,encoding-name=G722,payload=9");
+    h.set_src_caps_str(
+        "application/x-rtp,media=audio,clock-rate=8000,encoding-name=G722,payload=9",
+    );
     h.push(packet_with_element(9, 1, 0, false, 9, &[1, 2], &[7; 160]))
         .unwrap();
     let out = h.pull().unwrap();
     assert_eq!(out.map_readable().unwrap().as_slice(), &[7; 160][..]);
 }
-

@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use gst::prelude::*;
-use gst_rtp::prelude::*;
 
 mod common;
 
@@ -74,10 +73,8 @@ fn connect(element: &gst::Element, variant: Variant, calls: Arc<AtomicUsize>) ->
             Variant::AddSameId => {
                 element.emit_by_name::<()>("add-extension", &[&make_extension(TWCC, ID.into())])
             }
-            Variant::AddOtherId => element.emit_by_name::<()>(
-                "add-extension",
-                &[&make_extension(TWCC, u32::from(ID) + 1)],
-            ),
+            Variant::AddOtherId => element
+                .emit_by_name::<()>("add-extension", &[&make_extension(TWCC, u32::from(ID) + 1)]),
             Variant::Clear => element.emit_by_name::<()>("clear-extensions", &[]),
         }
         Some(None::<gst_rtp::RTPHeaderExtension>.to_value())
@@ -229,11 +226,18 @@ fn request_extension_handlers_never_deadlock_a_depayloader() {
         for variant in DEPAY_VARIANTS {
             let o = run_depay(case.ours, case.caps, variant, packets.clone())
                 .expect("our depayloaders have them all");
-            assert_ne!(o, usize::MAX, "{}: handler {variant:?} deadlocked", case.ours);
+            assert_ne!(
+                o,
+                usize::MAX,
+                "{}: handler {variant:?} deadlocked",
+                case.ours
+            );
             assert!(o > 0, "{}: handler {variant:?}: no output", case.ours);
             match run_depay(case.c, case.caps, variant, packets.clone()) {
                 Some(usize::MAX) => c_hangs.push(format!("{} {variant:?}", case.c)),
-                Some(theirs) => assert_eq!(o, theirs, "{} vs {} with {variant:?}", case.ours, case.c),
+                Some(theirs) => {
+                    assert_eq!(o, theirs, "{} vs {} with {variant:?}", case.ours, case.c)
+                }
                 None => {}
             }
         }

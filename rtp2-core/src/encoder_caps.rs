@@ -107,7 +107,10 @@ pub fn h264_level_name(level_idc: u8, flags: u8) -> Option<&'static str> {
 /// `level` and every lower level of `all` (highest first); all of them when `level` is not
 /// in the list.
 fn levels_up_to(all: &[&'static str], level: &str) -> Vec<&'static str> {
-    let end = all.iter().position(|l| *l == level).map_or(all.len(), |i| i + 1);
+    let end = all
+        .iter()
+        .position(|l| *l == level)
+        .map_or(all.len(), |i| i + 1);
     all[..end].iter().rev().copied().collect()
 }
 
@@ -239,10 +242,13 @@ mod tests {
         assert_eq!(h264_profile_name(0x4d, 0x00), Some("main"));
         assert_eq!(h264_level_name(0x0b, 0xf0), Some("1b"));
         assert_eq!(h264_level_name(0x0b, 0xe0), Some("1.1"));
-        assert_eq!(h264_allowed(Some("42e00a")), H264Allowed::Limited {
-            profiles: vec!["constrained-baseline"],
-            levels: vec!["1"],
-        });
+        assert_eq!(
+            h264_allowed(Some("42e00a")),
+            H264Allowed::Limited {
+                profiles: vec!["constrained-baseline"],
+                levels: vec!["1"],
+            }
+        );
     }
 
     #[test]
@@ -264,13 +270,16 @@ mod tests {
         let allowed = h265_allowed(Some("1"), Some("0"), Some("93"));
         assert_eq!(allowed.profile, Some("main"));
         assert_eq!(allowed.tier, Some("main"));
-        assert_eq!(
-            allowed.levels,
-            Some(vec!["3.1", "3", "2.1", "2", "1"])
-        );
+        assert_eq!(allowed.levels, Some(vec!["3.1", "3", "2.1", "2", "1"]));
         assert_eq!(h265_allowed(Some("2"), Some("1"), None).tier, Some("high"));
         assert_eq!(h265_allowed(None, None, None), H265Allowed::default());
-        assert_eq!(h265_allowed(Some("32"), Some("2"), Some("91")), H265Allowed::default());
-        assert_eq!(h265_allowed(Some("+1"), Some(""), Some("x")), H265Allowed::default());
+        assert_eq!(
+            h265_allowed(Some("32"), Some("2"), Some("91")),
+            H265Allowed::default()
+        );
+        assert_eq!(
+            h265_allowed(Some("+1"), Some(""), Some("x")),
+            H265Allowed::default()
+        );
     }
 }

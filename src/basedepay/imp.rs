@@ -464,7 +464,9 @@ impl RtpBaseDepay2 {
         payload_output: &RefCell<Option<PayloadOutput>>,
     ) -> FlowResult {
         let Ok(map) = buffer.map_readable() else {
-            self.bad_input(&"unreadable buffer", |state| state.stats.dropped_invalid += 1);
+            self.bad_input(&"unreadable buffer", |state| {
+                state.stats.dropped_invalid += 1
+            });
             return Ok(gst::FlowSuccess::Ok);
         };
         let rtp = match RtpPacket::parse(map.as_slice()) {

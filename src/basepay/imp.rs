@@ -319,7 +319,11 @@ impl RtpBasePay2 {
         };
         gst::debug!(crate::CAT, imp = self, "Renegotiating output caps");
         if !self.set_src_caps(&caps) {
-            gst::warning!(crate::CAT, imp = self, "Renegotiation failed; retrying later");
+            gst::warning!(
+                crate::CAT,
+                imp = self,
+                "Renegotiation failed; retrying later"
+            );
             self.reconfigure.store(true, Ordering::Relaxed);
         }
     }
@@ -529,9 +533,7 @@ impl RtpBasePay2 {
             out.set_pts(pts);
             out.set_duration(packet.duration);
         }
-        lock(&self.state)
-            .pending
-            .push(PendingPacket::Built(output));
+        lock(&self.state).pending.push(PendingPacket::Built(output));
     }
 
     /// Sequence number, timestamp and statistics after one packet.

@@ -16,14 +16,16 @@ mod common;
 /// The caps a payloader's sink pad answers when downstream's RTP caps are `rtp_caps`.
 fn sink_caps_answer(pay: &str, rtp_caps: &str) -> gst::Caps {
     common::init();
-    let pipeline = gst::parse::launch(&format!(
-        "{pay} name=pay ! capsfilter caps=\"{rtp_caps}\" ! fakesink"
-    ))
-    .unwrap_or_else(|e| panic!("{pay}: {e}"))
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let pay = pipeline.by_name("pay").unwrap();
-    pay.static_pad("sink").unwrap().query_caps(None)
+    let launch = format!("{pay} name=pay ! capsfilter caps=\"{rtp_caps}\" ! fakesink");
+    common::hdrext::within(Duration::from_secs(10), move || {
+        let pipeline = gst::parse::launch(&launch)
+            .unwrap_or_else(|e| panic!("{launch}: {e}"))
+            .downcast::<gst::Pipeline>()
+            .unwrap();
+        let pay = pipeline.by_name("pay").unwrap();
+        pay.static_pad("sink").unwrap().query_caps(None)
+    })
+    .unwrap_or_else(|e| panic!("{pay} caps query with {rtp_caps}: {e}"))
 }
 
 /// The profile/tier/level constraints of a sink caps answer, structure by structure, in

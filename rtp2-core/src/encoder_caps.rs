@@ -282,4 +282,28 @@ mod tests {
             H265Allowed::default()
         );
     }
+
+    proptest::proptest! {
+        /// Any downstream string is understood or refused, never a panic; what is allowed
+        /// always includes constrained baseline and the named level first.
+        #[test]
+        fn h264_any_string(id in ".{0,8}", value in 0u32..0x100_0000) {
+            let _ = h264_allowed(Some(&id));
+            if let H264Allowed::Limited { profiles, levels } = h264_allowed(Some(&format!("{value:06x}"))) {
+                proptest::prop_assert!(profiles.contains(&"constrained-baseline"));
+                let [_, _, flags, level_idc] = value.to_be_bytes();
+                let level = h264_level_name(level_idc, flags).unwrap();
+                proptest::prop_assert!(levels[0] == level || !H264_LEVELS.contains(&level));
+            }
+        }
+
+        #[test]
+        fn h265_any_strings(p in ".{0,4}", t in ".{0,3}", l in ".{0,4}", level in 0u8..=255) {
+            let _ = h265_allowed(Some(&p), Some(&t), Some(&l));
+            let allowed = h265_allowed(None, None, Some(&level.to_string()));
+            if let Some(levels) = allowed.levels {
+                proptest::prop_assert_eq!(Some(levels[0]), h265_level_name(level));
+            }
+        }
+    }
 }

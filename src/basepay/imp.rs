@@ -118,9 +118,9 @@ struct State {
     /// per-packet path takes the state lock only.
     input_settings: Settings,
     has_extensions: bool,
-    /// Snapshot of the header extensions for the current input (taken with the overheads;
-    /// the extensions are called after the state lock is dropped).
-    extensions: HeaderExtensions,
+    /// Snapshot of the header extensions for the current input, `None` when there are none
+    /// (taken with the overheads; the extensions are called after the state lock is dropped).
+    extensions: Option<HeaderExtensions>,
     /// The caps the subclass last asked for, negotiated again when the source pad needs
     /// reconfiguring (an extension was added or removed, downstream changed).
     subclass_caps: Option<gst::Caps>,
@@ -168,7 +168,7 @@ impl State {
             ext_overhead: 0,
             input_settings: *settings,
             has_extensions: false,
-            extensions: HeaderExtensions::default(),
+            extensions: None,
             subclass_caps: None,
             sink_caps: None,
             caps_generation: 0,
@@ -264,20 +264,21 @@ impl RtpBasePay2 {
     /// output caps have been negotiated yet.
     fn begin_input(&self, input: Option<&gst::Buffer>) -> Option<bool> {
         // The extensions are asked for their size on a snapshot, without lock.
+        let snapshot = |e: &HeaderExtensions| (!e.is_empty()).then(|| e.clone());
         let (mut extensions, changed) = {
             let mut extensions = lock(&self.extensions);
             let changed = input.is_some() && extensions.take_changed();
-            (extensions.clone(), changed)
+            (snapshot(&extensions), changed)
         };
         let reconfigure = input.is_some()
             && self.reconfigure.load(Ordering::Relaxed)
             && self.reconfigure.swap(false, Ordering::Relaxed);
         if changed || reconfigure {
             self.renegotiate();
-            extensions = lock(&self.extensions).clone();
+            extensions = snapshot(&lock(&self.extensions));
         }
-        let ext_overhead = input.map(|b| extensions.max_overhead(b));
-        let has_extensions = !extensions.is_empty();
+        let ext_overhead = input.map(|b| extensions.as_ref().map_or(0, |e| e.max_overhead(b)));
+        let has_extensions = extensions.is_some();
         let mut state = lock(&self.state);
         state.src_caps.as_ref()?;
         state.has_extensions = has_extensions;
@@ -500,7 +501,7 @@ impl RtpBasePay2 {
         let payload_len = prefix.len() + packet.payload.size();
         // The sequence number is taken now; the extensions write without the state lock.
         Self::count_packet(&mut state, rtp_timestamp, payload_len);
-        let extensions = state.has_extensions.then(|| state.extensions.clone());
+        let extensions = state.extensions.clone();
         drop(state);
         let mut output = if use_pool {
             self.pool.packet_with_header(header_bytes)

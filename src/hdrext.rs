@@ -10,6 +10,19 @@
 //! `rtp2_core::hdrext`; this module keeps the id → extension table, negotiates it from
 //! `extmap-N` caps fields (RFC 8285 §5 SDP `a=extmap`), and moves data between packets and
 //! buffer metas.
+//!
+//! # Lock rule
+//!
+//! An extension is third-party GObject code: its `write`, `read`, `max_size`,
+//! `set_non_rtp_sink_caps`, `update_non_rtp_src_caps`, `set_attributes_from_caps` and
+//! `set_caps_from_attributes` may read our properties or emit our signals. So no element lock
+//! is held while one of them runs, nor while a signal is emitted, a pad pushes or a message is
+//! posted: the table is an immutable list behind an `Arc`, and callers take a
+//! [`HeaderExtensions`] snapshot (one reference count increment, no allocation) under the
+//! lock, drop the lock, then call the extensions. `add-extension` and `clear-extensions`
+//! swap the list; a snapshot taken before keeps the old one.
+
+use std::sync::{Arc, Mutex};
 
 use gst::glib;
 use gst::prelude::*;
@@ -19,10 +32,14 @@ use rtp2_core::hdrext::{ExtensionForm, ExtensionWriter, parse_elements};
 /// Largest element payload the two-byte form can carry (RFC 8285 §4.3).
 const MAX_ELEMENT_LEN: usize = 255;
 
-/// The header extensions of one element, by id.
-#[derive(Debug, Default)]
+/// The header extensions of one element, by id: an immutable list, cheap to clone (a
+/// snapshot), replaced as a whole when it changes (see the module's lock rule).
+#[derive(Debug, Default, Clone)]
 pub struct HeaderExtensions {
-    list: Vec<gst_rtp::RTPHeaderExtension>,
+    list: Arc<Vec<gst_rtp::RTPHeaderExtension>>,
+    /// The application added or removed extensions since [`Self::take_changed`]: a
+    /// payloader renegotiates its caps (read with the snapshot, under the same lock).
+    changed: bool,
 }
 
 impl HeaderExtensions {
@@ -34,14 +51,33 @@ impl HeaderExtensions {
     /// Adds `ext`, replacing one with the same id (what `add-extension` does).
     pub fn add(&mut self, ext: gst_rtp::RTPHeaderExtension) {
         let id = ext.id();
-        self.list.retain(|e| e.id() != id);
-        self.list.push(ext);
-        self.list.sort_by_key(|e| e.id());
+        let list = Arc::make_mut(&mut self.list);
+        list.retain(|e| e.id() != id);
+        list.push(ext);
+        list.sort_by_key(|e| e.id());
+    }
+
+    /// A table of these extensions (ids as they are).
+    pub fn from_list(list: Vec<gst_rtp::RTPHeaderExtension>) -> Self {
+        HeaderExtensions {
+            list: Arc::new(list),
+            changed: false,
+        }
     }
 
     /// Removes every extension (`clear-extensions`).
     pub fn clear(&mut self) {
-        self.list.clear();
+        self.list = Arc::default();
+    }
+
+    /// Whether `add-extension` or `clear-extensions` changed the table since the last call.
+    pub fn take_changed(&mut self) -> bool {
+        std::mem::take(&mut self.changed)
+    }
+
+    /// The extensions, in id order.
+    pub fn iter(&self) -> impl Iterator<Item = &gst_rtp::RTPHeaderExtension> {
+        self.list.iter()
     }
 
     /// The `extensions` property value.
@@ -84,7 +120,7 @@ impl HeaderExtensions {
         let mut scratch = [0u8; MAX_ELEMENT_LEN];
         let mut elements: Vec<(u8, usize, [u8; MAX_ELEMENT_LEN])> = Vec::new();
         let mut form = ExtensionForm::OneByte;
-        for ext in &self.list {
+        for ext in self.list.iter() {
             let Ok(id) = u8::try_from(ext.id()) else {
                 continue;
             };
@@ -188,7 +224,7 @@ impl HeaderExtensions {
 
     /// Lets extensions that asked for it update the caps of the non-RTP side.
     pub fn update_non_rtp_caps(&self, caps: &mut gst::CapsRef) {
-        for ext in &self.list {
+        for ext in self.list.iter() {
             if ext.wants_update_non_rtp_src_caps() {
                 ext.update_non_rtp_src_caps(caps);
                 ext.set_wants_update_non_rtp_src_caps(false);
@@ -196,61 +232,16 @@ impl HeaderExtensions {
         }
     }
 
-    /// Makes the table match the `extmap-N` fields of `caps`: an id without an extension is
-    /// asked for with the `request-extension` signal, then (with `auto-header-extension`)
-    /// created from its URI; every extension then reads its attributes from the caps.
-    pub fn configure_from_caps(&mut self, element: &gst::Element, caps: &gst::Caps, auto: bool) {
-        let Some(s) = caps.structure(0) else {
-            return;
-        };
-        for (field, value) in s.iter() {
-            let Some(id) = field
-                .strip_prefix("extmap-")
-                .and_then(|n| n.parse::<u8>().ok())
-            else {
-                continue;
-            };
-            if id == 0 || self.by_id(id).is_some() {
-                continue;
-            }
-            let Some(uri) = extmap_uri(value) else {
-                gst::warning!(crate::CAT, obj = element, "Cannot read the URI of {field}");
-                continue;
-            };
-            let requested = element.emit_by_name::<Option<gst_rtp::RTPHeaderExtension>>(
-                "request-extension",
-                &[&u32::from(id), &uri],
-            );
-            let ext = match requested {
-                Some(ext) => Some(ext),
-                None if auto => gst_rtp::RTPHeaderExtension::create_from_uri(&uri),
-                None => None,
-            };
-            match ext {
-                Some(ext) => {
-                    ext.set_id(u32::from(id));
-                    gst::debug!(
-                        crate::CAT,
-                        obj = element,
-                        "Using {uri} for extension id {id}"
-                    );
-                    self.add(ext);
-                }
-                None => gst::info!(
-                    crate::CAT,
-                    obj = element,
-                    "No implementation of header extension {uri} (id {id}); ignoring it"
-                ),
-            }
-        }
-        for ext in &self.list {
-            if s.has_field(format!("extmap-{}", ext.id()).as_str())
-                && !ext.set_attributes_from_caps(caps)
-            {
+    /// Gives every extension the caps of the payloader's input (`set_non_rtp_sink_caps`, as
+    /// the C base class does): the color-space extension, for one, writes nothing without
+    /// them. Call on a snapshot, without lock.
+    pub fn set_non_rtp_sink_caps(&self, element: &gst::Element, caps: &gst::Caps) {
+        for ext in self.list.iter() {
+            if !ext.set_non_rtp_sink_caps(caps) {
                 gst::warning!(
                     crate::CAT,
                     obj = element,
-                    "Header extension {} rejected the attributes in {caps}",
+                    "Header extension {} rejected the input caps {caps}",
                     ext.uri().unwrap_or_default()
                 );
             }
@@ -259,10 +250,84 @@ impl HeaderExtensions {
 
     /// Writes an `extmap-N` field for every extension into `caps` (payloader output caps).
     pub fn set_caps_fields(&self, caps: &mut gst::CapsRef) {
-        for ext in &self.list {
+        for ext in self.list.iter() {
             ext.set_caps_from_attributes(caps);
         }
     }
+}
+
+/// Makes the table `extensions` match the `extmap-N` fields of `caps`: an id without an
+/// extension is asked for with the `request-extension` signal, then (with
+/// `auto-header-extension`) created from its URI; every extension named in the caps then reads
+/// its attributes from them. Returns the extensions added here (a payloader gives them its
+/// input caps). No lock is held while the signal runs or an extension reads the caps.
+pub fn configure_from_caps(
+    element: &gst::Element,
+    extensions: &Mutex<HeaderExtensions>,
+    caps: &gst::Caps,
+    auto: bool,
+) -> Vec<gst_rtp::RTPHeaderExtension> {
+    let Some(s) = caps.structure(0) else {
+        return Vec::new();
+    };
+    let mut added = Vec::new();
+    for (field, value) in s.iter() {
+        let Some(id) = field
+            .strip_prefix("extmap-")
+            .and_then(|n| n.parse::<u8>().ok())
+        else {
+            continue;
+        };
+        // Checked again for every id: a signal handler may have added one meanwhile.
+        if id == 0 || lock(extensions).by_id(id).is_some() {
+            continue;
+        }
+        let Some(uri) = extmap_uri(value) else {
+            gst::warning!(crate::CAT, obj = element, "Cannot read the URI of {field}");
+            continue;
+        };
+        let requested = element.emit_by_name::<Option<gst_rtp::RTPHeaderExtension>>(
+            "request-extension",
+            &[&u32::from(id), &uri],
+        );
+        let ext = match requested {
+            Some(ext) => Some(ext),
+            None if lock(extensions).by_id(id).is_some() => None,
+            None if auto => gst_rtp::RTPHeaderExtension::create_from_uri(&uri),
+            None => None,
+        };
+        match ext {
+            Some(ext) => {
+                ext.set_id(u32::from(id));
+                gst::debug!(
+                    crate::CAT,
+                    obj = element,
+                    "Using {uri} for extension id {id}"
+                );
+                lock(extensions).add(ext.clone());
+                added.push(ext);
+            }
+            None => gst::info!(
+                crate::CAT,
+                obj = element,
+                "No new implementation of header extension {uri} (id {id})"
+            ),
+        }
+    }
+    let snapshot = lock(extensions).clone();
+    for ext in snapshot.iter() {
+        if s.has_field(format!("extmap-{}", ext.id()).as_str())
+            && !ext.set_attributes_from_caps(caps)
+        {
+            gst::warning!(
+                crate::CAT,
+                obj = element,
+                "Header extension {} rejected the attributes in {caps}",
+                ext.uri().unwrap_or_default()
+            );
+        }
+    }
+    added
 }
 
 /// The URI of an `extmap-N` caps field: a plain string, or an array
@@ -277,11 +342,17 @@ fn extmap_uri(value: &glib::SendValue) -> Option<String> {
 
 /// Installs the `add-extension`, `clear-extensions` and `request-extension` signals
 /// (same names and signatures as the C base classes).
-pub fn signals<T, F>(extensions_of: F) -> Vec<glib::subclass::Signal>
+///
+/// Both action signals flag the table as changed (and mark the source pad for
+/// reconfiguration, as C does): a payloader then renegotiates before its next input buffer,
+/// so that its caps gain or lose the `extmap-N` field. With `non_rtp_sink` (payloaders), an added extension gets the current input caps
+/// (`set_non_rtp_sink_caps`) as the C base class gives them. No lock is held while the
+/// extension is called or the pad is marked.
+pub fn signals<T, F>(extensions_of: F, non_rtp_sink: bool) -> Vec<glib::subclass::Signal>
 where
     T: glib::subclass::types::ObjectSubclass,
     T::Type: IsA<gst::Element>,
-    F: Fn(&T::Type) -> &std::sync::Mutex<HeaderExtensions> + Send + Sync + Copy + 'static,
+    F: Fn(&T::Type) -> &Mutex<HeaderExtensions> + Send + Sync + Copy + 'static,
 {
     use glib::subclass::Signal;
     vec![
@@ -299,10 +370,24 @@ where
                     );
                     return None;
                 }
-                lock(extensions_of(&obj)).add(ext);
-                obj.upcast_ref::<gst::Element>()
-                    .static_pad("src")
-                    .inspect(|p| p.mark_reconfigure());
+                let element = obj.upcast_ref::<gst::Element>();
+                if non_rtp_sink
+                    && let Some(caps) = element.static_pad("sink").and_then(|p| p.current_caps())
+                    && !ext.set_non_rtp_sink_caps(&caps)
+                {
+                    gst::warning!(
+                        crate::CAT,
+                        obj = &obj,
+                        "Header extension {} rejected the input caps {caps}",
+                        ext.uri().unwrap_or_default()
+                    );
+                }
+                {
+                    let mut extensions = lock(extensions_of(&obj));
+                    extensions.add(ext);
+                    extensions.changed = true;
+                }
+                element.static_pad("src").inspect(|p| p.mark_reconfigure());
                 None
             })
             .build(),
@@ -310,7 +395,14 @@ where
             .action()
             .class_handler(move |args| {
                 let obj = args[0].get::<T::Type>().ok()?;
-                lock(extensions_of(&obj)).clear();
+                {
+                    let mut extensions = lock(extensions_of(&obj));
+                    extensions.clear();
+                    extensions.changed = true;
+                }
+                obj.upcast_ref::<gst::Element>()
+                    .static_pad("src")
+                    .inspect(|p| p.mark_reconfigure());
                 None
             })
             .build(),
@@ -330,6 +422,6 @@ where
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it (the data here is
 /// always left consistent).
-pub fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }

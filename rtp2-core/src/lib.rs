@@ -19,12 +19,14 @@
 //!   share.
 //! - [`h264`]: H.264 over RTP (RFC 6184).
 //! - [`h265`]: H.265/HEVC over RTP (RFC 7798).
+//! - [`encoder_caps`]: the profiles and levels a receiver's SDP parameters allow an encoder.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod audio;
 mod bits;
+pub mod encoder_caps;
 pub mod g722;
 pub mod g729;
 pub mod h264;

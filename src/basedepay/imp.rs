@@ -19,7 +19,7 @@ use rtp2_core::time::clock_to_ns;
 
 use super::IncomingPacket;
 use super::allocation::ProposedAllocator;
-use crate::hdrext::{HeaderExtensions, lock};
+use crate::hdrext::{HeaderExtensions, configure_from_caps, lock};
 
 type FlowResult = Result<gst::FlowSuccess, gst::FlowError>;
 
@@ -238,6 +238,11 @@ impl State {
     }
 }
 
+/// Lock rule (see also `crate::hdrext`): no signal is emitted, no pad pushes, no message is
+/// posted and no vfunc of another object (a header extension's `read`,
+/// `update_non_rtp_src_caps`, `set_attributes_from_caps`) runs while `settings`, `state` or
+/// `extensions` is locked: compute under the lock, act after it. A signal handler may then
+/// read any property or emit any action signal of the element.
 pub struct RtpBaseDepay2 {
     sink_pad: gst::Pad,
     src_pad: gst::Pad,
@@ -266,7 +271,8 @@ impl RtpBaseDepay2 {
 
     pub(super) fn set_src_caps(&self, caps: &gst::Caps) -> bool {
         let mut caps = caps.clone();
-        lock(&self.extensions).update_non_rtp_caps(caps.make_mut());
+        let extensions = lock(&self.extensions).clone();
+        extensions.update_non_rtp_caps(caps.make_mut());
         let mut state = lock(&self.state);
         if state.src_caps.as_ref() == Some(&caps) {
             return true;
@@ -331,13 +337,18 @@ impl RtpBaseDepay2 {
                 gst_rtp::RTPSourceMeta::add(out, Some(ssrc), &csrcs);
             }
             if let Some((profile, data)) = decoration.extension {
-                let exts = lock(&self.extensions);
-                caps_update = exts.read(self.obj().upcast_ref(), profile, &data, out);
+                // The extensions read from a snapshot, without lock.
+                let extensions = lock(&self.extensions).clone();
+                caps_update = extensions.read(self.obj().upcast_ref(), profile, &data, out);
             }
         }
-        if caps_update && let Some(caps) = lock(&self.state).src_caps.clone() {
-            lock(&self.state).src_caps = None;
-            self.set_src_caps(&caps);
+        if caps_update {
+            // Taken in a statement of its own: the guard is gone before set_src_caps locks
+            // the state again (an `if let` on the lock would keep it for the whole block).
+            let caps = lock(&self.state).src_caps.take();
+            if let Some(caps) = caps {
+                self.set_src_caps(&caps);
+            }
         }
     }
 
@@ -399,10 +410,10 @@ impl RtpBaseDepay2 {
     }
 
     pub(super) fn drop_payload(&self, reason: &dyn std::fmt::Display) {
-        let mut state = lock(&self.state);
-        state.stats.dropped_payload += 1;
-        state.discont_pending = true;
-        self.warn_bad_input(&mut state, reason);
+        self.bad_input(reason, |state| {
+            state.stats.dropped_payload += 1;
+            state.discont_pending = true;
+        });
     }
 
     pub(super) fn request_keyframe(&self) {
@@ -420,15 +431,23 @@ impl RtpBaseDepay2 {
         }
     }
 
-    /// GST_WARNING every time; an element warning message at most once per interval.
-    fn warn_bad_input(&self, state: &mut State, reason: &dyn std::fmt::Display) {
+    /// Counts bad input (`count` updates the state under its lock); GST_WARNING every time,
+    /// an element warning message at most once per interval, posted after the lock.
+    fn bad_input(&self, reason: &dyn std::fmt::Display, count: impl FnOnce(&mut State)) {
         gst::warning!(crate::CAT, imp = self, "Dropping bad input: {reason}");
         let now = Instant::now();
-        if state
-            .last_warning
-            .is_none_or(|t| now.duration_since(t) >= WARNING_INTERVAL)
-        {
-            state.last_warning = Some(now);
+        let post = {
+            let mut state = lock(&self.state);
+            count(&mut state);
+            let due = state
+                .last_warning
+                .is_none_or(|t| now.duration_since(t) >= WARNING_INTERVAL);
+            if due {
+                state.last_warning = Some(now);
+            }
+            due
+        };
+        if post {
             gst::element_imp_warning!(
                 self,
                 gst::StreamError::Decode,
@@ -454,17 +473,17 @@ impl RtpBaseDepay2 {
         payload_output: &RefCell<Option<PayloadOutput>>,
     ) -> FlowResult {
         let Ok(map) = buffer.map_readable() else {
-            let mut state = lock(&self.state);
-            state.stats.dropped_invalid += 1;
-            self.warn_bad_input(&mut state, &"unreadable buffer");
+            self.bad_input(&"unreadable buffer", |state| {
+                state.stats.dropped_invalid += 1
+            });
             return Ok(gst::FlowSuccess::Ok);
         };
         let rtp = match RtpPacket::parse(map.as_slice()) {
             Ok(rtp) => rtp,
             Err(err) => {
-                let mut state = lock(&self.state);
-                state.stats.dropped_invalid += 1;
-                self.warn_bad_input(&mut state, &format_args!("invalid RTP packet: {err}"));
+                self.bad_input(&format_args!("invalid RTP packet: {err}"), |state| {
+                    state.stats.dropped_invalid += 1
+                });
                 return Ok(gst::FlowSuccess::Ok);
             }
         };
@@ -643,11 +662,9 @@ impl RtpBaseDepay2 {
         let list = list.make_mut();
         for (buffer, header) in list.drain(..).zip(fixed) {
             if header.is_none() {
-                let mut state = lock(&self.state);
-                state.stats.dropped_invalid += 1;
-                self.warn_bad_input(
-                    &mut state,
+                self.bad_input(
                     &"invalid RTP packet: shorter than 12 bytes or not version 2",
+                    |state| state.stats.dropped_invalid += 1,
                 );
                 continue;
             }
@@ -692,7 +709,7 @@ impl RtpBaseDepay2 {
                     state.play_range = PlayRange::from_caps(s);
                 }
                 let auto = lock(&self.settings).auto_header_extension;
-                lock(&self.extensions).configure_from_caps(self.obj().upcast_ref(), &caps, auto);
+                configure_from_caps(self.obj().upcast_ref(), &self.extensions, &caps, auto);
                 (self.vfuncs().set_sink_caps)(&self.obj(), &caps)
             }
             EventView::Segment(s) => {
@@ -908,9 +925,10 @@ impl ObjectImpl for RtpBaseDepay2 {
 
     fn signals() -> &'static [glib::subclass::Signal] {
         static SIGNALS: LazyLock<Vec<glib::subclass::Signal>> = LazyLock::new(|| {
-            crate::hdrext::signals::<RtpBaseDepay2, _>(|obj: &super::RtpBaseDepay2| {
-                &obj.imp().extensions
-            })
+            crate::hdrext::signals::<RtpBaseDepay2, _>(
+                |obj: &super::RtpBaseDepay2| &obj.imp().extensions,
+                false,
+            )
         });
         SIGNALS.as_ref()
     }

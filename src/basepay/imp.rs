@@ -4,6 +4,7 @@
 
 //! GObject implementation of `RtpBasePay2`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{LazyLock, Mutex};
 
 use gst::glib;
@@ -17,7 +18,7 @@ use smallvec::SmallVec;
 
 use super::pool::RtpPacketPool;
 use super::{OutgoingPacket, PacketPayload, PacketTiming, PayloadPrefix};
-use crate::hdrext::{HeaderExtensions, lock};
+use crate::hdrext::{HeaderExtensions, configure_from_caps, lock};
 
 type FlowResult = Result<gst::FlowSuccess, gst::FlowError>;
 
@@ -128,6 +129,14 @@ struct State {
     /// per-packet path takes the state lock only.
     input_settings: Settings,
     has_extensions: bool,
+    /// Snapshot of the header extensions for the current input, `None` when there are none
+    /// (taken with the overheads; the extensions are called after the state lock is dropped).
+    extensions: Option<HeaderExtensions>,
+    /// The caps the subclass last asked for, negotiated again when the source pad needs
+    /// reconfiguring (an extension was added or removed, downstream changed).
+    subclass_caps: Option<gst::Caps>,
+    /// The input caps, which extensions added later get too.
+    sink_caps: Option<gst::Caps>,
     /// Counts output caps changes, so that subclasses can cache what they derive from caps.
     caps_generation: u64,
     packets_sent: u64,
@@ -173,6 +182,9 @@ impl State {
             ext_overhead: 0,
             input_settings: *settings,
             has_extensions: false,
+            extensions: None,
+            subclass_caps: None,
+            sink_caps: None,
             caps_generation: 0,
             packets_sent: 0,
             bytes_sent: 0,
@@ -201,12 +213,20 @@ enum PendingPacket {
     },
 }
 
+/// Lock rule (see also `crate::hdrext`): no signal is emitted, no pad pushes, no message is
+/// posted and no vfunc of another object (a header extension's `write`, `max_size`,
+/// `set_non_rtp_sink_caps`, `set_attributes_from_caps`, `set_caps_from_attributes`) runs
+/// while `settings`, `state` or `extensions` is locked: compute under the lock, act after it.
+/// A signal handler may then read any property or emit any action signal of the element.
 pub struct RtpBasePay2 {
     sink_pad: gst::Pad,
     src_pad: gst::Pad,
     settings: Mutex<Settings>,
     state: Mutex<State>,
+    /// The current extension table; the streaming thread works on snapshots of it.
     extensions: Mutex<HeaderExtensions>,
+    /// A reconfigure event came from downstream: negotiate again before the next input.
+    reconfigure: AtomicBool,
     /// Recycles output packet buffers (see `pool.rs`).
     pool: RtpPacketPool,
 }
@@ -263,14 +283,26 @@ impl RtpBasePay2 {
     /// Returns whether the input is kept in the state (for its metas), or `None` when no
     /// output caps have been negotiated yet.
     fn begin_input(&self, input: Option<&gst::Buffer>) -> Option<bool> {
-        let (ext_overhead, has_extensions) = {
-            let exts = lock(&self.extensions);
-            let overhead = input.map(|b| exts.max_overhead(b));
-            (overhead, !exts.is_empty())
+        // The extensions are asked for their size on a snapshot, without lock.
+        let snapshot = |e: &HeaderExtensions| (!e.is_empty()).then(|| e.clone());
+        let (mut extensions, changed) = {
+            let mut extensions = lock(&self.extensions);
+            let changed = input.is_some() && extensions.take_changed();
+            (snapshot(&extensions), changed)
         };
+        let reconfigure = input.is_some()
+            && self.reconfigure.load(Ordering::Relaxed)
+            && self.reconfigure.swap(false, Ordering::Relaxed);
+        if changed || reconfigure {
+            self.renegotiate();
+            extensions = snapshot(&lock(&self.extensions));
+        }
+        let ext_overhead = input.map(|b| extensions.as_ref().map_or(0, |e| e.max_overhead(b)));
+        let has_extensions = extensions.is_some();
         let mut state = lock(&self.state);
         state.src_caps.as_ref()?;
         state.has_extensions = has_extensions;
+        state.extensions = extensions;
         let source_info = state.input_settings.source_info;
         let mut kept = false;
         if let Some(input) = input {
@@ -297,7 +329,29 @@ impl RtpBasePay2 {
         unsafe { &*(class as *const Class) }
     }
 
+    /// The source pad needs reconfiguring (`add-extension`, `clear-extensions`, a reconfigure
+    /// event from downstream): negotiates the subclass's last caps again, as the C base class
+    /// does before its next input buffer, so that the `extmap-N` fields follow the table.
+    /// (Flags of our own, not the pad's NEED_RECONFIGURE: reading that takes the pad's object
+    /// lock for every input buffer.)
+    fn renegotiate(&self) {
+        let Some(caps) = lock(&self.state).subclass_caps.clone() else {
+            return;
+        };
+        gst::debug!(crate::CAT, imp = self, "Renegotiating output caps");
+        if !self.set_src_caps(&caps) {
+            gst::warning!(
+                crate::CAT,
+                imp = self,
+                "Renegotiation failed; retrying later"
+            );
+            self.reconfigure.store(true, Ordering::Relaxed);
+        }
+    }
+
     /// Negotiates the RTP caps from the subclass's `caps` and what downstream accepts.
+    /// Header extensions named downstream (`extmap-N`) are set up with no lock held (a
+    /// `request-extension` handler may use the element); the caps go out after the lock.
     pub(super) fn set_src_caps(&self, caps: &gst::Caps) -> bool {
         let settings = *lock(&self.settings);
         let Some(wanted) = caps.structure(0) else {
@@ -318,6 +372,7 @@ impl RtpBasePay2 {
             s.fixate_field_nearest_int("payload", settings.pt as i32);
         }
         let mut state = lock(&self.state);
+        state.subclass_caps = Some(caps.clone());
         if state.packets_sent == 0 {
             // Properties set after READY → PAUSED but before any packet still apply.
             if settings.ssrc != RANDOM_U32 {
@@ -362,17 +417,24 @@ impl RtpBasePay2 {
             return false;
         };
         state.clock_rate = u32::try_from(clock_rate).ok().filter(|r| *r > 0);
+        let sink_caps = state.sink_caps.clone();
+        drop(state);
         let mut out = gst::Caps::builder_full().structure(s).build();
-        {
-            let mut exts = lock(&self.extensions);
-            exts.configure_from_caps(
-                self.obj().upcast_ref(),
-                &out,
-                settings.auto_header_extension,
-            );
-            exts.set_caps_fields(out.make_mut());
+        let element = self.obj();
+        let added = configure_from_caps(
+            element.upcast_ref(),
+            &self.extensions,
+            &out,
+            settings.auto_header_extension,
+        );
+        if let Some(sink_caps) = sink_caps {
+            let added = HeaderExtensions::from_list(added);
+            added.set_non_rtp_sink_caps(element.upcast_ref(), &sink_caps);
         }
+        let extensions = lock(&self.extensions).clone();
+        extensions.set_caps_fields(out.make_mut());
         out.fixate();
+        let mut state = lock(&self.state);
         if state.src_caps.as_ref() == Some(&out) {
             return true;
         }
@@ -459,6 +521,10 @@ impl RtpBasePay2 {
         }
         header_bytes[rtp_header_len..].copy_from_slice(prefix);
         let payload_len = prefix.len() + packet.payload.size();
+        // The sequence number is taken now; the extensions write without the state lock.
+        Self::count_packet(&mut state, rtp_timestamp, payload_len);
+        let extensions = state.extensions.clone();
+        drop(state);
         let mut output = if use_pool {
             self.pool.packet_with_header(header_bytes)
         } else {
@@ -466,8 +532,7 @@ impl RtpBasePay2 {
         };
         append_payload(&mut output, packet.payload);
 
-        let extensions = lock(&self.extensions);
-        if !extensions.is_empty() {
+        if let Some(extensions) = extensions {
             let input = meta_source.unwrap_or_default();
             if let Some(ext) = extensions.write(self.obj().upcast_ref(), &input, &output) {
                 let ext_header_len = header_len(csrcs.len(), Some(ext.1.len()));
@@ -485,7 +550,6 @@ impl RtpBasePay2 {
                 }
             }
         }
-        drop(extensions);
 
         {
             let out = output.make_mut();
@@ -493,8 +557,7 @@ impl RtpBasePay2 {
             out.set_duration(packet.duration);
             set_packet_flags(out, flags);
         }
-        Self::count_packet(&mut state, rtp_timestamp, payload_len);
-        state.pending.push(PendingPacket::Built(output));
+        lock(&self.state).pending.push(PendingPacket::Built(output));
     }
 
     /// Sequence number, timestamp and statistics after one packet.
@@ -734,6 +797,11 @@ impl RtpBasePay2 {
                 if self.drain_and_push().is_err() {
                     gst::debug!(crate::CAT, imp = self, "Drain before new caps failed");
                 }
+                // Every extension sees the input caps, as with the C base class (extensions
+                // added later get them when added).
+                lock(&self.state).sink_caps = Some(caps.clone());
+                let extensions = lock(&self.extensions).clone();
+                extensions.set_non_rtp_sink_caps(self.obj().upcast_ref(), &caps);
                 let ok = (self.vfuncs().set_sink_caps)(&self.obj(), &caps);
                 if !ok {
                     gst::warning!(crate::CAT, imp = self, "Cannot handle input caps {caps}");
@@ -953,7 +1021,12 @@ impl ObjectSubclass for RtpBasePay2 {
                 RtpBasePay2::catch_panic_pad_function(
                     parent,
                     || false,
-                    |imp| (imp.vfuncs().src_event)(&imp.obj(), event),
+                    |imp| {
+                        if event.type_() == gst::EventType::Reconfigure {
+                            imp.reconfigure.store(true, Ordering::Relaxed);
+                        }
+                        (imp.vfuncs().src_event)(&imp.obj(), event)
+                    },
                 )
             })
             .build();
@@ -969,6 +1042,7 @@ impl ObjectSubclass for RtpBasePay2 {
             settings: Mutex::new(settings),
             state: Mutex::new(state),
             extensions: Mutex::new(HeaderExtensions::default()),
+            reconfigure: AtomicBool::new(false),
             pool: RtpPacketPool::default(),
         }
     }
@@ -1120,9 +1194,10 @@ impl ObjectImpl for RtpBasePay2 {
 
     fn signals() -> &'static [glib::subclass::Signal] {
         static SIGNALS: LazyLock<Vec<glib::subclass::Signal>> = LazyLock::new(|| {
-            crate::hdrext::signals::<RtpBasePay2, _>(|obj: &super::RtpBasePay2| {
-                &obj.imp().extensions
-            })
+            crate::hdrext::signals::<RtpBasePay2, _>(
+                |obj: &super::RtpBasePay2| &obj.imp().extensions,
+                true,
+            )
         });
         SIGNALS.as_ref()
     }

@@ -8,6 +8,7 @@
 //! once.
 
 pub mod depay;
+pub mod encoder_caps;
 pub mod pay;
 mod pay_flags;
 

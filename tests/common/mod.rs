@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 
+pub mod hdrext;
 pub mod impair;
 pub mod rtsp;
 pub mod video;

@@ -17,6 +17,7 @@ use super::AggregateMode;
 use crate::basepay::{RtpBasePay2Impl, RtpBasePay2ImplExt};
 use crate::h265::H265Codec;
 use crate::hdrext::lock;
+use crate::nalvideo::encoder_caps::{answer_caps_query, h265_constraints};
 use crate::nalvideo::pay::{NalPayElement, PaySettings, config_interval_property};
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -144,5 +145,11 @@ impl RtpBasePay2Impl for RtpH265Pay {
     fn src_event(&self, event: gst::Event) -> bool {
         self.inner.note_event(&event);
         self.parent_src_event(event)
+    }
+
+    /// Downstream's profile and level constraints, for the encoder upstream.
+    fn sink_query(&self, query: &mut gst::QueryRef) -> bool {
+        answer_caps_query(self.obj().upcast_ref(), query, h265_constraints)
+            || self.parent_sink_query(query)
     }
 }

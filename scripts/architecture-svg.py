@@ -42,7 +42,7 @@ row(370,"Depayloader: RTP packets in, frames or NAL units out",
      ["src pad","access units or NAL units","(shared memory when whole)"]],
     "push_output",["rtp2-core","naldepack: FU reassembly,","aggregates, DON order"],["payloads in, NAL units out;","bounded buffers"],["invalid, late, duplicate:","dropped, counted, warned"])
 ly=585
-for i,(c,t) in enumerate([(BASE,"base class (src/basepay, src/basedepay)"),(ELEM,"codec element glue (src/&lt;codec&gt;/pay|depay)"),(CORE,"sans-IO core (rtp2-core, no GStreamer types)"),(PEER,"other elements")]):
+for i,(c,t) in enumerate([(BASE,"base class (src/base/pay, src/base/depay)"),(ELEM,"codec element glue (src/&lt;codec&gt;/pay|depay)"),(CORE,"sans-IO core (rtp2-core, no GStreamer types)"),(PEER,"other elements")]):
     x=[20,300,620,940][i]
     out.append(f'<rect x="{x}" y="{ly}" width="18" height="14" fill="{c}" stroke="#333"/>')
     out.append(f'<text x="{x+24}" y="{ly+12}" font-size="12">{t}</text>')

@@ -3,7 +3,7 @@
 // https://mozilla.org/MPL/2.0/.
 
 //! `rtp2`: GStreamer RTP payloaders and depayloaders built on two shared base classes,
-//! [`basepay::RtpBasePay2`] and [`basedepay::RtpBaseDepay2`].
+//! [`base::pay::RtpBasePay2`] and [`base::depay::RtpBaseDepay2`].
 //!
 //! The codec logic itself (RTP header, framing, NAL packetization) lives in the
 //! GStreamer-free `rtp2-core` crate; the modules here are the element glue.
@@ -14,14 +14,11 @@ use std::sync::LazyLock;
 
 use gst::glib;
 
-pub mod baseaudiopay;
-pub mod basedepay;
-pub mod basepay;
+pub mod base;
 pub mod g722;
 pub mod g729;
 pub mod h264;
 pub mod h265;
-mod hdrext;
 pub mod memshare;
 pub mod nalvideo;
 

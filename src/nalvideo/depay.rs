@@ -13,8 +13,8 @@ use rtp2_core::naldepack::{Depacketize, DropReason, NalData, OutputNal};
 use rtp2_core::nalpack::NalFormat;
 
 use super::{NalCodec, ParamSets, first_string};
-use crate::basedepay::{IncomingPacket, KeyframePolicy, RtpBaseDepay2, RtpBaseDepay2Ext};
-use crate::hdrext::lock;
+use crate::base::depay::{IncomingPacket, KeyframePolicy, RtpBaseDepay2, RtpBaseDepay2Ext};
+use crate::base::extensions::lock;
 use crate::memshare::SharedMemories;
 
 const START_CODE: [u8; 4] = [0, 0, 0, 1];
@@ -617,7 +617,7 @@ macro_rules! nal_depay_imp {
         use gst::prelude::*;
         use gst::subclass::prelude::*;
 
-        use crate::basedepay::{IncomingPacket, RtpBaseDepay2Impl};
+        use crate::base::depay::{IncomingPacket, RtpBaseDepay2Impl};
         use crate::nalvideo::depay::NalDepayElement;
 
         type Element = NalDepayElement<$codec>;
@@ -631,7 +631,7 @@ macro_rules! nal_depay_imp {
         impl ObjectSubclass for $name {
             const NAME: &'static str = $type_name;
             type Type = super::$name;
-            type ParentType = crate::basedepay::RtpBaseDepay2;
+            type ParentType = crate::base::depay::RtpBaseDepay2;
         }
 
         impl ObjectImpl for $name {

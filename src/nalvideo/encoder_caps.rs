@@ -12,7 +12,7 @@
 use gst::prelude::*;
 use rtp2_core::encoder_caps::{H264Allowed, h264_allowed, h265_allowed};
 
-use crate::basepay::{RtpBasePay2, RtpBasePay2Ext};
+use crate::base::pay::{RtpBasePay2, RtpBasePay2Ext};
 
 /// One structure of the constraints, and whether an unconstrained structure must follow.
 type Constraints = (gst::Structure, bool);

@@ -19,8 +19,8 @@ use rtp2_core::nalpack::{
 
 use super::pay_flags::{InputInfo, NalFlags};
 use super::{NalCodec, ParamSets};
-use crate::basepay::{OutgoingPacket, PacketPayload, PayloadPrefix, RtpBasePay2, RtpBasePay2Ext};
-use crate::hdrext::lock;
+use crate::base::extensions::lock;
+use crate::base::pay::{OutgoingPacket, PacketPayload, PayloadPrefix, RtpBasePay2, RtpBasePay2Ext};
 use crate::memshare::share_range;
 use smallvec::SmallVec;
 

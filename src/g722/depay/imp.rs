@@ -8,7 +8,7 @@ use gst::glib;
 use gst::subclass::prelude::*;
 use rtp2_core::g722;
 
-use crate::basedepay::{IncomingPacket, RtpBaseDepay2Ext, RtpBaseDepay2Impl};
+use crate::base::depay::{IncomingPacket, RtpBaseDepay2Ext, RtpBaseDepay2Impl};
 
 #[derive(Default)]
 pub struct RtpG722Depay;
@@ -17,7 +17,7 @@ pub struct RtpG722Depay;
 impl ObjectSubclass for RtpG722Depay {
     const NAME: &'static str = "GstRtp2G722Depay";
     type Type = super::RtpG722Depay;
-    type ParentType = crate::basedepay::RtpBaseDepay2;
+    type ParentType = crate::base::depay::RtpBaseDepay2;
 }
 
 impl ObjectImpl for RtpG722Depay {}

@@ -13,7 +13,7 @@ use gst::prelude::*;
 glib::wrapper! {
     /// The G.722 depayloader element.
     pub struct RtpG722Depay(ObjectSubclass<imp::RtpG722Depay>)
-        @extends crate::basedepay::RtpBaseDepay2, gst::Element, gst::Object;
+        @extends crate::base::depay::RtpBaseDepay2, gst::Element, gst::Object;
 }
 
 /// Registers `rtpg722depay2`.

@@ -12,7 +12,7 @@ use gst::prelude::*;
 glib::wrapper! {
     /// The G.722 payloader element.
     pub struct RtpG722Pay(ObjectSubclass<imp::RtpG722Pay>)
-        @extends crate::baseaudiopay::RtpBaseAudioPay2, crate::basepay::RtpBasePay2,
+        @extends crate::base::audiopay::RtpBaseAudioPay2, crate::base::pay::RtpBasePay2,
             gst::Element, gst::Object;
 }
 

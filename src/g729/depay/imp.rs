@@ -8,7 +8,7 @@ use gst::glib;
 use gst::subclass::prelude::*;
 use rtp2_core::g729;
 
-use crate::basedepay::{IncomingPacket, RtpBaseDepay2Ext, RtpBaseDepay2Impl};
+use crate::base::depay::{IncomingPacket, RtpBaseDepay2Ext, RtpBaseDepay2Impl};
 
 #[derive(Default)]
 pub struct RtpG729Depay;
@@ -17,7 +17,7 @@ pub struct RtpG729Depay;
 impl ObjectSubclass for RtpG729Depay {
     const NAME: &'static str = "GstRtp2G729Depay";
     type Type = super::RtpG729Depay;
-    type ParentType = crate::basedepay::RtpBaseDepay2;
+    type ParentType = crate::base::depay::RtpBaseDepay2;
 }
 
 impl ObjectImpl for RtpG729Depay {}

@@ -13,7 +13,7 @@ use gst::prelude::*;
 glib::wrapper! {
     /// The G.729 depayloader element.
     pub struct RtpG729Depay(ObjectSubclass<imp::RtpG729Depay>)
-        @extends crate::basedepay::RtpBaseDepay2, gst::Element, gst::Object;
+        @extends crate::base::depay::RtpBaseDepay2, gst::Element, gst::Object;
 }
 
 /// Registers `rtpg729depay2`.

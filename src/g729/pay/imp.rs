@@ -9,8 +9,8 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 use rtp2_core::g729;
 
-use crate::baseaudiopay::{RtpBaseAudioPay2Ext, RtpBaseAudioPay2Impl};
-use crate::basepay::{RtpBasePay2Ext, RtpBasePay2Impl};
+use crate::base::audiopay::{RtpBaseAudioPay2Ext, RtpBaseAudioPay2Impl};
+use crate::base::pay::{RtpBasePay2Ext, RtpBasePay2Impl};
 
 #[derive(Default)]
 pub struct RtpG729Pay;
@@ -19,7 +19,7 @@ pub struct RtpG729Pay;
 impl ObjectSubclass for RtpG729Pay {
     const NAME: &'static str = "GstRtp2G729Pay";
     type Type = super::RtpG729Pay;
-    type ParentType = crate::baseaudiopay::RtpBaseAudioPay2;
+    type ParentType = crate::base::audiopay::RtpBaseAudioPay2;
 }
 
 impl ObjectImpl for RtpG729Pay {

@@ -12,7 +12,7 @@ use gst::prelude::*;
 glib::wrapper! {
     /// The G.729 payloader element.
     pub struct RtpG729Pay(ObjectSubclass<imp::RtpG729Pay>)
-        @extends crate::baseaudiopay::RtpBaseAudioPay2, crate::basepay::RtpBasePay2,
+        @extends crate::base::audiopay::RtpBaseAudioPay2, crate::base::pay::RtpBasePay2,
             gst::Element, gst::Object;
 }
 

@@ -13,7 +13,7 @@ use gst::prelude::*;
 glib::wrapper! {
     /// The H.264 depayloader element.
     pub struct RtpH264Depay(ObjectSubclass<imp::RtpH264Depay>)
-        @extends crate::basedepay::RtpBaseDepay2, gst::Element, gst::Object;
+        @extends crate::base::depay::RtpBaseDepay2, gst::Element, gst::Object;
 }
 
 /// Registers `rtph264depay2`.

@@ -14,9 +14,9 @@ use gst::subclass::prelude::*;
 use rtp2_core::nalpack::{AggregateMode as CoreAggregate, PacketizationMode};
 
 use super::AggregateMode;
-use crate::basepay::{RtpBasePay2Ext, RtpBasePay2Impl, RtpBasePay2ImplExt};
+use crate::base::extensions::lock;
+use crate::base::pay::{RtpBasePay2Ext, RtpBasePay2Impl, RtpBasePay2ImplExt};
 use crate::h264::H264Codec;
-use crate::hdrext::lock;
 use crate::nalvideo::encoder_caps::{answer_caps_query, h264_constraints};
 use crate::nalvideo::pay::{NalPayElement, PaySettings, config_interval_property};
 
@@ -78,7 +78,7 @@ impl RtpH264Pay {
 impl ObjectSubclass for RtpH264Pay {
     const NAME: &'static str = "GstRtp2H264Pay";
     type Type = super::RtpH264Pay;
-    type ParentType = crate::basepay::RtpBasePay2;
+    type ParentType = crate::base::pay::RtpBasePay2;
 }
 
 impl ObjectImpl for RtpH264Pay {

@@ -12,7 +12,7 @@ use gst::prelude::*;
 glib::wrapper! {
     /// The H.264 payloader element.
     pub struct RtpH264Pay(ObjectSubclass<imp::RtpH264Pay>)
-        @extends crate::basepay::RtpBasePay2, gst::Element, gst::Object;
+        @extends crate::base::pay::RtpBasePay2, gst::Element, gst::Object;
 }
 
 /// `aggregate-mode`: when NAL units are bundled into STAP-A packets (same nicks as the C

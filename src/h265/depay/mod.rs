@@ -14,7 +14,7 @@ use gst::prelude::*;
 glib::wrapper! {
     /// The H.265 depayloader element.
     pub struct RtpH265Depay(ObjectSubclass<imp::RtpH265Depay>)
-        @extends crate::basedepay::RtpBaseDepay2, gst::Element, gst::Object;
+        @extends crate::base::depay::RtpBaseDepay2, gst::Element, gst::Object;
 }
 
 /// Registers `rtph265depay2`.

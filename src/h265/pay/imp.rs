@@ -14,9 +14,9 @@ use gst::subclass::prelude::*;
 use rtp2_core::nalpack::{AggregateMode as CoreAggregate, PacketizationMode};
 
 use super::AggregateMode;
-use crate::basepay::{RtpBasePay2Impl, RtpBasePay2ImplExt};
+use crate::base::extensions::lock;
+use crate::base::pay::{RtpBasePay2Impl, RtpBasePay2ImplExt};
 use crate::h265::H265Codec;
-use crate::hdrext::lock;
 use crate::nalvideo::encoder_caps::{answer_caps_query, h265_constraints};
 use crate::nalvideo::pay::{NalPayElement, PaySettings, config_interval_property};
 
@@ -49,7 +49,7 @@ pub struct RtpH265Pay {
 impl ObjectSubclass for RtpH265Pay {
     const NAME: &'static str = "GstRtp2H265Pay";
     type Type = super::RtpH265Pay;
-    type ParentType = crate::basepay::RtpBasePay2;
+    type ParentType = crate::base::pay::RtpBasePay2;
 }
 
 impl ObjectImpl for RtpH265Pay {

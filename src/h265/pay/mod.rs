@@ -12,7 +12,7 @@ use gst::prelude::*;
 glib::wrapper! {
     /// The H.265 payloader element.
     pub struct RtpH265Pay(ObjectSubclass<imp::RtpH265Pay>)
-        @extends crate::basepay::RtpBasePay2, gst::Element, gst::Object;
+        @extends crate::base::pay::RtpBasePay2, gst::Element, gst::Object;
 }
 
 /// `aggregate-mode`: when NAL units are bundled into aggregation packets (same nicks as the C

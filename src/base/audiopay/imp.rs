@@ -11,11 +11,11 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 use rtp2_core::audio::{AudioFraming, PtimeSettings, next_packet_len, payload_limits};
 
-use crate::basepay::{
+use crate::base::extensions::lock;
+use crate::base::pay::{
     InputParams, OutgoingPacket, PacketPayload, PacketTiming, RtpBasePay2, RtpBasePay2Ext,
     RtpBasePay2Impl,
 };
-use crate::hdrext::lock;
 
 /// Default packet time when nothing else decides it (RFC 3551 §4.5).
 const DEFAULT_PTIME_NS: u64 = 20_000_000;
@@ -38,7 +38,7 @@ fn resync_tolerance(framing: &AudioFraming) -> gst::ClockTime {
 /// Class structure: no virtual methods beyond the payloader base class's.
 #[repr(C)]
 pub struct Class {
-    parent: crate::basepay::Class,
+    parent: crate::base::pay::Class,
 }
 
 // SAFETY: `#[repr(C)]` with the parent class structure as first field.
@@ -62,7 +62,7 @@ struct State {
     /// C audio payloaders set it).
     discont: bool,
     /// `ptime` and `maxptime` of the output caps of this caps generation (see
-    /// [`crate::basepay::InputParams::caps_generation`]).
+    /// [`crate::base::pay::InputParams::caps_generation`]).
     caps_ptimes: Option<(u64, CapsPtimes)>,
 }
 

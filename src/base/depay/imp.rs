@@ -19,7 +19,7 @@ use rtp2_core::time::clock_to_ns;
 
 use super::IncomingPacket;
 use super::allocation::ProposedAllocator;
-use crate::hdrext::{HeaderExtensions, configure_from_caps, lock};
+use crate::base::extensions::{HeaderExtensions, configure_from_caps, lock};
 
 type FlowResult = Result<gst::FlowSuccess, gst::FlowError>;
 
@@ -238,7 +238,7 @@ impl State {
     }
 }
 
-/// Lock rule (see also `crate::hdrext`): no signal is emitted, no pad pushes, no message is
+/// Lock rule (see also `crate::base::extensions`): no signal is emitted, no pad pushes, no message is
 /// posted and no vfunc of another object (a header extension's `read`,
 /// `update_non_rtp_src_caps`, `set_attributes_from_caps`) runs while `settings`, `state` or
 /// `extensions` is locked: compute under the lock, act after it. A signal handler may then
@@ -925,7 +925,7 @@ impl ObjectImpl for RtpBaseDepay2 {
 
     fn signals() -> &'static [glib::subclass::Signal] {
         static SIGNALS: LazyLock<Vec<glib::subclass::Signal>> = LazyLock::new(|| {
-            crate::hdrext::signals::<RtpBaseDepay2, _>(
+            crate::base::extensions::signals::<RtpBaseDepay2, _>(
                 |obj: &super::RtpBaseDepay2| &obj.imp().extensions,
                 false,
             )

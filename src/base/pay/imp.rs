@@ -18,7 +18,7 @@ use smallvec::SmallVec;
 
 use super::pool::RtpPacketPool;
 use super::{OutgoingPacket, PacketPayload, PacketTiming, PayloadPrefix};
-use crate::hdrext::{HeaderExtensions, configure_from_caps, lock};
+use crate::base::extensions::{HeaderExtensions, configure_from_caps, lock};
 
 type FlowResult = Result<gst::FlowSuccess, gst::FlowError>;
 
@@ -213,7 +213,7 @@ enum PendingPacket {
     },
 }
 
-/// Lock rule (see also `crate::hdrext`): no signal is emitted, no pad pushes, no message is
+/// Lock rule (see also `crate::base::extensions`): no signal is emitted, no pad pushes, no message is
 /// posted and no vfunc of another object (a header extension's `write`, `max_size`,
 /// `set_non_rtp_sink_caps`, `set_attributes_from_caps`, `set_caps_from_attributes`) runs
 /// while `settings`, `state` or `extensions` is locked: compute under the lock, act after it.
@@ -1194,7 +1194,7 @@ impl ObjectImpl for RtpBasePay2 {
 
     fn signals() -> &'static [glib::subclass::Signal] {
         static SIGNALS: LazyLock<Vec<glib::subclass::Signal>> = LazyLock::new(|| {
-            crate::hdrext::signals::<RtpBasePay2, _>(
+            crate::base::extensions::signals::<RtpBasePay2, _>(
                 |obj: &super::RtpBasePay2| &obj.imp().extensions,
                 true,
             )

@@ -21,7 +21,7 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 use rtp2_core::audio::AudioFraming;
 
-use crate::basepay::{RtpBasePay2, RtpBasePay2Impl};
+use crate::base::pay::{RtpBasePay2, RtpBasePay2Impl};
 
 glib::wrapper! {
     /// Abstract audio payloader (GType `GstRtp2BaseAudioPay`).

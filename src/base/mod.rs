@@ -1,0 +1,13 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! The base classes every element of this plugin subclasses: [`pay::RtpBasePay2`] for
+//! payloaders, [`audiopay::RtpBaseAudioPay2`] for constant-bitrate audio payloaders, and
+//! [`depay::RtpBaseDepay2`] for depayloaders, with the RFC 8285 header-extension plumbing
+//! they share (`extensions`). See docs/base-classes.md.
+
+pub mod audiopay;
+pub mod depay;
+pub(crate) mod extensions;
+pub mod pay;

@@ -19,12 +19,16 @@ pub const TWCC_URI: &str =
 /// The URI of the client-to-mixer audio level extension (RFC 6464).
 pub const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 
-/// H.264 with NACK, PLI and FIR feedback and transport-wide cc (extension id 1); the
-/// payloader adds `profile-level-id` (from the SPS) and `packetization-mode`.
-pub fn h264_caps() -> String {
+/// H.264 with PLI and FIR feedback (and NACK with `nack`) and transport-wide cc (extension
+/// id 1); the payloader adds `profile-level-id` (from the SPS) and `packetization-mode`.
+///
+/// Without NACK, libwebrtc asks for a keyframe (PLI) as soon as a frame is incomplete; with
+/// NACK it first asks for the missing packets, which webrtcbin 1.22 answers itself (its
+/// `rtprtxsend` takes the requests; they never reach the payloader).
+pub fn h264_caps(nack: bool) -> String {
     format!(
         "application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000,\
-         rtcp-fb-nack=(boolean)true,rtcp-fb-nack-pli=(boolean)true,\
+         rtcp-fb-nack=(boolean){nack},rtcp-fb-nack-pli=(boolean)true,\
          rtcp-fb-ccm-fir=(boolean)true,rtcp-fb-transport-cc=(boolean)true,\
          extmap-1=(string)\"{TWCC_URI}\""
     )

@@ -420,6 +420,10 @@ fn g722_to_and_from_chromium() {
         )
     });
     let last = peer.next_report(REPORT).expect("a report");
+    // Without the field trials of harness_field_trials_and_offer_hook, no FlexFEC.
+    let video = last.codecs("receiver", "video");
+    assert!(video.iter().any(|c| c.starts_with("video/H264")), "{video:?}");
+    assert!(!video.iter().any(|c| c.contains("flexfec")), "{video:?}");
     let (wall, samples) = (
         start.elapsed().as_secs_f64(),
         received.samples.load(Ordering::Relaxed) - start_samples,
@@ -571,5 +575,50 @@ fn audio_level_and_twcc_read_by_chromium() {
     );
     let messages = errors_and_warnings(&messages);
     assert!(messages.is_empty(), "{messages:?}");
+    stop(pipeline, peer);
+}
+
+/// The harness's hooks for the FEC and header-extension cases: extra Chromium flags (the
+/// FlexFEC field trials; the page then declares `flexfec-03`) and an offer rewrite (the
+/// transport-wide cc extension removed: Chromium's answer then has none, and audio still
+/// plays).
+#[test]
+fn harness_field_trials_and_offer_hook() {
+    let test = "harness_field_trials_and_offer_hook";
+    if !enter_private_network(test) {
+        return;
+    }
+    let (pipeline, webrtc) = launch(&format!(
+        "webrtcbin name=webrtc bundle-policy=max-bundle \
+         audiotestsrc is-live=true wave=sine ! audio/x-raw,rate=16000,channels=1 \
+         ! avenc_g722 ! rtpg722pay2 ! {} ! webrtc.",
+        g722_caps(false)
+    ));
+    send_only(&webrtc);
+    play(&pipeline);
+    let mut options = Options::new(test);
+    options.flags.push(
+        "--force-fieldtrials=WebRTC-FlexFEC-03-Advertised/Enabled/WebRTC-FlexFEC-03/Enabled/"
+            .into(),
+    );
+    options.edit_offer = Some(Box::new(|sdp: &str| {
+        sdp.split_inclusive('\n')
+            .filter(|line| !line.contains(TWCC_URI))
+            .collect()
+    }));
+    let peer = BrowserPeer::connect(&webrtc, options, CONNECT).expect("connected");
+    assert!(!peer.offer.contains(TWCC_URI), "{}", peer.offer);
+    assert!(!peer.answer.contains(TWCC_URI), "{}", peer.answer);
+    let report = peer
+        .wait_report(Duration::from_secs(10), |r| {
+            r.number("inbound-rtp", "audio", "totalSamplesReceived") > 16000.0
+        })
+        .expect("audio plays");
+    let video = report.codecs("receiver", "video");
+    println!("FIGURES receiver video codecs with the FlexFEC trials: {video:?}");
+    assert!(
+        video.iter().any(|c| c.starts_with("video/flexfec-03")),
+        "{video:?}"
+    );
     stop(pipeline, peer);
 }

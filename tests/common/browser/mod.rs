@@ -105,6 +105,23 @@ impl Report {
         self.0["now"].as_f64().unwrap_or(0.0)
     }
 
+    /// The codecs the browser declares (`side`: `sender` or `receiver`; `kind`: `audio` or
+    /// `video`), as `mimeType` and `sdpFmtpLine`, e.g. `video/flexfec-03 repair-window=...`.
+    pub fn codecs(&self, side: &str, kind: &str) -> Vec<String> {
+        self.0["page"]["capabilities"][format!("{side}-{kind}")]["codecs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    c["mimeType"].as_str().unwrap_or_default(),
+                    c["sdpFmtpLine"].as_str().unwrap_or_default()
+                )
+            })
+            .collect()
+    }
+
     /// Errors the page caught (script errors, rejected promises).
     pub fn page_errors(&self) -> Vec<String> {
         self.0["page"]["errors"]

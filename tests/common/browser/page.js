@@ -110,9 +110,18 @@ async function main() {
   document.getElementById('ua').textContent = navigator.userAgent.match(/Chrom\S+/)?.[0] ?? 'browser';
   const config = await getJson('/config', 100);
   const insertable = !!config.insertable;
+  // What this browser can send and receive (codecs with their fmtp, header extensions):
+  // field trials such as FlexFEC show up here.
+  page.capabilities = {};
+  for (const side of ['sender', 'receiver']) {
+    const cls = side === 'sender' ? RTCRtpSender : RTCRtpReceiver;
+    for (const kind of ['audio', 'video']) page.capabilities[`${side}-${kind}`] = cls.getCapabilities(kind);
+  }
+  // The fake camera and microphone under test; a person's browser may refuse them, and the
+  // call then goes on receive-only.
   const local = await navigator.mediaDevices.getUserMedia({
     audio: true, video: { width: 320, height: 240, frameRate: 15 },
-  });
+  }).catch((e) => { page.errors.push(`getUserMedia: ${e}`); return new MediaStream(); });
   document.getElementById('local').srcObject = local;
   const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', encodedInsertableStreams: insertable });
   pc.ontrack = (e) => {

@@ -34,7 +34,7 @@ const REPORT: Duration = Duration::from_secs(5);
 fn h264_sender(loss: f64, nack: bool) -> String {
     format!(
         "webrtcbin name=webrtc bundle-policy=max-bundle \
-         videotestsrc is-live=true pattern=ball \
+         videotestsrc is-live=true pattern=ball background-color=0xff1f4e79 \
          ! video/x-raw,format=I420,width=320,height=240,framerate=30/1 \
          ! x264enc name=venc tune=zerolatency speed-preset=ultrafast key-int-max=300 \
          ! video/x-h264,profile=constrained-baseline \
@@ -113,8 +113,14 @@ struct H264Run {
     pipeline: Running,
 }
 
-/// Ten seconds of our H.264 into Chromium (see [`h264_sender`]).
-fn h264_to_chromium(test: &str, loss: f64, nack: bool) -> H264Run {
+/// Ten seconds of our H.264 into Chromium (see [`h264_sender`]); with `screenshot`, a PNG of
+/// the page at 8 s, while the video plays.
+fn h264_to_chromium(
+    test: &str,
+    loss: f64,
+    nack: bool,
+    screenshot: Option<&std::path::Path>,
+) -> H264Run {
     let (pipeline, webrtc) = launch(&h264_sender(loss, nack));
     send_only(&webrtc);
     let gate = VideoGate::new(&src(&pipeline, "venc"));
@@ -126,6 +132,11 @@ fn h264_to_chromium(test: &str, loss: f64, nack: bool) -> H264Run {
     gate.open(true);
     let mut decoded_at_first_request = None;
     run_for(&peer, 10, |s, r| {
+        if s == 8
+            && let Some(png) = screenshot
+        {
+            peer.screenshot(png).expect("screenshot");
+        }
         if requests.key_units.load(Ordering::Relaxed) > 0 && decoded_at_first_request.is_none() {
             decoded_at_first_request = Some(r.number("inbound-rtp", "video", "framesDecoded"));
         }
@@ -182,7 +193,7 @@ fn h264_to_chromium_recovers_from_loss() {
         decoded_at_first_request,
         peer,
         pipeline,
-    } = h264_to_chromium(test, 0.05, false);
+    } = h264_to_chromium(test, 0.05, false, None);
     let n = |f: &str| report.number("inbound-rtp", "video", f);
     let (key_units, retransmissions) = (
         requests.key_units.load(Ordering::Relaxed),
@@ -224,15 +235,15 @@ fn h264_to_chromium_every_frame_decoded() {
     if !enter_private_network(test) {
         return;
     }
+    let png = artifacts_dir().join("h264_to_chromium.png");
+    let _ = std::fs::remove_file(&png);
     let H264Run {
         report,
         sent,
         peer,
         pipeline,
         ..
-    } = h264_to_chromium(test, 0.0, true);
-    let png = artifacts_dir().join("h264_to_chromium.png");
-    peer.screenshot(&png).expect("screenshot");
+    } = h264_to_chromium(test, 0.0, true, Some(&png));
     let n = |f: &str| report.number("inbound-rtp", "video", f);
     let decoded = n("framesDecoded");
     println!(

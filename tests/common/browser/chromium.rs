@@ -48,16 +48,28 @@ const BASE_FLAGS: &[&str] = &[
 
 /// The Chromium binary: `$CHROMIUM`, else `chromium` or `chromium-browser` on PATH.
 pub fn binary() -> Result<PathBuf, String> {
-    if let Some(path) = std::env::var_os("CHROMIUM") {
-        let path = PathBuf::from(path);
-        return if path.is_file() {
-            Ok(path)
+    find_binary(
+        std::env::var_os("CHROMIUM"),
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )
+}
+
+fn find_binary(
+    chromium: Option<std::ffi::OsString>,
+    path: &std::ffi::OsStr,
+) -> Result<PathBuf, String> {
+    if let Some(chromium) = chromium {
+        let chromium = PathBuf::from(chromium);
+        return if chromium.is_file() {
+            Ok(chromium)
         } else {
-            Err(format!("$CHROMIUM={} is not a file. {INSTALL_HINT}", path.display()))
+            Err(format!(
+                "$CHROMIUM={} is not a file. {INSTALL_HINT}",
+                chromium.display()
+            ))
         };
     }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
+    std::env::split_paths(path)
         .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
         .find(|candidate| candidate.is_file())
         .ok_or_else(|| format!("no chromium on PATH. {INSTALL_HINT}"))
@@ -102,7 +114,8 @@ impl Chromium {
         ));
         let _ = std::fs::remove_dir_all(&profile);
         std::fs::create_dir_all(&profile).map_err(|e| e.to_string())?;
-        let (to_browser, from_browser) = (profile.join("devtools-in"), profile.join("devtools-out"));
+        let (to_browser, from_browser) =
+            (profile.join("devtools-in"), profile.join("devtools-out"));
         mkfifo(&to_browser)?;
         mkfifo(&from_browser)?;
         // Opened read-write, a FIFO never blocks on open, whatever Chromium does.
@@ -214,7 +227,9 @@ impl Chromium {
             None,
             t,
         )?;
-        let session = attached["sessionId"].as_str().ok_or("no DevTools session")?;
+        let session = attached["sessionId"]
+            .as_str()
+            .ok_or("no DevTools session")?;
         let shot = self.call(
             "Page.captureScreenshot",
             json!({ "format": "png" }),
@@ -269,8 +284,26 @@ impl Drop for Chromium {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn a_missing_chromium_says_how_to_install_it() {
+        let empty = std::env::temp_dir().join("rtp2-no-chromium-here");
+        let _ = std::fs::create_dir_all(&empty);
+        for error in [
+            super::find_binary(None, empty.as_os_str()).unwrap_err(),
+            super::find_binary(Some(empty.join("chromium").into()), "".as_ref()).unwrap_err(),
+        ] {
+            assert!(error.contains("scripts/install-deps.sh"), "{error}");
+            assert!(error.contains("apt-get install chromium"), "{error}");
+        }
+    }
+
+    #[test]
     fn base64_of_rfc4648_vectors() {
-        for (text, bytes) in [("", ""), ("Zg==", "f"), ("Zm8=", "fo"), ("Zm9vYmFy", "foobar")] {
+        for (text, bytes) in [
+            ("", ""),
+            ("Zg==", "f"),
+            ("Zm8=", "fo"),
+            ("Zm9vYmFy", "foobar"),
+        ] {
             assert_eq!(super::base64_decode(text).unwrap(), bytes.as_bytes());
         }
     }

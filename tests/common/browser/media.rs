@@ -160,7 +160,10 @@ pub fn count_requests(pad: &gst::Pad) -> Arc<Requests> {
         if let Some(gst::PadProbeData::Event(e)) = &info.data {
             if gst_video::UpstreamForceKeyUnitEvent::parse(e).is_ok() {
                 r.key_units.fetch_add(1, Ordering::Relaxed);
-            } else if e.structure().is_some_and(|s| s.name() == "GstRTPRetransmissionRequest") {
+            } else if e
+                .structure()
+                .is_some_and(|s| s.name() == "GstRTPRetransmissionRequest")
+            {
                 r.retransmissions.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -176,14 +179,16 @@ pub fn bus_messages(pipeline: &gst::Pipeline) -> Arc<Mutex<Vec<String>>> {
     pipeline.bus().unwrap().set_sync_handler(move |_, msg| {
         let src = msg.src().map(|s| s.path_string()).unwrap_or_default();
         match msg.view() {
-            gst::MessageView::Error(e) => m
-                .lock()
-                .unwrap()
-                .push(format!("error {src}: {} ({:?})", e.error(), e.debug())),
-            gst::MessageView::Warning(w) => m
-                .lock()
-                .unwrap()
-                .push(format!("warning {src}: {} ({:?})", w.error(), w.debug())),
+            gst::MessageView::Error(e) => {
+                m.lock()
+                    .unwrap()
+                    .push(format!("error {src}: {} ({:?})", e.error(), e.debug()))
+            }
+            gst::MessageView::Warning(w) => {
+                m.lock()
+                    .unwrap()
+                    .push(format!("warning {src}: {} ({:?})", w.error(), w.debug()))
+            }
             _ => {}
         }
         gst::BusSyncReply::Drop

@@ -69,6 +69,16 @@ impl Options {
     }
 }
 
+/// The start of every browser test: fails at once, saying how to install it, when there is
+/// no Chromium; then runs the test in a loopback-only network namespace (see
+/// [`netns::enter_private_network`]: `true` means run the body now).
+pub fn enter_browser_test(test: &str) -> bool {
+    if let Err(e) = chromium::binary() {
+        panic!("{e}");
+    }
+    netns::enter_private_network(test)
+}
+
 /// Where the browser tests keep their logs and screenshots: `target/browser`.
 pub fn artifacts_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -155,7 +165,11 @@ fn ask(
 ) -> Result<Option<gst::Structure>, String> {
     let (tx, rx) = mpsc::channel();
     let promise = gst::Promise::with_change_func(move |reply| {
-        let _ = tx.send(reply.map(|r| r.map(|s| s.to_owned())).map_err(|e| format!("{e:?}")));
+        let _ = tx.send(
+            reply
+                .map(|r| r.map(|s| s.to_owned()))
+                .map_err(|e| format!("{e:?}")),
+        );
     });
     webrtcbin.emit_by_name::<()>(signal, &[first, &promise]);
     rx.recv_timeout(timeout)
@@ -203,7 +217,9 @@ impl BrowserPeer {
         webrtcbin.connect("on-ice-candidate", false, move |values| {
             let mline = values[1].get::<u32>().ok()?;
             let candidate = values[2].get::<String>().ok()?;
-            c.lock().unwrap().push(json!({ "mline": mline, "candidate": candidate }));
+            c.lock()
+                .unwrap()
+                .push(json!({ "mline": mline, "candidate": candidate }));
             None
         });
         let config = json!({ "insertable": options.insertable_streams });

@@ -151,9 +151,11 @@ fn serve(mut request: tiny_http::Request, exchange: &(Mutex<Exchange>, Condvar))
             if let Some(levels) = report.get_mut("levels").map(Value::take)
                 && let Some(levels) = levels.as_array()
             {
-                e.levels.extend(levels.iter().filter_map(|l| {
-                    Some((l.get(0)?.as_f64()?, l.get(1)?.as_f64()?))
-                }));
+                e.levels.extend(
+                    levels
+                        .iter()
+                        .filter_map(|l| Some((l.get(0)?.as_f64()?, l.get(1)?.as_f64()?))),
+                );
             }
             e.reports.push(report);
             if e.reports.len() > REPORTS_KEPT {

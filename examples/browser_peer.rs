@@ -27,11 +27,11 @@ use gst::prelude::*;
 #[path = "../tests/common/browser/mod.rs"]
 mod browser;
 #[allow(dead_code)]
-#[path = "../tests/common/browser/media.rs"]
-mod media;
-#[allow(dead_code)]
 #[path = "common/cli.rs"]
 mod cli;
+#[allow(dead_code)]
+#[path = "../tests/common/browser/media.rs"]
+mod media;
 
 use browser::{BrowserPeer, Options};
 
@@ -61,7 +61,9 @@ fn decode_back(pipeline: &gst::Pipeline, webrtc: &gst::Element) -> Arc<Back> {
     let back = Arc::new(Back::default());
     let (weak, b) = (pipeline.downgrade(), back.clone());
     webrtc.connect_pad_added(move |_, pad| {
-        let Some(pipeline) = weak.upgrade() else { return };
+        let Some(pipeline) = weak.upgrade() else {
+            return;
+        };
         let b = b.clone();
         let video = match media::media_of(pad).as_str() {
             "video" => true,
@@ -79,7 +81,8 @@ fn decode_back(pipeline: &gst::Pipeline, webrtc: &gst::Element) -> Arc<Back> {
             if video {
                 b.frames.fetch_add(1, Ordering::Relaxed);
             } else {
-                b.samples.fetch_add(buffer.size() as u64 / 2, Ordering::Relaxed);
+                b.samples
+                    .fetch_add(buffer.size() as u64 / 2, Ordering::Relaxed);
             }
         });
     });
@@ -139,7 +142,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             requests.key_units.load(Ordering::Relaxed),
         );
         last_bytes = bytes;
-        if let Some(e) = messages.lock().unwrap().iter().find(|m| m.starts_with("error")) {
+        if let Some(e) = messages
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|m| m.starts_with("error"))
+        {
             println!("{e}");
             break;
         }

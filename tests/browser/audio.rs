@@ -49,8 +49,9 @@ fn g722_to_and_from_chromium() {
         )
     });
     let last = peer.next_report(REPORT).expect("a report");
-    // Without the field trials of harness_field_trials_and_offer_hook, no FlexFEC.
-    let video = last.codecs("receiver", "video");
+    // Without the field trials of harness_field_trials_and_offer_hook, Chromium does not
+    // offer FlexFEC (it lists it among the codecs it receives either way).
+    let video = last.codecs("sender", "video");
     assert!(
         video.iter().any(|c| c.starts_with("video/H264")),
         "{video:?}"
@@ -232,7 +233,7 @@ fn audio_level_and_twcc_read_by_chromium() {
 }
 
 /// The harness's hooks for the FEC and header-extension cases: extra Chromium flags (the
-/// FlexFEC field trials; the page then declares `flexfec-03`) and an offer rewrite (the
+/// FlexFEC field trials; the page then lists `flexfec-03` among the codecs it sends) and an offer rewrite (the
 /// transport-wide cc extension removed: Chromium's answer then has none, and audio still
 /// plays).
 #[test]
@@ -267,8 +268,8 @@ fn harness_field_trials_and_offer_hook() {
             r.number("inbound-rtp", "audio", "totalSamplesReceived") > 16000.0
         })
         .expect("audio plays");
-    let video = report.codecs("receiver", "video");
-    println!("FIGURES receiver video codecs with the FlexFEC trials: {video:?}");
+    let video = report.codecs("sender", "video");
+    println!("FIGURES sender video codecs with the FlexFEC trials: {video:?}");
     assert!(
         video.iter().any(|c| c.starts_with("video/flexfec-03")),
         "{video:?}"

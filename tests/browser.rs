@@ -76,12 +76,23 @@ fn play(pipeline: &gst::Pipeline) {
     pipeline.set_state(gst::State::Playing).expect("playing");
 }
 
-/// Runs for `seconds`, printing the page's video figures once a second.
+/// Calls `each` once a second with the page's latest report, for `seconds`.
 fn run_for(peer: &BrowserPeer, seconds: u64, mut each: impl FnMut(u64, &Report)) {
+    run_until(peer, seconds, |second, report| {
+        each(second, report);
+        false
+    });
+}
+
+/// Calls `each` once a second with the page's latest report until it returns `true`, for
+/// at most `seconds`.
+fn run_until(peer: &BrowserPeer, seconds: u64, mut each: impl FnMut(u64, &Report) -> bool) {
     for second in 1..=seconds {
         std::thread::sleep(Duration::from_secs(1));
-        if let Some(r) = peer.latest() {
-            each(second, &r);
+        if let Some(r) = peer.latest()
+            && each(second, &r)
+        {
+            return;
         }
     }
 }

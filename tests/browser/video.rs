@@ -45,15 +45,31 @@ struct H264Run {
     pipeline: Running,
 }
 
-/// Ten seconds of our H.264 into Chromium (see [`h264_sender`]); with `screenshot`, a PNG of
-/// the page at 8 s, while the video plays.
-fn h264_to_chromium(
-    test: &str,
-    encoder: &str,
+/// How our H.264 goes into Chromium.
+struct H264Case<'a> {
+    /// The encoder, named `venc`.
+    encoder: &'a str,
+    /// The share of packets `netsim` drops between the payloader and webrtcbin.
     loss: f64,
+    /// NACK negotiated (PLI always is).
     nack: bool,
-    screenshot: Option<&std::path::Path>,
-) -> H264Run {
+    /// Where to write a PNG of the page at 8 s, while the video plays.
+    screenshot: Option<&'a std::path::Path>,
+    /// After 10 s, keep sending (up to 20 s) until this holds of the page's report and
+    /// Chromium's `framesDecoded` at the first force-key-unit request.
+    until: fn(&Report, Option<f64>) -> bool,
+}
+
+/// Ten seconds (or more, see [`H264Case::until`]) of our H.264 into Chromium (see
+/// [`h264_sender`]).
+fn h264_to_chromium(test: &str, case: &H264Case) -> H264Run {
+    let H264Case {
+        encoder,
+        loss,
+        nack,
+        screenshot,
+        until,
+    } = *case;
     let (pipeline, webrtc) = launch(&h264_sender(encoder, loss, nack));
     send_only(&webrtc);
     let gate = VideoGate::new(&src(&pipeline, "venc"));
@@ -64,7 +80,7 @@ fn h264_to_chromium(
     assert!(peer.answer.contains("H264/90000"), "{}", peer.answer);
     gate.open(true);
     let mut decoded_at_first_request = None;
-    run_for(&peer, 10, |s, r| {
+    run_until(&peer, 20, |s, r| {
         if s == 8
             && let Some(png) = screenshot
         {
@@ -83,7 +99,8 @@ fn h264_to_chromium(
             r.number("inbound-rtp", "video", "pliCount"),
             requests.key_units.load(Ordering::Relaxed),
             requests.retransmissions.load(Ordering::Relaxed),
-        )
+        );
+        s >= 10 && until(r, decoded_at_first_request)
     });
     gate.open(false);
     std::thread::sleep(Duration::from_millis(1500));
@@ -111,6 +128,14 @@ fn h264_to_chromium(
     }
 }
 
+/// Recovered from loss: a keyframe after the first decoded, and frames decoded after the
+/// first keyframe request reached the payloader.
+fn recovered(report: &Report, decoded_at_first_request: Option<f64>) -> bool {
+    let n = |f: &str| report.number("inbound-rtp", "video", f);
+    n("keyFramesDecoded") >= 2.0
+        && decoded_at_first_request.is_some_and(|before| n("framesDecoded") >= before + 5.0)
+}
+
 /// Issue item 1 with 5 % of our packets dropped before webrtcbin: Chromium's PLIs reach
 /// `rtph264pay2` as force-key-unit requests, x264 sends keyframes, and Chromium keeps
 /// decoding. PLI only: with NACK negotiated as well, webrtcbin 1.22 keeps the NACKs (its
@@ -130,7 +155,16 @@ fn h264_to_chromium_recovers_from_loss() {
         decoded_at_first_request,
         peer,
         pipeline,
-    } = h264_to_chromium(test, X264, 0.05, false, None);
+    } = h264_to_chromium(
+        test,
+        &H264Case {
+            encoder: X264,
+            loss: 0.05,
+            nack: false,
+            screenshot: None,
+            until: recovered,
+        },
+    );
     let n = |f: &str| report.number("inbound-rtp", "video", f);
     let (key_units, retransmissions) = (
         requests.key_units.load(Ordering::Relaxed),
@@ -203,7 +237,16 @@ fn every_frame_decoded(test: &str, encoder: &str, screenshot: Option<&std::path:
         peer,
         pipeline,
         ..
-    } = h264_to_chromium(test, encoder, 0.0, true, screenshot);
+    } = h264_to_chromium(
+        test,
+        &H264Case {
+            encoder,
+            loss: 0.0,
+            nack: true,
+            screenshot,
+            until: |_, _| true,
+        },
+    );
     let n = |f: &str| report.number("inbound-rtp", "video", f);
     let decoded = n("framesDecoded");
     println!(

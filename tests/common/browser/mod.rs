@@ -249,8 +249,8 @@ impl BrowserPeer {
             exchange.offer = Some(json!({ "sdp": offer_text, "candidates": candidates }));
         }
 
+        let log = artifacts_dir().join(format!("{}-chromium.log", options.name));
         let chromium = if options.launch {
-            let log = artifacts_dir().join(format!("{}-chromium.log", options.name));
             Some(Chromium::launch(
                 &signalling.url(),
                 &options.flags,
@@ -273,7 +273,13 @@ impl BrowserPeer {
                     .reports
                     .last()
                     .cloned();
-                format!("no answer from the page; its last report: {report:?}")
+                let log_tail = std::fs::read_to_string(&log).unwrap_or_default();
+                let log_tail: Vec<&str> = log_tail.lines().rev().take(15).collect();
+                format!(
+                    "no answer from the page; its last report: {report:?}; the end of {}:\n{}",
+                    log.display(),
+                    log_tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                )
             })?;
         let answer_text = match &options.edit_answer {
             Some(edit) => edit(&answer_text),

@@ -117,10 +117,13 @@ fn respond(request: tiny_http::Request, status: u16, content_type: &str, body: S
 
 fn serve(mut request: tiny_http::Request, exchange: &(Mutex<Exchange>, Condvar)) {
     let mut body = String::new();
+    // A stats report is some ten kilobytes; anything past 8 MiB is not the page's.
     let limit = 8 << 20;
-    if request.body_length().unwrap_or(0) > limit
-        || std::io::Read::read_to_string(&mut request.as_reader(), &mut body).is_err()
-    {
+    let read = std::io::Read::read_to_string(
+        &mut std::io::Read::take(request.as_reader(), limit as u64 + 1),
+        &mut body,
+    );
+    if read.is_err() || body.len() > limit {
         return respond(request, 400, "text/plain", "bad body".into());
     }
     let (lock, posted) = exchange;

@@ -17,15 +17,13 @@
 //! ([`netns::enter_private_network`]).
 
 pub mod chromium;
+pub mod negotiation;
 pub mod netns;
 pub mod signalling;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use gst::prelude::*;
-use gst_webrtc::gst_sdp;
 use serde_json::{Value, json};
 
 pub use chromium::Chromium;
@@ -52,6 +50,11 @@ pub struct Options {
     pub window: (u32, u32),
     /// Start headless Chromium (`false`: print the page's address for a person to open).
     pub launch: bool,
+    /// The page offers (a transceiver per local track, [`Options::offer_direction`]) and
+    /// webrtcbin answers; otherwise webrtcbin offers.
+    pub browser_offers: bool,
+    /// The direction of the page's transceivers when it offers (`sendrecv`, `sendonly`).
+    pub offer_direction: String,
 }
 
 impl Options {
@@ -65,6 +68,8 @@ impl Options {
             edit_answer: None,
             window: (720, 800),
             launch: true,
+            browser_offers: false,
+            offer_direction: "sendrecv".into(),
         }
     }
 }
@@ -149,51 +154,39 @@ pub struct BrowserPeer {
     pub chromium: Option<Chromium>,
     /// The page server and what the page posted.
     pub signalling: Signalling,
-    /// The offer as set on webrtcbin (after the hook).
+    /// The offer (webrtcbin's or the page's) as set on webrtcbin, after the hook.
     pub offer: String,
-    /// The answer as set on webrtcbin (after the hook).
+    /// The answer (the page's or webrtcbin's) as set on webrtcbin, after the hook.
     pub answer: String,
 }
 
-/// Emits an action signal of `webrtcbin` that replies through a promise, and waits at
-/// most `timeout` for the reply.
-fn ask(
-    webrtcbin: &gst::Element,
-    signal: &str,
-    first: &dyn ToValue,
+/// Waits at most `timeout` for the page to post its `what` (offer or answer); the error
+/// carries the page's last report and the end of Chromium's log.
+fn page_wait(
+    signalling: &Signalling,
+    log: &Path,
+    what: &str,
     timeout: Duration,
-) -> Result<Option<gst::Structure>, String> {
-    let (tx, rx) = mpsc::channel();
-    let promise = gst::Promise::with_change_func(move |reply| {
-        let _ = tx.send(
-            reply
-                .map(|r| r.map(|s| s.to_owned()))
-                .map_err(|e| format!("{e:?}")),
-        );
-    });
-    webrtcbin.emit_by_name::<()>(signal, &[first, &promise]);
-    rx.recv_timeout(timeout)
-        .map_err(|_| format!("webrtcbin did not answer {signal} within {timeout:?}"))?
-}
-
-fn description(
-    kind: gst_webrtc::WebRTCSDPType,
-    text: &str,
-) -> Result<gst_webrtc::WebRTCSessionDescription, String> {
-    let sdp = gst_sdp::SDPMessage::parse_buffer(text.as_bytes())
-        .map_err(|e| format!("unparsable SDP ({e}):\n{text}"))?;
-    Ok(gst_webrtc::WebRTCSessionDescription::new(kind, sdp))
-}
-
-fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    while !done() {
-        if Instant::now() > deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    true
+    ready: impl FnMut(&signalling::Exchange) -> Option<String>,
+) -> Result<String, String> {
+    signalling.wait(timeout, ready).ok_or_else(|| {
+        let report = signalling
+            .exchange
+            .0
+            .lock()
+            .unwrap()
+            .reports
+            .last()
+            .cloned();
+        let log_text = std::fs::read_to_string(log).unwrap_or_default();
+        let mut tail: Vec<&str> = log_text.lines().rev().take(15).collect();
+        tail.reverse();
+        format!(
+            "no {what} from the page; its last report: {report:?}; the end of {}:\n{}",
+            log.display(),
+            tail.join("\n")
+        )
+    })
 }
 
 impl BrowserPeer {
@@ -207,102 +200,50 @@ impl BrowserPeer {
     ) -> Result<BrowserPeer, String> {
         let deadline = Instant::now() + timeout;
         let left = || deadline.saturating_duration_since(Instant::now());
-        let agent = webrtcbin.property::<glib::Object>("ice-agent");
-        // libnice leaves loopback out unless told; the namespace has nothing else.
-        if !agent.emit_by_name::<bool>("add-local-ip-address", &[&"127.0.0.1"]) {
-            return Err("the ICE agent refused 127.0.0.1".into());
-        }
-        let candidates = Arc::new(Mutex::new(Vec::new()));
-        let c = candidates.clone();
-        webrtcbin.connect("on-ice-candidate", false, move |values| {
-            let mline = values[1].get::<u32>().ok()?;
-            let candidate = values[2].get::<String>().ok()?;
-            c.lock()
-                .unwrap()
-                .push(json!({ "mline": mline, "candidate": candidate }));
-            None
+        let candidates = negotiation::loopback_candidates(webrtcbin)?;
+        let config = json!({
+            "insertable": options.insertable_streams,
+            "browserOffers": options.browser_offers,
+            "offerDirection": options.offer_direction,
         });
-        let config = json!({ "insertable": options.insertable_streams });
         let signalling = Signalling::start(config)?;
-
-        let reply = ask(webrtcbin, "create-offer", &None::<gst::Structure>, left())?
-            .ok_or("create-offer: no reply")?;
-        let offer = reply
-            .get::<gst_webrtc::WebRTCSessionDescription>("offer")
-            .map_err(|_| format!("create-offer failed: {reply}"))?;
-        let mut offer_text = offer.sdp().as_text().map_err(|e| e.to_string())?;
-        if let Some(edit) = &options.edit_offer {
-            offer_text = edit(&offer_text);
-        }
-        let offer = description(gst_webrtc::WebRTCSDPType::Offer, &offer_text)?;
-        ask(webrtcbin, "set-local-description", &offer, left())?;
-        let gathered = wait_until(left(), || {
-            webrtcbin.property::<gst_webrtc::WebRTCICEGatheringState>("ice-gathering-state")
-                == gst_webrtc::WebRTCICEGatheringState::Complete
-        });
-        if !gathered {
-            return Err("webrtcbin's ICE gathering did not complete".into());
-        }
-        {
-            let candidates = candidates.lock().unwrap().clone();
-            let mut exchange = signalling.exchange.0.lock().unwrap();
-            exchange.offer = Some(json!({ "sdp": offer_text, "candidates": candidates }));
-        }
-
         let log = artifacts_dir().join(format!("{}-chromium.log", options.name));
-        let chromium = if options.launch {
-            Some(Chromium::launch(
-                &signalling.url(),
-                &options.flags,
-                options.window,
-                &log,
-            )?)
-        } else {
-            println!("Open {} in a browser on this machine", signalling.url());
-            None
+        let launch = || -> Result<Option<Chromium>, String> {
+            if !options.launch {
+                println!("Open {} in a browser on this machine", signalling.url());
+                return Ok(None);
+            }
+            let url = signalling.url();
+            Chromium::launch(&url, &options.flags, options.window, &log).map(Some)
         };
-
-        let answer_text = signalling
-            .wait(left(), |e| e.answer.clone())
-            .ok_or_else(|| {
-                let report = signalling
-                    .exchange
-                    .0
-                    .lock()
-                    .unwrap()
-                    .reports
-                    .last()
-                    .cloned();
-                let log_tail = std::fs::read_to_string(&log).unwrap_or_default();
-                let log_tail: Vec<&str> = log_tail.lines().rev().take(15).collect();
-                format!(
-                    "no answer from the page; its last report: {report:?}; the end of {}:\n{}",
-                    log.display(),
-                    log_tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-                )
+        let (edit_offer, edit_answer) = (options.edit_offer.as_ref(), options.edit_answer.as_ref());
+        let (chromium, offer, answer) = if options.browser_offers {
+            let chromium = launch()?;
+            let page_offer = page_wait(&signalling, &log, "offer", left(), |e| {
+                e.browser_offer.clone()
             })?;
-        let answer_text = match &options.edit_answer {
-            Some(edit) => edit(&answer_text),
-            None => answer_text,
+            let offer =
+                negotiation::remote_description(webrtcbin, false, page_offer, edit_offer, left())?;
+            let (answer, published) =
+                negotiation::local_description(webrtcbin, true, edit_answer, &candidates, left())?;
+            signalling.exchange.0.lock().unwrap().gst_answer = Some(published);
+            (chromium, offer, answer)
+        } else {
+            let (offer, published) =
+                negotiation::local_description(webrtcbin, false, edit_offer, &candidates, left())?;
+            signalling.exchange.0.lock().unwrap().offer = Some(published);
+            let chromium = launch()?;
+            let page_answer = page_wait(&signalling, &log, "answer", left(), |e| e.answer.clone())?;
+            let answer =
+                negotiation::remote_description(webrtcbin, true, page_answer, edit_answer, left())?;
+            (chromium, offer, answer)
         };
-        let answer = description(gst_webrtc::WebRTCSDPType::Answer, &answer_text)?;
-        ask(webrtcbin, "set-remote-description", &answer, left())?;
-        let connected = wait_until(left(), || {
-            webrtcbin.property::<gst_webrtc::WebRTCPeerConnectionState>("connection-state")
-                == gst_webrtc::WebRTCPeerConnectionState::Connected
-        });
-        if !connected {
-            return Err(format!(
-                "not connected: webrtcbin {:?}, ICE {:?}",
-                webrtcbin.property::<gst_webrtc::WebRTCPeerConnectionState>("connection-state"),
-                webrtcbin.property::<gst_webrtc::WebRTCICEConnectionState>("ice-connection-state"),
-            ));
-        }
+        negotiation::wait_connected(webrtcbin, left())?;
         Ok(BrowserPeer {
             chromium,
             signalling,
-            offer: offer_text,
-            answer: answer_text,
+            offer,
+            answer,
         })
     }
 

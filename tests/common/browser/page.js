@@ -2,7 +2,7 @@
 // If a copy of the MPL was not distributed with this file, You can obtain one at
 // https://mozilla.org/MPL/2.0/.
 
-// The browser side of the harness: answers GStreamer's offer, sends its camera and
+// The browser side of the harness: answers GStreamer's offer (or offers), sends its camera and
 // microphone where the offer asks to receive, plays what it receives, and posts
 // getStats() (plus per-packet audio levels when encoded insertable streams are on) to
 // the server twice a second. It also draws the statistics on the page.
@@ -106,6 +106,54 @@ async function report(pc) {
   await fetch('/stats', { method: 'POST', body }).catch(() => {});
 }
 
+// GStreamer offers: send the local track of each kind the offer asks to receive, answer.
+async function answer(pc, local, insertable) {
+  document.getElementById('state').textContent = 'waiting for the offer';
+  const offer = await getJson('/offer', 1200);
+  await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
+  await addCandidates(pc, offer.candidates);
+  const wanted = directions(offer.sdp);
+  for (const t of pc.getTransceivers()) {
+    const m = wanted[t.mid];
+    if (!m || (m.dir !== 'recvonly' && m.dir !== 'sendrecv')) continue;
+    const track = local.getTracks().find((tr) => tr.kind === m.kind);
+    if (!track) continue;
+    t.direction = m.dir === 'recvonly' ? 'sendonly' : 'sendrecv';
+    await t.sender.replaceTrack(track);
+    if (insertable) passFrames(t.sender, m.kind);
+  }
+  await pc.setLocalDescription(await pc.createAnswer());
+  await gathered(pc);
+  await fetch('/answer', { method: 'POST', body: pc.localDescription.sdp });
+}
+
+// The browser offers: one transceiver per local track (`direction`), then GStreamer answers.
+async function offer(pc, local, direction, insertable) {
+  for (const track of local.getTracks()) {
+    const t = pc.addTransceiver(track, { direction, streams: [local] });
+    if (insertable) passFrames(t.sender, track.kind);
+  }
+  await pc.setLocalDescription(await pc.createOffer());
+  await gathered(pc);
+  await fetch('/browser-offer', { method: 'POST', body: pc.localDescription.sdp });
+  document.getElementById('state').textContent = 'waiting for the answer';
+  const answer = await getJson('/gst-answer', 1200);
+  await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+  await addCandidates(pc, answer.candidates);
+}
+
+async function addCandidates(pc, candidates) {
+  for (const c of candidates) {
+    await pc.addIceCandidate({ candidate: c.candidate, sdpMLineIndex: c.mline })
+      .catch((e) => log(`candidate ${c.candidate}: ${e}`));
+  }
+}
+
+// Non-trickle: the description is sent once ICE gathering is complete (at most 5 s).
+async function gathered(pc) {
+  for (let i = 0; i < 100 && pc.iceGatheringState !== 'complete'; i++) await sleep(50);
+}
+
 async function main() {
   document.getElementById('ua').textContent = navigator.userAgent.match(/Chrom\S+/)?.[0] ?? 'browser';
   const config = await getJson('/config', 100);
@@ -128,26 +176,11 @@ async function main() {
     if (insertable) passFrames(e.receiver, e.track.kind);
     attach(e.track);
   };
-  document.getElementById('state').textContent = 'waiting for the offer';
-  const offer = await getJson('/offer', 1200);
-  await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
-  for (const c of offer.candidates) {
-    await pc.addIceCandidate({ candidate: c.candidate, sdpMLineIndex: c.mline })
-      .catch((e) => log(`candidate ${c.candidate}: ${e}`));
+  if (config.browserOffers) {
+    await offer(pc, local, config.offerDirection || 'sendrecv', insertable);
+  } else {
+    await answer(pc, local, insertable);
   }
-  const wanted = directions(offer.sdp);
-  for (const t of pc.getTransceivers()) {
-    const m = wanted[t.mid];
-    if (!m || (m.dir !== 'recvonly' && m.dir !== 'sendrecv')) continue;
-    const track = local.getTracks().find((tr) => tr.kind === m.kind);
-    if (!track) continue;
-    t.direction = m.dir === 'recvonly' ? 'sendonly' : 'sendrecv';
-    await t.sender.replaceTrack(track);
-    if (insertable) passFrames(t.sender, m.kind);
-  }
-  await pc.setLocalDescription(await pc.createAnswer());
-  for (let i = 0; i < 100 && pc.iceGatheringState !== 'complete'; i++) await sleep(50);
-  await fetch('/answer', { method: 'POST', body: pc.localDescription.sdp });
   for (;;) {
     await report(pc).catch((e) => page.errors.push(`stats: ${e}`));
     await sleep(500);

@@ -4,7 +4,8 @@
 
 //! The HTTP endpoint on 127.0.0.1 that serves the page and carries the signalling: the page
 //! polls `GET /config` and `GET /offer` (404 until there is one), posts its answer to
-//! `POST /answer` and its `getStats()` reports to `POST /stats` twice a second. One thread
+//! `POST /answer` (or, when it offers, posts `POST /browser-offer` and polls
+//! `GET /gst-answer`) and its `getStats()` reports to `POST /stats` twice a second. One thread
 //! serves it; the test side reads and writes [`Exchange`].
 
 use std::sync::{Arc, Condvar, Mutex};
@@ -28,6 +29,10 @@ pub struct Exchange {
     pub offer: Option<Value>,
     /// The page's answer SDP (`POST /answer`).
     pub answer: Option<String>,
+    /// The page's offer SDP when it offers (`POST /browser-offer`).
+    pub browser_offer: Option<String>,
+    /// webrtcbin's answer and candidates to the page's offer (`GET /gst-answer`).
+    pub gst_answer: Option<Value>,
     /// The page's reports, oldest first: `{ "stats": [...], "levels": [...], "page": {...} }`.
     pub reports: Vec<Value>,
     /// Per-packet audio levels read by the page's encoded-frame transform, as
@@ -146,6 +151,15 @@ fn serve(mut request: tiny_http::Request, exchange: &(Mutex<Exchange>, Condvar))
             posted.notify_all();
             respond(request, 200, "text/plain", String::new())
         }
+        ("POST", "/browser-offer") => {
+            lock.lock().unwrap().browser_offer = Some(body);
+            posted.notify_all();
+            respond(request, 200, "text/plain", String::new())
+        }
+        ("GET", "/gst-answer") => match lock.lock().unwrap().gst_answer.clone() {
+            Some(answer) => respond(request, 200, json, answer.to_string()),
+            None => respond(request, 404, "text/plain", "no answer yet".into()),
+        },
         ("POST", "/stats") => {
             let Ok(mut report) = serde_json::from_str::<Value>(&body) else {
                 return respond(request, 400, "text/plain", "not JSON".into());

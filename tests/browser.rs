@@ -25,7 +25,10 @@ mod media;
 /// G.722 both ways, the audio level extension, transport-wide cc, the harness's hooks.
 #[path = "browser/audio.rs"]
 mod audio;
-/// Our H.264 into Chromium and Chromium's H.264 into our and the C depayloader.
+/// Chromium's H.264 into our and the C depayloader, with either side offering.
+#[path = "browser/from_chromium.rs"]
+mod from_chromium;
+/// Our H.264 into Chromium.
 #[path = "browser/video.rs"]
 mod video;
 

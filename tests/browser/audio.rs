@@ -200,7 +200,19 @@ fn audio_level_and_twcc_read_by_chromium() {
     );
     let sent = |v: &[u8]| median(v.iter().skip(v.len() / 4).map(|&l| f64::from(l)).collect());
     let (sent_loud, sent_quiet) = (sent(&loud_sent), sent(&quiet_sent));
-    let twcc = webrtcbin_twcc_stats(&webrtc);
+    // The stats describe the latest feedback interval: ask a few times if it was empty.
+    let feedback = |twcc: &[gst::Structure]| {
+        twcc.iter()
+            .any(|s| s.get::<u32>("packets-recv").unwrap_or(0) > 0)
+    };
+    let mut twcc = webrtcbin_twcc_stats(&webrtc);
+    for _ in 0..15 {
+        if feedback(&twcc) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        twcc = webrtcbin_twcc_stats(&webrtc);
+    }
     println!(
         "FIGURES audio level: sent {sent_loud} then {sent_quiet} -dBov; Chromium read {read_loud:.1} \
          then {read_quiet:.1} ({} levels read; metadata keys {}); synchronization sources {}; \

@@ -281,7 +281,12 @@ fn harness_field_trials_and_offer_hook() {
         })
         .expect("audio plays");
     let video = report.codecs("sender", "video");
-    println!("FIGURES sender video codecs with the FlexFEC trials: {video:?}");
+    println!(
+        "FIGURES sender video codecs with the FlexFEC trials: {video:?}; receiver video \
+         codecs {:?}; audio codecs {:?}",
+        report.codecs("receiver", "video"),
+        report.codecs("receiver", "audio")
+    );
     assert!(
         video.iter().any(|c| c.starts_with("video/flexfec-03")),
         "{video:?}"

@@ -8,13 +8,15 @@
 //! [`BrowserPeer::connect`] serves a page on 127.0.0.1 ([`signalling`]), starts headless
 //! Chromium on it ([`chromium`], extra flags such as field trials allowed), has `webrtcbin`
 //! offer (non-trickle: the offer is published once ICE gathering is complete, with the
-//! candidates), lets the page answer (sending its fake camera and microphone on every
-//! m-section our side offered to receive), and waits until the peer connection is
-//! connected. Hooks may edit the offer and the answer as SDP text on their way. The page
-//! then posts its `getStats()` twice a second, read here as [`Report`]s.
+//! candidates; [`negotiation`]), lets the page answer (sending its fake camera and
+//! microphone on every m-section our side offered to receive), and waits until the peer
+//! connection is connected. With [`Options::browser_offers`] the page offers and
+//! `webrtcbin` answers. Hooks may edit the offer and the answer as SDP text on their way.
+//! The page then posts its `getStats()` twice a second, read here as [`Report`]s, and
+//! [`BrowserPeer::screenshot`] takes a PNG of it.
 //!
-//! Tests run the whole thing inside a loopback-only network namespace
-//! ([`netns::enter_private_network`]).
+//! Tests start with [`enter_browser_test`], which runs the whole thing inside a
+//! loopback-only network namespace ([`netns::enter_private_network`]).
 
 pub mod chromium;
 pub mod negotiation;
@@ -29,8 +31,9 @@ use serde_json::{Value, json};
 pub use chromium::Chromium;
 pub use signalling::Signalling;
 
-/// An SDP rewrite applied on the way (offer before webrtcbin sets it as its local
-/// description, answer before it is set as the remote one).
+/// An SDP rewrite applied on the way: to the offer and the answer before webrtcbin sets
+/// them (webrtcbin's own before `set-local-description`, the page's before
+/// `set-remote-description`; the page gets webrtcbin's as rewritten).
 pub type SdpHook = Box<dyn Fn(&str) -> String + Send>;
 
 /// How the browser side is started.

@@ -3,7 +3,9 @@
 # sudo): GStreamer development files, the C elements and codecs the tests compare with,
 # ffmpeg, libbcg729, meson; valgrind (allocation and instruction counts); the aarch64 cross
 # compiler and qemu-user (NEON tests); Chromium and iproute2 (tests/browser.rs: Chromium as a
-# WebRTC peer, run headless in a loopback-only network namespace made with unshare and ip).
+# WebRTC peer, run headless in a loopback-only network namespace made with unshare and ip);
+# LLVM 19's llvm-cov and llvm-profdata, which read rustc 1.95's coverage profiles, and python3
+# (scripts/coverage.sh).
 # Does nothing when everything is already installed.
 set -euo pipefail
 
@@ -16,6 +18,7 @@ packages=(
   ffmpeg libbcg729-dev meson ninja-build
   valgrind gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
   chromium iproute2 util-linux
+  llvm-19 python3
 )
 
 missing=()

@@ -54,7 +54,7 @@ bash scripts/fuzz.sh 20
 echo "== leak check of the element-level tests under valgrind memcheck"
 bash scripts/leak-check.sh
 
-echo "== cargo test"
-cargo test --workspace --locked --no-fail-fast 2>&1 | tee target/test-output.txt
+echo "== cargo test, instrumented: line coverage of both crates held (scripts/coverage.sh)"
+bash scripts/coverage.sh --check
 summary=$(grep -E '^test result:' target/test-output.txt | awk '{p+=$4; f+=$6} END {print p" passed, "f" failed"}')
 echo "tests: $summary"

@@ -27,6 +27,7 @@
 pub mod audio;
 mod bits;
 pub mod encoder_caps;
+mod fragments;
 pub mod g722;
 pub mod g729;
 pub mod h264;

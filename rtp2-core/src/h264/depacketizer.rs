@@ -16,6 +16,7 @@
 use super::{
     NAL_FU_A, NAL_FU_B, NAL_MTAP16, NAL_MTAP24, NAL_STAP_A, NAL_STAP_B, forbidden_bit, nal_type,
 };
+use crate::fragments::{Fragment, FragmentAssembler};
 use crate::naldepack::{DonReorder, DonReorderLimits};
 
 /// Limits and mode.
@@ -44,23 +45,20 @@ impl Default for DepacketizerConfig {
 
 pub use crate::naldepack::{DropReason, MAX_DEINTERLEAVE_NALS, NalData, OutputNal};
 
-#[derive(Debug, Clone)]
-struct Fragmented {
-    data: Vec<u8>,
-    timestamp: u64,
-    fu_type: u8,
-    don: Option<u16>,
-}
-
 /// The RFC 6184 depacketizer.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct H264Depacketizer {
     config: DepacketizerConfig,
-    fragmented: Option<Fragmented>,
-    /// Skip fragments until the next start (after an oversize or broken NAL unit).
-    skipping_fragments: bool,
+    /// FU-A / FU-B reassembly.
+    fragments: FragmentAssembler,
     /// Interleaved mode: NAL units waiting for their turn in decoding order.
     deinterleave: DonReorder,
+}
+
+impl Default for H264Depacketizer {
+    fn default() -> Self {
+        H264Depacketizer::new(DepacketizerConfig::default())
+    }
 }
 
 impl H264Depacketizer {
@@ -68,7 +66,8 @@ impl H264Depacketizer {
     pub fn new(config: DepacketizerConfig) -> Self {
         H264Depacketizer {
             config,
-            ..Default::default()
+            fragments: FragmentAssembler::new(config.max_nal_size),
+            deinterleave: DonReorder::default(),
         }
     }
 
@@ -89,8 +88,8 @@ impl H264Depacketizer {
         drops: &mut Vec<DropReason>,
     ) {
         let first_out = out.len();
-        if discont && self.fragmented.take().is_some() {
-            drops.push(DropReason::IncompleteFragmentedNal);
+        if discont {
+            self.fragments.abandon(drops);
         }
         let Some(&header) = payload.first() else {
             drops.push(DropReason::EmptyPayload);
@@ -101,8 +100,8 @@ impl H264Depacketizer {
             return;
         }
         let kind = nal_type(header);
-        if kind != NAL_FU_A && kind != NAL_FU_B && self.fragmented.take().is_some() {
-            drops.push(DropReason::IncompleteFragmentedNal);
+        if kind != NAL_FU_A && kind != NAL_FU_B {
+            self.fragments.abandon(drops);
         }
         match kind {
             1..=23 => self.emit(
@@ -140,9 +139,7 @@ impl H264Depacketizer {
     /// End of stream: releases what the de-interleaving buffer holds, in DON order; an
     /// unfinished fragmented NAL unit is dropped.
     pub fn drain(&mut self, out: &mut Vec<OutputNal>, drops: &mut Vec<DropReason>) {
-        if self.fragmented.take().is_some() {
-            drops.push(DropReason::IncompleteFragmentedNal);
-        }
+        self.fragments.abandon(drops);
         self.deinterleave.drain(out);
     }
 
@@ -292,7 +289,8 @@ impl H264Depacketizer {
         }
     }
 
-    /// FU-A / FU-B (§5.8): [FU indicator][FU header][DON if FU-B start] fragment.
+    /// FU-A / FU-B (§5.8): [FU indicator][FU header][DON if FU-B start] fragment. The NAL
+    /// header is F and NRI of the FU indicator with the type of the FU header.
     fn fragment(
         &mut self,
         payload: &[u8],
@@ -305,81 +303,27 @@ impl H264Depacketizer {
             drops.push(DropReason::EmptyPayload);
             return;
         };
-        let start = fu_header & 0x80 != 0;
-        let end = fu_header & 0x40 != 0;
-        let nal_header = (payload[0] & 0xe0) | (fu_header & 0x1f);
-        if start && end {
-            self.fragmented = None;
-            drops.push(DropReason::FragmentStartAndEnd);
-            return;
-        }
-        if start {
-            if self.fragmented.take().is_some() {
-                drops.push(DropReason::IncompleteFragmentedNal);
-            }
-            self.skipping_fragments = false;
-            let (don, data_start) = if kind == NAL_FU_B {
-                match payload.get(2..4) {
-                    Some(d) => (Some(u16::from_be_bytes([d[0], d[1]])), 4),
-                    None => {
-                        drops.push(DropReason::EmptyPayload);
-                        return;
-                    }
-                }
-            } else {
-                (None, 2)
-            };
-            if !matches!(nal_type(nal_header), 1..=23) {
-                drops.push(DropReason::UnsupportedType(nal_type(nal_header)));
-                self.skipping_fragments = true;
-                return;
-            }
-            let mut data = Vec::with_capacity(payload.len() * 4);
-            data.push(nal_header);
-            data.extend_from_slice(&payload[data_start..]);
-            self.fragmented = Some(Fragmented {
-                data,
-                timestamp,
-                fu_type: kind,
-                don,
-            });
-            return;
-        }
-        let Some(mut frag) = self.fragmented.take() else {
-            if !self.skipping_fragments {
-                drops.push(DropReason::FragmentWithoutStart);
-                self.skipping_fragments = true;
-            }
-            if end {
-                self.skipping_fragments = false;
-            }
-            return;
+        let nal_header = [(payload[0] & 0xe0) | (fu_header & 0x1f)];
+        let fragment = Fragment {
+            start: fu_header & 0x80 != 0,
+            end: fu_header & 0x40 != 0,
+            nal_header: &nal_header,
+            nal_type: nal_type(nal_header[0]),
+            type_allowed: matches!(nal_type(nal_header[0]), 1..=23),
+            rest: &payload[2..],
+            start_has_don: kind == NAL_FU_B,
+            // FU-B is only the first fragment; the rest of a FU-B NAL unit travels as FU-A.
+            may_continue: kind == NAL_FU_A,
+            timestamp,
         };
-        // FU-B is only the first fragment; the rest of a FU-B NAL unit travels as FU-A.
-        let kind_ok = kind == NAL_FU_A && (frag.fu_type == NAL_FU_A || frag.fu_type == NAL_FU_B);
-        // A later fragment with another timestamp breaks §5.8 but is still the same NAL
-        // unit (some senders step it): the start fragment's timestamp is kept, as C does.
-        if !kind_ok || frag.data[0] != nal_header {
-            drops.push(DropReason::FragmentMismatch);
-            self.skipping_fragments = !end;
-            return;
-        }
-        if frag.data.len() + payload.len() - 2 > self.config.max_nal_size {
-            drops.push(DropReason::FragmentedNalTooLarge(self.config.max_nal_size));
-            self.skipping_fragments = !end;
-            return;
-        }
-        frag.data.extend_from_slice(&payload[2..]);
-        if end {
+        if let Some(nal) = self.fragments.push(&fragment, drops) {
             self.emit(
-                NalData::Owned(frag.data),
+                NalData::Owned(nal.data),
                 payload,
-                frag.timestamp,
-                frag.don,
+                nal.timestamp,
+                nal.don,
                 out,
             );
-        } else {
-            self.fragmented = Some(frag);
         }
     }
 }

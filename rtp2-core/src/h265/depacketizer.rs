@@ -14,6 +14,7 @@
 pub use crate::naldepack::{DropReason, NalData, OutputNal};
 
 use super::{NAL_AP, NAL_FU, NAL_PACI, forbidden_bit, is_nal_unit_type, make_header, nal_type};
+use crate::fragments::{Fragment, FragmentAssembler};
 use crate::naldepack::{DonReorder, DonReorderLimits};
 
 /// Limits and the decoding-order settings from SDP (§7.1).
@@ -42,21 +43,19 @@ impl Default for DepacketizerConfig {
     }
 }
 
-#[derive(Debug, Clone)]
-struct Fragmented {
-    data: Vec<u8>,
-    timestamp: u64,
-    don: Option<u16>,
-}
-
 /// The RFC 7798 depacketizer.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct H265Depacketizer {
     config: DepacketizerConfig,
-    fragmented: Option<Fragmented>,
-    /// Skip fragments until the next start (after an oversize or broken NAL unit).
-    skipping_fragments: bool,
+    /// FU reassembly.
+    fragments: FragmentAssembler,
     reorder: DonReorder,
+}
+
+impl Default for H265Depacketizer {
+    fn default() -> Self {
+        H265Depacketizer::new(DepacketizerConfig::default())
+    }
 }
 
 impl H265Depacketizer {
@@ -64,7 +63,8 @@ impl H265Depacketizer {
     pub fn new(config: DepacketizerConfig) -> Self {
         H265Depacketizer {
             config,
-            ..Default::default()
+            fragments: FragmentAssembler::new(config.max_nal_size),
+            reorder: DonReorder::default(),
         }
     }
 
@@ -94,8 +94,8 @@ impl H265Depacketizer {
         drops: &mut Vec<DropReason>,
     ) {
         let first_out = out.len();
-        if discont && self.fragmented.take().is_some() {
-            drops.push(DropReason::IncompleteFragmentedNal);
+        if discont {
+            self.fragments.abandon(drops);
         }
         self.packet(payload, timestamp, true, out, drops);
         let limits = self.don_limits();
@@ -122,9 +122,7 @@ impl H265Depacketizer {
     /// End of stream: releases the NAL units held for decoding order; an unfinished
     /// fragmented NAL unit is dropped.
     pub fn drain(&mut self, out: &mut Vec<OutputNal>, drops: &mut Vec<DropReason>) {
-        if self.fragmented.take().is_some() {
-            drops.push(DropReason::IncompleteFragmentedNal);
-        }
+        self.fragments.abandon(drops);
         self.reorder.drain(out);
     }
 
@@ -147,8 +145,8 @@ impl H265Depacketizer {
             return;
         }
         let kind = nal_type(header);
-        if kind != NAL_FU && kind != NAL_PACI && self.fragmented.take().is_some() {
-            drops.push(DropReason::IncompleteFragmentedNal);
+        if kind != NAL_FU && kind != NAL_PACI {
+            self.fragments.abandon(drops);
         }
         match kind {
             k if is_nal_unit_type(k) => self.single(payload, timestamp, out, drops),
@@ -285,84 +283,33 @@ impl H265Depacketizer {
             drops.push(DropReason::EmptyPayload);
             return;
         };
-        let start = fu_header & 0x80 != 0;
-        let end = fu_header & 0x40 != 0;
         let fu_type = fu_header & 0x3f;
+        let payload_header = [payload[0], payload[1]];
         let nal_header = make_header(
             false,
             fu_type,
-            super::layer_id([payload[0], payload[1]]),
-            super::tid([payload[0], payload[1]]),
+            super::layer_id(payload_header),
+            super::tid(payload_header),
         );
-        if start && end {
-            self.fragmented = None;
-            drops.push(DropReason::FragmentStartAndEnd);
-            return;
-        }
-        if start {
-            if self.fragmented.take().is_some() {
-                drops.push(DropReason::IncompleteFragmentedNal);
-            }
-            self.skipping_fragments = false;
-            let (don, data_start) = if self.has_don() {
-                match payload.get(3..5) {
-                    Some(d) => (Some(u16::from_be_bytes([d[0], d[1]])), 5),
-                    None => {
-                        drops.push(DropReason::EmptyPayload);
-                        return;
-                    }
-                }
-            } else {
-                (None, 3)
-            };
-            if !is_nal_unit_type(fu_type) {
-                drops.push(DropReason::UnsupportedType(fu_type));
-                self.skipping_fragments = true;
-                return;
-            }
-            let mut data = Vec::with_capacity(payload.len() * 4);
-            data.extend_from_slice(&nal_header);
-            data.extend_from_slice(&payload[data_start..]);
-            self.fragmented = Some(Fragmented {
-                data,
-                timestamp,
-                don,
-            });
-            return;
-        }
-        let Some(mut frag) = self.fragmented.take() else {
-            if !self.skipping_fragments {
-                drops.push(DropReason::FragmentWithoutStart);
-                self.skipping_fragments = true;
-            }
-            if end {
-                self.skipping_fragments = false;
-            }
-            return;
+        let fragment = Fragment {
+            start: fu_header & 0x80 != 0,
+            end: fu_header & 0x40 != 0,
+            nal_header: &nal_header,
+            nal_type: fu_type,
+            type_allowed: is_nal_unit_type(fu_type),
+            rest: &payload[3..],
+            start_has_don: self.has_don(),
+            may_continue: true,
+            timestamp,
         };
-        // A later fragment with another timestamp breaks §4.4.3 but is still the same NAL
-        // unit: the start fragment's timestamp is kept (as in H.264).
-        if frag.data[..2] != nal_header {
-            drops.push(DropReason::FragmentMismatch);
-            self.skipping_fragments = !end;
-            return;
-        }
-        if frag.data.len() + payload.len() - 3 > self.config.max_nal_size {
-            drops.push(DropReason::FragmentedNalTooLarge(self.config.max_nal_size));
-            self.skipping_fragments = !end;
-            return;
-        }
-        frag.data.extend_from_slice(&payload[3..]);
-        if end {
+        if let Some(nal) = self.fragments.push(&fragment, drops) {
             self.emit(
-                NalData::Owned(frag.data),
+                NalData::Owned(nal.data),
                 payload,
-                frag.timestamp,
-                frag.don,
+                nal.timestamp,
+                nal.don,
                 out,
             );
-        } else {
-            self.fragmented = Some(frag);
         }
     }
 

@@ -9,6 +9,7 @@
 //! GStreamer-free `rtp2-core` crate; the modules here are the element glue.
 
 #![warn(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 use std::sync::LazyLock;
 

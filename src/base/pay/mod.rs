@@ -373,6 +373,9 @@ fn imp_of<T: RtpBasePay2Impl>(obj: &RtpBasePay2) -> &T {
     }
 }
 
+// SAFETY: the class structure of this type is its `imp::Class` (`#[repr(C)]`, parent class
+// first), which every subclass's class structure starts with; `class_init` only chains
+// up and sets function pointers of this class.
 unsafe impl<T: RtpBasePay2Impl> IsSubclassable<T> for RtpBasePay2 {
     fn class_init(class: &mut glib::Class<Self>) {
         Self::parent_class_init::<T>(class);

@@ -37,6 +37,7 @@ glib::wrapper! {
 
 /// How the RTP timestamp of an outgoing packet is found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PacketTiming {
     /// From the running time of this presentation timestamp (RFC 3550 §5.1: the sampling
     /// instant of the first octet). `None` reuses the previous packet's RTP timestamp.
@@ -85,6 +86,7 @@ impl PayloadPrefix {
 
 /// The payload of a packet after its prefix: memory shared with the input, never copied.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum PacketPayload {
     /// A buffer's memories (the whole input buffer, or a region of it).
     Buffer(gst::Buffer),

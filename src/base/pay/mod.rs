@@ -20,7 +20,7 @@
 //! See `docs/base-classes.md` for a walk-through.
 
 mod imp;
-pub mod pool;
+pub(crate) mod pool;
 
 use gst::glib;
 use gst::prelude::*;

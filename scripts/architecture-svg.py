@@ -40,7 +40,7 @@ row(370,"Depayloader: RTP packets in, frames or NAL units out",
     [["udpsrc,","rtpjitterbuffer,","webrtcbin"],["RtpBaseDepay2 chain","SIMD header parse, checks,","seqnum and RTP time unwrap"],
      ["element imp.rs","handle_packet():","IncomingPacket"],["RtpBaseDepay2 push_output","PTS from RTP time, DISCONT,","metas, stats"],
      ["src pad","access units or NAL units","(shared memory when whole)"]],
-    "push_output",["rtp2-core","naldepack: FU reassembly,","aggregates, DON order"],["payloads in, NAL units out;","bounded buffers"],["invalid, late, duplicate:","dropped, counted, warned"])
+    "push_output",["rtp2-core","FU reassembly (fragments),","aggregates, DON order"],["payloads in, NAL units out;","bounded buffers"],["invalid, late, duplicate:","dropped, counted, warned"])
 ly=585
 for i,(c,t) in enumerate([(BASE,"base class (src/base/pay, src/base/depay)"),(ELEM,"codec element glue (src/&lt;codec&gt;/pay|depay)"),(CORE,"sans-IO core (rtp2-core, no GStreamer types)"),(PEER,"other elements")]):
     x=[20,300,620,940][i]

@@ -14,8 +14,25 @@ if [ ${#tests[@]} -eq 0 ]; then
 fi
 args=()
 for t in "${tests[@]}"; do args+=(--test "$t"); done
-cargo test --no-run "${args[@]}" --message-format=json 2>/dev/null \
-  | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' > target/leak-check-binaries.txt
+mkdir -p target
+if ! cargo test --no-run "${args[@]}" --message-format=json 2>target/leak-check-build.txt \
+    > target/leak-check-build.json; then
+  echo "leak-check: building the test binaries (${tests[*]}) failed:" >&2
+  tail -20 target/leak-check-build.txt >&2
+  exit 2
+fi
+sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' target/leak-check-build.json \
+  > target/leak-check-binaries.txt
+found=$(wc -l < target/leak-check-binaries.txt)
+if [ "$found" -eq 0 ]; then
+  echo "leak-check: no test binary found for: ${tests[*]} (nothing was checked)" >&2
+  exit 2
+fi
+if [ "$found" -ne ${#tests[@]} ]; then
+  echo "leak-check: ${#tests[@]} test names given but $found binaries found:" >&2
+  cat target/leak-check-binaries.txt >&2
+  exit 2
+fi
 status=0
 while read -r bin; do
   name=$(basename "$bin")

@@ -9,18 +9,19 @@
 //! GStreamer-free `rtp2-core` crate; the modules here are the element glue.
 
 #![warn(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 use std::sync::LazyLock;
 
 use gst::glib;
 
 pub mod base;
-pub mod g722;
-pub mod g729;
-pub mod h264;
-pub mod h265;
+pub(crate) mod g722;
+pub(crate) mod g729;
+pub(crate) mod h264;
+pub(crate) mod h265;
 pub mod memshare;
-pub mod nalvideo;
+pub(crate) mod nalvideo;
 
 /// The debug category of the plugin (`GST_DEBUG=rtp2:6`).
 pub(crate) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {

@@ -80,6 +80,10 @@ mod test_allocator {
         // SAFETY (FFI): alloc returns a valid memory owning one reference to this allocator;
         // free releases memories made by alloc through the system allocator that made them.
         unsafe impl AllocatorImpl for TestAllocator {
+            /// # Safety
+            ///
+            /// That of [`AllocatorImpl::alloc`]: called by GStreamer with valid allocation
+            /// parameters.
             unsafe fn alloc(
                 &self,
                 size: usize,
@@ -103,6 +107,10 @@ mod test_allocator {
                 }
             }
 
+            /// # Safety
+            ///
+            /// That of [`AllocatorImpl::free`]: `memory` was made by [`Self::alloc`] and is
+            /// freed once.
             unsafe fn free(&self, memory: *mut gst::ffi::GstMemory) {
                 let system = super::system();
                 let system: *mut gst::ffi::GstAllocator = system.to_glib_none().0;

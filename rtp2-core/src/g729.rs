@@ -57,6 +57,7 @@ impl G729Layout {
 
 /// Why a payload is not G.729.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum G729Error {
     /// No byte at all.
     Empty,

@@ -23,10 +23,12 @@
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod audio;
 mod bits;
 pub mod encoder_caps;
+mod fragments;
 pub mod g722;
 pub mod g729;
 pub mod h264;

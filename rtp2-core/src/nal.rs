@@ -63,6 +63,7 @@ fn push_trimmed(
 
 /// A length-prefixed stream whose lengths do not add up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LengthPrefixError {
     /// The length field size is not 1, 2, 3 or 4.
     BadLengthSize(usize),

@@ -16,6 +16,9 @@ use crate::seqnum::SeqnumUnwrapper;
 pub const MAX_DEINTERLEAVE_NALS: usize = 4096;
 
 /// The bytes of an output NAL unit.
+///
+/// Not `#[non_exhaustive]`: a closed pair (shared range or owned bytes) that every consumer
+/// must handle whole; the depayloaders match it exhaustively.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NalData {
     /// A range of the payload passed to the depacketizer's `push` (share it).
@@ -37,6 +40,7 @@ pub struct OutputNal {
 
 /// Why (part of) a packet was not used. Display gives the warning text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DropReason {
     /// Empty payload, or one shorter than its payload header.
     EmptyPayload,

@@ -45,6 +45,7 @@ pub trait NalFormat {
 
 /// Single NAL unit only, or aggregation and fragmentation too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PacketizationMode {
     /// One NAL unit per packet, no aggregation or fragmentation (H.264 mode 0).
     SingleNal,
@@ -110,6 +111,9 @@ impl NalRef {
 }
 
 /// A piece of a packet payload.
+///
+/// Not `#[non_exhaustive]`: a closed pair (packetizer bytes or a NAL unit range) that every
+/// consumer must handle whole; the payloaders match it exhaustively.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Chunk {
     /// Bytes made by the packetizer (aggregation and fragmentation headers, sizes).

@@ -28,6 +28,7 @@ pub const MAX_CSRC_COUNT: usize = 15;
 /// Why a packet is not valid RTP. Every variant is something a hostile or broken sender can
 /// produce; the depayloader drops the packet, counts it and warns with this text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RtpParseError {
     /// Shorter than the 12-byte fixed header.
     TooShort {
@@ -258,6 +259,7 @@ pub struct RtpHeader {
 
 /// Why a header cannot be written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RtpWriteError {
     /// The output slice is shorter than [`header_len`].
     BufferTooSmall {

@@ -16,6 +16,7 @@
 use super::{
     NAL_FU_A, NAL_FU_B, NAL_MTAP16, NAL_MTAP24, NAL_STAP_A, NAL_STAP_B, forbidden_bit, nal_type,
 };
+use crate::fragments::{Fragment, FragmentAssembler};
 use crate::naldepack::{DonReorder, DonReorderLimits};
 
 /// Limits and mode.
@@ -44,23 +45,20 @@ impl Default for DepacketizerConfig {
 
 pub use crate::naldepack::{DropReason, MAX_DEINTERLEAVE_NALS, NalData, OutputNal};
 
-#[derive(Debug, Clone)]
-struct Fragmented {
-    data: Vec<u8>,
-    timestamp: u64,
-    fu_type: u8,
-    don: Option<u16>,
-}
-
 /// The RFC 6184 depacketizer.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct H264Depacketizer {
     config: DepacketizerConfig,
-    fragmented: Option<Fragmented>,
-    /// Skip fragments until the next start (after an oversize or broken NAL unit).
-    skipping_fragments: bool,
+    /// FU-A / FU-B reassembly.
+    fragments: FragmentAssembler,
     /// Interleaved mode: NAL units waiting for their turn in decoding order.
     deinterleave: DonReorder,
+}
+
+impl Default for H264Depacketizer {
+    fn default() -> Self {
+        H264Depacketizer::new(DepacketizerConfig::default())
+    }
 }
 
 impl H264Depacketizer {
@@ -68,7 +66,8 @@ impl H264Depacketizer {
     pub fn new(config: DepacketizerConfig) -> Self {
         H264Depacketizer {
             config,
-            ..Default::default()
+            fragments: FragmentAssembler::new(config.max_nal_size),
+            deinterleave: DonReorder::default(),
         }
     }
 
@@ -89,8 +88,8 @@ impl H264Depacketizer {
         drops: &mut Vec<DropReason>,
     ) {
         let first_out = out.len();
-        if discont && self.fragmented.take().is_some() {
-            drops.push(DropReason::IncompleteFragmentedNal);
+        if discont {
+            self.fragments.abandon(drops);
         }
         let Some(&header) = payload.first() else {
             drops.push(DropReason::EmptyPayload);
@@ -101,8 +100,8 @@ impl H264Depacketizer {
             return;
         }
         let kind = nal_type(header);
-        if kind != NAL_FU_A && kind != NAL_FU_B && self.fragmented.take().is_some() {
-            drops.push(DropReason::IncompleteFragmentedNal);
+        if kind != NAL_FU_A && kind != NAL_FU_B {
+            self.fragments.abandon(drops);
         }
         match kind {
             1..=23 => self.emit(
@@ -140,9 +139,7 @@ impl H264Depacketizer {
     /// End of stream: releases what the de-interleaving buffer holds, in DON order; an
     /// unfinished fragmented NAL unit is dropped.
     pub fn drain(&mut self, out: &mut Vec<OutputNal>, drops: &mut Vec<DropReason>) {
-        if self.fragmented.take().is_some() {
-            drops.push(DropReason::IncompleteFragmentedNal);
-        }
+        self.fragments.abandon(drops);
         self.deinterleave.drain(out);
     }
 
@@ -292,7 +289,8 @@ impl H264Depacketizer {
         }
     }
 
-    /// FU-A / FU-B (§5.8): [FU indicator][FU header][DON if FU-B start] fragment.
+    /// FU-A / FU-B (§5.8): [FU indicator][FU header][DON if FU-B start] fragment. The NAL
+    /// header is F and NRI of the FU indicator with the type of the FU header.
     fn fragment(
         &mut self,
         payload: &[u8],
@@ -305,81 +303,27 @@ impl H264Depacketizer {
             drops.push(DropReason::EmptyPayload);
             return;
         };
-        let start = fu_header & 0x80 != 0;
-        let end = fu_header & 0x40 != 0;
-        let nal_header = (payload[0] & 0xe0) | (fu_header & 0x1f);
-        if start && end {
-            self.fragmented = None;
-            drops.push(DropReason::FragmentStartAndEnd);
-            return;
-        }
-        if start {
-            if self.fragmented.take().is_some() {
-                drops.push(DropReason::IncompleteFragmentedNal);
-            }
-            self.skipping_fragments = false;
-            let (don, data_start) = if kind == NAL_FU_B {
-                match payload.get(2..4) {
-                    Some(d) => (Some(u16::from_be_bytes([d[0], d[1]])), 4),
-                    None => {
-                        drops.push(DropReason::EmptyPayload);
-                        return;
-                    }
-                }
-            } else {
-                (None, 2)
-            };
-            if !matches!(nal_type(nal_header), 1..=23) {
-                drops.push(DropReason::UnsupportedType(nal_type(nal_header)));
-                self.skipping_fragments = true;
-                return;
-            }
-            let mut data = Vec::with_capacity(payload.len() * 4);
-            data.push(nal_header);
-            data.extend_from_slice(&payload[data_start..]);
-            self.fragmented = Some(Fragmented {
-                data,
-                timestamp,
-                fu_type: kind,
-                don,
-            });
-            return;
-        }
-        let Some(mut frag) = self.fragmented.take() else {
-            if !self.skipping_fragments {
-                drops.push(DropReason::FragmentWithoutStart);
-                self.skipping_fragments = true;
-            }
-            if end {
-                self.skipping_fragments = false;
-            }
-            return;
+        let nal_header = [(payload[0] & 0xe0) | (fu_header & 0x1f)];
+        let fragment = Fragment {
+            start: fu_header & 0x80 != 0,
+            end: fu_header & 0x40 != 0,
+            nal_header: &nal_header,
+            nal_type: nal_type(nal_header[0]),
+            type_allowed: matches!(nal_type(nal_header[0]), 1..=23),
+            rest: &payload[2..],
+            start_has_don: kind == NAL_FU_B,
+            // FU-B is only the first fragment; the rest of a FU-B NAL unit travels as FU-A.
+            may_continue: kind == NAL_FU_A,
+            timestamp,
         };
-        // FU-B is only the first fragment; the rest of a FU-B NAL unit travels as FU-A.
-        let kind_ok = kind == NAL_FU_A && (frag.fu_type == NAL_FU_A || frag.fu_type == NAL_FU_B);
-        // A later fragment with another timestamp breaks §5.8 but is still the same NAL
-        // unit (some senders step it): the start fragment's timestamp is kept, as C does.
-        if !kind_ok || frag.data[0] != nal_header {
-            drops.push(DropReason::FragmentMismatch);
-            self.skipping_fragments = !end;
-            return;
-        }
-        if frag.data.len() + payload.len() - 2 > self.config.max_nal_size {
-            drops.push(DropReason::FragmentedNalTooLarge(self.config.max_nal_size));
-            self.skipping_fragments = !end;
-            return;
-        }
-        frag.data.extend_from_slice(&payload[2..]);
-        if end {
+        if let Some(nal) = self.fragments.push(&fragment, drops) {
             self.emit(
-                NalData::Owned(frag.data),
+                NalData::Owned(nal.data),
                 payload,
-                frag.timestamp,
-                frag.don,
+                nal.timestamp,
+                nal.don,
                 out,
             );
-        } else {
-            self.fragmented = Some(frag);
         }
     }
 }
@@ -411,240 +355,5 @@ impl crate::naldepack::Depacketize for H264Depacketizer {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn run(
-        d: &mut H264Depacketizer,
-        packets: &[(&[u8], u64, bool, bool)],
-    ) -> (Vec<Vec<u8>>, Vec<DropReason>) {
-        let mut nals = Vec::new();
-        let mut drops = Vec::new();
-        for (payload, ts, marker, discont) in packets {
-            let mut out = Vec::new();
-            d.push(payload, *ts, *marker, *discont, &mut out, &mut drops);
-            for o in out {
-                nals.push(match o.data {
-                    NalData::Payload(r) => payload[r].to_vec(),
-                    NalData::Owned(v) => v,
-                });
-            }
-        }
-        (nals, drops)
-    }
-
-    #[test]
-    fn single_stap_a_and_fu_a() {
-        let mut d = H264Depacketizer::default();
-        let stap = [0x78, 0, 2, 0x67, 1, 0, 2, 0x68, 2];
-        let (nals, drops) = run(
-            &mut d,
-            &[
-                (&[0x41, 9], 0, false, false),
-                (&stap, 1, false, false),
-                (&[0x7c, 0x85, 1, 2], 2, false, false),
-                (&[0x7c, 0x05, 3], 2, false, false),
-                (&[0x7c, 0x45, 4], 2, true, false),
-            ],
-        );
-        assert!(drops.is_empty());
-        assert_eq!(
-            nals,
-            vec![
-                vec![0x41, 9],
-                vec![0x67, 1],
-                vec![0x68, 2],
-                vec![0x65, 1, 2, 3, 4]
-            ]
-        );
-    }
-
-    #[test]
-    fn marker_is_on_the_last_nal_of_the_packet() {
-        let mut d = H264Depacketizer::default();
-        let mut out = Vec::new();
-        let mut drops = Vec::new();
-        d.push(
-            &[0x78, 0, 1, 0x67, 0, 1, 0x65],
-            0,
-            true,
-            false,
-            &mut out,
-            &mut drops,
-        );
-        assert_eq!(
-            out.iter().map(|o| o.marker).collect::<Vec<_>>(),
-            vec![false, true]
-        );
-    }
-
-    #[test]
-    fn loss_inside_a_fragmented_nal_drops_it_whole() {
-        let mut d = H264Depacketizer::default();
-        let (nals, drops) = run(
-            &mut d,
-            &[
-                (&[0x7c, 0x85, 1], 0, false, false),
-                // A middle fragment was lost: the depayloader says discont.
-                (&[0x7c, 0x45, 3], 0, true, true),
-                (&[0x41, 7], 1, true, false),
-            ],
-        );
-        assert_eq!(nals, vec![vec![0x41, 7]]);
-        assert_eq!(
-            drops,
-            vec![
-                DropReason::IncompleteFragmentedNal,
-                DropReason::FragmentWithoutStart
-            ]
-        );
-    }
-
-    #[test]
-    fn hostile_inputs() {
-        let mut d = H264Depacketizer::new(DepacketizerConfig {
-            max_nal_size: 8,
-            ..Default::default()
-        });
-        let cases: Vec<(&[u8], DropReason)> = vec![
-            (&[], DropReason::EmptyPayload),
-            (&[0x00, 1], DropReason::UnsupportedType(0)),
-            (&[0x1e, 1], DropReason::UnsupportedType(30)),
-            (&[0x1f, 1], DropReason::UnsupportedType(31)),
-            (&[0xe1, 1], DropReason::ForbiddenBit),
-            (&[0x78, 0, 0], DropReason::BadAggregation(24)),
-            (&[0x78, 0, 9, 1], DropReason::BadAggregation(24)),
-            (&[0x78], DropReason::BadAggregation(24)),
-            (&[0x7c, 0xc5, 1], DropReason::FragmentStartAndEnd),
-            (&[0x7c, 0x05, 1], DropReason::FragmentWithoutStart),
-            (&[0x7a, 0, 0, 0, 0], DropReason::BadAggregation(26)),
-        ];
-        for (payload, reason) in cases {
-            let (nals, drops) = run(&mut d, &[(payload, 0, false, false)]);
-            assert!(nals.is_empty(), "{payload:?}");
-            assert_eq!(drops, vec![reason], "{payload:?}");
-            d.reset();
-        }
-        // Type change mid-way, and a NAL unit that never ends within the limit.
-        let (nals, drops) = run(
-            &mut d,
-            &[
-                (&[0x7c, 0x85, 1], 0, false, false),
-                (&[0x7c, 0x41, 2], 0, false, false),
-            ],
-        );
-        assert!(nals.is_empty());
-        assert_eq!(drops, vec![DropReason::FragmentMismatch]);
-        let (nals, drops) = run(
-            &mut d,
-            &[
-                (&[0x7c, 0x85, 1, 2, 3, 4], 0, false, false),
-                (&[0x7c, 0x05, 5, 6, 7, 8], 0, false, false),
-                (&[0x7c, 0x05, 9], 0, false, false),
-                (&[0x7c, 0x45, 9], 0, false, false),
-            ],
-        );
-        assert!(nals.is_empty());
-        assert_eq!(drops, vec![DropReason::FragmentedNalTooLarge(8)]);
-    }
-
-    #[test]
-    fn interleaved_mode_orders_by_don_across_the_wrap() {
-        let mut d = H264Depacketizer::new(DepacketizerConfig {
-            interleaved: true,
-            interleaving_depth: 2,
-            ..Default::default()
-        });
-        // STAP-B with DON 65534: units 65534 and 65535; then FU-B DON 1; MTAP16 DONB 0.
-        let stap_b = [0x79, 0xff, 0xfe, 0, 2, 0x41, 1, 0, 2, 0x41, 2];
-        let fu_b_start = [0x7d, 0x81, 0, 1, 0xaa];
-        let fu_end = [0x7c, 0x41, 0xbb];
-        // MTAP16, RFC 6184 §5.7.2 Figure 12: DONB 0, then NALU size 2 (the NAL unit only),
-        // DOND 0, TS offset 10, NAL unit 0x41 0x03.
-        let mtap = [0x7a, 0, 0, 0, 2, 0, 0, 10, 0x41, 3];
-        let (nals, drops) = run(
-            &mut d,
-            &[
-                (&stap_b, 0, false, false),
-                (&fu_b_start, 0, false, false),
-                (&fu_end, 0, false, false),
-                (&mtap, 0, false, false),
-            ],
-        );
-        assert!(drops.is_empty(), "{drops:?}");
-        let mut rest = Vec::new();
-        let mut out = Vec::new();
-        let mut drops = Vec::new();
-        d.drain(&mut out, &mut drops);
-        for o in out {
-            if let NalData::Owned(v) = o.data {
-                rest.push(v);
-            }
-        }
-        let all: Vec<Vec<u8>> = nals.into_iter().chain(rest).collect();
-        assert_eq!(
-            all,
-            vec![
-                vec![0x41, 1],
-                vec![0x41, 2],
-                vec![0x41, 3],
-                vec![0x61, 0xaa, 0xbb]
-            ]
-        );
-    }
-
-    #[test]
-    fn interleaved_marker_stays_with_its_nal_unit() {
-        let mut d = H264Depacketizer::new(DepacketizerConfig {
-            interleaved: true,
-            interleaving_depth: 1,
-            ..Default::default()
-        });
-        // Two STAP-B packets (§5.7.1: header, DON, then size + NAL unit), each a whole
-        // access unit of two slices with the marker bit.
-        let au0 = [0x79, 0, 0, 0, 2, 0x41, 0, 0, 2, 0x41, 1];
-        let au1 = [0x79, 0, 2, 0, 2, 0x41, 2, 0, 2, 0x41, 3];
-        let mut out = Vec::new();
-        let mut drops = Vec::new();
-        d.push(&au0, 0, true, false, &mut out, &mut drops);
-        d.push(&au1, 3000, true, false, &mut out, &mut drops);
-        d.drain(&mut out, &mut drops);
-        let got: Vec<(u8, u64, bool)> = out
-            .iter()
-            .map(|o| match &o.data {
-                NalData::Owned(v) => (v[1], o.timestamp, o.marker),
-                NalData::Payload(_) => unreachable!(),
-            })
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                (0, 0, false),
-                (1, 0, true),
-                (2, 3000, false),
-                (3, 3000, true)
-            ]
-        );
-        assert!(drops.is_empty());
-    }
-
-    #[test]
-    fn fragments_with_a_stepped_timestamp_are_reassembled() {
-        // A sender that puts RTP ts + 1 on later FU-A fragments breaks §5.8; the NAL unit is
-        // still whole, so it comes out with the start fragment's timestamp.
-        let mut d = H264Depacketizer::default();
-        let mut out = Vec::new();
-        let mut drops = Vec::new();
-        for (payload, ts) in [
-            (&[0x7c, 0x81, 1][..], 9000),
-            (&[0x7c, 0x01, 2], 9001),
-            (&[0x7c, 0x41, 3], 9001),
-        ] {
-            d.push(payload, ts, false, false, &mut out, &mut drops);
-        }
-        assert!(drops.is_empty(), "{drops:?}");
-        assert_eq!(out.len(), 1);
-        assert_eq!(out[0].data, NalData::Owned(vec![0x61, 1, 2, 3]));
-        assert_eq!(out[0].timestamp, 9000);
-    }
-}
+#[path = "depacketizer_tests.rs"]
+mod tests;

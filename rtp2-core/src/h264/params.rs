@@ -30,6 +30,7 @@ pub fn sprop_parameter_sets<'a>(nals: impl IntoIterator<Item = &'a [u8]>) -> Str
 
 /// Bad signalling data.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ParamsError {
     /// A `sprop-parameter-sets` entry that is not base64.
     BadBase64(String),

@@ -10,14 +10,15 @@
 //!   PACI packets (§4.4.4), with loss and hostile-input handling.
 //! - [`params`]: VPS/SPS/PPS for SDP (`sprop-vps`, `sprop-sps`, `sprop-pps`, `profile-id`,
 //!   `tier-flag`, `level-id`, §7.1) and the `hvcC` codec data of ISO/IEC 14496-15.
-//! - [`profile`]: profile, tier and level names of the elementary stream caps.
+//! - profile, tier and level names of the elementary stream caps: methods of
+//!   [`params::ProfileTierLevel`] (`profile_name`, `tier_name`, `level_name`).
 //!
 //! The NAL unit header is two bytes (§1.1.4): F (1 bit), Type (6), LayerId (6), TID (3).
 
 pub mod depacketizer;
 pub mod packetizer;
 pub mod params;
-pub mod profile;
+mod profile;
 
 /// First IRAP (intra random access point) type: BLA_W_LP. IRAP pictures are types 16–23.
 pub const NAL_BLA_W_LP: u8 = 16;

@@ -13,6 +13,7 @@ use crate::bits::RbspReader;
 
 /// Bad signalling data.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ParamsError {
     /// A `sprop-*` entry that is not base64 (or decodes to nothing).
     BadBase64(String),

@@ -28,6 +28,7 @@ mod x86;
 
 /// An implementation of the batch functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Level {
     /// Portable Rust, the reference.
     Scalar,

@@ -24,10 +24,19 @@ pub(super) fn write_headers(
     markers: &[bool],
     out: &mut [[u8; 12]],
 ) -> usize {
-    // SAFETY: the caller checked that the CPU has NEON.
+    // SAFETY: the caller checked that the CPU has NEON and cut the three slices to one
+    // length (`super::write_headers`).
     unsafe { write_neon(t, first_seq, timestamps, markers, out) }
 }
 
+/// Writes the fixed headers of `out` 4 at a time; returns how many were written (a
+/// multiple of 4; the caller writes the tail).
+///
+/// # Safety
+///
+/// The CPU must have NEON ([`super::available`] lists the level), and `timestamps` and
+/// `markers` must hold at least `out.len()` elements: they are read 4 lanes at a time
+/// with unchecked vector loads.
 #[target_feature(enable = "neon")]
 unsafe fn write_neon(
     t: &HeaderTemplate,
@@ -82,6 +91,12 @@ pub(super) fn decode(words: &[[u32; 3]], fields: &mut [FixedHeader], ok: &mut [b
     unsafe { decode_neon(words, fields, ok) }
 }
 
+/// Decodes the headers of `words` 4 at a time into `fields` and `ok` (as long as
+/// `words`, else this panics); returns how many were decoded (a multiple of 4).
+///
+/// # Safety
+///
+/// The CPU must have NEON ([`super::available`] lists the level).
 #[target_feature(enable = "neon")]
 unsafe fn decode_neon(words: &[[u32; 3]], fields: &mut [FixedHeader], ok: &mut [bool]) -> usize {
     let groups = words.len() / 4;

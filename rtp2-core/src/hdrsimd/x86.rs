@@ -20,7 +20,8 @@ pub(super) fn write_headers(
     markers: &[bool],
     out: &mut [[u8; 12]],
 ) -> usize {
-    // SAFETY: the caller checked that the CPU has the features of `level`.
+    // SAFETY: the caller checked that the CPU has the features of `level` and cut the three
+    // slices to one length (`super::write_headers`).
     unsafe {
         match level {
             Level::Avx512 => write_avx512(template, first_seq, timestamps, markers, out),
@@ -72,6 +73,14 @@ fn word0_sse2(pt: u8, seq: __m128i, marker: __m128i) -> __m128i {
     )
 }
 
+/// Writes the fixed headers of `out` 4 at a time; returns how many were written (a
+/// multiple of 4; the caller writes the tail).
+///
+/// # Safety
+///
+/// The CPU must have SSE2 ([`super::available`] lists the level), and `timestamps` and
+/// `markers` must hold at least `out.len()` elements: they are read 4 lanes at a time
+/// with unchecked vector loads.
 #[target_feature(enable = "sse2")]
 unsafe fn write_sse2(
     t: &HeaderTemplate,
@@ -118,6 +127,12 @@ unsafe fn write_sse2(
     groups * 4
 }
 
+/// Decodes the headers of `words` 4 at a time into `fields` and `ok` (as long as
+/// `words`, else this panics); returns how many were decoded (a multiple of 4).
+///
+/// # Safety
+///
+/// The CPU must have SSE2 ([`super::available`] lists the level).
 #[target_feature(enable = "sse2")]
 unsafe fn decode_sse2(words: &[[u32; 3]], fields: &mut [FixedHeader], ok: &mut [bool]) -> usize {
     let groups = words.len() / 4;
@@ -168,6 +183,14 @@ fn bswap_avx2(x: __m256i) -> __m256i {
     _mm256_shuffle_epi8(x, mask)
 }
 
+/// Writes the fixed headers of `out` 8 at a time; returns how many were written (a
+/// multiple of 8; the caller writes the tail).
+///
+/// # Safety
+///
+/// The CPU must have AVX2 ([`super::available`] lists the level), and `timestamps` and
+/// `markers` must hold at least `out.len()` elements: they are read 8 lanes at a time
+/// with unchecked vector loads.
 #[target_feature(enable = "avx2")]
 unsafe fn write_avx2(
     t: &HeaderTemplate,
@@ -224,6 +247,12 @@ unsafe fn write_avx2(
     groups * 8
 }
 
+/// Decodes the headers of `words` 8 at a time into `fields` and `ok` (as long as
+/// `words`, else this panics); returns how many were decoded (a multiple of 8).
+///
+/// # Safety
+///
+/// The CPU must have AVX2 ([`super::available`] lists the level).
 #[target_feature(enable = "avx2")]
 unsafe fn decode_avx2(words: &[[u32; 3]], fields: &mut [FixedHeader], ok: &mut [bool]) -> usize {
     let groups = words.len() / 8;
@@ -315,6 +344,14 @@ fn bswap_avx512(x: __m512i) -> __m512i {
     _mm512_shuffle_epi8(x, mask)
 }
 
+/// Writes the fixed headers of `out` 16 at a time; returns how many were written (a
+/// multiple of 16; the caller writes the tail).
+///
+/// # Safety
+///
+/// The CPU must have AVX-512 F and BW ([`super::available`] lists the level), and `timestamps` and
+/// `markers` must hold at least `out.len()` elements: they are read 16 lanes at a time
+/// with unchecked vector loads.
 #[target_feature(enable = "avx512f,avx512bw")]
 unsafe fn write_avx512(
     t: &HeaderTemplate,
@@ -365,6 +402,12 @@ unsafe fn write_avx512(
     groups * 16
 }
 
+/// Decodes the headers of `words` 16 at a time into `fields` and `ok` (as long as
+/// `words`, else this panics); returns how many were decoded (a multiple of 16).
+///
+/// # Safety
+///
+/// The CPU must have AVX-512 F and BW ([`super::available`] lists the level).
 #[target_feature(enable = "avx512f,avx512bw")]
 unsafe fn decode_avx512(words: &[[u32; 3]], fields: &mut [FixedHeader], ok: &mut [bool]) -> usize {
     let groups = words.len() / 16;

@@ -61,6 +61,8 @@ where
 {
 }
 
+// SAFETY: this type adds no class structure of its own (it is `RtpBasePay2`'s), and the
+// default `class_init` only chains up to the parent classes.
 unsafe impl<T> IsSubclassable<T> for RtpBaseAudioPay2
 where
     T: RtpBaseAudioPay2Impl,

@@ -325,6 +325,9 @@ fn imp_of<T: RtpBaseDepay2Impl>(obj: &RtpBaseDepay2) -> &T {
     }
 }
 
+// SAFETY: the class structure of this type is its `imp::Class` (`#[repr(C)]`, parent class
+// first), which every subclass's class structure starts with; `class_init` only chains
+// up and sets function pointers of this class.
 unsafe impl<T: RtpBaseDepay2Impl> IsSubclassable<T> for RtpBaseDepay2 {
     fn class_init(class: &mut glib::Class<Self>) {
         Self::parent_class_init::<T>(class);

@@ -20,7 +20,7 @@
 //! See `docs/base-classes.md` for a walk-through.
 
 mod imp;
-pub mod pool;
+pub(crate) mod pool;
 
 use gst::glib;
 use gst::prelude::*;
@@ -37,6 +37,7 @@ glib::wrapper! {
 
 /// How the RTP timestamp of an outgoing packet is found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PacketTiming {
     /// From the running time of this presentation timestamp (RFC 3550 §5.1: the sampling
     /// instant of the first octet). `None` reuses the previous packet's RTP timestamp.
@@ -85,6 +86,7 @@ impl PayloadPrefix {
 
 /// The payload of a packet after its prefix: memory shared with the input, never copied.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum PacketPayload {
     /// A buffer's memories (the whole input buffer, or a region of it).
     Buffer(gst::Buffer),
@@ -373,6 +375,9 @@ fn imp_of<T: RtpBasePay2Impl>(obj: &RtpBasePay2) -> &T {
     }
 }
 
+// SAFETY: the class structure of this type is its `imp::Class` (`#[repr(C)]`, parent class
+// first), which every subclass's class structure starts with; `class_init` only chains
+// up and sets function pointers of this class.
 unsafe impl<T: RtpBasePay2Impl> IsSubclassable<T> for RtpBasePay2 {
     fn class_init(class: &mut glib::Class<Self>) {
         Self::parent_class_init::<T>(class);

@@ -20,6 +20,7 @@ glib::wrapper! {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, glib::Enum)]
 #[repr(i32)]
 #[enum_type(name = "GstRtp2H264PayAggregateMode")]
+#[non_exhaustive]
 pub enum AggregateMode {
     /// Never aggregate.
     #[default]

@@ -93,7 +93,7 @@ impl std::error::Error for PrefixTooLong {}
 impl PayloadPrefix {
     /// Most bytes a prefix holds: room for the largest FEC headers (ULPFEC, RFC 5109 §7: 10
     /// bytes + an 8-byte level header; FlexFEC, RFC 8627 §4.2: up to 20 bytes).
-    pub const CAPACITY: usize = 32;
+    pub const CAPACITY: usize = 24;
 
     /// A prefix of `bytes`, or an error when they are more than [`Self::CAPACITY`].
     pub fn new(bytes: &[u8]) -> Result<Self, PrefixTooLong> {
@@ -111,7 +111,7 @@ impl PayloadPrefix {
     /// compile-time error.
     ///
     /// ```compile_fail
-    /// let _ = gstrtp2::base::pay::PayloadPrefix::from_array([0u8; 33]);
+    /// let _ = gstrtp2::base::pay::PayloadPrefix::from_array([0u8; 25]);
     /// ```
     pub const fn from_array<const N: usize>(bytes: [u8; N]) -> Self {
         const { assert!(N <= PayloadPrefix::CAPACITY, "payload prefix too long") };

@@ -506,3 +506,27 @@ unsafe impl<T: RtpBasePay2Impl> IsSubclassable<T> for RtpBasePay2 {
         klass.sink_query = |obj, query| imp_of::<T>(obj).sink_query(query);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A prefix longer than the capacity is an error, never cut (a FEC header cut short
+    /// would corrupt the packet); up to the capacity the bytes are kept whole.
+    #[test]
+    fn oversize_prefix_is_an_error() {
+        let ulpfec = [0xaau8; 18];
+        assert_eq!(PayloadPrefix::new(&ulpfec).unwrap().as_slice(), &ulpfec[..]);
+        let full = [1u8; PayloadPrefix::CAPACITY];
+        assert_eq!(PayloadPrefix::new(&full).unwrap().as_slice(), &full[..]);
+        assert_eq!(
+            PayloadPrefix::new(&[0u8; PayloadPrefix::CAPACITY + 1]),
+            Err(PrefixTooLong(PayloadPrefix::CAPACITY + 1))
+        );
+        let from_core = rtp2_core::nalpack::HeaderBytes::from_array([0x7c, 0x85, 0x01]);
+        assert_eq!(
+            PayloadPrefix::from(from_core).as_slice(),
+            &[0x7c, 0x85, 0x01]
+        );
+    }
+}

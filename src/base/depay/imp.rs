@@ -164,6 +164,8 @@ pub(super) struct PayloadOutput {
     duration: Option<gst::ClockTime>,
     flags: gst::BufferFlags,
     decoration: OutputDecoration,
+    /// The input buffer has metas (to remove before it becomes the output).
+    has_metas: bool,
 }
 
 impl State {
@@ -370,6 +372,7 @@ impl RtpBaseDepay2 {
             duration,
             flags,
             decoration,
+            has_metas: packet.has_metas,
         });
     }
 
@@ -382,8 +385,18 @@ impl RtpBaseDepay2 {
                 self.drop_payload(&"payload range outside the packet buffer");
                 return;
             }
-            // The input's metas, flags and times are the packet's, not the payload's.
-            crate::memshare::clear_metadata(out);
+            // The input's metas, flags and times are the packet's, not the payload's (its
+            // allowed metas come back from the packet's record).
+            if output.has_metas {
+                crate::memshare::clear_metadata(out);
+            } else {
+                // No meta to remove: the same without the walk over the (empty) meta list.
+                out.unset_flags(gst::BufferFlags::all());
+                out.set_pts(None);
+                out.set_dts(None);
+                out.set_offset(u64::MAX);
+                out.set_offset_end(u64::MAX);
+            }
             out.set_flags(output.flags);
             out.set_duration(output.duration);
         }
@@ -472,8 +485,12 @@ impl RtpBaseDepay2 {
             }
         };
 
-        let allowed_tags = self.vfuncs().allowed_meta_tags;
-        let metas = allowed_metas(buffer, allowed_tags);
+        let has_metas = buffer.iter_meta::<gst::Meta>().next().is_some();
+        let metas = if has_metas {
+            allowed_metas(buffer, self.vfuncs().allowed_meta_tags)
+        } else {
+            None
+        };
         let mut flush_subclass = false;
         let (ext_seqnum, ext_timestamp, discont) = {
             let mut state = lock(&self.state);
@@ -523,6 +540,7 @@ impl RtpBaseDepay2 {
             ext_seqnum,
             ext_timestamp,
             discont,
+            has_metas,
             payload_output,
         };
         (self.vfuncs().handle_packet)(&self.obj(), &packet)

@@ -43,9 +43,9 @@ pub(super) struct FromPackets {
     /// 15), when `source-info` is on.
     pub sources: Option<(u32, SmallVec<[u32; 4]>)>,
     /// The extension blocks of the packets, in sequence order.
-    pub extensions: SmallVec<[ExtensionBlock; 2]>,
+    pub extensions: Vec<ExtensionBlock>,
     /// The meta carriers of the packets, in sequence order.
-    pub metas: SmallVec<[gst::Buffer; 2]>,
+    pub metas: Vec<gst::Buffer>,
 }
 
 impl FromPackets {
@@ -77,11 +77,15 @@ impl PacketWindow {
 
     /// Records what the accepted packet `rtp` (extended sequence number `ext_seqnum`) gives
     /// the outputs made from it; `metas` carries its allowed metas, if any.
+    #[inline]
     pub fn record(&mut self, ext_seqnum: u64, rtp: &RtpPacket, metas: Option<gst::Buffer>) {
-        let extension = rtp.extension();
-        if !self.source_info && extension.is_none() && metas.is_none() {
-            return;
+        if self.source_info || rtp.has_extension() || metas.is_some() {
+            self.push(ext_seqnum, rtp, metas);
         }
+    }
+
+    fn push(&mut self, ext_seqnum: u64, rtp: &RtpPacket, metas: Option<gst::Buffer>) {
+        let extension = rtp.extension();
         self.ssrc = rtp.ssrc();
         if self.records.len() >= MAX_RECORDS {
             self.records.pop_front();
@@ -99,11 +103,16 @@ impl PacketWindow {
     }
 
     /// What an output made from `packets` gets.
+    #[inline]
     pub fn gather(&self, packets: &RangeInclusive<u64>) -> FromPackets {
-        let mut out = FromPackets::default();
         if self.records.is_empty() {
-            return out;
+            return FromPackets::default();
         }
+        self.gather_records(packets)
+    }
+
+    fn gather_records(&self, packets: &RangeInclusive<u64>) -> FromPackets {
+        let mut out = FromPackets::default();
         let start = self
             .records
             .partition_point(|r| r.ext_seqnum < *packets.start());

@@ -158,6 +158,7 @@ impl RtpIn {
 
     /// Counts `rtp`, follows its SSRC and sequence number, and says whether to take it.
     /// `element` is only used for debug logs.
+    #[inline]
     pub fn check(&mut self, element: &gst::Element, rtp: &RtpPacket) -> Verdict {
         self.stats.packets_received += 1;
         self.stats.bytes_received += rtp.payload().len() as u64;

@@ -11,3 +11,4 @@ pub mod audiopay;
 pub mod depay;
 pub(crate) mod extensions;
 pub mod pay;
+pub(crate) mod rtp_in;

@@ -4,22 +4,22 @@
 
 //! GObject implementation of `RtpBaseDepay2`.
 
-use rtp2_core::hdrsimd::parse_headers_auto;
 use smallvec::SmallVec;
 use std::cell::RefCell;
+use std::ops::RangeInclusive;
 use std::sync::{LazyLock, Mutex};
-use std::time::{Duration, Instant};
 
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 use rtp2_core::rtp::RtpPacket;
-use rtp2_core::seqnum::{SeqnumTracker, SeqnumUnwrapper, SeqnumVerdict, TimestampUnwrapper};
 use rtp2_core::time::clock_to_ns;
 
 use super::IncomingPacket;
 use super::allocation::ProposedAllocator;
+use super::relation::{FromPackets, PacketWindow, allowed_metas, copy_metas};
 use crate::base::extensions::{HeaderExtensions, configure_from_caps, lock};
+use crate::base::rtp_in::{RtpIn, Verdict, parse_batch, report_bad_input};
 
 type FlowResult = Result<gst::FlowSuccess, gst::FlowError>;
 
@@ -35,6 +35,8 @@ pub struct Class {
     pub(super) flush: fn(&super::RtpBaseDepay2),
     pub(super) sink_event: fn(&super::RtpBaseDepay2, gst::Event) -> bool,
     pub(super) src_event: fn(&super::RtpBaseDepay2, gst::Event) -> bool,
+    /// `RtpBaseDepay2Impl::ALLOWED_META_TAGS` of the subclass.
+    pub(super) allowed_meta_tags: &'static [&'static str],
 }
 
 // SAFETY: `#[repr(C)]` with the parent class structure first, as GObject requires.
@@ -55,8 +57,6 @@ const DEFAULT_MAX_REORDER: u32 = 100;
 /// Derived PTS further than this from the arrival PTS means the clocks drifted apart (or the
 /// sender jumped): re-anchor the RTP → PTS mapping.
 const MAX_PTS_DRIFT: gst::ClockTime = gst::ClockTime::from_seconds(1);
-/// Element warning messages about bad input are posted at most this often.
-const WARNING_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -75,17 +75,12 @@ impl Default for Settings {
     }
 }
 
+/// Counters of the output side (the input side's are in [`RtpIn`]).
 #[derive(Debug, Default)]
 struct Stats {
-    packets_received: u64,
-    bytes_received: u64,
-    packets_lost: u64,
-    dropped_invalid: u64,
-    dropped_late: u64,
     dropped_payload: u64,
     buffers_pushed: u64,
     keyframe_requests: u64,
-    resyncs: u64,
 }
 
 #[derive(Debug)]
@@ -128,23 +123,14 @@ struct State {
     /// PTS and DTS of the last input buffer; `stats` turns them into running times (C stats
     /// `running-time-pts/dts`), so that the per-packet path does no segment arithmetic.
     input_times: (Option<gst::ClockTime>, Option<gst::ClockTime>),
-    ssrc: Option<u32>,
-    seqnum: SeqnumTracker,
-    ext_seqnum: SeqnumUnwrapper,
-    ext_timestamp: TimestampUnwrapper,
+    /// SSRC, sequence numbers, verdicts and input counters.
+    rtp_in: RtpIn,
     /// (extended RTP timestamp, PTS) pair the output PTS are computed from.
     anchor: Option<(u64, gst::ClockTime)>,
     discont_pending: bool,
-    /// Packets were lost (or the stream restarted) before the next packet.
-    loss_before_next: bool,
-    last_seqnum: u16,
-    last_timestamp: u32,
-    /// SSRC and CSRCs of the current packet (for `source-info`).
-    sources: Option<(u32, Vec<u32>)>,
-    /// The `source-info` property, kept here so that the per-packet path takes one lock.
-    source_info: bool,
-    /// Header extension block of the current packet, read into each output made from it.
-    extension: Option<(u16, Vec<u8>)>,
+    /// What the outputs made from each recent packet get from it (extension block, CSRCs,
+    /// allowed metas); knows `source-info`, so that the per-packet path takes one lock.
+    window: PacketWindow,
     segment: gst::FormattedSegment<gst::ClockTime>,
     src_caps: Option<gst::Caps>,
     /// A segment event that arrived before the output caps were known; it follows them.
@@ -155,17 +141,16 @@ struct State {
     /// New output caps or a RECONFIGURE event: the ALLOCATION query is due before the next
     /// push.
     allocation_stale: bool,
-    last_warning: Option<Instant>,
     stats: Stats,
 }
 
-/// What a buffer gets on its way out: PTS, DISCONT and the metas of the packet it came from.
+/// What a buffer gets on its way out: PTS, DISCONT and what the packets it was made from
+/// carried.
 #[derive(Debug)]
 struct OutputDecoration {
     pts: Option<gst::ClockTime>,
     discont: bool,
-    sources: Option<(u32, Vec<u32>)>,
-    extension: Option<(u16, Vec<u8>)>,
+    from_packets: FromPackets,
 }
 
 /// A whole-payload output waiting for the input buffer to be unmapped; it lives in the
@@ -179,6 +164,8 @@ pub(super) struct PayloadOutput {
     duration: Option<gst::ClockTime>,
     flags: gst::BufferFlags,
     decoration: OutputDecoration,
+    /// The input buffer has metas (to remove before it becomes the output).
+    has_metas: bool,
 }
 
 impl State {
@@ -187,37 +174,32 @@ impl State {
             clock_rate: None,
             play_range: PlayRange::default(),
             input_times: (None, None),
-            ssrc: None,
-            seqnum: SeqnumTracker::new(max_reorder),
-            ext_seqnum: SeqnumUnwrapper::new(),
-            ext_timestamp: TimestampUnwrapper::new(),
+            rtp_in: RtpIn::new(max_reorder),
             anchor: None,
             discont_pending: true,
-            loss_before_next: true,
-            last_seqnum: 0,
-            last_timestamp: 0,
-            sources: None,
-            source_info: false,
-            extension: None,
+            window: PacketWindow::default(),
             segment: gst::FormattedSegment::new(),
             src_caps: None,
             pending_segment: None,
             pending: Vec::new(),
             allocator: None,
             allocation_stale: false,
-            last_warning: None,
             stats: Stats::default(),
         }
     }
 
-    /// Forgets the sequence and timing history (new sender, flush).
+    /// Forgets the sequence and timing history (flush).
     fn resync(&mut self) {
-        self.seqnum.reset();
-        self.ext_seqnum.reset();
-        self.ext_timestamp.reset();
+        self.rtp_in.reset();
+        self.forget_timing();
+    }
+
+    /// Forgets the RTP → PTS mapping and the recorded packets (their extended sequence
+    /// numbers start over); the next output is DISCONT (new sender, flush).
+    fn forget_timing(&mut self) {
         self.anchor = None;
         self.discont_pending = true;
-        self.loss_before_next = true;
+        self.window.clear();
     }
 
     /// Output PTS of media sampled at `ext_ts`: the anchor's PTS plus the RTP time elapsed
@@ -289,10 +271,15 @@ impl RtpBaseDepay2 {
         ok
     }
 
-    pub(super) fn queue_output(&self, mut buffer: gst::Buffer, ext_timestamp: u64) {
+    pub(super) fn queue_output(
+        &self,
+        mut buffer: gst::Buffer,
+        ext_timestamp: u64,
+        packets: RangeInclusive<u64>,
+    ) {
         let mut state = lock(&self.state);
-        let decoration = Self::decoration(&mut state, ext_timestamp);
-        if decoration.sources.is_none() && decoration.extension.is_none() {
+        let decoration = Self::decoration(&mut state, ext_timestamp, &packets);
+        if decoration.from_packets.is_empty() {
             // No meta to add: the buffer is queued under the same lock.
             Self::set_times_and_flags(buffer.make_mut(), &decoration);
             state.pending.push(buffer);
@@ -303,20 +290,19 @@ impl RtpBaseDepay2 {
         lock(&self.state).pending.push(buffer);
     }
 
-    /// PTS, DISCONT and metas for the next output made from the current packet.
-    fn decoration(state: &mut State, ext_timestamp: u64) -> OutputDecoration {
+    /// PTS, DISCONT and what the packets `packets` carried, for the next output.
+    fn decoration(
+        state: &mut State,
+        ext_timestamp: u64,
+        packets: &RangeInclusive<u64>,
+    ) -> OutputDecoration {
         let pts = state.pts_for(ext_timestamp);
         let discont = std::mem::take(&mut state.discont_pending);
         state.stats.buffers_pushed += 1;
         OutputDecoration {
             pts,
             discont,
-            sources: if state.source_info {
-                state.sources.clone()
-            } else {
-                None
-            },
-            extension: state.extension.clone(),
+            from_packets: state.window.gather(packets),
         }
     }
 
@@ -333,13 +319,15 @@ impl RtpBaseDepay2 {
         {
             let out = buffer.make_mut();
             Self::set_times_and_flags(out, &decoration);
-            if let Some((ssrc, csrcs)) = decoration.sources {
+            let from = decoration.from_packets;
+            copy_metas(&from.metas, out);
+            if let Some((ssrc, csrcs)) = from.sources {
                 gst_rtp::RTPSourceMeta::add(out, Some(ssrc), &csrcs);
             }
-            if let Some((profile, data)) = decoration.extension {
+            if !from.extensions.is_empty() {
                 // The extensions read from a snapshot, without lock.
                 let extensions = lock(&self.extensions).clone();
-                caps_update = extensions.read(self.obj().upcast_ref(), profile, &data, out);
+                caps_update = extensions.read(self.obj().upcast_ref(), &from.extensions, out);
             }
         }
         if caps_update {
@@ -370,18 +358,21 @@ impl RtpBaseDepay2 {
                     out.set_duration(duration);
                     out.set_flags(flags);
                 }
-                self.queue_output(buffer, packet.ext_timestamp());
+                let seq = packet.ext_seqnum();
+                self.queue_output(buffer, packet.ext_timestamp(), seq..=seq);
             }
             return;
         }
+        let seq = packet.ext_seqnum();
         let mut state = lock(&self.state);
-        let decoration = Self::decoration(&mut state, packet.ext_timestamp());
+        let decoration = Self::decoration(&mut state, packet.ext_timestamp(), &(seq..=seq));
         *packet.payload_output.borrow_mut() = Some(PayloadOutput {
             index: state.pending.len(),
             range: packet.payload_range(),
             duration,
             flags,
             decoration,
+            has_metas: packet.has_metas,
         });
     }
 
@@ -394,8 +385,18 @@ impl RtpBaseDepay2 {
                 self.drop_payload(&"payload range outside the packet buffer");
                 return;
             }
-            // The input's metas, flags and times are the packet's, not the payload's.
-            crate::memshare::clear_metadata(out);
+            // The input's metas, flags and times are the packet's, not the payload's (its
+            // allowed metas come back from the packet's record).
+            if output.has_metas {
+                crate::memshare::clear_metadata(out);
+            } else {
+                // No meta to remove: the same without the walk over the (empty) meta list.
+                out.unset_flags(gst::BufferFlags::all());
+                out.set_pts(None);
+                out.set_dts(None);
+                out.set_offset(u64::MAX);
+                out.set_offset_end(u64::MAX);
+            }
             out.set_flags(output.flags);
             out.set_duration(output.duration);
         }
@@ -413,6 +414,7 @@ impl RtpBaseDepay2 {
         self.bad_input(reason, |state| {
             state.stats.dropped_payload += 1;
             state.discont_pending = true;
+            &mut state.rtp_in
         });
     }
 
@@ -431,63 +433,64 @@ impl RtpBaseDepay2 {
         }
     }
 
-    /// Counts bad input (`count` updates the state under its lock); GST_WARNING every time,
-    /// an element warning message at most once per interval, posted after the lock.
-    fn bad_input(&self, reason: &dyn std::fmt::Display, count: impl FnOnce(&mut State)) {
-        gst::warning!(crate::CAT, imp = self, "Dropping bad input: {reason}");
-        let now = Instant::now();
-        let post = {
-            let mut state = lock(&self.state);
-            count(&mut state);
-            let due = state
-                .last_warning
-                .is_none_or(|t| now.duration_since(t) >= WARNING_INTERVAL);
-            if due {
-                state.last_warning = Some(now);
-            }
-            due
-        };
-        if post {
-            gst::element_imp_warning!(
-                self,
-                gst::StreamError::Decode,
-                ["Dropping bad RTP input: {reason}"]
-            );
-        }
+    /// Counts bad input (`count` updates the state under its lock); see
+    /// [`report_bad_input`].
+    fn bad_input(
+        &self,
+        reason: &dyn std::fmt::Display,
+        count: impl FnOnce(&mut State) -> &mut RtpIn,
+    ) {
+        report_bad_input(self.obj().upcast_ref(), &self.state, reason, count);
     }
 
     /// Validates one RTP packet and hands it to the subclass; the buffer may become an
     /// output (see [`Self::queue_payload_output`]).
     fn handle_buffer(&self, buffer: gst::Buffer) -> FlowResult {
         let payload_output = RefCell::new(None);
-        let res = self.handle_mapped(&buffer, &payload_output);
+        let res = match buffer.map_readable() {
+            Ok(map) => {
+                let parsed = RtpPacket::parse(map.as_slice());
+                self.handle_parsed(&buffer, parsed, &payload_output)
+            }
+            Err(_) => {
+                self.unreadable();
+                Ok(gst::FlowSuccess::Ok)
+            }
+        };
         if let Some(output) = payload_output.into_inner() {
             self.finish_payload_output(buffer, output);
         }
         res
     }
 
-    fn handle_mapped(
+    fn unreadable(&self) {
+        self.bad_input(&"unreadable buffer", |state| state.rtp_in.count_invalid());
+    }
+
+    /// Hands the packet `buffer` holds, parsed once (`parsed`), to the subclass after the
+    /// input-side checks; an invalid one is counted and warned about.
+    fn handle_parsed(
         &self,
         buffer: &gst::Buffer,
+        parsed: Result<RtpPacket<'_>, rtp2_core::rtp::RtpParseError>,
         payload_output: &RefCell<Option<PayloadOutput>>,
     ) -> FlowResult {
-        let Ok(map) = buffer.map_readable() else {
-            self.bad_input(&"unreadable buffer", |state| {
-                state.stats.dropped_invalid += 1
-            });
-            return Ok(gst::FlowSuccess::Ok);
-        };
-        let rtp = match RtpPacket::parse(map.as_slice()) {
+        let rtp = match parsed {
             Ok(rtp) => rtp,
             Err(err) => {
                 self.bad_input(&format_args!("invalid RTP packet: {err}"), |state| {
-                    state.stats.dropped_invalid += 1
+                    state.rtp_in.count_invalid()
                 });
                 return Ok(gst::FlowSuccess::Ok);
             }
         };
 
+        let has_metas = buffer.iter_meta::<gst::Meta>().next().is_some();
+        let metas = if has_metas {
+            allowed_metas(buffer, self.vfuncs().allowed_meta_tags)
+        } else {
+            None
+        };
         let mut flush_subclass = false;
         let (ext_seqnum, ext_timestamp, discont) = {
             let mut state = lock(&self.state);
@@ -500,63 +503,19 @@ impl RtpBaseDepay2 {
                 );
                 return Err(gst::FlowError::NotNegotiated);
             }
-            state.stats.packets_received += 1;
-            state.stats.bytes_received += rtp.payload().len() as u64;
             state.input_times = (buffer.pts(), buffer.dts());
-
-            if state.ssrc.is_some_and(|s| s != rtp.ssrc()) {
-                gst::info!(
-                    crate::CAT,
-                    imp = self,
-                    "SSRC changed from {:08x} to {:08x}: resynchronising",
-                    state.ssrc.unwrap_or_default(),
-                    rtp.ssrc()
-                );
-                state.resync();
-                state.stats.resyncs += 1;
+            let accepted = match state.rtp_in.check(self.obj().upcast_ref(), &rtp) {
+                Verdict::Accept(accepted) => accepted,
+                Verdict::Late => return Ok(gst::FlowSuccess::Ok),
+            };
+            if accepted.resync {
+                state.forget_timing();
                 flush_subclass = true;
             }
-            state.ssrc = Some(rtp.ssrc());
-
-            match state.seqnum.check(rtp.sequence_number()) {
-                SeqnumVerdict::First | SeqnumVerdict::Expected => {}
-                SeqnumVerdict::Gap { lost } => {
-                    gst::debug!(
-                        crate::CAT,
-                        imp = self,
-                        "{lost} packets lost before seqnum {}",
-                        rtp.sequence_number()
-                    );
-                    state.stats.packets_lost += u64::from(lost);
-                    state.discont_pending = true;
-                    state.loss_before_next = true;
-                }
-                SeqnumVerdict::Late { behind } => {
-                    state.stats.dropped_late += 1;
-                    gst::debug!(
-                        crate::CAT,
-                        imp = self,
-                        "Dropping late or duplicate packet {} ({behind} behind)",
-                        rtp.sequence_number()
-                    );
-                    return Ok(gst::FlowSuccess::Ok);
-                }
-                SeqnumVerdict::Restart => {
-                    gst::info!(
-                        crate::CAT,
-                        imp = self,
-                        "Sender restarted at seqnum {}",
-                        rtp.sequence_number()
-                    );
-                    let seq = rtp.sequence_number();
-                    state.resync();
-                    state.seqnum.check(seq);
-                    state.stats.resyncs += 1;
-                    flush_subclass = true;
-                }
+            if accepted.lost > 0 {
+                state.discont_pending = true;
             }
-            let ext_seqnum = state.ext_seqnum.unwrap(rtp.sequence_number());
-            let ext_timestamp = state.ext_timestamp.unwrap(rtp.timestamp());
+            let ext_timestamp = accepted.ext_timestamp;
             if let Some(pts) = buffer.pts() {
                 let drifted = state
                     .pts_for(ext_timestamp)
@@ -568,12 +527,8 @@ impl RtpBaseDepay2 {
                     state.anchor = Some((ext_timestamp, pts));
                 }
             }
-            state.last_seqnum = rtp.sequence_number();
-            state.last_timestamp = rtp.timestamp();
-            state.sources = Some((rtp.ssrc(), rtp.csrcs().collect()));
-            state.extension = rtp.extension().map(|(p, d)| (p, d.to_vec()));
-            let discont = std::mem::take(&mut state.loss_before_next);
-            (ext_seqnum, ext_timestamp, discont)
+            state.window.record(accepted.ext_seqnum, &rtp, metas);
+            (accepted.ext_seqnum, ext_timestamp, accepted.discont)
         };
         if flush_subclass {
             (self.vfuncs().flush)(&self.obj());
@@ -585,6 +540,7 @@ impl RtpBaseDepay2 {
             ext_seqnum,
             ext_timestamp,
             discont,
+            has_metas,
             payload_output,
         };
         (self.vfuncs().handle_packet)(&self.obj(), &packet)
@@ -642,35 +598,50 @@ impl RtpBaseDepay2 {
         res.and(pushed)
     }
 
-    /// A buffer list: the fixed headers of all packets are checked in one batch
-    /// ([`rtp2_core::hdrsimd`], SIMD where the CPU has it); packets that are too short or
-    /// not version 2 are dropped there, the others get the full validation one by one.
+    /// A buffer list: every packet is mapped and parsed once ([`parse_batch`]: the fixed
+    /// headers of all in one batch, SIMD where the CPU has it, then the rest of each), and
+    /// handed to the subclass with its map. A packet that becomes an output itself (see
+    /// [`Self::queue_payload_output`]) is finished once all maps are released, in its place
+    /// among the outputs.
     fn sink_chain_list(&self, mut list: gst::BufferList) -> FlowResult {
-        let maps: SmallVec<[Option<gst::buffer::BufferMap<'_, gst::buffer::Readable>>; 32]> =
-            list.iter().map(|b| b.map_readable().ok()).collect();
-        let slices: SmallVec<[&[u8]; 32]> = maps
-            .iter()
-            .map(|m| m.as_ref().map_or(&[][..], |m| m.as_slice()))
-            .collect();
-        let mut fixed = Vec::with_capacity(slices.len());
-        parse_headers_auto(&slices, &mut fixed);
-        drop(slices);
-        drop(maps);
-        let mut res = Ok(gst::FlowSuccess::Ok);
         // The packets are taken out of the list (not shared with it), so that one the
         // depayloader alone holds can become its own output.
-        let list = list.make_mut();
-        for (buffer, header) in list.drain(..).zip(fixed) {
-            if header.is_none() {
-                self.bad_input(
-                    &"invalid RTP packet: shorter than 12 bytes or not version 2",
-                    |state| state.stats.dropped_invalid += 1,
-                );
-                continue;
+        let mut buffers: SmallVec<[Option<gst::Buffer>; 32]> =
+            list.make_mut().drain(..).map(Some).collect();
+        let mut res = Ok(gst::FlowSuccess::Ok);
+        let mut payload_outputs: SmallVec<[(usize, PayloadOutput); 32]> = SmallVec::new();
+        {
+            let maps: SmallVec<[Option<gst::buffer::BufferMap<'_, gst::buffer::Readable>>; 32]> =
+                buffers
+                    .iter()
+                    .map(|b| b.as_ref().and_then(|b| b.map_readable().ok()))
+                    .collect();
+            let slices: SmallVec<[&[u8]; 32]> = maps
+                .iter()
+                .map(|m| m.as_ref().map_or(&[][..], |m| m.as_slice()))
+                .collect();
+            let mut parsed = Vec::with_capacity(slices.len());
+            parse_batch(&slices, &mut parsed);
+            for (i, (packet, map)) in parsed.into_iter().zip(&maps).enumerate() {
+                let Some(buffer) = buffers[i].as_ref().filter(|_| map.is_some()) else {
+                    self.unreadable();
+                    continue;
+                };
+                let payload_output = RefCell::new(None);
+                res = self.handle_parsed(buffer, packet, &payload_output);
+                if let Some(output) = payload_output.into_inner() {
+                    payload_outputs.push((i, output));
+                }
+                if res.is_err() {
+                    break;
+                }
             }
-            res = self.handle_buffer(buffer);
-            if res.is_err() {
-                break;
+        }
+        // Each recorded its place among the outputs queued without the earlier ones.
+        for (inserted, (i, mut output)) in payload_outputs.into_iter().enumerate() {
+            if let Some(buffer) = buffers[i].take() {
+                output.index += inserted;
+                self.finish_payload_output(buffer, output);
             }
         }
         let pushed = self.push_pending();
@@ -747,20 +718,18 @@ impl RtpBaseDepay2 {
     fn stats(&self) -> gst::Structure {
         let state = lock(&self.state);
         let s = &state.stats;
-        gst::Structure::builder("application/x-rtp-depayload-stats")
+        let input = &state.rtp_in;
+        let builder = gst::Structure::builder("application/x-rtp-depayload-stats")
             .field("clock-rate", state.clock_rate.unwrap_or(0))
-            .field("ssrc", state.ssrc.unwrap_or(0))
-            .field("seqnum", u32::from(state.last_seqnum))
-            .field("timestamp", state.last_timestamp)
-            .field("packets-received", s.packets_received)
-            .field("bytes-received", s.bytes_received)
-            .field("packets-lost", s.packets_lost)
-            .field("dropped-invalid", s.dropped_invalid)
-            .field("dropped-late", s.dropped_late)
+            .field("ssrc", input.ssrc().unwrap_or(0))
+            .field("seqnum", u32::from(input.last_seqnum()))
+            .field("timestamp", input.last_timestamp());
+        input
+            .stats
+            .add_fields(builder)
             .field("dropped-payload", s.dropped_payload)
             .field("buffers-pushed", s.buffers_pushed)
             .field("keyframe-requests", s.keyframe_requests)
-            .field("resyncs", s.resyncs)
             // The fields of the C base class's stats, under its names, for applications
             // that read them.
             .field("clock_rate", state.clock_rate.unwrap_or(0))
@@ -820,6 +789,7 @@ impl ObjectSubclass for RtpBaseDepay2 {
         klass.sink_event = |obj, event| obj.imp().default_sink_event(event);
         klass.src_event =
             |obj, event| gst::Pad::event_default(&obj.imp().src_pad, Some(obj), event);
+        klass.allowed_meta_tags = &[];
     }
 
     fn with_class(klass: &Self::Class) -> Self {
@@ -940,12 +910,14 @@ impl ObjectImpl for RtpBaseDepay2 {
                 let max_reorder = value.get::<i32>().unwrap_or(DEFAULT_MAX_REORDER as i32);
                 settings.max_reorder = u32::try_from(max_reorder).unwrap_or(0);
                 lock(&self.state)
-                    .seqnum
+                    .rtp_in
                     .set_max_reorder(settings.max_reorder);
             }
             "source-info" => {
                 settings.source_info = value.get().unwrap_or(false);
-                lock(&self.state).source_info = settings.source_info;
+                lock(&self.state)
+                    .window
+                    .set_source_info(settings.source_info);
             }
             "auto-header-extension" => settings.auto_header_extension = value.get().unwrap_or(true),
             other => gst::warning!(crate::CAT, imp = self, "No writable property {other}"),
@@ -988,7 +960,7 @@ impl ElementImpl for RtpBaseDepay2 {
                 let mut state = lock(&self.state);
                 let (clock_rate, play_range) = (state.clock_rate, state.play_range);
                 *state = State::new(max_reorder);
-                state.source_info = source_info;
+                state.window.set_source_info(source_info);
                 state.clock_rate = clock_rate;
                 state.play_range = play_range;
             }
@@ -1008,7 +980,7 @@ impl ElementImpl for RtpBaseDepay2 {
             };
             let mut state = lock(&self.state);
             *state = State::new(max_reorder);
-            state.source_info = source_info;
+            state.window.set_source_info(source_info);
         }
         Ok(res)
     }

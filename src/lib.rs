@@ -21,6 +21,7 @@ pub mod h264;
 pub mod h265;
 pub mod memshare;
 pub mod nalvideo;
+pub mod tracer;
 
 /// The debug category of the plugin (`GST_DEBUG=rtp2:6`).
 pub(crate) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -41,6 +42,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     h264::depay::register(plugin)?;
     h265::pay::register(plugin)?;
     h265::depay::register(plugin)?;
+    tracer::register(plugin)?;
     Ok(())
 }
 

@@ -1,0 +1,419 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! Per-pad state of the `rtp-metrics` tracer, kept in the pad's qdata: the RTP streams seen
+//! on the pad (one per SSRC and payload type) and the latency timing links. Only the pad's
+//! own streaming thread takes the pad's lock (plus the rare link/caps hooks), so no lock is
+//! shared between the streaming threads of different streams; the state and its series go
+//! away with the pad.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+
+use gst::prelude::*;
+
+use super::metrics::{ElementLabels, Families, LatencySeries, StreamLabels, StreamSeries};
+use super::sequence::StreamState;
+
+/// Streams tracked per pad; further streams are counted as untracked packets unless one of
+/// the tracked streams has been idle for [`IDLE_EVICT_NS`].
+pub(crate) const MAX_STREAMS_PER_PAD: usize = 16;
+/// A stream idle this long gives its place (and series) to a new stream on a full pad.
+const IDLE_EVICT_NS: u64 = 5_000_000_000;
+/// Refused (SSRC, PT) pairs remembered per pad so a refused stream is counted once.
+const MAX_REFUSED_MEMO: usize = 64;
+
+/// The qdata key of [`PadProbe`] on pads and of [`ElementTiming`] on elements.
+static PAD_QUARK: LazyLock<glib::Quark> =
+    LazyLock::new(|| glib::Quark::from_str("rtp2-metrics-pad-probe"));
+static ELEMENT_QUARK: LazyLock<glib::Quark> =
+    LazyLock::new(|| glib::Quark::from_str("rtp2-metrics-element-timing"));
+/// Serializes the creation of qdata so a probe, once set, is never replaced (a streaming
+/// thread may be reading it). Taken once per pad and element, never per packet.
+static CREATE: Mutex<()> = Mutex::new(());
+
+/// Latency timing of one of our elements: when the buffer now being processed entered it.
+#[derive(Debug)]
+pub(crate) struct ElementTiming {
+    entry_ns: AtomicU64,
+    series: LatencySeries,
+}
+
+/// Whether a pad carries RTP, as its caps say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Unknown,
+    NotRtp,
+    /// `application/x-rtp` with this `clock-rate` (0 when the caps have none).
+    Rtp(u32),
+}
+
+#[derive(Debug)]
+struct Tracked {
+    ssrc: u32,
+    pt: u8,
+    state: StreamState,
+    /// False until the stream's first packet (which starts the sequence) is accounted.
+    started: bool,
+    last_arrival_ns: u64,
+    series: StreamSeries,
+}
+
+#[derive(Debug)]
+struct PadInner {
+    kind: Kind,
+    /// Where the pad is, learnt at its first push (when its element is in its pipeline);
+    /// `None` before.
+    placed: Option<Placement>,
+    streams: Vec<Tracked>,
+    refused: Vec<(u32, u8)>,
+    /// Our element this pad pushes into: its entry time is set on each push.
+    feeds: Option<Arc<ElementTiming>>,
+    /// Our element owning this source pad: each push observes its latency.
+    own: Option<Arc<ElementTiming>>,
+}
+
+/// Where a pad is, for labels, and whether its packets are counted.
+#[derive(Debug)]
+struct Placement {
+    /// False for ghost and proxy pads (the packets are counted on the real pad) and pads
+    /// of no element.
+    counts: bool,
+    labels: ElementLabels,
+    pad_name: String,
+}
+
+impl Placement {
+    fn of(pad: &gst::Pad) -> (Self, Option<gst::Element>) {
+        let element = pad.parent_element();
+        let labels = ElementLabels {
+            pipeline: element
+                .as_ref()
+                .map_or_else(String::new, |e| pipeline_name(e.upcast_ref())),
+            element: element
+                .as_ref()
+                .map_or_else(String::new, |e| e.name().to_string()),
+        };
+        let placement = Placement {
+            counts: element.is_some() && !pad.is::<gst::ProxyPad>(),
+            labels,
+            pad_name: pad.name().to_string(),
+        };
+        (placement, element)
+    }
+}
+
+/// The tracer's state of one pad (qdata).
+#[derive(Debug)]
+pub(crate) struct PadProbe {
+    inner: Mutex<PadInner>,
+}
+
+/// The name of the top-level bin holding `obj` (the pipeline), or the object's own name.
+fn pipeline_name(obj: &gst::Object) -> String {
+    let mut top = obj.clone();
+    for _ in 0..64 {
+        match top.parent() {
+            Some(p) => top = p,
+            None => break,
+        }
+    }
+    top.name().to_string()
+}
+
+/// Whether `element` is one of this plugin's elements (the ones with a latency histogram).
+fn is_ours(element: &gst::Element) -> bool {
+    element
+        .factory()
+        .and_then(|f| f.plugin_name())
+        .is_some_and(|n| n == "rtp2")
+}
+
+/// The timing of `element` if it is ours, created on first use.
+fn element_timing(element: &gst::Element, families: &Arc<Families>) -> Option<Arc<ElementTiming>> {
+    if !is_ours(element) {
+        return None;
+    }
+    let _create = CREATE.lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: this key only ever holds an `Arc<ElementTiming>`, set below under `CREATE`
+    // and never replaced, so the pointer is valid while `element` is alive.
+    if let Some(t) = unsafe { element.qdata::<Arc<ElementTiming>>(*ELEMENT_QUARK) } {
+        return Some(unsafe { t.as_ref() }.clone());
+    }
+    let labels = ElementLabels {
+        pipeline: pipeline_name(element.upcast_ref()),
+        element: element.name().to_string(),
+    };
+    let timing = Arc::new(ElementTiming {
+        entry_ns: AtomicU64::new(0),
+        series: families.latency(labels),
+    });
+    // SAFETY: the key's type is `Arc<ElementTiming>` everywhere; set once under `CREATE`.
+    unsafe { element.set_qdata(*ELEMENT_QUARK, timing.clone()) };
+    Some(timing)
+}
+
+/// The timing of our element that `pad` pushes into, if its peer is one of our sink pads.
+fn feeds_of(pad: &gst::Pad, families: &Arc<Families>) -> Option<Arc<ElementTiming>> {
+    let peer = pad.peer()?;
+    let element = peer.parent_element()?;
+    element_timing(&element, families)
+}
+
+impl PadProbe {
+    /// The probe of `pad`, created on first use.
+    pub(crate) fn get<'p>(pad: &'p gst::Pad, families: &Arc<Families>) -> &'p PadProbe {
+        // SAFETY: the key only ever holds a `PadProbe`, set once under `CREATE` and never
+        // replaced or stolen, so it lives as long as the pad, which outlives the borrow.
+        if let Some(p) = unsafe { pad.qdata::<PadProbe>(*PAD_QUARK) } {
+            return unsafe { &*p.as_ptr() };
+        }
+        // The link is computed outside `CREATE` (it takes object locks).
+        let feeds = feeds_of(pad, families);
+        let probe = PadProbe {
+            inner: Mutex::new(PadInner {
+                kind: Kind::Unknown,
+                placed: None,
+                streams: Vec::new(),
+                refused: Vec::new(),
+                feeds,
+                own: None,
+            }),
+        };
+        let _create = CREATE.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: as above; checked again under `CREATE`, set at most once.
+        unsafe {
+            if pad.qdata::<PadProbe>(*PAD_QUARK).is_none() {
+                pad.set_qdata(*PAD_QUARK, probe);
+            }
+            &*pad.qdata::<PadProbe>(*PAD_QUARK).unwrap().as_ptr()
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, PadInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The pad's caps changed (a caps event is pushed).
+    pub(crate) fn set_caps(&self, caps: &gst::CapsRef) {
+        self.lock().kind = kind_of(caps);
+    }
+
+    /// The pad was (re)linked or unlinked: recompute which of our elements it feeds.
+    pub(crate) fn relink(&self, pad: &gst::Pad, families: &Arc<Families>) {
+        let feeds = feeds_of(pad, families);
+        self.lock().feeds = feeds;
+    }
+
+    /// The pad left its element: its streams' series go now.
+    pub(crate) fn clear(&self) {
+        let mut inner = self.lock();
+        inner.streams.clear();
+        inner.placed = Some(Placement {
+            counts: false,
+            labels: ElementLabels {
+                pipeline: String::new(),
+                element: String::new(),
+            },
+            pad_name: String::new(),
+        });
+    }
+
+    /// Accounts the buffers of one push at time `ts` (ns).
+    pub(crate) fn on_push<'a>(
+        &self,
+        ts: u64,
+        pad: &gst::Pad,
+        families: &Arc<Families>,
+        n: u64,
+        buffers: impl Iterator<Item = &'a gst::BufferRef>,
+    ) {
+        let mut inner = self.lock();
+        if inner.placed.is_none() {
+            let (placement, element) = Placement::of(pad);
+            if pad.direction() == gst::PadDirection::Src
+                && let Some(e) = element
+            {
+                inner.own = element_timing(&e, families);
+            }
+            inner.placed = Some(placement);
+        }
+        if let Some(t) = &inner.feeds {
+            t.entry_ns.store(ts, Ordering::Relaxed);
+        }
+        if let Some(t) = &inner.own {
+            let entry = t.entry_ns.load(Ordering::Relaxed);
+            if entry != 0 && ts >= entry {
+                t.series.histogram.observe_ns(ts - entry, n);
+            }
+        }
+        if !inner.placed.as_ref().is_some_and(|p| p.counts) {
+            return;
+        }
+        if inner.kind == Kind::Unknown {
+            inner.kind = pad.current_caps().map_or(Kind::Unknown, |c| kind_of(&c));
+        }
+        let Kind::Rtp(clock_rate) = inner.kind else {
+            return;
+        };
+        for buffer in buffers {
+            inner.on_packet(ts, buffer, clock_rate, families);
+        }
+    }
+}
+
+fn kind_of(caps: &gst::CapsRef) -> Kind {
+    match caps.structure(0) {
+        Some(s) if s.name() == "application/x-rtp" => {
+            Kind::Rtp(s.get::<i32>("clock-rate").map_or(0, |r| r.max(0) as u32))
+        }
+        Some(_) => Kind::NotRtp,
+        None => Kind::Unknown,
+    }
+}
+
+/// The fixed RTP header fields (RFC 3550 section 5.1) the tracer needs.
+struct Header {
+    marker: bool,
+    pt: u8,
+    seq: u16,
+    ts: u32,
+    ssrc: u32,
+}
+
+fn header(buffer: &gst::BufferRef) -> Option<Header> {
+    let mut b = [0u8; 12];
+    let first = buffer.peek_memory(0);
+    if first.size() >= 12 {
+        let map = first.map_readable().ok()?;
+        b.copy_from_slice(&map[..12]);
+    } else {
+        buffer.copy_to_slice(0, &mut b).ok()?;
+    }
+    if b[0] >> 6 != 2 {
+        return None;
+    }
+    Some(Header {
+        marker: b[1] & 0x80 != 0,
+        pt: b[1] & 0x7f,
+        seq: u16::from_be_bytes([b[2], b[3]]),
+        ts: u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
+        ssrc: u32::from_be_bytes([b[8], b[9], b[10], b[11]]),
+    })
+}
+
+impl PadInner {
+    fn on_packet(
+        &mut self,
+        ts: u64,
+        buffer: &gst::BufferRef,
+        clock_rate: u32,
+        families: &Arc<Families>,
+    ) {
+        if buffer.n_memory() == 0 {
+            return;
+        }
+        let Some(h) = header(buffer) else {
+            return;
+        };
+        let idx = match self
+            .streams
+            .iter()
+            .position(|s| s.ssrc == h.ssrc && s.pt == h.pt)
+        {
+            Some(i) => i,
+            None => match self.add_stream(ts, &h, families) {
+                Some(i) => i,
+                None => {
+                    families.untracked_packets.inc();
+                    return;
+                }
+            },
+        };
+        let s = &mut self.streams[idx];
+        let series = &s.series;
+        series.packets.inc();
+        series.bytes.inc_by(buffer.size() as u64);
+        if h.marker {
+            series.markers.inc();
+        }
+        if s.started {
+            let o = s.state.on_sequence(h.seq);
+            if o.lost > 0 {
+                series.lost.inc_by(o.lost);
+            }
+            if o.expected > 0 {
+                series.expected.inc_by(o.expected);
+            }
+            if o.duplicate {
+                series.duplicates.inc();
+            }
+            if o.reordered {
+                series.reordered.inc();
+            }
+            if o.restarted {
+                series.restarts.inc();
+            }
+            if o.duplicate {
+                s.last_arrival_ns = ts;
+                return;
+            }
+        }
+        s.started = true;
+        s.state.on_arrival(ts, h.ts, clock_rate);
+        series.jitter.set(s.state.jitter_seconds(clock_rate));
+        s.last_arrival_ns = ts;
+    }
+
+    /// A new stream on this pad: its index, or `None` when a cap refuses it.
+    fn add_stream(&mut self, ts: u64, h: &Header, families: &Arc<Families>) -> Option<usize> {
+        if self.refused.contains(&(h.ssrc, h.pt)) {
+            return None;
+        }
+        if self.streams.len() >= MAX_STREAMS_PER_PAD {
+            let (oldest, last) = self
+                .streams
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (i, s.last_arrival_ns))
+                .min_by_key(|&(_, t)| t)?;
+            if ts.saturating_sub(last) < IDLE_EVICT_NS {
+                self.refuse(h, families);
+                return None;
+            }
+            self.streams.swap_remove(oldest);
+            self.refused.clear();
+        }
+        let placed = self.placed.as_ref()?;
+        let labels = StreamLabels {
+            pipeline: placed.labels.pipeline.clone(),
+            element: placed.labels.element.clone(),
+            pad: placed.pad_name.clone(),
+            ssrc: h.ssrc,
+            pt: h.pt,
+        };
+        let Some(series) = families.stream(labels) else {
+            self.refuse(h, families);
+            return None;
+        };
+        // The first packet starts the sequence; it is expected (A.3: base_seq counts).
+        series.expected.inc();
+        self.streams.push(Tracked {
+            ssrc: h.ssrc,
+            pt: h.pt,
+            state: StreamState::new(h.seq),
+            started: false,
+            last_arrival_ns: ts,
+            series,
+        });
+        Some(self.streams.len() - 1)
+    }
+
+    fn refuse(&mut self, h: &Header, families: &Arc<Families>) {
+        families.refused_streams.inc();
+        if self.refused.len() < MAX_REFUSED_MEMO {
+            self.refused.push((h.ssrc, h.pt));
+        }
+    }
+}

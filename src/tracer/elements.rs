@@ -238,12 +238,39 @@ fn collect_element(
     }
 }
 
-/// `rtpsession`'s `source-stats`: RTCP round trip, fraction lost and feedback counts.
+/// `rtpsession`'s session counters and `source-stats`: RTCP round trip, fraction lost and
+/// feedback counts per source.
 fn collect_session(
     out: &mut BTreeMap<&'static str, Collected>,
     stats: &gst::StructureRef,
     base: &[(&'static str, String)],
 ) {
+    for (field, direction) in [("sent-nack-count", "sent"), ("recv-nack-count", "received")] {
+        if let Some(v) = number(stats, field) {
+            let mut l = base.to_vec();
+            l.push(("direction", direction.to_string()));
+            add(
+                out,
+                "session_nack_messages",
+                "Generic NACK messages (RFC 4585 6.2.1) of the whole RTP session",
+                MetricType::Counter,
+                None,
+                l,
+                v,
+            );
+        }
+    }
+    if let Some(v) = number(stats, "rtx-count") {
+        add(
+            out,
+            "session_rtx_packets",
+            "Retransmission packets (RFC 4588) the session sent",
+            MetricType::Counter,
+            None,
+            base.to_vec(),
+            v,
+        );
+    }
     let Ok(sources) = stats.get::<glib::ValueArray>("source-stats") else {
         return;
     };

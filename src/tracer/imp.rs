@@ -212,31 +212,19 @@ impl TracerImpl for RtpMetricsTracer {
 
     fn pad_push_pre(&self, ts: u64, pad: &gst::Pad, buffer: &gst::Buffer) {
         if let Some(r) = self.running.get() {
-            PadProbe::get(pad, &r.families).on_push(
-                ts,
-                pad,
-                &r.families,
-                1,
-                std::iter::once(buffer.as_ref()),
-            );
+            PadProbe::get(pad).on_push(ts, pad, &r.families, 1, std::iter::once(buffer.as_ref()));
         }
     }
 
     fn pad_push_list_pre(&self, ts: u64, pad: &gst::Pad, list: &gst::BufferList) {
         if let Some(r) = self.running.get() {
-            PadProbe::get(pad, &r.families).on_push(
-                ts,
-                pad,
-                &r.families,
-                list.len() as u64,
-                list.iter(),
-            );
+            PadProbe::get(pad).on_push(ts, pad, &r.families, list.len() as u64, list.iter());
         }
     }
 
     fn pad_push_event_pre(&self, _ts: u64, pad: &gst::Pad, event: &gst::Event) {
-        if let (Some(r), gst::EventView::Caps(c)) = (self.running.get(), event.view()) {
-            PadProbe::get(pad, &r.families).set_caps(c.caps());
+        if let (Some(_), gst::EventView::Caps(c)) = (self.running.get(), event.view()) {
+            PadProbe::get(pad).set_caps(c.caps());
         }
     }
 
@@ -247,14 +235,14 @@ impl TracerImpl for RtpMetricsTracer {
         _sink: &gst::Pad,
         _result: Result<gst::PadLinkSuccess, gst::PadLinkError>,
     ) {
-        if let Some(r) = self.running.get() {
-            PadProbe::get(src, &r.families).relink(src, &r.families);
+        if self.running.get().is_some() {
+            PadProbe::get(src).relink(src);
         }
     }
 
     fn pad_unlink_post(&self, _ts: u64, src: &gst::Pad, _sink: &gst::Pad, _success: bool) {
-        if let Some(r) = self.running.get() {
-            PadProbe::get(src, &r.families).relink(src, &r.families);
+        if self.running.get().is_some() {
+            PadProbe::get(src).relink(src);
         }
     }
 
@@ -265,8 +253,8 @@ impl TracerImpl for RtpMetricsTracer {
     }
 
     fn element_remove_pad(&self, _ts: u64, _element: &gst::Element, pad: &gst::Pad) {
-        if let Some(r) = self.running.get() {
-            PadProbe::get(pad, &r.families).clear();
+        if self.running.get().is_some() {
+            PadProbe::get(pad).clear();
         }
     }
 }

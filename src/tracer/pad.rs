@@ -9,7 +9,7 @@
 //! away with the pad.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock};
 
 use gst::prelude::*;
 
@@ -37,7 +37,24 @@ static CREATE: Mutex<()> = Mutex::new(());
 #[derive(Debug)]
 pub(crate) struct ElementTiming {
     entry_ns: AtomicU64,
-    series: LatencySeries,
+    element: glib::WeakRef<gst::Element>,
+    /// Created at the first observation, when the element is in its pipeline (labels).
+    series: OnceLock<Option<LatencySeries>>,
+}
+
+impl ElementTiming {
+    fn observe(&self, ns: u64, n: u64, families: &Arc<Families>) {
+        let series = self.series.get_or_init(|| {
+            let element = self.element.upgrade()?;
+            Some(families.latency(ElementLabels {
+                pipeline: pipeline_name(element.upcast_ref()),
+                element: element.name().to_string(),
+            }))
+        });
+        if let Some(s) = series {
+            s.histogram.observe_ns(ns, n);
+        }
+    }
 }
 
 /// Whether a pad carries RTP, as its caps say.
@@ -131,7 +148,7 @@ fn is_ours(element: &gst::Element) -> bool {
 }
 
 /// The timing of `element` if it is ours, created on first use.
-fn element_timing(element: &gst::Element, families: &Arc<Families>) -> Option<Arc<ElementTiming>> {
+fn element_timing(element: &gst::Element) -> Option<Arc<ElementTiming>> {
     if !is_ours(element) {
         return None;
     }
@@ -141,13 +158,10 @@ fn element_timing(element: &gst::Element, families: &Arc<Families>) -> Option<Ar
     if let Some(t) = unsafe { element.qdata::<Arc<ElementTiming>>(*ELEMENT_QUARK) } {
         return Some(unsafe { t.as_ref() }.clone());
     }
-    let labels = ElementLabels {
-        pipeline: pipeline_name(element.upcast_ref()),
-        element: element.name().to_string(),
-    };
     let timing = Arc::new(ElementTiming {
         entry_ns: AtomicU64::new(0),
-        series: families.latency(labels),
+        element: element.downgrade(),
+        series: OnceLock::new(),
     });
     // SAFETY: the key's type is `Arc<ElementTiming>` everywhere; set once under `CREATE`.
     unsafe { element.set_qdata(*ELEMENT_QUARK, timing.clone()) };
@@ -155,22 +169,22 @@ fn element_timing(element: &gst::Element, families: &Arc<Families>) -> Option<Ar
 }
 
 /// The timing of our element that `pad` pushes into, if its peer is one of our sink pads.
-fn feeds_of(pad: &gst::Pad, families: &Arc<Families>) -> Option<Arc<ElementTiming>> {
+fn feeds_of(pad: &gst::Pad) -> Option<Arc<ElementTiming>> {
     let peer = pad.peer()?;
     let element = peer.parent_element()?;
-    element_timing(&element, families)
+    element_timing(&element)
 }
 
 impl PadProbe {
     /// The probe of `pad`, created on first use.
-    pub(crate) fn get<'p>(pad: &'p gst::Pad, families: &Arc<Families>) -> &'p PadProbe {
+    pub(crate) fn get(pad: &gst::Pad) -> &PadProbe {
         // SAFETY: the key only ever holds a `PadProbe`, set once under `CREATE` and never
         // replaced or stolen, so it lives as long as the pad, which outlives the borrow.
         if let Some(p) = unsafe { pad.qdata::<PadProbe>(*PAD_QUARK) } {
             return unsafe { &*p.as_ptr() };
         }
         // The link is computed outside `CREATE` (it takes object locks).
-        let feeds = feeds_of(pad, families);
+        let feeds = feeds_of(pad);
         let probe = PadProbe {
             inner: Mutex::new(PadInner {
                 kind: Kind::Unknown,
@@ -201,8 +215,8 @@ impl PadProbe {
     }
 
     /// The pad was (re)linked or unlinked: recompute which of our elements it feeds.
-    pub(crate) fn relink(&self, pad: &gst::Pad, families: &Arc<Families>) {
-        let feeds = feeds_of(pad, families);
+    pub(crate) fn relink(&self, pad: &gst::Pad) {
+        let feeds = feeds_of(pad);
         self.lock().feeds = feeds;
     }
 
@@ -235,7 +249,7 @@ impl PadProbe {
             if pad.direction() == gst::PadDirection::Src
                 && let Some(e) = element
             {
-                inner.own = element_timing(&e, families);
+                inner.own = element_timing(&e);
             }
             inner.placed = Some(placement);
         }
@@ -245,7 +259,7 @@ impl PadProbe {
         if let Some(t) = &inner.own {
             let entry = t.entry_ns.load(Ordering::Relaxed);
             if entry != 0 && ts >= entry {
-                t.series.histogram.observe_ns(ts - entry, n);
+                t.observe(ts - entry, n, families);
             }
         }
         if !inner.placed.as_ref().is_some_and(|p| p.counts) {

@@ -265,16 +265,46 @@ fn hundred_pipelines_torn_down_while_scraped() {
     }
 }
 
-/// The directory of the `libgstrtp2.so` this test binary was built with.
+/// Newest modification time of the files under `dir`.
+fn newest(dir: &std::path::Path) -> std::time::SystemTime {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| {
+                    let path = e.path();
+                    if path.is_dir() {
+                        newest(&path)
+                    } else {
+                        e.metadata()
+                            .and_then(|m| m.modified())
+                            .unwrap_or(std::time::UNIX_EPOCH)
+                    }
+                })
+                .max()
+                .unwrap_or(std::time::UNIX_EPOCH)
+        })
+        .unwrap_or(std::time::UNIX_EPOCH)
+}
+
+/// A directory holding a `libgstrtp2.so` built from the current sources: this test's
+/// profile (`cargo build`) or target/release (`cargo build --release`, as scripts/test.sh
+/// does).
 fn plugin_dir() -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sources = newest(&root.join("src")).max(newest(&root.join("rtp2-core/src")));
     let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-    assert!(
-        dir.join("libgstrtp2.so").is_file(),
-        "{} missing: build the crate (cargo build)",
-        dir.join("libgstrtp2.so").display()
-    );
-    dir
+    let profile_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+    [profile_dir, root.join("target/release")]
+        .into_iter()
+        .find(|dir| {
+            std::fs::metadata(dir.join("libgstrtp2.so"))
+                .and_then(|m| m.modified())
+                .is_ok_and(|built| built >= sources)
+        })
+        .unwrap_or_else(|| {
+            panic!("no libgstrtp2.so built from the current sources: run `cargo build --release`")
+        })
 }
 
 /// Runs gst-launch-1.0 `description` with `GST_TRACERS=tracers`; returns whether it exited
@@ -340,7 +370,7 @@ fn gst_tracers_serves_metrics_of_a_gst_launch_pipeline() {
     let mut packets = 0.0;
     while Instant::now() < deadline && packets == 0.0 {
         std::thread::sleep(Duration::from_millis(200));
-        if let Ok(body) = std::panic::catch_unwind(|| scrape(port)) {
+        if let Some((200, body)) = try_http_get(port, "/metrics", None) {
             packets = samples(&body, "rtp2_packets_total", &[("element", "pay")])
                 .first()
                 .copied()

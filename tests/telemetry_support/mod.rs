@@ -34,23 +34,27 @@ pub fn tracer_port() -> u16 {
 /// GETs `path` from 127.0.0.1:`port` (with `accept` as the Accept header); returns the
 /// status code and body. Bounded by a 10 s timeout.
 pub fn http_get(port: u16, path: &str, accept: Option<&str>) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    try_http_get(port, path, accept).unwrap_or_else(|| panic!("GET 127.0.0.1:{port}{path} failed"))
+}
+
+/// [`http_get`], `None` when nothing listens on `port` yet.
+pub fn try_http_get(port: u16, path: &str, accept: Option<&str>) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let accept = accept.map_or(String::new(), |a| format!("Accept: {a}\r\n"));
     write!(
         s,
         "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{accept}Connection: close\r\n\r\n"
     )
-    .unwrap();
+    .ok()?;
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).expect("read response");
+    s.read_to_end(&mut raw).ok()?;
     let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP response");
+    let (head, body) = text.split_once("\r\n\r\n")?;
     let status = head
         .split_whitespace()
         .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("a status code");
+        .and_then(|c| c.parse().ok())?;
     // tiny_http answers with a length or chunks; strip chunk framing if any.
     let body = if head
         .to_ascii_lowercase()
@@ -60,7 +64,7 @@ pub fn http_get(port: u16, path: &str, accept: Option<&str>) -> (u16, String) {
     } else {
         body.to_string()
     };
-    (status, body)
+    Some((status, body))
 }
 
 fn dechunk(mut body: &str) -> String {

@@ -2,7 +2,8 @@
 # Installs what building and testing gst-plugin-rtp2 needs on Debian 12 (as root, or with
 # sudo): GStreamer development files, the C elements and codecs the tests compare with,
 # ffmpeg, libbcg729, meson; valgrind (allocation and instruction counts); the aarch64 cross
-# compiler and qemu-user (NEON tests). Does nothing when everything is already installed.
+# compiler and qemu-user (NEON tests); prometheus (promtool and the server of the telemetry
+# tests, which start their own server). Does nothing when everything is already installed.
 set -euo pipefail
 
 packages=(
@@ -13,6 +14,7 @@ packages=(
   gstreamer1.0-nice gstreamer1.0-rtsp libgstrtspserver-1.0-dev
   ffmpeg libbcg729-dev meson ninja-build
   valgrind gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+  prometheus
 )
 
 missing=()

@@ -102,8 +102,8 @@ mod tests {
         registry.register("lat", "help", h.clone());
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
-        assert!(text.contains("lat_bucket{le=\"1.0e-6\"} 1"), "{text}");
-        assert!(text.contains("lat_bucket{le=\"5.0e-6\"} 3"), "{text}");
+        assert!(text.contains("lat_bucket{le=\"0.000001\"} 1"), "{text}");
+        assert!(text.contains("lat_bucket{le=\"0.000005\"} 3"), "{text}");
         assert!(text.contains("lat_bucket{le=\"+Inf\"} 4"), "{text}");
         assert!(text.contains("lat_count 4"), "{text}");
     }

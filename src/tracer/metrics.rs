@@ -231,3 +231,31 @@ impl Drop for LatencySeries {
         self.families.latency.remove(&self.labels);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(ssrc: u32) -> StreamLabels {
+        StreamLabels {
+            pipeline: "p".into(),
+            element: "e".into(),
+            pad: "src".into(),
+            ssrc,
+            pt: 96,
+        }
+    }
+
+    #[test]
+    fn cap_refuses_and_counts_then_frees_on_drop() {
+        let f = Families::new(2);
+        let a = f.stream(labels(1)).expect("first");
+        let _b = f.stream(labels(2)).expect("second");
+        assert!(f.stream(labels(3)).is_none());
+        assert_eq!(f.refused_streams.get(), 1);
+        assert!(f.packets.get(&labels(1)).is_some() && f.packets.get(&labels(2)).is_some());
+        drop(a);
+        assert!(f.packets.get(&labels(1)).is_none(), "the series left with its handle");
+        assert!(f.stream(labels(3)).is_some());
+    }
+}

@@ -381,3 +381,42 @@ fn gst_tracers_serves_metrics_of_a_gst_launch_pipeline() {
     assert!(ok, "{stderr}");
     assert!(packets > 0.0, "no packets counted on port {port}: {stderr}");
 }
+
+#[test]
+fn keyframes_counted_as_the_encoder_made_them() {
+    let port = tracer_port();
+    let p = pipeline(
+        "keyframes",
+        "videotestsrc num-buffers=90 ! video/x-raw,width=320,height=240,framerate=30/1 \
+         ! x264enc name=enc speed-preset=ultrafast key-int-max=30 tune=zerolatency \
+         ! rtph264pay2 name=pay ! fakesink",
+    );
+    // The encoder's own view: frames not flagged delta units are keyframes.
+    let keyframes = Arc::new(AtomicUsize::new(0));
+    let k = keyframes.clone();
+    p.by_name("enc")
+        .unwrap()
+        .static_pad("src")
+        .unwrap()
+        .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if info
+                .buffer()
+                .is_some_and(|b| !b.flags().contains(gst::BufferFlags::DELTA_UNIT))
+            {
+                k.fetch_add(1, Ordering::Relaxed);
+            }
+            gst::PadProbeReturn::Ok
+        });
+    common::run_to_eos(&p, Duration::from_secs(60));
+    let body = scrape(port);
+    p.set_state(gst::State::Null).unwrap();
+    let expected = keyframes.load(Ordering::Relaxed) as f64;
+    assert!(expected >= 3.0, "x264enc made {expected} keyframes");
+    let pay = [
+        ("pipeline", "keyframes"),
+        ("element", "pay"),
+        ("pad", "src"),
+    ];
+    assert_eq!(sample(&body, "rtp2_keyframes_total", &pay), expected);
+    assert_eq!(sample(&body, "rtp2_marker_packets_total", &pay), 90.0);
+}

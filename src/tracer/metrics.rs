@@ -55,6 +55,7 @@ pub(crate) struct Families {
     reordered: Family<StreamLabels, Counter>,
     restarts: Family<StreamLabels, Counter>,
     markers: Family<StreamLabels, Counter>,
+    keyframes: Family<StreamLabels, Counter>,
     jitter: Family<StreamLabels, Gauge<f64, AtomicU64>>,
     latency: Family<ElementLabels, LatencyHistogram>,
     /// Packets of streams beyond the series cap, which no per-stream series counts.
@@ -77,7 +78,12 @@ impl Families {
 
     /// Registers every family in `registry` (names get the registry's `rtp2` prefix).
     pub(crate) fn register(&self, registry: &mut Registry) {
-        let counters: [(&str, &str, &Family<StreamLabels, Counter>); 8] = [
+        let counters: [(&str, &str, &Family<StreamLabels, Counter>); 9] = [
+            (
+                "keyframes",
+                "H.264/H.265 access units (up to a marker bit) holding an IDR or IRAP NAL unit (RFC 6184, RFC 7798)",
+                &self.keyframes,
+            ),
             (
                 "bytes",
                 "Bytes of RTP packets (header and payload) pushed on the pad",
@@ -165,6 +171,7 @@ impl Families {
             reordered: self.reordered.get_or_create_owned(&labels),
             restarts: self.restarts.get_or_create_owned(&labels),
             markers: self.markers.get_or_create_owned(&labels),
+            keyframes: self.keyframes.get_or_create_owned(&labels),
             jitter: self.jitter.get_or_create_owned(&labels),
             labels,
             families: self.clone(),
@@ -192,6 +199,7 @@ pub(crate) struct StreamSeries {
     pub reordered: Counter,
     pub restarts: Counter,
     pub markers: Counter,
+    pub keyframes: Counter,
     pub jitter: Gauge<f64, AtomicU64>,
     labels: StreamLabels,
     families: Arc<Families>,
@@ -210,6 +218,7 @@ impl Drop for StreamSeries {
             &f.reordered,
             &f.restarts,
             &f.markers,
+            &f.keyframes,
         ] {
             family.remove(l);
         }
@@ -255,7 +264,10 @@ mod tests {
         assert_eq!(f.refused_streams.get(), 1);
         assert!(f.packets.get(&labels(1)).is_some() && f.packets.get(&labels(2)).is_some());
         drop(a);
-        assert!(f.packets.get(&labels(1)).is_none(), "the series left with its handle");
+        assert!(
+            f.packets.get(&labels(1)).is_none(),
+            "the series left with its handle"
+        );
         assert!(f.stream(labels(3)).is_some());
     }
 }

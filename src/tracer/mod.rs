@@ -11,6 +11,7 @@ use gst::prelude::*;
 
 mod elements;
 mod imp;
+mod keyframe;
 mod latency;
 mod metrics;
 mod pad;

@@ -8,11 +8,12 @@
 //! shared between the streaming threads of different streams; the state and its series go
 //! away with the pad.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock};
 
 use gst::prelude::*;
 
+use super::keyframe::{Codec, carries_keyframe};
 use super::metrics::{ElementLabels, Families, LatencySeries, StreamLabels, StreamSeries};
 use super::sequence::StreamState;
 
@@ -62,8 +63,8 @@ impl ElementTiming {
 enum Kind {
     Unknown,
     NotRtp,
-    /// `application/x-rtp` with this `clock-rate` (0 when the caps have none).
-    Rtp(u32),
+    /// `application/x-rtp` with this `clock-rate` (0 when the caps have none) and codec.
+    Rtp(u32, Codec),
 }
 
 #[derive(Debug)]
@@ -71,6 +72,8 @@ struct Tracked {
     ssrc: u32,
     pt: u8,
     state: StreamState,
+    /// A packet of the current access unit carried a keyframe NAL unit.
+    au_has_key: bool,
     /// False until the stream's first packet (which starts the sequence) is accounted.
     started: bool,
     last_arrival_ns: u64,
@@ -124,6 +127,10 @@ impl Placement {
 /// The tracer's state of one pad (qdata).
 #[derive(Debug)]
 pub(crate) struct PadProbe {
+    /// Nothing to do on a push (a pad that is not counted, or not RTP, and takes part in no
+    /// latency measurement): the push returns before taking the lock. Kept in step with
+    /// `inner` under its lock.
+    idle: AtomicBool,
     inner: Mutex<PadInner>,
 }
 
@@ -186,6 +193,7 @@ impl PadProbe {
         // The link is computed outside `CREATE` (it takes object locks).
         let feeds = feeds_of(pad);
         let probe = PadProbe {
+            idle: AtomicBool::new(false),
             inner: Mutex::new(PadInner {
                 kind: Kind::Unknown,
                 placed: None,
@@ -211,13 +219,28 @@ impl PadProbe {
 
     /// The pad's caps changed (a caps event is pushed).
     pub(crate) fn set_caps(&self, caps: &gst::CapsRef) {
-        self.lock().kind = kind_of(caps);
+        let mut inner = self.lock();
+        inner.kind = kind_of(caps);
+        self.refresh_idle(&inner);
+    }
+
+    /// Recomputes `idle` from `inner` (whose lock the caller holds).
+    fn refresh_idle(&self, inner: &PadInner) {
+        let idle = inner.feeds.is_none()
+            && inner.own.is_none()
+            && inner
+                .placed
+                .as_ref()
+                .is_some_and(|p| !p.counts || inner.kind == Kind::NotRtp);
+        self.idle.store(idle, Ordering::Relaxed);
     }
 
     /// The pad was (re)linked or unlinked: recompute which of our elements it feeds.
     pub(crate) fn relink(&self, pad: &gst::Pad) {
         let feeds = feeds_of(pad);
-        self.lock().feeds = feeds;
+        let mut inner = self.lock();
+        inner.feeds = feeds;
+        self.refresh_idle(&inner);
     }
 
     /// The pad left its element: its streams' series go now.
@@ -232,6 +255,7 @@ impl PadProbe {
             },
             pad_name: String::new(),
         });
+        self.refresh_idle(&inner);
     }
 
     /// Accounts the buffers of one push at time `ts` (ns).
@@ -243,6 +267,9 @@ impl PadProbe {
         n: u64,
         buffers: impl Iterator<Item = &'a gst::BufferRef>,
     ) {
+        if self.idle.load(Ordering::Relaxed) {
+            return;
+        }
         let mut inner = self.lock();
         if inner.placed.is_none() {
             let (placement, element) = Placement::of(pad);
@@ -252,6 +279,7 @@ impl PadProbe {
                 inner.own = element_timing(&e);
             }
             inner.placed = Some(placement);
+            self.refresh_idle(&inner);
         }
         if let Some(t) = &inner.feeds {
             t.entry_ns.store(ts, Ordering::Relaxed);
@@ -267,44 +295,64 @@ impl PadProbe {
         }
         if inner.kind == Kind::Unknown {
             inner.kind = pad.current_caps().map_or(Kind::Unknown, |c| kind_of(&c));
+            self.refresh_idle(&inner);
         }
-        let Kind::Rtp(clock_rate) = inner.kind else {
+        let Kind::Rtp(clock_rate, codec) = inner.kind else {
             return;
         };
         for buffer in buffers {
-            inner.on_packet(ts, buffer, clock_rate, families);
+            inner.on_packet(ts, buffer, clock_rate, codec, families);
         }
     }
 }
 
 fn kind_of(caps: &gst::CapsRef) -> Kind {
     match caps.structure(0) {
-        Some(s) if s.name() == "application/x-rtp" => {
-            Kind::Rtp(s.get::<i32>("clock-rate").map_or(0, |r| r.max(0) as u32))
-        }
+        Some(s) if s.name() == "application/x-rtp" => Kind::Rtp(
+            s.get::<i32>("clock-rate").map_or(0, |r| r.max(0) as u32),
+            s.get::<&str>("encoding-name")
+                .map_or(Codec::Other, Codec::from_encoding_name),
+        ),
         Some(_) => Kind::NotRtp,
         None => Kind::Unknown,
     }
 }
 
-/// The fixed RTP header fields (RFC 3550 section 5.1) the tracer needs.
+/// How many bytes of a packet the tracer looks at: the fixed header and the first bytes of
+/// the payload (enough for a NAL unit header, an FU header or a few aggregated headers).
+const HEAD: usize = 64;
+
+/// The fixed RTP header fields (RFC 3550 section 5.1) the tracer needs, and the packet's
+/// first bytes.
 struct Header {
     marker: bool,
     pt: u8,
     seq: u16,
     ts: u32,
     ssrc: u32,
+    /// The first bytes of the first memory.
+    head: [u8; HEAD],
+    /// How many of `head` are valid (the first memory's size, at most `HEAD`).
+    head_len: usize,
+    /// The size of the first memory.
+    first_memory_len: usize,
 }
 
 fn header(buffer: &gst::BufferRef) -> Option<Header> {
-    let mut b = [0u8; 12];
+    let mut head = [0u8; HEAD];
     let first = buffer.peek_memory(0);
-    if first.size() >= 12 {
+    let (head_len, first_memory_len) = if first.size() >= 12 {
+        // One map of the first memory: header and, usually, the payload's first bytes.
         let map = first.map_readable().ok()?;
-        b.copy_from_slice(&map[..12]);
+        let n = map.len().min(HEAD);
+        head[..n].copy_from_slice(&map[..n]);
+        (n, map.len())
     } else {
-        buffer.copy_to_slice(0, &mut b).ok()?;
-    }
+        // A header split over memories: rare, copy it.
+        buffer.copy_to_slice(0, &mut head[..12]).ok()?;
+        (12, 12)
+    };
+    let b = &head;
     if b[0] >> 6 != 2 {
         return None;
     }
@@ -314,7 +362,44 @@ fn header(buffer: &gst::BufferRef) -> Option<Header> {
         seq: u16::from_be_bytes([b[2], b[3]]),
         ts: u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
         ssrc: u32::from_be_bytes([b[8], b[9], b[10], b[11]]),
+        head,
+        head_len,
+        first_memory_len,
     })
+}
+
+/// The first bytes of the payload (after CSRCs and header extension, RFC 3550 §5.1,
+/// §5.3.1): from `h.head` when the first memory holds them, else from the next memory (a
+/// payloader's header memory is followed by its payload memory), copied into `scratch`.
+/// Empty when not found.
+fn payload_head<'s>(
+    buffer: &gst::BufferRef,
+    h: &'s Header,
+    scratch: &'s mut [u8; HEAD],
+) -> &'s [u8] {
+    let b = &h.head;
+    let mut offset = 12 + 4 * usize::from(b[0] & 0x0f);
+    if b[0] & 0x10 != 0 {
+        let Some(len) = b
+            .get(offset + 2..offset + 4)
+            .filter(|_| offset + 4 <= h.head_len)
+        else {
+            return &[];
+        };
+        offset += 4 + 4 * usize::from(u16::from_be_bytes([len[0], len[1]]));
+    }
+    if offset < h.head_len {
+        return &b[offset..h.head_len];
+    }
+    if offset == h.first_memory_len && buffer.n_memory() > 1 {
+        let Ok(map) = buffer.peek_memory(1).map_readable() else {
+            return &[];
+        };
+        let n = map.len().min(HEAD);
+        scratch[..n].copy_from_slice(&map[..n]);
+        return &scratch[..n];
+    }
+    &[]
 }
 
 impl PadInner {
@@ -323,6 +408,7 @@ impl PadInner {
         ts: u64,
         buffer: &gst::BufferRef,
         clock_rate: u32,
+        codec: Codec,
         families: &Arc<Families>,
     ) {
         if buffer.n_memory() == 0 {
@@ -349,8 +435,15 @@ impl PadInner {
         let series = &s.series;
         series.packets.inc();
         series.bytes.inc_by(buffer.size() as u64);
+        // Once a packet of the access unit carried a keyframe, the rest need no look.
+        if codec != Codec::Other && !s.au_has_key {
+            s.au_has_key = carries_keyframe(codec, payload_head(buffer, &h, &mut [0; HEAD]));
+        }
         if h.marker {
             series.markers.inc();
+            if std::mem::take(&mut s.au_has_key) {
+                series.keyframes.inc();
+            }
         }
         if s.started {
             let o = s.state.on_sequence(h.seq);
@@ -417,6 +510,7 @@ impl PadInner {
             ssrc: h.ssrc,
             pt: h.pt,
             state: StreamState::new(h.seq),
+            au_has_key: false,
             started: false,
             last_arrival_ns: ts,
             series,

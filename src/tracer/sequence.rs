@@ -100,8 +100,14 @@ impl StreamState {
         if clock_rate == 0 {
             return;
         }
-        // Arrival in timestamp units, wrapped like the RTP timestamp.
-        let arrival = (u128::from(arrival_ns) * u128::from(clock_rate) / 1_000_000_000) as u32;
+        // Arrival in timestamp units, wrapped like the RTP timestamp; whole seconds and the
+        // rest apart, so it stays in u64 (and the divisions are by a constant).
+        let clock = u64::from(clock_rate);
+        let secs = arrival_ns / 1_000_000_000;
+        let rest = arrival_ns % 1_000_000_000;
+        let arrival = secs
+            .wrapping_mul(clock)
+            .wrapping_add(rest * clock / 1_000_000_000) as u32;
         let transit = i64::from(arrival.wrapping_sub(rtp_ts) as i32);
         if let Some(last) = self.last_transit {
             let d = transit.wrapping_sub(last).unsigned_abs();

@@ -14,9 +14,11 @@ mod imp;
 mod keyframe;
 mod latency;
 mod metrics;
+mod packet;
 mod pad;
 mod sequence;
 mod server;
+mod timing;
 
 glib::wrapper! {
     /// The `rtp-metrics` tracer object. Its parameters are its properties: `address`,

@@ -8,14 +8,16 @@
 //! shared between the streaming threads of different streams; the state and its series go
 //! away with the pad.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
 use gst::prelude::*;
 
 use super::keyframe::{Codec, carries_keyframe};
-use super::metrics::{ElementLabels, Families, LatencySeries, StreamLabels, StreamSeries};
+use super::metrics::{ElementLabels, Families, StreamLabels, StreamSeries};
+use super::packet::{HEAD, Header, header, payload_head};
 use super::sequence::StreamState;
+use super::timing::{CREATE, ElementTiming, element_timing, feeds_of, pipeline_name};
 
 /// Streams tracked per pad; further streams are counted as untracked packets unless one of
 /// the tracked streams has been idle for [`IDLE_EVICT_NS`].
@@ -25,39 +27,9 @@ const IDLE_EVICT_NS: u64 = 5_000_000_000;
 /// Refused (SSRC, PT) pairs remembered per pad so a refused stream is counted once.
 const MAX_REFUSED_MEMO: usize = 64;
 
-/// The qdata key of [`PadProbe`] on pads and of [`ElementTiming`] on elements.
+/// The qdata key of [`PadProbe`] on pads.
 static PAD_QUARK: LazyLock<glib::Quark> =
     LazyLock::new(|| glib::Quark::from_str("rtp2-metrics-pad-probe"));
-static ELEMENT_QUARK: LazyLock<glib::Quark> =
-    LazyLock::new(|| glib::Quark::from_str("rtp2-metrics-element-timing"));
-/// Serializes the creation of qdata so a probe, once set, is never replaced (a streaming
-/// thread may be reading it). Taken once per pad and element, never per packet.
-static CREATE: Mutex<()> = Mutex::new(());
-
-/// Latency timing of one of our elements: when the buffer now being processed entered it.
-#[derive(Debug)]
-pub(crate) struct ElementTiming {
-    entry_ns: AtomicU64,
-    element: glib::WeakRef<gst::Element>,
-    /// Created at the first observation, when the element is in its pipeline (labels).
-    series: OnceLock<Option<LatencySeries>>,
-}
-
-impl ElementTiming {
-    fn observe(&self, ns: u64, n: u64, families: &Arc<Families>) {
-        let series = self.series.get_or_init(|| {
-            let element = self.element.upgrade()?;
-            Some(families.latency(ElementLabels {
-                pipeline: pipeline_name(element.upcast_ref()),
-                element: element.name().to_string(),
-            }))
-        });
-        if let Some(s) = series {
-            s.histogram.observe_ns(ns, n);
-        }
-    }
-}
-
 /// Whether a pad carries RTP, as its caps say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -132,54 +104,6 @@ pub(crate) struct PadProbe {
     /// `inner` under its lock.
     idle: AtomicBool,
     inner: Mutex<PadInner>,
-}
-
-/// The name of the top-level bin holding `obj` (the pipeline), or the object's own name.
-fn pipeline_name(obj: &gst::Object) -> String {
-    let mut top = obj.clone();
-    for _ in 0..64 {
-        match top.parent() {
-            Some(p) => top = p,
-            None => break,
-        }
-    }
-    top.name().to_string()
-}
-
-/// Whether `element` is one of this plugin's elements (the ones with a latency histogram).
-fn is_ours(element: &gst::Element) -> bool {
-    element
-        .factory()
-        .and_then(|f| f.plugin_name())
-        .is_some_and(|n| n == "rtp2")
-}
-
-/// The timing of `element` if it is ours, created on first use.
-fn element_timing(element: &gst::Element) -> Option<Arc<ElementTiming>> {
-    if !is_ours(element) {
-        return None;
-    }
-    let _create = CREATE.lock().unwrap_or_else(|e| e.into_inner());
-    // SAFETY: this key only ever holds an `Arc<ElementTiming>`, set below under `CREATE`
-    // and never replaced, so the pointer is valid while `element` is alive.
-    if let Some(t) = unsafe { element.qdata::<Arc<ElementTiming>>(*ELEMENT_QUARK) } {
-        return Some(unsafe { t.as_ref() }.clone());
-    }
-    let timing = Arc::new(ElementTiming {
-        entry_ns: AtomicU64::new(0),
-        element: element.downgrade(),
-        series: OnceLock::new(),
-    });
-    // SAFETY: the key's type is `Arc<ElementTiming>` everywhere; set once under `CREATE`.
-    unsafe { element.set_qdata(*ELEMENT_QUARK, timing.clone()) };
-    Some(timing)
-}
-
-/// The timing of our element that `pad` pushes into, if its peer is one of our sink pads.
-fn feeds_of(pad: &gst::Pad) -> Option<Arc<ElementTiming>> {
-    let peer = pad.peer()?;
-    let element = peer.parent_element()?;
-    element_timing(&element)
 }
 
 impl PadProbe {
@@ -316,90 +240,6 @@ fn kind_of(caps: &gst::CapsRef) -> Kind {
         Some(_) => Kind::NotRtp,
         None => Kind::Unknown,
     }
-}
-
-/// How many bytes of a packet the tracer looks at: the fixed header and the first bytes of
-/// the payload (enough for a NAL unit header, an FU header or a few aggregated headers).
-const HEAD: usize = 64;
-
-/// The fixed RTP header fields (RFC 3550 section 5.1) the tracer needs, and the packet's
-/// first bytes.
-struct Header {
-    marker: bool,
-    pt: u8,
-    seq: u16,
-    ts: u32,
-    ssrc: u32,
-    /// The first bytes of the first memory.
-    head: [u8; HEAD],
-    /// How many of `head` are valid (the first memory's size, at most `HEAD`).
-    head_len: usize,
-    /// The size of the first memory.
-    first_memory_len: usize,
-}
-
-fn header(buffer: &gst::BufferRef) -> Option<Header> {
-    let mut head = [0u8; HEAD];
-    let first = buffer.peek_memory(0);
-    let (head_len, first_memory_len) = if first.size() >= 12 {
-        // One map of the first memory: header and, usually, the payload's first bytes.
-        let map = first.map_readable().ok()?;
-        let n = map.len().min(HEAD);
-        head[..n].copy_from_slice(&map[..n]);
-        (n, map.len())
-    } else {
-        // A header split over memories: rare, copy it.
-        buffer.copy_to_slice(0, &mut head[..12]).ok()?;
-        (12, 12)
-    };
-    let b = &head;
-    if b[0] >> 6 != 2 {
-        return None;
-    }
-    Some(Header {
-        marker: b[1] & 0x80 != 0,
-        pt: b[1] & 0x7f,
-        seq: u16::from_be_bytes([b[2], b[3]]),
-        ts: u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
-        ssrc: u32::from_be_bytes([b[8], b[9], b[10], b[11]]),
-        head,
-        head_len,
-        first_memory_len,
-    })
-}
-
-/// The first bytes of the payload (after CSRCs and header extension, RFC 3550 §5.1,
-/// §5.3.1): from `h.head` when the first memory holds them, else from the next memory (a
-/// payloader's header memory is followed by its payload memory), copied into `scratch`.
-/// Empty when not found.
-fn payload_head<'s>(
-    buffer: &gst::BufferRef,
-    h: &'s Header,
-    scratch: &'s mut [u8; HEAD],
-) -> &'s [u8] {
-    let b = &h.head;
-    let mut offset = 12 + 4 * usize::from(b[0] & 0x0f);
-    if b[0] & 0x10 != 0 {
-        let Some(len) = b
-            .get(offset + 2..offset + 4)
-            .filter(|_| offset + 4 <= h.head_len)
-        else {
-            return &[];
-        };
-        offset += 4 + 4 * usize::from(u16::from_be_bytes([len[0], len[1]]));
-    }
-    if offset < h.head_len {
-        return &b[offset..h.head_len];
-    }
-    if offset == h.first_memory_len && buffer.n_memory() > 1 {
-        let Ok(map) = buffer.peek_memory(1).map_readable() else {
-            return &[];
-        };
-        let n = map.len().min(HEAD);
-        scratch[..n].copy_from_slice(&map[..n]);
-        return &scratch[..n];
-    }
-    &[]
 }
 
 impl PadInner {

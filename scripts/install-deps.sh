@@ -5,8 +5,8 @@
 # compiler and qemu-user (NEON tests); Chromium and iproute2 (tests/browser.rs: Chromium as a
 # WebRTC peer, run headless in a loopback-only network namespace made with unshare and ip);
 # LLVM 19's llvm-cov and llvm-profdata, which read rustc 1.95's coverage profiles, and python3
-# (scripts/coverage.sh).
-# Does nothing when everything is already installed.
+# (scripts/coverage.sh); prometheus (promtool and the server of the telemetry tests, which
+# start their own server). Does nothing when everything is already installed.
 set -euo pipefail
 
 packages=(
@@ -19,6 +19,7 @@ packages=(
   valgrind gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
   chromium iproute2 util-linux
   llvm-19 python3
+  prometheus
 )
 
 missing=()

@@ -22,6 +22,7 @@ pub(crate) mod h264;
 pub(crate) mod h265;
 pub mod memshare;
 pub(crate) mod nalvideo;
+pub mod tracer;
 
 /// The debug category of the plugin (`GST_DEBUG=rtp2:6`).
 pub(crate) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -42,6 +43,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     h264::depay::register(plugin)?;
     h265::pay::register(plugin)?;
     h265::depay::register(plugin)?;
+    tracer::register(plugin)?;
     Ok(())
 }
 

@@ -1,0 +1,223 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! Cost of the `rtp-metrics` tracer per packet: the same in-memory input through our H.264
+//! payloader and our G.722 depayloader in three phases of one process (a tracer cannot be
+//! removed once its hooks are registered): no tracer; a tracer that registers the same hooks
+//! and does nothing (what GStreamer's tracing machinery costs as soon as any tracer is
+//! active: every hook point, buffer ref and unref then goes through its dispatch); that one
+//! plus `rtp-metrics`. Prints ns per packet (least over rounds) of each phase, the tracer's
+//! own cost (third minus second) and heap allocations per packet (a counting global
+//! allocator). The depayloader runs behind `identity` in a bin (ghost pads: three more pad
+//! pushes per packet than a bare element, each passing through the tracer's hook).
+//!
+//! `cargo run --release --example telemetry_overhead -- [--rounds N]`
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+
+/// Counts heap allocations (all threads).
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only counts calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// A tracer registering the hooks `rtp-metrics` registers, doing nothing in them.
+mod null_tracer {
+    use gst::glib;
+    use gst::subclass::prelude::*;
+
+    #[derive(Default)]
+    pub struct Imp;
+
+    #[glib::object_subclass]
+    impl ObjectSubclass for Imp {
+        const NAME: &'static str = "Rtp2ExampleNullTracer";
+        type Type = super::NullTracer;
+        type ParentType = gst::Tracer;
+    }
+
+    impl ObjectImpl for Imp {
+        fn constructed(&self) {
+            self.parent_constructed();
+            use TracerHook::*;
+            for hook in [
+                PadPushPre,
+                PadPushListPre,
+                PadPushEventPre,
+                PadLinkPost,
+                PadUnlinkPost,
+                ElementNew,
+                ElementRemovePad,
+            ] {
+                self.register_hook(hook);
+            }
+        }
+    }
+
+    impl GstObjectImpl for Imp {}
+
+    impl TracerImpl for Imp {}
+}
+
+glib::wrapper! {
+    /// See [`null_tracer`].
+    pub struct NullTracer(ObjectSubclass<null_tracer::Imp>) @extends gst::Tracer, gst::Object;
+}
+
+/// Buffers made by `description` (an appsink named `sink`) and their caps.
+fn collect(description: &str) -> (Vec<gst::Buffer>, gst::Caps) {
+    let pipeline = gst::parse::launch(description)
+        .expect("pipeline")
+        .downcast::<gst::Pipeline>()
+        .expect("a pipeline");
+    let sink = pipeline
+        .by_name("sink")
+        .and_then(|s| s.downcast::<gst_app::AppSink>().ok())
+        .expect("appsink named sink");
+    pipeline.set_state(gst::State::Playing).expect("playing");
+    let mut buffers = Vec::new();
+    let mut caps = None;
+    while let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(30)) {
+        caps = sample.caps_owned();
+        buffers.extend(sample.buffer_owned());
+    }
+    pipeline.set_state(gst::State::Null).expect("null");
+    (buffers, caps.expect("caps"))
+}
+
+/// One run of `buffers` through a fresh `element` in a harness (its pads are linked to the
+/// element's, so the tracer sees both pushes): time spent pushing, RTP packets involved,
+/// allocations made while pushing.
+fn run_once(element: &str, caps: &gst::Caps, buffers: &[gst::Buffer]) -> (Duration, u64, u64) {
+    let mut h = if element.contains('!') {
+        gst_check::Harness::new_parse(element)
+    } else {
+        gst_check::Harness::new(element)
+    };
+    h.set_src_caps(caps.clone());
+    h.set_drop_buffers(true);
+    h.play();
+    let owned: Vec<gst::Buffer> = buffers
+        .iter()
+        .map(|b| b.copy_deep().unwrap_or_else(|_| b.clone()))
+        .collect();
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed);
+    let start = Instant::now();
+    for b in owned {
+        h.push(b).expect("push");
+    }
+    let spent = start.elapsed();
+    let allocated = ALLOCATIONS.load(Ordering::Relaxed) - allocations;
+    let out = h.buffers_received();
+    // Packets: the payloader's output, the depayloader's input.
+    let packets = if element.contains("depay") {
+        buffers.len() as u64
+    } else {
+        u64::from(out)
+    };
+    (spent, packets, allocated)
+}
+
+/// Least ns per packet (the run least disturbed by other jobs on the machine) and median
+/// allocations per packet over `rounds` runs.
+fn measure(element: &str, caps: &gst::Caps, buffers: &[gst::Buffer], rounds: usize) -> (f64, f64) {
+    let mut ns = Vec::new();
+    let mut allocs = Vec::new();
+    for _ in 0..rounds {
+        let (t, packets, a) = run_once(element, caps, buffers);
+        ns.push(t.as_nanos() as f64 / packets.max(1) as f64);
+        allocs.push(a as f64 / packets.max(1) as f64);
+    }
+    ns.sort_by(f64::total_cmp);
+    allocs.sort_by(f64::total_cmp);
+    (ns[0], allocs[allocs.len() / 2])
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let rounds = args
+        .iter()
+        .position(|a| a == "--rounds")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(15usize);
+    gst::init().expect("gst init");
+    gstrtp2::plugin_register_static().expect("register rtp2");
+
+    let (h264, h264_caps) = collect(
+        "videotestsrc num-buffers=60 pattern=smpte ! video/x-raw,width=1280,height=720,format=I420,framerate=30/1 \
+         ! x264enc speed-preset=ultrafast bitrate=8000 key-int-max=30 ! h264parse \
+         ! video/x-h264,stream-format=byte-stream,alignment=au ! appsink name=sink sync=false",
+    );
+    let (packets, rtp_caps) = collect(
+        "audiotestsrc num-buffers=3000 samplesperbuffer=320 ! audio/x-raw,rate=16000,channels=1 \
+         ! avenc_g722 ! rtpg722pay2 ! appsink name=sink sync=false",
+    );
+    // As from the network: one memory per packet.
+    let g722: Vec<gst::Buffer> = packets
+        .iter()
+        .map(|p| {
+            let map = p.map_readable().expect("readable");
+            gst::Buffer::from_mut_slice(map.to_vec())
+        })
+        .collect();
+
+    let cases = [
+        ("rtph264pay2", &h264_caps, &h264),
+        // `identity` pushes the packets from an element's pad, as `udpsrc` would (the
+        // tracer counts RTP on element pads, not on the harness's own).
+        ("identity ! rtpg722depay2", &rtp_caps, &g722),
+    ];
+    let off: Vec<(f64, f64)> = cases
+        .iter()
+        .map(|(e, c, b)| measure(e, c, b, rounds))
+        .collect();
+    let null = glib::Object::new::<NullTracer>();
+    let idle: Vec<(f64, f64)> = cases
+        .iter()
+        .map(|(e, c, b)| measure(e, c, b, rounds))
+        .collect();
+    let tracer = glib::Object::builder::<gstrtp2::tracer::RtpMetricsTracer>()
+        .property("port", 0i32)
+        .build();
+    let on: Vec<(f64, f64)> = cases
+        .iter()
+        .map(|(e, c, b)| measure(e, c, b, rounds))
+        .collect();
+    println!(
+        "element                 ns/packet: no tracer  null tracer  +rtp-metrics  rtp-metrics alone   allocations/packet: no tracer  null  +rtp-metrics"
+    );
+    for (i, (name, _, _)) in cases.iter().enumerate() {
+        let ((off_ns, off_a), (idle_ns, idle_a), (on_ns, on_a)) = (off[i], idle[i], on[i]);
+        println!(
+            "{name:<24} {off_ns:>19.0} {idle_ns:>12.0} {on_ns:>13.0} {:>+18.0}   {off_a:>29.2} {idle_a:>5.2} {on_a:>13.2}",
+            on_ns - idle_ns
+        );
+    }
+    drop((null, tracer));
+}

@@ -1,0 +1,260 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! The tracer object: parameters, the registry and HTTP endpoint, and the hooks that feed
+//! the per-pad state.
+
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use prometheus_client::registry::Registry;
+
+use super::elements::WatchedElements;
+use super::metrics::Families;
+use super::pad::PadProbe;
+use super::server::MetricsServer;
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "rtp-metrics",
+        gst::DebugColorFlags::empty(),
+        Some("rtp-metrics tracer (Prometheus endpoint)"),
+    )
+});
+
+const DEFAULT_ADDRESS: &str = "127.0.0.1";
+const DEFAULT_PORT: i32 = 9464;
+const DEFAULT_MAX_STREAMS: i32 = 1000;
+
+#[derive(Debug, Clone)]
+struct Settings {
+    address: String,
+    port: i32,
+    max_streams: i32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            address: DEFAULT_ADDRESS.into(),
+            port: DEFAULT_PORT,
+            max_streams: DEFAULT_MAX_STREAMS,
+        }
+    }
+}
+
+/// Everything set up in `constructed`.
+#[derive(Debug)]
+struct Running {
+    families: Arc<Families>,
+    watched: Arc<WatchedElements>,
+    server: Mutex<Option<MetricsServer>>,
+    bound_port: u32,
+}
+
+/// The `rtp-metrics` tracer.
+#[derive(Debug, Default)]
+pub struct RtpMetricsTracer {
+    settings: Mutex<Settings>,
+    running: OnceLock<Running>,
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for RtpMetricsTracer {
+    const NAME: &'static str = "GstRtp2MetricsTracer";
+    type Type = super::RtpMetricsTracer;
+    type ParentType = gst::Tracer;
+}
+
+impl ObjectImpl for RtpMetricsTracer {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPS: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecString::builder("address")
+                    .nick("Address")
+                    .blurb("IP address the /metrics endpoint listens on")
+                    .default_value(Some(DEFAULT_ADDRESS))
+                    .construct()
+                    .build(),
+                // Signed: `GST_TRACERS` parameters parse as `gint`.
+                glib::ParamSpecInt::builder("port")
+                    .minimum(0)
+                    .nick("Port")
+                    .blurb("TCP port of the /metrics endpoint (0: pick a free port and log it)")
+                    .maximum(65535)
+                    .default_value(DEFAULT_PORT)
+                    .construct()
+                    .build(),
+                glib::ParamSpecInt::builder("max-streams")
+                    .nick("Maximum streams")
+                    .blurb("Cap on per-stream series (pad, SSRC, PT); streams beyond it are counted in rtp2_refused_streams_total")
+                    .minimum(1)
+                    .default_value(DEFAULT_MAX_STREAMS)
+                    .construct()
+                    .build(),
+                glib::ParamSpecUInt::builder("bound-port")
+                    .nick("Bound port")
+                    .blurb("TCP port the endpoint listens on (0 when it could not listen)")
+                    .maximum(65535)
+                    .read_only()
+                    .build(),
+            ]
+        });
+        PROPS.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut s = self.settings.lock().unwrap_or_else(|e| e.into_inner());
+        match pspec.name() {
+            "address" => {
+                s.address = value
+                    .get::<Option<String>>()
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| DEFAULT_ADDRESS.into())
+            }
+            "port" => s.port = value.get().unwrap_or(DEFAULT_PORT),
+            "max-streams" => s.max_streams = value.get().unwrap_or(DEFAULT_MAX_STREAMS),
+            _ => {}
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let s = self.settings.lock().unwrap_or_else(|e| e.into_inner());
+        match pspec.name() {
+            "address" => s.address.to_value(),
+            "port" => s.port.to_value(),
+            "max-streams" => s.max_streams.to_value(),
+            "bound-port" => self.running.get().map_or(0, |r| r.bound_port).to_value(),
+            _ => glib::Value::from_type(pspec.value_type()),
+        }
+    }
+
+    fn constructed(&self) {
+        self.parent_constructed();
+        let settings = self
+            .settings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let families = Families::new(settings.max_streams.max(1) as u64);
+        let watched = Arc::new(WatchedElements::default());
+        let mut registry = Registry::with_prefix("rtp2");
+        families.register(&mut registry);
+        registry.register_collector(Box::new(watched.clone()));
+        let registry = Arc::new(registry);
+
+        let port = settings.port.clamp(0, 65535) as u16;
+        let server = match MetricsServer::start(&settings.address, port, registry) {
+            Ok(server) => {
+                gst::info!(
+                    CAT,
+                    imp = self,
+                    "serving metrics on http://{}:{}/metrics",
+                    settings.address,
+                    server.port
+                );
+                if port == 0 {
+                    eprintln!(
+                        "rtp-metrics: serving metrics on http://{}:{}/metrics",
+                        settings.address, server.port
+                    );
+                }
+                Some(server)
+            }
+            Err(err) => {
+                // The pipeline keeps running; only the endpoint is missing.
+                gst::error!(CAT, imp = self, "rtp-metrics: port {port}: {err}");
+                eprintln!(
+                    "rtp-metrics: {err} (port {port} taken or not allowed?); metrics are NOT served, pipelines run on"
+                );
+                None
+            }
+        };
+        let bound_port = server.as_ref().map_or(0, |s| u32::from(s.port));
+        let _ = self.running.set(Running {
+            families,
+            watched,
+            server: Mutex::new(server),
+            bound_port,
+        });
+
+        use TracerHook::*;
+        for hook in [
+            PadPushPre,
+            PadPushListPre,
+            PadPushEventPre,
+            PadLinkPost,
+            PadUnlinkPost,
+            ElementNew,
+            ElementRemovePad,
+        ] {
+            self.register_hook(hook);
+        }
+    }
+
+    fn dispose(&self) {
+        if let Some(r) = self.running.get()
+            && let Some(mut server) = r.server.lock().unwrap_or_else(|e| e.into_inner()).take()
+        {
+            server.stop();
+        }
+    }
+}
+
+impl GstObjectImpl for RtpMetricsTracer {}
+
+impl TracerImpl for RtpMetricsTracer {
+    const USE_STRUCTURE_PARAMS: bool = true;
+
+    fn pad_push_pre(&self, ts: u64, pad: &gst::Pad, buffer: &gst::Buffer) {
+        if let Some(r) = self.running.get() {
+            PadProbe::get(pad).on_push(ts, pad, &r.families, 1, std::iter::once(buffer.as_ref()));
+        }
+    }
+
+    fn pad_push_list_pre(&self, ts: u64, pad: &gst::Pad, list: &gst::BufferList) {
+        if let Some(r) = self.running.get() {
+            PadProbe::get(pad).on_push(ts, pad, &r.families, list.len() as u64, list.iter());
+        }
+    }
+
+    fn pad_push_event_pre(&self, _ts: u64, pad: &gst::Pad, event: &gst::Event) {
+        if let (Some(_), gst::EventView::Caps(c)) = (self.running.get(), event.view()) {
+            PadProbe::get(pad).set_caps(c.caps());
+        }
+    }
+
+    fn pad_link_post(
+        &self,
+        _ts: u64,
+        src: &gst::Pad,
+        _sink: &gst::Pad,
+        _result: Result<gst::PadLinkSuccess, gst::PadLinkError>,
+    ) {
+        if self.running.get().is_some() {
+            PadProbe::get(src).relink(src);
+        }
+    }
+
+    fn pad_unlink_post(&self, _ts: u64, src: &gst::Pad, _sink: &gst::Pad, _success: bool) {
+        if self.running.get().is_some() {
+            PadProbe::get(src).relink(src);
+        }
+    }
+
+    fn element_new(&self, _ts: u64, element: &gst::Element) {
+        if let Some(r) = self.running.get() {
+            r.watched.consider(element);
+        }
+    }
+
+    fn element_remove_pad(&self, _ts: u64, _element: &gst::Element, pad: &gst::Pad) {
+        if self.running.get().is_some() {
+            PadProbe::get(pad).clear();
+        }
+    }
+}

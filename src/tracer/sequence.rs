@@ -1,0 +1,205 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! Per-stream receive statistics of one RTP stream (one SSRC and payload type on one pad):
+//! sequence gaps, duplicates, reordering (RFC 3550 section 6.4.1 and appendix A.1, A.3) and
+//! interarrival jitter (RFC 3550 section 6.4.1 and appendix A.8).
+//!
+//! Pure arithmetic on the header fields and an arrival time in nanoseconds: no GStreamer
+//! type, no allocation, so the tracer can run it for every packet.
+
+/// A forward jump larger than this restarts the sequence (RFC 3550 A.1 `MAX_DROPOUT`).
+const MAX_DROPOUT: u16 = 3000;
+/// A backward jump larger than this restarts the sequence (RFC 3550 A.1 `MAX_MISORDER`).
+const MAX_MISORDER: u16 = 100;
+/// How many sequence numbers behind the highest one are remembered to tell a duplicate from
+/// a late (reordered) packet.
+const WINDOW: u16 = 128;
+
+/// What one packet did to the counters: the tracer adds these to the stream's metrics.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PacketOutcome {
+    /// Sequence numbers skipped by this packet (a forward gap), RFC 3550 A.3.
+    pub lost: u64,
+    /// Increase of the extended highest sequence number: the packets now expected.
+    pub expected: u64,
+    /// The packet repeats one already seen.
+    pub duplicate: bool,
+    /// The packet is older than the highest seen and was not seen before.
+    pub reordered: bool,
+    /// The sequence restarted (a jump beyond RFC 3550 A.1's limits).
+    pub restarted: bool,
+}
+
+/// Sequence and jitter state of one stream.
+#[derive(Debug, Clone)]
+pub(crate) struct StreamState {
+    /// Highest sequence number seen (RFC 3550 A.1 `max_seq`).
+    max_seq: u16,
+    /// Bit i set: sequence number `max_seq - i` was received (i < WINDOW).
+    seen: u128,
+    /// Arrival time (ns) and RTP timestamp of the previous packet, for A.8.
+    last_transit: Option<i64>,
+    /// RFC 3550 A.8 jitter estimate in RTP timestamp units, scaled by 16 (as in A.8's
+    /// integer variant) to keep precision.
+    jitter_q4: u64,
+}
+
+impl StreamState {
+    /// The state after the first packet of a stream, `seq`.
+    pub(crate) fn new(seq: u16) -> Self {
+        StreamState {
+            max_seq: seq,
+            seen: 1,
+            last_transit: None,
+            jitter_q4: 0,
+        }
+    }
+
+    /// Accounts the sequence number `seq` of a packet after the first one.
+    pub(crate) fn on_sequence(&mut self, seq: u16) -> PacketOutcome {
+        let forward = seq.wrapping_sub(self.max_seq);
+        let backward = self.max_seq.wrapping_sub(seq);
+        let mut out = PacketOutcome::default();
+        if forward == 0 {
+            out.duplicate = true;
+        } else if forward < MAX_DROPOUT {
+            out.lost = u64::from(forward - 1);
+            out.expected = u64::from(forward);
+            self.seen = if u32::from(forward) >= 128 {
+                1
+            } else {
+                (self.seen << forward) | 1
+            };
+            self.max_seq = seq;
+        } else if backward <= MAX_MISORDER {
+            if backward < WINDOW && self.seen & (1u128 << backward) != 0 {
+                out.duplicate = true;
+            } else {
+                out.reordered = true;
+                if backward < WINDOW {
+                    self.seen |= 1u128 << backward;
+                }
+            }
+        } else {
+            // A jump beyond A.1's limits: the sender restarted; begin anew without
+            // counting the jump as loss.
+            *self = StreamState::new(seq);
+            out.restarted = true;
+            out.expected = 1;
+        }
+        out
+    }
+
+    /// Updates the interarrival jitter with a packet that arrived at `arrival_ns` carrying
+    /// RTP timestamp `rtp_ts` of a clock of `clock_rate` Hz (RFC 3550 A.8):
+    /// `D = (Rj - Ri) - (Sj - Si)`, `J += (|D| - J) / 16`, all in timestamp units.
+    /// Duplicates and reordered packets are left out by the caller.
+    pub(crate) fn on_arrival(&mut self, arrival_ns: u64, rtp_ts: u32, clock_rate: u32) {
+        if clock_rate == 0 {
+            return;
+        }
+        // Arrival in timestamp units, wrapped like the RTP timestamp; whole seconds and the
+        // rest apart, so it stays in u64 (and the divisions are by a constant).
+        let clock = u64::from(clock_rate);
+        let secs = arrival_ns / 1_000_000_000;
+        let rest = arrival_ns % 1_000_000_000;
+        let arrival = secs
+            .wrapping_mul(clock)
+            .wrapping_add(rest * clock / 1_000_000_000) as u32;
+        let transit = i64::from(arrival.wrapping_sub(rtp_ts) as i32);
+        if let Some(last) = self.last_transit {
+            let d = transit.wrapping_sub(last).unsigned_abs();
+            // J_q4 += |D| - J_q4/16 (A.8's integer form, J scaled by 16).
+            self.jitter_q4 = self.jitter_q4 + d - ((self.jitter_q4 + 8) >> 4);
+        }
+        self.last_transit = Some(transit);
+    }
+
+    /// The current A.8 jitter in seconds for a clock of `clock_rate` Hz.
+    pub(crate) fn jitter_seconds(&self, clock_rate: u32) -> f64 {
+        if clock_rate == 0 {
+            return 0.0;
+        }
+        self.jitter_q4 as f64 / 16.0 / f64::from(clock_rate)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(seqs: &[u16]) -> (StreamState, PacketOutcome) {
+        let mut s = StreamState::new(seqs[0]);
+        let mut total = PacketOutcome::default();
+        for &q in &seqs[1..] {
+            let o = s.on_sequence(q);
+            total.lost += o.lost;
+            total.expected += o.expected;
+            total.duplicate |= o.duplicate;
+            total.reordered |= o.reordered;
+            total.restarted |= o.restarted;
+        }
+        (s, total)
+    }
+
+    #[test]
+    fn in_order_no_loss() {
+        let (_, t) = run(&[10, 11, 12, 13]);
+        assert_eq!(
+            t,
+            PacketOutcome {
+                expected: 3,
+                ..Default::default()
+            }
+        );
+    }
+
+    #[test]
+    fn gap_counts_lost() {
+        let (_, t) = run(&[65534, 65535, 2, 3]);
+        assert_eq!(t.lost, 2);
+        assert_eq!(t.expected, 5);
+    }
+
+    #[test]
+    fn duplicate_and_reordered() {
+        let mut s = StreamState::new(100);
+        assert_eq!(s.on_sequence(102).lost, 1);
+        assert!(s.on_sequence(101).reordered);
+        assert!(s.on_sequence(101).duplicate);
+        assert!(s.on_sequence(102).duplicate);
+        assert!(s.on_sequence(100).duplicate);
+    }
+
+    #[test]
+    fn big_jump_restarts() {
+        let mut s = StreamState::new(100);
+        let o = s.on_sequence(40000);
+        assert!(o.restarted);
+        assert_eq!(o.lost, 0);
+        assert_eq!(s.on_sequence(40001).expected, 1);
+    }
+
+    #[test]
+    fn jitter_zero_for_perfect_timing() {
+        let mut s = StreamState::new(0);
+        for i in 0..100u64 {
+            s.on_arrival(i * 20_000_000, (i * 160) as u32, 8000);
+        }
+        assert!(s.jitter_seconds(8000) < 1e-4);
+    }
+
+    #[test]
+    fn jitter_converges_to_constant_deviation() {
+        // Every other packet 10 ms late: |D| = 10 ms each time, so J tends to 10 ms.
+        let mut s = StreamState::new(0);
+        for i in 0..400u64 {
+            let late = if i % 2 == 1 { 10_000_000 } else { 0 };
+            s.on_arrival(i * 20_000_000 + late, (i * 160) as u32, 8000);
+        }
+        let j = s.jitter_seconds(8000);
+        assert!((j - 0.010).abs() < 0.001, "jitter {j}");
+    }
+}

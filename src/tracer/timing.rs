@@ -1,0 +1,96 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! Processing-latency timing of our elements: the entry time of the buffer an element is
+//! processing (set by the pad pushing into it) and its histogram (observed by its source
+//! pad), kept in the element's qdata.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
+
+use gst::prelude::*;
+
+use super::metrics::{ElementLabels, Families, LatencySeries};
+
+/// The qdata key of [`ElementTiming`] on elements.
+static ELEMENT_QUARK: LazyLock<glib::Quark> =
+    LazyLock::new(|| glib::Quark::from_str("rtp2-metrics-element-timing"));
+
+/// Serializes the creation of qdata so a probe, once set, is never replaced (a streaming
+/// thread may be reading it). Taken once per pad and element, never per packet.
+pub(crate) static CREATE: Mutex<()> = Mutex::new(());
+
+/// Latency timing of one of our elements: when the buffer now being processed entered it.
+#[derive(Debug)]
+pub(crate) struct ElementTiming {
+    /// Tracer time (ns) at which the buffer being processed was pushed into the element.
+    pub entry_ns: AtomicU64,
+    element: glib::WeakRef<gst::Element>,
+    /// Created at the first observation, when the element is in its pipeline (labels).
+    series: OnceLock<Option<LatencySeries>>,
+}
+
+impl ElementTiming {
+    /// Records `n` outputs that took `ns` since their input entered the element.
+    pub(crate) fn observe(&self, ns: u64, n: u64, families: &Arc<Families>) {
+        let series = self.series.get_or_init(|| {
+            let element = self.element.upgrade()?;
+            Some(families.latency(ElementLabels {
+                pipeline: pipeline_name(element.upcast_ref()),
+                element: element.name().to_string(),
+            }))
+        });
+        if let Some(s) = series {
+            s.histogram.observe_ns(ns, n);
+        }
+    }
+}
+
+/// The name of the top-level bin holding `obj` (the pipeline), or the object's own name.
+pub(crate) fn pipeline_name(obj: &gst::Object) -> String {
+    let mut top = obj.clone();
+    for _ in 0..64 {
+        match top.parent() {
+            Some(p) => top = p,
+            None => break,
+        }
+    }
+    top.name().to_string()
+}
+
+/// Whether `element` is one of this plugin's elements (the ones with a latency histogram).
+fn is_ours(element: &gst::Element) -> bool {
+    element
+        .factory()
+        .and_then(|f| f.plugin_name())
+        .is_some_and(|n| n == "rtp2")
+}
+
+/// The timing of `element` if it is ours, created on first use.
+pub(crate) fn element_timing(element: &gst::Element) -> Option<Arc<ElementTiming>> {
+    if !is_ours(element) {
+        return None;
+    }
+    let _create = CREATE.lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: this key only ever holds an `Arc<ElementTiming>`, set below under `CREATE`
+    // and never replaced, so the pointer is valid while `element` is alive.
+    if let Some(t) = unsafe { element.qdata::<Arc<ElementTiming>>(*ELEMENT_QUARK) } {
+        return Some(unsafe { t.as_ref() }.clone());
+    }
+    let timing = Arc::new(ElementTiming {
+        entry_ns: AtomicU64::new(0),
+        element: element.downgrade(),
+        series: OnceLock::new(),
+    });
+    // SAFETY: the key's type is `Arc<ElementTiming>` everywhere; set once under `CREATE`.
+    unsafe { element.set_qdata(*ELEMENT_QUARK, timing.clone()) };
+    Some(timing)
+}
+
+/// The timing of our element that `pad` pushes into, if its peer is one of our sink pads.
+pub(crate) fn feeds_of(pad: &gst::Pad) -> Option<Arc<ElementTiming>> {
+    let peer = pad.peer()?;
+    let element = peer.parent_element()?;
+    element_timing(&element)
+}

@@ -355,3 +355,118 @@ fn endless_non_vcl_units_are_bounded() {
     }
     assert!(outputs >= 1, "held SEI went out at the bound before EOS");
 }
+
+/// Packets without payload, as WebRTC senders send them to probe bandwidth (RFC 3550 §5.1: P
+/// bit set, the payload all padding), between the packets of an access unit and between
+/// access units: C skips them silently; ours too (counted in `stats`, no warning), and the
+/// access units are the same.
+#[test]
+fn padding_only_packets_are_skipped_without_warning_as_by_c() {
+    // A padding-only payload: the run() helper appends no padding, so the packets are built
+    // here with the P bit and a padding count as the last byte.
+    fn padding_only(seq: u16, ts: u32) -> gst::Buffer {
+        let mut rtp = common::rtp_packet(96, seq, ts, 7, false, &[0, 0, 0, 4]);
+        rtp[0] |= 0x20;
+        let mut buffer = gst::Buffer::from_mut_slice(rtp);
+        buffer
+            .get_mut()
+            .unwrap()
+            .set_pts(gst::ClockTime::from_nseconds(u64::from(ts) * 100_000 / 9));
+        buffer
+    }
+    let frags = fu_a(&[&[0x65u8][..], &[0x88; 40]].concat(), 3);
+    let run_one = |depay: &str, inside_fragmented_nal: bool| {
+        common::init();
+        let mut h = gst_check::Harness::new_parse(&format!(
+            "{depay} name=d ! capsfilter caps=\"video/x-h264,stream-format=byte-stream,alignment=au\""
+        ));
+        let bus = gst::Bus::new();
+        h.element().unwrap().set_bus(Some(&bus));
+        h.set_src_caps_str(
+            "application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96",
+        );
+        let media = |seq: u16, payload: &[u8], ts: u32, marker: bool| {
+            let mut b =
+                gst::Buffer::from_mut_slice(common::rtp_packet(96, seq, ts, 7, marker, payload));
+            b.get_mut()
+                .unwrap()
+                .set_pts(gst::ClockTime::from_nseconds(u64::from(ts) * 100_000 / 9));
+            b
+        };
+        // Sequence numbers without a gap whichever packets are sent.
+        let mut seq = 0u16;
+        let mut next = || {
+            seq += 1;
+            seq
+        };
+        h.push(media(next(), &stap_a(&[SPS, PPS]), 3000, false))
+            .unwrap();
+        h.push(media(next(), &frags[0], 3000, false)).unwrap();
+        if inside_fragmented_nal {
+            h.push(padding_only(next(), 3000)).unwrap();
+        }
+        h.push(media(next(), &frags[1], 3000, false)).unwrap();
+        h.push(media(next(), &frags[2], 3000, true)).unwrap();
+        h.push(padding_only(next(), 3000)).unwrap();
+        h.push(padding_only(next(), 3000)).unwrap();
+        h.push(media(next(), &h264_slice(true, 1), 6000, true))
+            .unwrap();
+        h.push_event(gst::event::Eos::new());
+        let mut buffers = Vec::new();
+        while let Some(b) = h.try_pull() {
+            buffers.push((b.map_readable().unwrap().to_vec(), b.flags() & FLAGS));
+        }
+        let mut warnings = Vec::new();
+        while let Some(msg) = bus.pop() {
+            if let gst::MessageView::Warning(w) = msg.view() {
+                warnings.push(w.error().to_string());
+            }
+        }
+        let depay = h
+            .element()
+            .unwrap()
+            .downcast::<gst::Bin>()
+            .unwrap()
+            .by_name("d")
+            .unwrap();
+        let stats = depay.property::<gst::Structure>("stats");
+        (buffers, warnings, stats)
+    };
+    // Between access units, side by side with C. (Inside a fragmented NAL unit the C
+    // rtph264depay of GStreamer 1.22 crashes: a critical from gst_adapter_take_buffer, then
+    // SIGSEGV; so that case runs on ours alone, below.)
+    let (ours, ours_warnings, stats) = run_one("rtph264depay2", false);
+    let (c, c_warnings, _) = run_one("rtph264depay", false);
+    assert!(c_warnings.is_empty(), "{c_warnings:?}");
+    assert!(ours_warnings.is_empty(), "no warning: {ours_warnings:?}");
+    assert_eq!(ours.len(), 2, "{ours:?}");
+    assert_eq!(
+        ours.iter().map(|b| &b.0).collect::<Vec<_>>(),
+        c.iter().map(|b| &b.0).collect::<Vec<_>>(),
+        "same access units as C"
+    );
+    // Nothing was lost: only the first output is DISCONT.
+    assert!(!ours[1].1.contains(gst::BufferFlags::DISCONT));
+    assert_eq!(
+        stats.get::<u64>("packets-without-payload").unwrap(),
+        2,
+        "{stats}"
+    );
+    assert_eq!(stats.get::<u64>("dropped-payload").unwrap(), 0, "{stats}");
+    assert_eq!(stats.get::<u64>("packets-lost").unwrap(), 0, "{stats}");
+    // Inside a fragmented NAL unit: the same access units, one more skipped packet.
+    let (inside, inside_warnings, inside_stats) = run_one("rtph264depay2", true);
+    assert!(
+        inside_warnings.is_empty(),
+        "no warning: {inside_warnings:?}"
+    );
+    assert_eq!(
+        inside, ours,
+        "the padding-only packet inside the FU changes nothing"
+    );
+    assert_eq!(
+        inside_stats.get::<u64>("packets-without-payload").unwrap(),
+        3,
+        "{inside_stats}"
+    );
+}

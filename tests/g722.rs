@@ -249,7 +249,13 @@ fn malformed_packets_are_dropped_counted_and_the_stream_goes_on() {
     );
     let stats = collected.stats.expect("depayloader stats");
     assert_eq!(stats.get::<u64>("dropped-invalid").unwrap(), 5, "{stats}");
-    assert_eq!(stats.get::<u64>("dropped-payload").unwrap(), 1, "{stats}");
+    // The packet without payload is valid RTP (RFC 3550 §5.1): skipped and counted, no drop.
+    assert_eq!(stats.get::<u64>("dropped-payload").unwrap(), 0, "{stats}");
+    assert_eq!(
+        stats.get::<u64>("packets-without-payload").unwrap(),
+        1,
+        "{stats}"
+    );
     assert_eq!(stats.get::<u64>("packets-received").unwrap(), 5, "{stats}");
     assert!(
         collected
@@ -259,9 +265,9 @@ fn malformed_packets_are_dropped_counted_and_the_stream_goes_on() {
         "an element warning was posted: {:?}",
         collected.warnings
     );
-    // The packet after the dropped empty one (seqnum 3) is marked DISCONT.
+    // Nothing was lost around the packet without payload (seqnum 3): no DISCONT after it.
     assert!(
-        collected.buffers[2]
+        !collected.buffers[2]
             .flags()
             .contains(gst::BufferFlags::DISCONT)
     );

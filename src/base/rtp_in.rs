@@ -141,6 +141,12 @@ impl RtpIn {
         self.loss_before_next = true;
     }
 
+    /// Keeps a loss reported for a packet the element then skips (one without payload) for
+    /// the next packet, so that the loss still reaches what the element outputs.
+    pub fn carry_discont(&mut self, discont: bool) {
+        self.loss_before_next |= discont;
+    }
+
     /// SSRC of the last accepted packet.
     pub fn ssrc(&self) -> Option<u32> {
         self.ssrc

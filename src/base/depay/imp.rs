@@ -78,6 +78,8 @@ impl Default for Settings {
 /// Counters of the output side (the input side's are in [`RtpIn`]).
 #[derive(Debug, Default)]
 struct Stats {
+    /// Valid packets with no payload (padding only, such as bandwidth probes): skipped.
+    packets_without_payload: u64,
     dropped_payload: u64,
     buffers_pushed: u64,
     keyframe_requests: u64,
@@ -533,6 +535,15 @@ impl RtpBaseDepay2 {
         if flush_subclass {
             (self.vfuncs().flush)(&self.obj());
         }
+        if rtp.payload().is_empty() {
+            // A valid packet without payload (RFC 3550 §5.1: padding only, as WebRTC senders
+            // send to probe bandwidth) carries no media: counted, skipped without a warning
+            // (as the C depayloaders do), and a loss before it is kept for the next packet.
+            let mut state = lock(&self.state);
+            state.stats.packets_without_payload += 1;
+            state.rtp_in.carry_discont(discont);
+            return Ok(gst::FlowSuccess::Ok);
+        }
 
         let packet = IncomingPacket {
             rtp,
@@ -727,6 +738,7 @@ impl RtpBaseDepay2 {
         input
             .stats
             .add_fields(builder)
+            .field("packets-without-payload", s.packets_without_payload)
             .field("dropped-payload", s.dropped_payload)
             .field("buffers-pushed", s.buffers_pushed)
             .field("keyframe-requests", s.keyframe_requests)

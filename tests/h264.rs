@@ -296,6 +296,9 @@ fn config_interval_and_forced_headers() {
         h.try_pull_upstream_event().is_some(),
         "the event went on upstream"
     );
+    // The request is counted in stats (what a WebRTC application reads to see PLI/FIR).
+    let stats = h.element().unwrap().property::<gst::Structure>("stats");
+    assert_eq!(stats.get::<u64>("keyframe-requests").unwrap(), 1, "{stats}");
 }
 
 /// Downstream asking for packetization-mode 0 gets single NAL unit packets only, and a NAL

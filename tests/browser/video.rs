@@ -184,6 +184,14 @@ fn h264_to_chromium_recovers_from_loss() {
     assert!(!peer.answer.contains("nack\r\n"), "{}", peer.answer);
     assert!(n("packetsLost") > 0.0, "netsim dropped nothing");
     assert!(key_units > 0, "no PLI reached the payloader");
+    // The payloader counts the requests it saw in its own stats.
+    let vpay = pipeline.by_name("vpay").expect("vpay");
+    let stats = vpay.property::<gst::Structure>("stats");
+    assert_eq!(
+        stats.get::<u64>("keyframe-requests").unwrap(),
+        key_units,
+        "{stats}"
+    );
     // Recovered: a keyframe after the first was decoded, and frames after the first
     // request. (libwebrtc without NACK asks for a keyframe about 3 s into a freeze, so the
     // share of frames decoded depends on where the losses fall: not asserted.)

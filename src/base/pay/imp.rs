@@ -5,7 +5,7 @@
 //! GObject implementation of `RtpBasePay2`.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{LazyLock, Mutex};
 
 use gst::glib;
@@ -270,6 +270,9 @@ pub struct RtpBasePay2 {
     extensions: Mutex<HeaderExtensions>,
     /// A reconfigure event came from downstream: negotiate again before the next input.
     reconfigure: AtomicBool,
+    /// Upstream force-key-unit events seen on the source pad (RTCP PLI/FIR turned into
+    /// events by rtpsession or webrtcbin), for `stats` `keyframe-requests`.
+    keyframe_requests: AtomicU64,
     /// Recycles output packet buffers (see `pool.rs`).
     pool: RtpPacketPool,
 }
@@ -915,6 +918,10 @@ impl RtpBasePay2 {
             .field("packets-sent", state.packets_sent)
             .field("bytes-sent", state.bytes_sent)
             .field("dropped-invalid", state.dropped_invalid)
+            .field(
+                "keyframe-requests",
+                self.keyframe_requests.load(Ordering::Relaxed),
+            )
             .field("pool-hits", pool.hits)
             .field("pool-misses", pool.misses)
             .field("pool-allocations-avoided", pool.hits)
@@ -1144,6 +1151,8 @@ impl ObjectSubclass for RtpBasePay2 {
                     |imp| {
                         if event.type_() == gst::EventType::Reconfigure {
                             imp.reconfigure.store(true, Ordering::Relaxed);
+                        } else if gst_video::UpstreamForceKeyUnitEvent::parse(&event).is_ok() {
+                            imp.keyframe_requests.fetch_add(1, Ordering::Relaxed);
                         }
                         (imp.vfuncs().src_event)(&imp.obj(), event)
                     },
@@ -1163,6 +1172,7 @@ impl ObjectSubclass for RtpBasePay2 {
             state: Mutex::new(state),
             extensions: Mutex::new(HeaderExtensions::default()),
             reconfigure: AtomicBool::new(false),
+            keyframe_requests: AtomicU64::new(0),
             pool: RtpPacketPool::default(),
         }
     }

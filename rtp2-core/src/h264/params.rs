@@ -157,32 +157,7 @@ pub fn pps_id(pps: &[u8]) -> Option<u32> {
 /// G/H for the scalable and multiview profiles). `None` for a profile without a caps name.
 pub fn sps_profile_name(sps: &[u8]) -> Option<&'static str> {
     let (&profile_idc, &flags) = (sps.get(1)?, sps.get(2)?);
-    let set = |n: u8| flags & (0x80 >> n) != 0;
-    Some(match profile_idc {
-        66 if set(1) => "constrained-baseline",
-        66 => "baseline",
-        77 => "main",
-        88 => "extended",
-        100 if set(4) && set(5) => "constrained-high",
-        100 if set(4) => "progressive-high",
-        100 => "high",
-        110 if set(3) => "high-10-intra",
-        110 if set(4) => "progressive-high-10",
-        110 => "high-10",
-        122 if set(3) => "high-4:2:2-intra",
-        122 => "high-4:2:2",
-        244 if set(3) => "high-4:4:4-intra",
-        244 => "high-4:4:4",
-        44 => "cavlc-4:4:4-intra",
-        118 => "multiview-high",
-        128 => "stereo-high",
-        83 if set(5) => "scalable-constrained-baseline",
-        83 => "scalable-baseline",
-        86 if set(3) => "scalable-high-intra",
-        86 if set(5) => "scalable-constrained-high",
-        86 => "scalable-high",
-        _ => return None,
-    })
+    crate::encoder_caps::h264_profile_name(profile_idc, flags)
 }
 
 /// The level of an SPS NAL unit as GStreamer names it in caps (`level`: "1b", "1.1" … "6.2";
@@ -191,32 +166,13 @@ pub fn sps_profile_name(sps: &[u8]) -> Option<&'static str> {
 /// means intra-only and 11 is level 1.1.
 pub fn sps_level_name(sps: &[u8]) -> Option<&'static str> {
     let (&profile_idc, &flags, &level_idc) = (sps.get(1)?, sps.get(2)?, sps.get(3)?);
-    let set3 = flags & 0x10 != 0;
-    if level_idc == 9 || (level_idc == 11 && set3 && matches!(profile_idc, 66 | 77 | 88)) {
-        return Some("1b");
-    }
-    Some(match level_idc {
-        10 => "1",
-        11 => "1.1",
-        12 => "1.2",
-        13 => "1.3",
-        20 => "2",
-        21 => "2.1",
-        22 => "2.2",
-        30 => "3",
-        31 => "3.1",
-        32 => "3.2",
-        40 => "4",
-        41 => "4.1",
-        42 => "4.2",
-        50 => "5",
-        51 => "5.1",
-        52 => "5.2",
-        60 => "6",
-        61 => "6.1",
-        62 => "6.2",
-        _ => return None,
-    })
+    // constraint_set3_flag says level 1b only in these profiles.
+    let flags = if matches!(profile_idc, 66 | 77 | 88) {
+        flags
+    } else {
+        flags & !0x10
+    };
+    crate::encoder_caps::h264_level_name(level_idc, flags)
 }
 
 #[cfg(test)]

@@ -105,22 +105,7 @@ impl ProfileTierLevel {
 
     /// The caps `level` ("1" … "6.2"): general_level_idc is 30 × the level (Table A.8).
     pub fn level_name(&self) -> Option<&'static str> {
-        Some(match self.level_idc {
-            30 => "1",
-            60 => "2",
-            63 => "2.1",
-            90 => "3",
-            93 => "3.1",
-            120 => "4",
-            123 => "4.1",
-            150 => "5",
-            153 => "5.1",
-            156 => "5.2",
-            180 => "6",
-            183 => "6.1",
-            186 => "6.2",
-            _ => return None,
-        })
+        crate::encoder_caps::h265_level_name(self.level_idc)
     }
 }
 

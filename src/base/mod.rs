@@ -10,4 +10,5 @@
 pub mod audiopay;
 pub mod depay;
 pub(crate) mod extensions;
+pub mod filter;
 pub mod pay;

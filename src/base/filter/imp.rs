@@ -1,0 +1,617 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! GObject implementation of `RtpBaseFilter2`.
+
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use rtp2_core::rtp::RtpPacket;
+
+use super::output::{HeaderFields, StreamState, patch_fixed_header};
+use super::{Emitted, FilterPacket, NewPacket, OutputStream, Rewrite, StreamId};
+use crate::base::extensions::lock;
+
+use super::input::{Admission, InputStreams};
+
+type FlowResult = Result<gst::FlowSuccess, gst::FlowError>;
+
+/// Class structure with the virtual methods (filled through `IsSubclassable`, see `mod.rs`).
+#[repr(C)]
+pub struct Class {
+    parent: gst::ffi::GstElementClass,
+    pub(super) start: fn(&super::RtpBaseFilter2) -> Result<(), gst::ErrorMessage>,
+    pub(super) stop: fn(&super::RtpBaseFilter2) -> Result<(), gst::ErrorMessage>,
+    pub(super) set_sink_caps: fn(&super::RtpBaseFilter2, &gst::Caps) -> bool,
+    pub(super) handle_packet: fn(&super::RtpBaseFilter2, &FilterPacket) -> FlowResult,
+    pub(super) drain: fn(&super::RtpBaseFilter2) -> FlowResult,
+    pub(super) flush: fn(&super::RtpBaseFilter2),
+    pub(super) sink_event: fn(&super::RtpBaseFilter2, gst::Event) -> bool,
+    pub(super) src_event: fn(&super::RtpBaseFilter2, gst::Event) -> bool,
+}
+
+// SAFETY: `#[repr(C)]` with the parent class structure first, as GObject requires.
+unsafe impl ClassStruct for Class {
+    type Type = RtpBaseFilter2;
+}
+
+impl std::ops::Deref for Class {
+    type Target = glib::Class<gst::Element>;
+    fn deref(&self) -> &Self::Target {
+        // SAFETY: `parent` is the first field of this `#[repr(C)]` struct and
+        // `glib::Class<gst::Element>` is a transparent wrapper of `GstElementClass`.
+        unsafe { &*(&self.parent as *const _ as *const glib::Class<gst::Element>) }
+    }
+}
+
+const DEFAULT_MAX_REORDER: u32 = 100;
+/// Element warning messages about bad input are posted at most this often.
+const WARNING_INTERVAL: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Default)]
+struct Stats {
+    packets_received: u64,
+    bytes_received: u64,
+    packets_lost: u64,
+    dropped_invalid: u64,
+    dropped_late: u64,
+    resyncs: u64,
+    packets_forwarded: u64,
+    packets_rewritten: u64,
+    packets_emitted: u64,
+    packets_consumed: u64,
+    packets_pushed: u64,
+}
+
+/// The input packet being handled (or the last one), for packets emitted from it.
+#[derive(Debug, Clone, Copy)]
+struct InputContext {
+    ssrc: u32,
+    payload_type: u8,
+    ext_seqnum: u64,
+    pts: Option<gst::ClockTime>,
+}
+
+#[derive(Debug)]
+struct State {
+    input: InputStreams,
+    streams: Vec<StreamState>,
+    current: Option<InputContext>,
+    /// The subclass forwarded (or rewrote) the packet being handled.
+    current_used: bool,
+    src_caps: Option<gst::Caps>,
+    pending: Vec<gst::Buffer>,
+    last_warning: Option<Instant>,
+    last_seqnum: u16,
+    stats: Stats,
+}
+
+impl State {
+    fn new(max_reorder: u32) -> Self {
+        State {
+            input: InputStreams::new(max_reorder),
+            streams: Vec::new(),
+            current: None,
+            current_used: false,
+            src_caps: None,
+            pending: Vec::new(),
+            last_warning: None,
+            last_seqnum: 0,
+            stats: Stats::default(),
+        }
+    }
+}
+
+/// Lock rule: no signal is emitted, no pad pushes, no message is posted and no vfunc of
+/// another object runs while `state` or `max_reorder` is locked: compute under the lock, act
+/// after it. The subclass's vfuncs run with no lock of the base class held.
+pub struct RtpBaseFilter2 {
+    sink_pad: gst::Pad,
+    src_pad: gst::Pad,
+    max_reorder: Mutex<u32>,
+    state: Mutex<State>,
+}
+
+impl RtpBaseFilter2 {
+    pub(super) fn src_pad(&self) -> &gst::Pad {
+        &self.src_pad
+    }
+
+    fn vfuncs(&self) -> &'static Class {
+        let obj = self.obj();
+        let class: &Class = obj.class().as_ref();
+        // SAFETY: the class structure of a static GType is allocated once and never freed.
+        unsafe { &*(class as *const Class) }
+    }
+
+    pub(super) fn add_output_stream(&self, stream: OutputStream) -> StreamId {
+        let mut state = lock(&self.state);
+        state.streams.push(StreamState::new(stream));
+        StreamId(state.streams.len() - 1)
+    }
+
+    pub(super) fn forward(&self, packet: &FilterPacket) -> Emitted {
+        {
+            let mut state = lock(&self.state);
+            state.current_used = true;
+            state.stats.packets_forwarded += 1;
+            state.pending.push(packet.buffer.clone());
+        }
+        Emitted {
+            seqnum: packet.seqnum(),
+            ext_seqnum: packet.ext_seqnum,
+            ssrc: packet.ssrc(),
+        }
+    }
+
+    pub(super) fn forward_on(
+        &self,
+        packet: &FilterPacket,
+        stream: StreamId,
+        rewrite: Rewrite,
+    ) -> Option<Emitted> {
+        let (fields, ext_seqnum) = {
+            let mut state = lock(&self.state);
+            let s = state.streams.get_mut(stream.0)?;
+            let ext_seqnum = s.forwarded(packet.ext_seqnum, random_seqnum);
+            let fields = HeaderFields {
+                marker: rewrite.marker.unwrap_or(packet.marker()),
+                payload_type: s.config.payload_type.unwrap_or(packet.payload_type()),
+                seqnum: ext_seqnum as u16,
+                timestamp: rewrite.timestamp.unwrap_or(packet.timestamp()),
+                ssrc: s.config.ssrc.unwrap_or(packet.ssrc()),
+            };
+            state.current_used = true;
+            (fields, ext_seqnum)
+        };
+        let unchanged = HeaderFields {
+            marker: packet.marker(),
+            payload_type: packet.payload_type(),
+            seqnum: packet.seqnum(),
+            timestamp: packet.timestamp(),
+            ssrc: packet.ssrc(),
+        };
+        let buffer = if fields == unchanged {
+            packet.buffer.clone()
+        } else {
+            rewritten(packet, &fields)?
+        };
+        let mut state = lock(&self.state);
+        if fields == unchanged {
+            state.stats.packets_forwarded += 1;
+        } else {
+            state.stats.packets_rewritten += 1;
+        }
+        state.pending.push(buffer);
+        Some(Emitted {
+            seqnum: fields.seqnum,
+            ext_seqnum,
+            ssrc: fields.ssrc,
+        })
+    }
+
+    pub(super) fn emit(&self, stream: StreamId, packet: NewPacket) -> Option<Emitted> {
+        let (fields, ext_seqnum, pts) = {
+            let mut state = lock(&self.state);
+            let current = state.current;
+            let s = state.streams.get_mut(stream.0)?;
+            let ssrc = s.config.ssrc.or(current.map(|c| c.ssrc))?;
+            let payload_type = s.config.payload_type.or(current.map(|c| c.payload_type))?;
+            let ext_seqnum = s.inserted(current.map_or(0, |c| c.ext_seqnum), random_seqnum);
+            let fields = HeaderFields {
+                marker: packet.marker,
+                payload_type,
+                seqnum: ext_seqnum as u16,
+                timestamp: packet.timestamp,
+                ssrc,
+            };
+            (
+                fields,
+                ext_seqnum,
+                packet.pts.or(current.and_then(|c| c.pts)),
+            )
+        };
+        let mut header = [0u8; rtp2_core::rtp::FIXED_HEADER_LEN];
+        header[0] = 0x80;
+        patch_fixed_header(&mut header, &fields);
+        let mut buffer = gst::Buffer::new();
+        {
+            let out = buffer.get_mut()?;
+            out.append_memory(gst::Memory::from_slice(header));
+            for memory in packet.payload.iter_memories_owned() {
+                out.append_memory(memory);
+            }
+            out.set_pts(pts);
+        }
+        let mut state = lock(&self.state);
+        state.stats.packets_emitted += 1;
+        state.pending.push(buffer);
+        Some(Emitted {
+            seqnum: fields.seqnum,
+            ext_seqnum,
+            ssrc: fields.ssrc,
+        })
+    }
+
+    pub(super) fn drop_invalid(&self, reason: &dyn std::fmt::Display) {
+        self.bad_input(reason);
+    }
+
+    /// Counts bad input; GST_WARNING every time, an element warning message at most once per
+    /// interval, posted after the lock.
+    fn bad_input(&self, reason: &dyn std::fmt::Display) {
+        gst::warning!(crate::CAT, imp = self, "Dropping bad input: {reason}");
+        let now = Instant::now();
+        let post = {
+            let mut state = lock(&self.state);
+            state.stats.dropped_invalid += 1;
+            let due = state
+                .last_warning
+                .is_none_or(|t| now.duration_since(t) >= WARNING_INTERVAL);
+            if due {
+                state.last_warning = Some(now);
+            }
+            due
+        };
+        if post {
+            gst::element_imp_warning!(
+                self,
+                gst::StreamError::Decode,
+                ["Dropping bad RTP input: {reason}"]
+            );
+        }
+    }
+
+    pub(super) fn set_src_caps(&self, caps: &gst::Caps) -> bool {
+        {
+            let mut state = lock(&self.state);
+            if state.src_caps.as_ref() == Some(caps) {
+                return true;
+            }
+            state.src_caps = Some(caps.clone());
+        }
+        gst::debug!(crate::CAT, imp = self, "Output caps {caps}");
+        self.src_pad.push_event(gst::event::Caps::new(caps))
+    }
+
+    pub(super) fn push_pending(&self) -> FlowResult {
+        let pending = {
+            let mut state = lock(&self.state);
+            state.stats.packets_pushed += state.pending.len() as u64;
+            std::mem::take(&mut state.pending)
+        };
+        match pending.len() {
+            0 => Ok(gst::FlowSuccess::Ok),
+            1 => self
+                .src_pad
+                .push(pending.into_iter().next().unwrap_or_default()),
+            n => {
+                let mut list = gst::BufferList::new_sized(n);
+                if let Some(list) = list.get_mut() {
+                    for buffer in pending {
+                        list.add(buffer);
+                    }
+                }
+                self.src_pad.push_list(list)
+            }
+        }
+    }
+
+    /// Validates one packet, tracks its SSRC's sequence numbers and hands it to the subclass.
+    fn handle_buffer(&self, buffer: &gst::Buffer) -> FlowResult {
+        let Ok(map) = buffer.map_readable() else {
+            self.bad_input(&"unreadable buffer");
+            return Ok(gst::FlowSuccess::Ok);
+        };
+        let rtp = match RtpPacket::parse(map.as_slice()) {
+            Ok(rtp) => rtp,
+            Err(err) => {
+                self.bad_input(&format_args!("invalid RTP packet: {err}"));
+                return Ok(gst::FlowSuccess::Ok);
+            }
+        };
+        let admission = {
+            let mut state = lock(&self.state);
+            state.stats.packets_received += 1;
+            state.stats.bytes_received += rtp.payload().len() as u64;
+            let admission = state.input.admit(&rtp);
+            match admission {
+                Admission::Late => state.stats.dropped_late += 1,
+                Admission::Accept {
+                    ext_seqnum,
+                    lost,
+                    resync,
+                    ..
+                } => {
+                    state.stats.packets_lost += lost;
+                    state.stats.resyncs += u64::from(resync);
+                    state.last_seqnum = rtp.sequence_number();
+                    state.current = Some(InputContext {
+                        ssrc: rtp.ssrc(),
+                        payload_type: rtp.payload_type(),
+                        ext_seqnum,
+                        pts: buffer.pts(),
+                    });
+                    state.current_used = false;
+                }
+            }
+            admission
+        };
+        let Admission::Accept {
+            ext_seqnum,
+            ext_timestamp,
+            discont,
+            ..
+        } = admission
+        else {
+            gst::debug!(
+                crate::CAT,
+                imp = self,
+                "Dropping late or duplicate packet {} of {:08x}",
+                rtp.sequence_number(),
+                rtp.ssrc()
+            );
+            return Ok(gst::FlowSuccess::Ok);
+        };
+        let packet = FilterPacket {
+            rtp,
+            buffer,
+            ext_seqnum,
+            ext_timestamp,
+            discont,
+        };
+        let res = (self.vfuncs().handle_packet)(&self.obj(), &packet);
+        let mut state = lock(&self.state);
+        if !state.current_used {
+            state.stats.packets_consumed += 1;
+        }
+        res
+    }
+
+    fn sink_chain(&self, buffer: gst::Buffer) -> FlowResult {
+        let res = self.handle_buffer(&buffer);
+        let pushed = self.push_pending();
+        res.and(pushed)
+    }
+
+    fn sink_chain_list(&self, list: gst::BufferList) -> FlowResult {
+        let mut res = Ok(gst::FlowSuccess::Ok);
+        for buffer in list.iter_owned() {
+            res = self.handle_buffer(&buffer);
+            if res.is_err() {
+                break;
+            }
+        }
+        let pushed = self.push_pending();
+        res.and(pushed)
+    }
+
+    fn default_sink_event(&self, event: gst::Event) -> bool {
+        use gst::EventView;
+        match event.view() {
+            EventView::Caps(c) => {
+                let caps = c.caps_owned();
+                (self.vfuncs().set_sink_caps)(&self.obj(), &caps)
+            }
+            EventView::FlushStop(_) => {
+                (self.vfuncs().flush)(&self.obj());
+                {
+                    let mut state = lock(&self.state);
+                    state.pending.clear();
+                    state.input.reset();
+                }
+                self.src_pad.push_event(event)
+            }
+            EventView::Eos(_) => {
+                let res = (self.vfuncs().drain)(&self.obj());
+                let pushed = self.push_pending();
+                if let Err(err) = res.and(pushed) {
+                    gst::debug!(crate::CAT, imp = self, "Drain at EOS: {err:?}");
+                }
+                self.src_pad.push_event(event)
+            }
+            _ => gst::Pad::event_default(&self.sink_pad, Some(&*self.obj()), event),
+        }
+    }
+
+    fn stats(&self) -> gst::Structure {
+        let state = lock(&self.state);
+        let s = &state.stats;
+        gst::Structure::builder("application/x-rtp-filter-stats")
+            .field("ssrc", state.current.map_or(0, |c| c.ssrc))
+            .field("seqnum", u32::from(state.last_seqnum))
+            .field("packets-received", s.packets_received)
+            .field("bytes-received", s.bytes_received)
+            .field("packets-lost", s.packets_lost)
+            .field("dropped-invalid", s.dropped_invalid)
+            .field("dropped-late", s.dropped_late)
+            .field("resyncs", s.resyncs)
+            .field("packets-forwarded", s.packets_forwarded)
+            .field("packets-rewritten", s.packets_rewritten)
+            .field("packets-emitted", s.packets_emitted)
+            .field("packets-consumed", s.packets_consumed)
+            .field("packets-pushed", s.packets_pushed)
+            .build()
+    }
+
+    fn reset_state(&self) {
+        let max_reorder = *lock(&self.max_reorder);
+        *lock(&self.state) = State::new(max_reorder);
+    }
+}
+
+/// A random first sequence number (RFC 3550 §5.1), as payloaders pick theirs.
+fn random_seqnum() -> u16 {
+    (glib::random_int() & 0xffff) as u16
+}
+
+/// `packet` with `fields` in its fixed header: a new memory for the header (CSRCs and
+/// extension block copied as they are) before the input's payload memory, shared.
+fn rewritten(packet: &FilterPacket, fields: &HeaderFields) -> Option<gst::Buffer> {
+    let header_len = packet.rtp.header_len();
+    let mut header = packet.data()[..header_len].to_vec();
+    patch_fixed_header(&mut header, fields);
+    let total = packet.buffer.size();
+    let mut buffer = packet
+        .buffer
+        .copy_region(
+            gst::BufferCopyFlags::FLAGS
+                | gst::BufferCopyFlags::TIMESTAMPS
+                | gst::BufferCopyFlags::META
+                | gst::BufferCopyFlags::MEMORY,
+            header_len..total,
+        )
+        .ok()?;
+    buffer
+        .get_mut()?
+        .prepend_memory(gst::Memory::from_mut_slice(header));
+    Some(buffer)
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for RtpBaseFilter2 {
+    const NAME: &'static str = "GstRtp2BaseFilter";
+    const ABSTRACT: bool = true;
+    type Type = super::RtpBaseFilter2;
+    type ParentType = gst::Element;
+    type Class = Class;
+
+    fn class_init(klass: &mut Self::Class) {
+        klass.start = |_| Ok(());
+        klass.stop = |_| Ok(());
+        klass.set_sink_caps = |obj, caps| obj.imp().set_src_caps(caps);
+        klass.handle_packet = |obj, packet| {
+            obj.imp().forward(packet);
+            Ok(gst::FlowSuccess::Ok)
+        };
+        klass.drain = |_| Ok(gst::FlowSuccess::Ok);
+        klass.flush = |_| {};
+        klass.sink_event = |obj, event| obj.imp().default_sink_event(event);
+        klass.src_event =
+            |obj, event| gst::Pad::event_default(&obj.imp().src_pad, Some(obj), event);
+    }
+
+    fn with_class(klass: &Self::Class) -> Self {
+        let sink_templ = klass
+            .pad_template("sink")
+            .unwrap_or_else(|| panic!("filter class has no 'sink' pad template"));
+        let src_templ = klass
+            .pad_template("src")
+            .unwrap_or_else(|| panic!("filter class has no 'src' pad template"));
+        let sink_pad = gst::Pad::builder_from_template(&sink_templ)
+            .chain_function(|_pad, parent, buffer| {
+                RtpBaseFilter2::catch_panic_pad_function(
+                    parent,
+                    || Err(gst::FlowError::Error),
+                    |imp| imp.sink_chain(buffer),
+                )
+            })
+            .chain_list_function(|_pad, parent, list| {
+                RtpBaseFilter2::catch_panic_pad_function(
+                    parent,
+                    || Err(gst::FlowError::Error),
+                    |imp| imp.sink_chain_list(list),
+                )
+            })
+            .event_function(|_pad, parent, event| {
+                RtpBaseFilter2::catch_panic_pad_function(
+                    parent,
+                    || false,
+                    |imp| (imp.vfuncs().sink_event)(&imp.obj(), event),
+                )
+            })
+            .flags(gst::PadFlags::PROXY_CAPS | gst::PadFlags::PROXY_ALLOCATION)
+            .build();
+        let src_pad = gst::Pad::builder_from_template(&src_templ)
+            .event_function(|_pad, parent, event| {
+                RtpBaseFilter2::catch_panic_pad_function(
+                    parent,
+                    || false,
+                    |imp| (imp.vfuncs().src_event)(&imp.obj(), event),
+                )
+            })
+            .flags(gst::PadFlags::PROXY_CAPS)
+            .build();
+        RtpBaseFilter2 {
+            sink_pad,
+            src_pad,
+            max_reorder: Mutex::new(DEFAULT_MAX_REORDER),
+            state: Mutex::new(State::new(DEFAULT_MAX_REORDER)),
+        }
+    }
+}
+
+impl ObjectImpl for RtpBaseFilter2 {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecInt::builder("max-reorder")
+                    .nick("Max Reorder")
+                    .blurb("Max seqnum reorder before assuming sender has restarted")
+                    .minimum(0)
+                    .default_value(DEFAULT_MAX_REORDER as i32)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
+                    .nick("Statistics")
+                    .blurb("Various statistics")
+                    .read_only()
+                    .build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        if pspec.name() == "max-reorder" {
+            let max_reorder = u32::try_from(value.get::<i32>().unwrap_or(0)).unwrap_or(0);
+            *lock(&self.max_reorder) = max_reorder;
+            lock(&self.state).input.set_max_reorder(max_reorder);
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        match pspec.name() {
+            "max-reorder" => (*lock(&self.max_reorder) as i32).to_value(),
+            "stats" => self.stats().to_value(),
+            _ => glib::Value::from_type(pspec.value_type()),
+        }
+    }
+
+    fn constructed(&self) {
+        self.parent_constructed();
+        let obj = self.obj();
+        if let Err(err) = obj.add_pad(&self.sink_pad).and(obj.add_pad(&self.src_pad)) {
+            gst::error!(crate::CAT, imp = self, "Cannot add pads: {err}");
+        }
+    }
+}
+
+impl GstObjectImpl for RtpBaseFilter2 {}
+
+impl ElementImpl for RtpBaseFilter2 {
+    fn change_state(
+        &self,
+        transition: gst::StateChange,
+    ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
+        if transition == gst::StateChange::ReadyToPaused {
+            self.reset_state();
+            if let Err(err) = (self.vfuncs().start)(&self.obj()) {
+                self.post_error_message(err);
+                return Err(gst::StateChangeError);
+            }
+        }
+        let res = self.parent_change_state(transition)?;
+        if transition == gst::StateChange::PausedToReady {
+            if let Err(err) = (self.vfuncs().stop)(&self.obj()) {
+                self.post_error_message(err);
+            }
+            self.reset_state();
+        }
+        Ok(res)
+    }
+}

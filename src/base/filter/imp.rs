@@ -194,13 +194,16 @@ impl RtpBaseFilter2 {
         })
     }
 
-    pub(super) fn emit(&self, stream: StreamId, packet: NewPacket) -> Option<Emitted> {
+    pub(super) fn emit_packet(&self, stream: StreamId, packet: NewPacket) -> Option<Emitted> {
         let (fields, ext_seqnum, pts) = {
             let mut state = lock(&self.state);
             let current = state.current;
             let s = state.streams.get_mut(stream.0)?;
             let ssrc = s.config.ssrc.or(current.map(|c| c.ssrc))?;
-            let payload_type = s.config.payload_type.or(current.map(|c| c.payload_type))?;
+            let payload_type = packet
+                .payload_type
+                .or(s.config.payload_type)
+                .or(current.map(|c| c.payload_type))?;
             let ext_seqnum = s.inserted(current.map_or(0, |c| c.ext_seqnum), random_seqnum);
             let fields = HeaderFields {
                 marker: packet.marker,
@@ -238,6 +241,8 @@ impl RtpBaseFilter2 {
     }
 
     pub(super) fn drop_invalid(&self, reason: &dyn std::fmt::Display) {
+        // Counted as invalid, not as consumed.
+        lock(&self.state).current_used = true;
         self.bad_input(reason);
     }
 

@@ -20,7 +20,7 @@
 //! - [`RtpBaseFilter2Ext::forward_on`]: the packet goes out with a rewritten fixed header on
 //!   an output stream (its sequence number, SSRC and payload type from the stream); the payload
 //!   memory is shared, only the header is copied;
-//! - [`RtpBaseFilter2Ext::emit`]: a packet the subclass made (an FEC packet) goes out on an
+//! - [`RtpBaseFilter2Ext::emit_packet`]: a packet the subclass made (an FEC packet) goes out on an
 //!   output stream, with the next sequence number of that stream.
 //!
 //! Each call returns the sequence number the packet got ([`Emitted`]); an input packet the
@@ -177,13 +177,16 @@ pub struct Rewrite {
     pub timestamp: Option<u32>,
 }
 
-/// A packet made by the subclass, for [`RtpBaseFilter2Ext::emit`].
+/// A packet made by the subclass, for [`RtpBaseFilter2Ext::emit_packet`].
 #[derive(Debug, Clone)]
 pub struct NewPacket {
     /// The payload (memory shared, never copied; a new buffer or part of an input).
     pub payload: gst::Buffer,
     /// Marker bit.
     pub marker: bool,
+    /// Payload type; `None`: the stream's (FEC packets inside the media stream have a
+    /// payload type of their own, RFC 5109 §9.1).
+    pub payload_type: Option<u8>,
     /// RTP timestamp (an FEC packet takes the one of the media packets it protects).
     pub timestamp: u32,
     /// PTS of the output buffer; `None`: the PTS of the input packet being handled.
@@ -234,10 +237,10 @@ pub trait RtpBaseFilter2Ext: IsA<RtpBaseFilter2> + 'static {
     /// Sends a packet made by the subclass on `stream`, with the stream's next sequence
     /// number. `None` for an unknown stream, or when the stream takes the input's SSRC or
     /// payload type and no packet came in yet.
-    fn emit(&self, stream: StreamId, packet: NewPacket) -> Option<Emitted> {
+    fn emit_packet(&self, stream: StreamId, packet: NewPacket) -> Option<Emitted> {
         self.upcast_ref::<RtpBaseFilter2>()
             .imp()
-            .emit(stream, packet)
+            .emit_packet(stream, packet)
     }
 
     /// Reports input the subclass cannot use (an FEC packet with a broken FEC header):

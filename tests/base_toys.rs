@@ -1,0 +1,493 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! The contracts of the three base classes, tested through toy subclasses registered by this
+//! test (not through a codec): each test is a step table, input → the packets or outputs
+//! expected right after it (sequence numbers, timestamps, marker, flags, payload bytes), then
+//! the `stats` counters. Input packets are written byte by byte (RFC 3550 §5.1) and outputs
+//! read with GStreamer's own RTP parser, not ours.
+
+use gst::prelude::*;
+
+mod common;
+#[path = "base_toys/depay.rs"]
+mod toy_depay;
+#[path = "base_toys/filter.rs"]
+mod toy_filter;
+#[path = "base_toys/pay.rs"]
+mod toy_pay;
+
+use common::{rtp_fields, rtp_packet};
+
+const TOY_RTP_CAPS: &str = "application/x-rtp,media=application,clock-rate=8000,encoding-name=TOY";
+
+fn init() {
+    common::init();
+    toy_pay::register();
+    toy_depay::register();
+    toy_filter::register();
+}
+
+fn pull_all(h: &mut gst_check::Harness) -> Vec<gst::Buffer> {
+    std::iter::from_fn(|| h.try_pull()).collect()
+}
+
+fn stat(stats: &gst::Structure, name: &str) -> u64 {
+    stats
+        .get::<u64>(name)
+        .unwrap_or_else(|_| panic!("stats has no u64 {name}: {stats}"))
+}
+
+/// An expected RTP packet.
+#[derive(Debug, PartialEq, Eq)]
+struct Pkt {
+    ssrc: u32,
+    pt: u8,
+    seq: u16,
+    ts: u32,
+    marker: bool,
+    discont: bool,
+    payload: &'static [u8],
+}
+
+fn check_packets(step: usize, got: &[gst::Buffer], want: &[Pkt]) {
+    assert_eq!(got.len(), want.len(), "step {step}: packets {got:?}");
+    for (i, (buffer, want)) in got.iter().zip(want).enumerate() {
+        let f = rtp_fields(buffer);
+        let got = Pkt {
+            ssrc: f.ssrc,
+            pt: f.pt,
+            seq: f.seq,
+            ts: f.timestamp,
+            marker: f.marker,
+            discont: buffer.flags().contains(gst::BufferFlags::DISCONT),
+            payload: want.payload,
+        };
+        assert_eq!(&got, want, "step {step} packet {i}");
+        assert_eq!(f.payload, want.payload, "step {step} packet {i} payload");
+        assert_eq!(
+            buffer.flags().contains(gst::BufferFlags::MARKER),
+            want.marker,
+            "step {step} packet {i}: MARKER flag exactly with the marker bit"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Payloader: RtpBasePay2 contracts.
+
+struct PayStep {
+    input: &'static [u8],
+    pts_ms: u64,
+    discont: bool,
+    out: &'static [Pkt],
+}
+
+const PAY_SSRC: u32 = 0x1234_5678;
+
+const fn pay_pkt(
+    seq: u16,
+    pts_ms: u32,
+    marker: bool,
+    discont: bool,
+    payload: &'static [u8],
+) -> Pkt {
+    // timestamp-offset 1000, clock-rate 8000: 8 ticks per ms.
+    Pkt {
+        ssrc: PAY_SSRC,
+        pt: 96,
+        seq,
+        ts: 1000 + 8 * pts_ms,
+        marker,
+        discont,
+        payload,
+    }
+}
+
+/// mtu 28 leaves 16 payload bytes per packet (12-byte header, no CSRC, no extension).
+const PAY_STEPS: &[PayStep] = &[
+    PayStep {
+        input: b"abc",
+        pts_ms: 0,
+        discont: false,
+        out: &[pay_pkt(65535, 0, true, false, b"abc")],
+    },
+    // Cut at the payload size, the marker on the last packet, seqnums wrap at 16 bits.
+    PayStep {
+        input: b"0123456789ABCDEFGHIJ",
+        pts_ms: 10,
+        discont: false,
+        out: &[
+            pay_pkt(0, 10, false, false, b"0123456789ABCDEF"),
+            pay_pkt(1, 10, true, false, b"GHIJ"),
+        ],
+    },
+    // Held by the subclass: nothing yet.
+    PayStep {
+        input: b"Hxy",
+        pts_ms: 20,
+        discont: false,
+        out: &[],
+    },
+    // Bad input: counted, no packet, no seqnum used.
+    PayStep {
+        input: b"",
+        pts_ms: 25,
+        discont: false,
+        out: &[],
+    },
+    // The held input leaves first, timed by its own PTS; DISCONT only on the first packet
+    // of the DISCONT input.
+    PayStep {
+        input: b"z",
+        pts_ms: 30,
+        discont: true,
+        out: &[
+            pay_pkt(2, 20, true, false, b"Hxy"),
+            pay_pkt(3, 30, true, true, b"z"),
+        ],
+    },
+    PayStep {
+        input: b"Hq",
+        pts_ms: 40,
+        discont: false,
+        out: &[],
+    },
+];
+
+/// What EOS drains after [`PAY_STEPS`].
+const PAY_EOS: &[Pkt] = &[pay_pkt(4, 40, true, false, b"Hq")];
+
+#[test]
+fn toy_payloader_follows_its_step_table() {
+    init();
+    let mut h = gst_check::Harness::new("rtp2toypay");
+    let pay = h.element().unwrap();
+    pay.set_property("mtu", 28u32);
+    pay.set_property("pt", 96u32);
+    pay.set_property("ssrc", PAY_SSRC);
+    pay.set_property("seqnum-offset", 65535i32);
+    pay.set_property("timestamp-offset", 1000u32);
+    h.set_src_caps_str("application/x-toy");
+    for (i, step) in PAY_STEPS.iter().enumerate() {
+        let mut b = gst::Buffer::from_slice(step.input);
+        {
+            let b = b.get_mut().unwrap();
+            b.set_pts(gst::ClockTime::from_mseconds(step.pts_ms));
+            if step.discont {
+                b.set_flags(gst::BufferFlags::DISCONT);
+            }
+        }
+        h.push(b).unwrap();
+        check_packets(i, &pull_all(&mut h), step.out);
+    }
+    h.push_event(gst::event::Eos::new());
+    check_packets(PAY_STEPS.len(), &pull_all(&mut h), PAY_EOS);
+    let stats = pay.property::<gst::Structure>("stats");
+    let sent: usize = PAY_STEPS.iter().map(|s| s.out.len()).sum::<usize>() + PAY_EOS.len();
+    assert_eq!(stat(&stats, "packets-sent"), sent as u64, "{stats}");
+    let bytes: usize = PAY_STEPS
+        .iter()
+        .flat_map(|s| s.out)
+        .chain(PAY_EOS)
+        .map(|p| p.payload.len())
+        .sum();
+    assert_eq!(stat(&stats, "bytes-sent"), bytes as u64, "{stats}");
+    assert_eq!(stat(&stats, "dropped-invalid"), 1, "{stats}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Depayloader: RtpBaseDepay2 contracts.
+
+/// One input packet: sequence number, RTP clock ticks (8000 Hz) since the first packet
+/// (the RTP timestamp is [`DEPAY_TS0`] + ticks, wrapping; the arrival PTS is the ticks'
+/// time) and payload (`None`: a packet that is not valid RTP), and the outputs right after
+/// it: (bytes, PTS in ms, DISCONT).
+struct DepayStep {
+    seq: u16,
+    ticks: u32,
+    payload: Option<&'static [u8]>,
+    out: &'static [(&'static [u8], u64, bool)],
+}
+
+/// The RTP timestamp wraps at 32 bits between the 5th and the 6th step.
+const DEPAY_TS0: u32 = u32::MAX - 300;
+
+use toy_depay::{END, START};
+const SE: u8 = START | END;
+
+#[rustfmt::skip]
+const DEPAY_STEPS: &[DepayStep] = &[
+    // The first output is DISCONT (nothing came before it).
+    DepayStep { seq: 10, ticks: 0, payload: Some(&[SE, b'a', b'b']), out: &[(b"ab", 0, true)] },
+    DepayStep { seq: 11, ticks: 80, payload: Some(&[START, b'c']), out: &[] },
+    // The unit is timed by its first packet.
+    DepayStep { seq: 12, ticks: 160, payload: Some(&[END, b'd']), out: &[(b"cd", 10, false)] },
+    DepayStep { seq: 13, ticks: 240, payload: Some(&[START, b'e']), out: &[] },
+    // 14 lost: the unit "e…" is dropped, never output partially.
+    DepayStep { seq: 15, ticks: 320, payload: Some(&[END, b'f']), out: &[] },
+    // The next output after the loss is DISCONT; the RTP timestamp wrapped.
+    DepayStep { seq: 16, ticks: 400, payload: Some(&[SE, b'g']), out: &[(b"g", 50, true)] },
+    // Late (a duplicate of 12): dropped by the base class.
+    DepayStep { seq: 12, ticks: 160, payload: Some(&[END, b'd']), out: &[] },
+    // Empty payload: the subclass drops it; the next output is DISCONT.
+    DepayStep { seq: 17, ticks: 480, payload: Some(&[]), out: &[] },
+    DepayStep { seq: 18, ticks: 560, payload: Some(&[SE, b'h']), out: &[(b"h", 70, true)] },
+    // Not RTP version 2: dropped before the sequence numbers are looked at.
+    DepayStep { seq: 19, ticks: 640, payload: None, out: &[] },
+    DepayStep { seq: 19, ticks: 640, payload: Some(&[SE, b'i']), out: &[(b"i", 80, false)] },
+];
+
+#[test]
+fn toy_depayloader_follows_its_step_table() {
+    init();
+    let mut h = gst_check::Harness::new("rtp2toydepay");
+    let depay = h.element().unwrap();
+    h.set_src_caps_str(TOY_RTP_CAPS);
+    for (i, step) in DEPAY_STEPS.iter().enumerate() {
+        let ts = DEPAY_TS0.wrapping_add(step.ticks);
+        let payload = step.payload.unwrap_or(b"x");
+        let mut bytes = rtp_packet(96, step.seq, ts, 0x11, false, payload);
+        if step.payload.is_none() {
+            bytes[0] = 0x40; // version 1
+        }
+        let mut b = gst::Buffer::from_mut_slice(bytes);
+        b.get_mut().unwrap().set_pts(gst::ClockTime::from_nseconds(
+            u64::from(step.ticks) * 125_000,
+        ));
+        h.push(b).unwrap();
+        let got: Vec<(Vec<u8>, u64, bool)> = pull_all(&mut h)
+            .iter()
+            .map(|b| {
+                (
+                    b.map_readable().unwrap().to_vec(),
+                    b.pts().unwrap().mseconds(),
+                    b.flags().contains(gst::BufferFlags::DISCONT),
+                )
+            })
+            .collect();
+        let want: Vec<(Vec<u8>, u64, bool)> = step
+            .out
+            .iter()
+            .map(|(d, p, f)| (d.to_vec(), *p, *f))
+            .collect();
+        assert_eq!(got, want, "step {i}");
+    }
+    let stats = depay.property::<gst::Structure>("stats");
+    assert_eq!(stat(&stats, "packets-received"), 10, "{stats}");
+    assert_eq!(stat(&stats, "packets-lost"), 1, "{stats}");
+    assert_eq!(stat(&stats, "dropped-late"), 1, "{stats}");
+    assert_eq!(stat(&stats, "dropped-payload"), 1, "{stats}");
+    assert_eq!(stat(&stats, "dropped-invalid"), 1, "{stats}");
+    assert_eq!(stat(&stats, "buffers-pushed"), 5, "{stats}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Filter: RtpBaseFilter2 contracts, through the toy XOR FEC encoder.
+
+use toy_filter::{DROP_PT, FEC_PT, FEC_SSRC};
+
+const MEDIA_SSRC: u32 = 0x22;
+const OTHER_SSRC: u32 = 0x33;
+
+/// One input packet (SSRC, payload type, seqnum, timestamp, payload) and the packets right
+/// after it.
+struct FilterStep {
+    ssrc: u32,
+    pt: u8,
+    seq: u16,
+    ts: u32,
+    payload: &'static [u8],
+    out: &'static [Pkt],
+}
+
+const fn media(seq: u16, ts: u32, payload: &'static [u8]) -> Pkt {
+    Pkt {
+        ssrc: MEDIA_SSRC,
+        pt: 96,
+        seq,
+        ts,
+        marker: false,
+        discont: false,
+        payload,
+    }
+}
+
+const fn fec(ssrc: u32, seq: u16, ts: u32, payload: &'static [u8]) -> Pkt {
+    Pkt {
+        ssrc,
+        pt: FEC_PT,
+        seq,
+        ts,
+        marker: false,
+        discont: false,
+        payload,
+    }
+}
+
+const fn step(
+    ssrc: u32,
+    pt: u8,
+    seq: u16,
+    ts: u32,
+    payload: &'static [u8],
+    out: &'static [Pkt],
+) -> FilterStep {
+    FilterStep {
+        ssrc,
+        pt,
+        seq,
+        ts,
+        payload,
+        out,
+    }
+}
+
+/// FEC on its own SSRC and sequence numbers (from 65534, wrapping); media unchanged.
+#[rustfmt::skip]
+const SEPARATE_STEPS: &[FilterStep] = &[
+    step(MEDIA_SSRC, 96, 100, 1000, &[1, 2, 3], &[media(100, 1000, &[1, 2, 3])]),
+    // The FEC payload names the first protected packet's seqnum (100) as the base class
+    // reported it to the subclass.
+    step(MEDIA_SSRC, 96, 101, 1001, &[4, 5], &[
+        media(101, 1001, &[4, 5]),
+        fec(FEC_SSRC, 65534, 1001, &[0, 100, 2, 1 ^ 4, 2 ^ 5, 3]),
+    ]),
+    // Consumed by the subclass.
+    step(MEDIA_SSRC, DROP_PT, 102, 1002, &[9], &[]),
+    // Another SSRC, interleaved: tracked on its own (no loss, no resync of the media).
+    step(OTHER_SSRC, DROP_PT, 5000, 7, &[1], &[]),
+    // Bad input for the subclass: counted, no output.
+    step(MEDIA_SSRC, 96, 103, 1003, &[], &[]),
+    step(OTHER_SSRC, DROP_PT, 5001, 8, &[1], &[]),
+    step(MEDIA_SSRC, 96, 104, 1004, &[9], &[media(104, 1004, &[9])]),
+    // A duplicate: dropped by the base class before the subclass sees it.
+    step(MEDIA_SSRC, 96, 104, 1004, &[9], &[]),
+    // 105 lost: counted; the media passes with its own seqnum, the gap stays.
+    step(MEDIA_SSRC, 96, 106, 1006, &[7, 7], &[
+        media(106, 1006, &[7, 7]),
+        fec(FEC_SSRC, 65535, 1006, &[0, 104, 2, 9 ^ 7, 7]),
+    ]),
+    step(MEDIA_SSRC, 96, 107, 1007, &[1], &[media(107, 1007, &[1])]),
+];
+
+/// FEC inside the media stream: the media is renumbered around the FEC packets.
+#[rustfmt::skip]
+const INBAND_STEPS: &[FilterStep] = &[
+    step(MEDIA_SSRC, 96, 100, 1000, &[1, 2, 3], &[media(100, 1000, &[1, 2, 3])]),
+    step(MEDIA_SSRC, 96, 101, 1001, &[4, 5], &[
+        media(101, 1001, &[4, 5]),
+        fec(MEDIA_SSRC, 102, 1001, &[0, 100, 2, 1 ^ 4, 2 ^ 5, 3]),
+    ]),
+    step(MEDIA_SSRC, 96, 102, 1002, &[6], &[media(103, 1002, &[6])]),
+    // 103 lost: the gap stays a gap after renumbering (104 → 105, not 104).
+    step(MEDIA_SSRC, 96, 104, 1004, &[7], &[
+        media(105, 1004, &[7]),
+        fec(MEDIA_SSRC, 106, 1004, &[0, 103, 2, 6 ^ 7]),
+    ]),
+    step(MEDIA_SSRC, 96, 105, 1005, &[8], &[media(107, 1005, &[8])]),
+];
+
+/// Runs `steps` through the toy FEC encoder; returns its stats after EOS, whose output
+/// must be `eos`. Checks that every media packet whose header is unchanged is the input
+/// buffer itself and that a renumbered one shares the input's payload memory.
+fn run_filter(inband: bool, steps: &[FilterStep], eos: &[Pkt]) -> gst::Structure {
+    init();
+    let filter = gst::ElementFactory::make("rtp2toyfec")
+        .property("inband", inband)
+        .build()
+        .unwrap();
+    let mut h = gst_check::Harness::with_element(&filter, Some("sink"), Some("src"));
+    h.play();
+    h.set_src_caps_str(TOY_RTP_CAPS);
+    for (i, step) in steps.iter().enumerate() {
+        let input = gst::Buffer::from_mut_slice(rtp_packet(
+            step.pt,
+            step.seq,
+            step.ts,
+            step.ssrc,
+            false,
+            step.payload,
+        ));
+        let input_payload = input.map_readable().unwrap().as_ptr() as usize + 12;
+        h.push(input.clone()).unwrap();
+        let got = pull_all(&mut h);
+        check_packets(i, &got, step.out);
+        for out in got.iter().filter(|b| rtp_fields(b).pt == 96) {
+            if rtp_fields(out).seq == step.seq {
+                assert_eq!(
+                    out.as_ptr(),
+                    input.as_ptr(),
+                    "step {i}: forwarded zero-copy"
+                );
+            } else {
+                let payload = out.peek_memory(out.n_memory() - 1);
+                let at = payload.map_readable().unwrap().as_ptr() as usize;
+                assert_eq!(
+                    at, input_payload,
+                    "step {i}: rewritten packet shares the payload"
+                );
+            }
+        }
+    }
+    h.push_event(gst::event::Eos::new());
+    check_packets(steps.len(), &pull_all(&mut h), eos);
+    filter.property::<gst::Structure>("stats")
+}
+
+#[test]
+fn toy_filter_passes_drops_and_emits_fec_on_its_own_ssrc() {
+    // EOS protects what is left (107), the FEC seqnum wrapped to 0.
+    let stats = run_filter(
+        false,
+        SEPARATE_STEPS,
+        &[fec(FEC_SSRC, 0, 1007, &[0, 107, 1, 1])],
+    );
+    assert_eq!(stat(&stats, "packets-received"), 10, "{stats}");
+    assert_eq!(stat(&stats, "packets-lost"), 1, "{stats}");
+    assert_eq!(stat(&stats, "dropped-late"), 1, "{stats}");
+    assert_eq!(stat(&stats, "dropped-invalid"), 1, "{stats}");
+    assert_eq!(stat(&stats, "resyncs"), 0, "{stats}");
+    assert_eq!(stat(&stats, "packets-forwarded"), 5, "{stats}");
+    assert_eq!(stat(&stats, "packets-rewritten"), 0, "{stats}");
+    assert_eq!(stat(&stats, "packets-emitted"), 3, "{stats}");
+    assert_eq!(stat(&stats, "packets-consumed"), 3, "{stats}");
+    assert_eq!(stat(&stats, "packets-pushed"), 8, "{stats}");
+}
+
+#[test]
+fn toy_filter_inserts_fec_into_the_media_seqnum_space() {
+    let stats = run_filter(
+        true,
+        INBAND_STEPS,
+        &[fec(MEDIA_SSRC, 108, 1005, &[0, 107, 1, 8])],
+    );
+    assert_eq!(stat(&stats, "packets-lost"), 1, "{stats}");
+    assert_eq!(stat(&stats, "packets-forwarded"), 2, "{stats}");
+    assert_eq!(stat(&stats, "packets-rewritten"), 3, "{stats}");
+    assert_eq!(stat(&stats, "packets-emitted"), 3, "{stats}");
+    assert_eq!(stat(&stats, "packets-consumed"), 0, "{stats}");
+}
+
+/// A buffer list goes through the same steps as single buffers and leaves as one push.
+#[test]
+fn toy_filter_handles_a_buffer_list() {
+    init();
+    let mut h = gst_check::Harness::new("rtp2toyfec");
+    h.play();
+    h.set_src_caps_str(TOY_RTP_CAPS);
+    let mut list = gst::BufferList::new();
+    for s in &SEPARATE_STEPS[..2] {
+        let p = rtp_packet(s.pt, s.seq, s.ts, s.ssrc, false, s.payload);
+        list.get_mut().unwrap().add(gst::Buffer::from_mut_slice(p));
+    }
+    let src = h.srcpad().unwrap().clone();
+    assert_eq!(src.push_list(list), Ok(gst::FlowSuccess::Ok));
+    let want: Vec<&Pkt> = SEPARATE_STEPS[..2].iter().flat_map(|s| s.out).collect();
+    let got = pull_all(&mut h);
+    assert_eq!(got.len(), want.len());
+    for (i, (b, w)) in got.iter().zip(want).enumerate() {
+        check_packets(i, std::slice::from_ref(b), std::slice::from_ref(w));
+    }
+}

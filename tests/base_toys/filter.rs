@@ -1,0 +1,238 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! A toy FEC encoder on `RtpBaseFilter2`: after every [`GROUP`] media packets it emits an
+//! "XOR FEC" packet (payload type [`FEC_PT`]) whose payload is the first protected packet's
+//! output sequence number (2 bytes, as the base class reported it), the packet count, and
+//! the XOR of the protected payloads (zero-padded to the longest). With `inband=false` the
+//! FEC packets have their own SSRC ([`FEC_SSRC`]) and sequence numbers from [`FEC_SEQ_START`]
+//! and media passes unchanged; with `inband=true` they go inside the media stream, whose
+//! packets are renumbered around them. Payload type [`DROP_PT`] is consumed; an empty
+//! payload is bad input. What is left of a group is protected at EOS.
+
+use std::sync::Mutex;
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gstrtp2::base::filter::{
+    FilterPacket, NewPacket, OutputStream, Rewrite, RtpBaseFilter2, RtpBaseFilter2Ext,
+    RtpBaseFilter2Impl, Seqnums, StreamId,
+};
+
+glib::wrapper! {
+    pub struct ToyFec(ObjectSubclass<imp::ToyFec>)
+        @extends RtpBaseFilter2, gst::Element, gst::Object;
+}
+
+/// Media packets per FEC packet.
+pub const GROUP: usize = 2;
+/// Payload type of the FEC packets.
+pub const FEC_PT: u8 = 100;
+/// SSRC of the separate FEC stream.
+pub const FEC_SSRC: u32 = 0xfec0_fec0;
+/// First sequence number of the separate FEC stream.
+pub const FEC_SEQ_START: u16 = 65534;
+/// Packets of this payload type are consumed (not forwarded).
+pub const DROP_PT: u8 = 127;
+
+/// Registers the toy as element `rtp2toyfec` (once per process).
+pub fn register() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        gst::Element::register(None, "rtp2toyfec", gst::Rank::NONE, ToyFec::static_type())
+            .expect("register rtp2toyfec");
+    });
+}
+
+mod imp {
+    use super::*;
+
+    #[derive(Default)]
+    struct Group {
+        /// Output sequence number of the first protected packet.
+        base: Option<u16>,
+        count: u8,
+        xor: Vec<u8>,
+        timestamp: u32,
+    }
+
+    #[derive(Default)]
+    struct State {
+        /// FEC stream, and the media stream when in band.
+        fec: Option<StreamId>,
+        media: Option<StreamId>,
+        group: Group,
+    }
+
+    #[derive(Default)]
+    pub struct ToyFec {
+        inband: Mutex<bool>,
+        state: Mutex<State>,
+    }
+
+    #[glib::object_subclass]
+    impl ObjectSubclass for ToyFec {
+        const NAME: &'static str = "Rtp2TestToyFec";
+        type Type = super::ToyFec;
+        type ParentType = RtpBaseFilter2;
+    }
+
+    impl ObjectImpl for ToyFec {
+        fn properties() -> &'static [glib::ParamSpec] {
+            static PROPS: std::sync::LazyLock<Vec<glib::ParamSpec>> =
+                std::sync::LazyLock::new(|| {
+                    vec![
+                        glib::ParamSpecBoolean::builder("inband")
+                            .blurb("FEC inside the media stream")
+                            .build(),
+                    ]
+                });
+            PROPS.as_ref()
+        }
+
+        fn set_property(&self, _id: usize, value: &glib::Value, _pspec: &glib::ParamSpec) {
+            *self.inband.lock().unwrap() = value.get().unwrap();
+        }
+
+        fn property(&self, _id: usize, _pspec: &glib::ParamSpec) -> glib::Value {
+            self.inband.lock().unwrap().to_value()
+        }
+    }
+
+    impl GstObjectImpl for ToyFec {}
+
+    impl ElementImpl for ToyFec {
+        fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+            static META: std::sync::LazyLock<gst::subclass::ElementMetadata> =
+                std::sync::LazyLock::new(|| {
+                    gst::subclass::ElementMetadata::new(
+                        "Toy XOR FEC encoder",
+                        "Codec/Network/RTP",
+                        "Test subclass of RtpBaseFilter2",
+                        "tests",
+                    )
+                });
+            Some(&META)
+        }
+
+        fn pad_templates() -> &'static [gst::PadTemplate] {
+            static TEMPLATES: std::sync::LazyLock<Vec<gst::PadTemplate>> =
+                std::sync::LazyLock::new(|| {
+                    let caps = gst::Caps::new_empty_simple("application/x-rtp");
+                    ["sink", "src"]
+                        .into_iter()
+                        .zip([gst::PadDirection::Sink, gst::PadDirection::Src])
+                        .map(|(name, dir)| {
+                            gst::PadTemplate::new(name, dir, gst::PadPresence::Always, &caps)
+                                .unwrap()
+                        })
+                        .collect()
+                });
+            TEMPLATES.as_ref()
+        }
+    }
+
+    impl ToyFec {
+        /// Emits the FEC packet of the group, if any (no toy lock held while emitting).
+        fn finish_group(&self) {
+            let (group, fec) = {
+                let mut state = self.state.lock().unwrap();
+                (std::mem::take(&mut state.group), state.fec)
+            };
+            let (Some(base), Some(fec)) = (group.base, fec) else {
+                return;
+            };
+            let mut payload = base.to_be_bytes().to_vec();
+            payload.push(group.count);
+            payload.extend_from_slice(&group.xor);
+            self.obj().emit_packet(
+                fec,
+                NewPacket {
+                    payload: gst::Buffer::from_mut_slice(payload),
+                    marker: false,
+                    payload_type: Some(FEC_PT),
+                    timestamp: group.timestamp,
+                    pts: None,
+                },
+            );
+        }
+    }
+
+    impl RtpBaseFilter2Impl for ToyFec {
+        fn start(&self) -> Result<(), gst::ErrorMessage> {
+            let obj = self.obj();
+            let inband = *self.inband.lock().unwrap();
+            let (fec, media) = if inband {
+                let stream = obj.add_output_stream(OutputStream {
+                    ssrc: None,
+                    payload_type: None,
+                    seqnums: Seqnums::FollowInput,
+                });
+                (stream, Some(stream))
+            } else {
+                let fec = obj.add_output_stream(OutputStream {
+                    ssrc: Some(FEC_SSRC),
+                    payload_type: Some(FEC_PT),
+                    seqnums: Seqnums::Own {
+                        start: Some(FEC_SEQ_START),
+                    },
+                });
+                (fec, None)
+            };
+            *self.state.lock().unwrap() = State {
+                fec: Some(fec),
+                media,
+                group: Group::default(),
+            };
+            Ok(())
+        }
+
+        fn handle_packet(&self, packet: &FilterPacket) -> Result<gst::FlowSuccess, gst::FlowError> {
+            if packet.payload_type() == DROP_PT {
+                return Ok(gst::FlowSuccess::Ok);
+            }
+            if packet.payload().is_empty() {
+                self.obj().drop_invalid(&"empty toy media payload");
+                return Ok(gst::FlowSuccess::Ok);
+            }
+            let media = self.state.lock().unwrap().media;
+            let emitted = match media {
+                Some(stream) => self
+                    .obj()
+                    .forward_on(packet, stream, Rewrite::default())
+                    .ok_or(gst::FlowError::Error)?,
+                None => self.obj().forward(packet),
+            };
+            let full = {
+                let mut state = self.state.lock().unwrap();
+                let group = &mut state.group;
+                group.base.get_or_insert(emitted.seqnum);
+                group.count += 1;
+                group.timestamp = packet.timestamp();
+                let payload = packet.payload();
+                if group.xor.len() < payload.len() {
+                    group.xor.resize(payload.len(), 0);
+                }
+                for (x, b) in group.xor.iter_mut().zip(payload) {
+                    *x ^= b;
+                }
+                usize::from(group.count) == GROUP
+            };
+            if full {
+                self.finish_group();
+            }
+            Ok(gst::FlowSuccess::Ok)
+        }
+
+        fn drain(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
+            self.finish_group();
+            Ok(gst::FlowSuccess::Ok)
+        }
+
+        fn flush(&self) {
+            self.state.lock().unwrap().group = Group::default();
+        }
+    }
+}

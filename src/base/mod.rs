@@ -12,3 +12,4 @@ pub mod depay;
 pub(crate) mod extensions;
 pub mod filter;
 pub mod pay;
+pub(crate) mod rtp_in;

@@ -8,18 +8,17 @@ use rtp2_core::hdrsimd::parse_headers_auto;
 use smallvec::SmallVec;
 use std::cell::RefCell;
 use std::sync::{LazyLock, Mutex};
-use std::time::{Duration, Instant};
 
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 use rtp2_core::rtp::RtpPacket;
-use rtp2_core::seqnum::{SeqnumTracker, SeqnumUnwrapper, SeqnumVerdict, TimestampUnwrapper};
 use rtp2_core::time::clock_to_ns;
 
 use super::IncomingPacket;
 use super::allocation::ProposedAllocator;
 use crate::base::extensions::{HeaderExtensions, configure_from_caps, lock};
+use crate::base::rtp_in::{RtpIn, Verdict, report_bad_input};
 
 type FlowResult = Result<gst::FlowSuccess, gst::FlowError>;
 
@@ -55,8 +54,6 @@ const DEFAULT_MAX_REORDER: u32 = 100;
 /// Derived PTS further than this from the arrival PTS means the clocks drifted apart (or the
 /// sender jumped): re-anchor the RTP → PTS mapping.
 const MAX_PTS_DRIFT: gst::ClockTime = gst::ClockTime::from_seconds(1);
-/// Element warning messages about bad input are posted at most this often.
-const WARNING_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -75,17 +72,12 @@ impl Default for Settings {
     }
 }
 
+/// Counters of the output side (the input side's are in [`RtpIn`]).
 #[derive(Debug, Default)]
 struct Stats {
-    packets_received: u64,
-    bytes_received: u64,
-    packets_lost: u64,
-    dropped_invalid: u64,
-    dropped_late: u64,
     dropped_payload: u64,
     buffers_pushed: u64,
     keyframe_requests: u64,
-    resyncs: u64,
 }
 
 #[derive(Debug)]
@@ -128,17 +120,11 @@ struct State {
     /// PTS and DTS of the last input buffer; `stats` turns them into running times (C stats
     /// `running-time-pts/dts`), so that the per-packet path does no segment arithmetic.
     input_times: (Option<gst::ClockTime>, Option<gst::ClockTime>),
-    ssrc: Option<u32>,
-    seqnum: SeqnumTracker,
-    ext_seqnum: SeqnumUnwrapper,
-    ext_timestamp: TimestampUnwrapper,
+    /// SSRC, sequence numbers, verdicts and input counters.
+    rtp_in: RtpIn,
     /// (extended RTP timestamp, PTS) pair the output PTS are computed from.
     anchor: Option<(u64, gst::ClockTime)>,
     discont_pending: bool,
-    /// Packets were lost (or the stream restarted) before the next packet.
-    loss_before_next: bool,
-    last_seqnum: u16,
-    last_timestamp: u32,
     /// SSRC and CSRCs of the current packet (for `source-info`).
     sources: Option<(u32, Vec<u32>)>,
     /// The `source-info` property, kept here so that the per-packet path takes one lock.
@@ -155,7 +141,6 @@ struct State {
     /// New output caps or a RECONFIGURE event: the ALLOCATION query is due before the next
     /// push.
     allocation_stale: bool,
-    last_warning: Option<Instant>,
     stats: Stats,
 }
 
@@ -187,15 +172,9 @@ impl State {
             clock_rate: None,
             play_range: PlayRange::default(),
             input_times: (None, None),
-            ssrc: None,
-            seqnum: SeqnumTracker::new(max_reorder),
-            ext_seqnum: SeqnumUnwrapper::new(),
-            ext_timestamp: TimestampUnwrapper::new(),
+            rtp_in: RtpIn::new(max_reorder),
             anchor: None,
             discont_pending: true,
-            loss_before_next: true,
-            last_seqnum: 0,
-            last_timestamp: 0,
             sources: None,
             source_info: false,
             extension: None,
@@ -205,19 +184,20 @@ impl State {
             pending: Vec::new(),
             allocator: None,
             allocation_stale: false,
-            last_warning: None,
             stats: Stats::default(),
         }
     }
 
-    /// Forgets the sequence and timing history (new sender, flush).
+    /// Forgets the sequence and timing history (flush).
     fn resync(&mut self) {
-        self.seqnum.reset();
-        self.ext_seqnum.reset();
-        self.ext_timestamp.reset();
+        self.rtp_in.reset();
+        self.forget_timing();
+    }
+
+    /// Forgets the RTP → PTS mapping; the next output is DISCONT (new sender, flush).
+    fn forget_timing(&mut self) {
         self.anchor = None;
         self.discont_pending = true;
-        self.loss_before_next = true;
     }
 
     /// Output PTS of media sampled at `ext_ts`: the anchor's PTS plus the RTP time elapsed
@@ -413,6 +393,7 @@ impl RtpBaseDepay2 {
         self.bad_input(reason, |state| {
             state.stats.dropped_payload += 1;
             state.discont_pending = true;
+            &mut state.rtp_in
         });
     }
 
@@ -431,29 +412,14 @@ impl RtpBaseDepay2 {
         }
     }
 
-    /// Counts bad input (`count` updates the state under its lock); GST_WARNING every time,
-    /// an element warning message at most once per interval, posted after the lock.
-    fn bad_input(&self, reason: &dyn std::fmt::Display, count: impl FnOnce(&mut State)) {
-        gst::warning!(crate::CAT, imp = self, "Dropping bad input: {reason}");
-        let now = Instant::now();
-        let post = {
-            let mut state = lock(&self.state);
-            count(&mut state);
-            let due = state
-                .last_warning
-                .is_none_or(|t| now.duration_since(t) >= WARNING_INTERVAL);
-            if due {
-                state.last_warning = Some(now);
-            }
-            due
-        };
-        if post {
-            gst::element_imp_warning!(
-                self,
-                gst::StreamError::Decode,
-                ["Dropping bad RTP input: {reason}"]
-            );
-        }
+    /// Counts bad input (`count` updates the state under its lock); see
+    /// [`report_bad_input`].
+    fn bad_input(
+        &self,
+        reason: &dyn std::fmt::Display,
+        count: impl FnOnce(&mut State) -> &mut RtpIn,
+    ) {
+        report_bad_input(self.obj().upcast_ref(), &self.state, reason, count);
     }
 
     /// Validates one RTP packet and hands it to the subclass; the buffer may become an
@@ -473,16 +439,14 @@ impl RtpBaseDepay2 {
         payload_output: &RefCell<Option<PayloadOutput>>,
     ) -> FlowResult {
         let Ok(map) = buffer.map_readable() else {
-            self.bad_input(&"unreadable buffer", |state| {
-                state.stats.dropped_invalid += 1
-            });
+            self.bad_input(&"unreadable buffer", |state| state.rtp_in.count_invalid());
             return Ok(gst::FlowSuccess::Ok);
         };
         let rtp = match RtpPacket::parse(map.as_slice()) {
             Ok(rtp) => rtp,
             Err(err) => {
                 self.bad_input(&format_args!("invalid RTP packet: {err}"), |state| {
-                    state.stats.dropped_invalid += 1
+                    state.rtp_in.count_invalid()
                 });
                 return Ok(gst::FlowSuccess::Ok);
             }
@@ -500,63 +464,19 @@ impl RtpBaseDepay2 {
                 );
                 return Err(gst::FlowError::NotNegotiated);
             }
-            state.stats.packets_received += 1;
-            state.stats.bytes_received += rtp.payload().len() as u64;
             state.input_times = (buffer.pts(), buffer.dts());
-
-            if state.ssrc.is_some_and(|s| s != rtp.ssrc()) {
-                gst::info!(
-                    crate::CAT,
-                    imp = self,
-                    "SSRC changed from {:08x} to {:08x}: resynchronising",
-                    state.ssrc.unwrap_or_default(),
-                    rtp.ssrc()
-                );
-                state.resync();
-                state.stats.resyncs += 1;
+            let accepted = match state.rtp_in.check(self.obj().upcast_ref(), &rtp) {
+                Verdict::Accept(accepted) => accepted,
+                Verdict::Late => return Ok(gst::FlowSuccess::Ok),
+            };
+            if accepted.resync {
+                state.forget_timing();
                 flush_subclass = true;
             }
-            state.ssrc = Some(rtp.ssrc());
-
-            match state.seqnum.check(rtp.sequence_number()) {
-                SeqnumVerdict::First | SeqnumVerdict::Expected => {}
-                SeqnumVerdict::Gap { lost } => {
-                    gst::debug!(
-                        crate::CAT,
-                        imp = self,
-                        "{lost} packets lost before seqnum {}",
-                        rtp.sequence_number()
-                    );
-                    state.stats.packets_lost += u64::from(lost);
-                    state.discont_pending = true;
-                    state.loss_before_next = true;
-                }
-                SeqnumVerdict::Late { behind } => {
-                    state.stats.dropped_late += 1;
-                    gst::debug!(
-                        crate::CAT,
-                        imp = self,
-                        "Dropping late or duplicate packet {} ({behind} behind)",
-                        rtp.sequence_number()
-                    );
-                    return Ok(gst::FlowSuccess::Ok);
-                }
-                SeqnumVerdict::Restart => {
-                    gst::info!(
-                        crate::CAT,
-                        imp = self,
-                        "Sender restarted at seqnum {}",
-                        rtp.sequence_number()
-                    );
-                    let seq = rtp.sequence_number();
-                    state.resync();
-                    state.seqnum.check(seq);
-                    state.stats.resyncs += 1;
-                    flush_subclass = true;
-                }
+            if accepted.lost > 0 {
+                state.discont_pending = true;
             }
-            let ext_seqnum = state.ext_seqnum.unwrap(rtp.sequence_number());
-            let ext_timestamp = state.ext_timestamp.unwrap(rtp.timestamp());
+            let ext_timestamp = accepted.ext_timestamp;
             if let Some(pts) = buffer.pts() {
                 let drifted = state
                     .pts_for(ext_timestamp)
@@ -568,12 +488,9 @@ impl RtpBaseDepay2 {
                     state.anchor = Some((ext_timestamp, pts));
                 }
             }
-            state.last_seqnum = rtp.sequence_number();
-            state.last_timestamp = rtp.timestamp();
             state.sources = Some((rtp.ssrc(), rtp.csrcs().collect()));
             state.extension = rtp.extension().map(|(p, d)| (p, d.to_vec()));
-            let discont = std::mem::take(&mut state.loss_before_next);
-            (ext_seqnum, ext_timestamp, discont)
+            (accepted.ext_seqnum, ext_timestamp, accepted.discont)
         };
         if flush_subclass {
             (self.vfuncs().flush)(&self.obj());
@@ -664,7 +581,7 @@ impl RtpBaseDepay2 {
             if header.is_none() {
                 self.bad_input(
                     &"invalid RTP packet: shorter than 12 bytes or not version 2",
-                    |state| state.stats.dropped_invalid += 1,
+                    |state| state.rtp_in.count_invalid(),
                 );
                 continue;
             }
@@ -747,20 +664,18 @@ impl RtpBaseDepay2 {
     fn stats(&self) -> gst::Structure {
         let state = lock(&self.state);
         let s = &state.stats;
-        gst::Structure::builder("application/x-rtp-depayload-stats")
+        let input = &state.rtp_in;
+        let builder = gst::Structure::builder("application/x-rtp-depayload-stats")
             .field("clock-rate", state.clock_rate.unwrap_or(0))
-            .field("ssrc", state.ssrc.unwrap_or(0))
-            .field("seqnum", u32::from(state.last_seqnum))
-            .field("timestamp", state.last_timestamp)
-            .field("packets-received", s.packets_received)
-            .field("bytes-received", s.bytes_received)
-            .field("packets-lost", s.packets_lost)
-            .field("dropped-invalid", s.dropped_invalid)
-            .field("dropped-late", s.dropped_late)
+            .field("ssrc", input.ssrc().unwrap_or(0))
+            .field("seqnum", u32::from(input.last_seqnum()))
+            .field("timestamp", input.last_timestamp());
+        input
+            .stats
+            .add_fields(builder)
             .field("dropped-payload", s.dropped_payload)
             .field("buffers-pushed", s.buffers_pushed)
             .field("keyframe-requests", s.keyframe_requests)
-            .field("resyncs", s.resyncs)
             // The fields of the C base class's stats, under its names, for applications
             // that read them.
             .field("clock_rate", state.clock_rate.unwrap_or(0))
@@ -940,7 +855,7 @@ impl ObjectImpl for RtpBaseDepay2 {
                 let max_reorder = value.get::<i32>().unwrap_or(DEFAULT_MAX_REORDER as i32);
                 settings.max_reorder = u32::try_from(max_reorder).unwrap_or(0);
                 lock(&self.state)
-                    .seqnum
+                    .rtp_in
                     .set_max_reorder(settings.max_reorder);
             }
             "source-info" => {

@@ -289,6 +289,8 @@ fn toy_depayloader_follows_its_step_table() {
 use toy_filter::{DROP_PT, FEC_PT, FEC_SSRC};
 
 const MEDIA_SSRC: u32 = 0x22;
+/// Payload type of a step whose packet is made not RTP (version 1).
+const NOT_RTP: u8 = 255;
 const OTHER_SSRC: u32 = 0x33;
 
 /// One input packet (SSRC, payload type, seqnum, timestamp, payload) and the packets right
@@ -360,6 +362,8 @@ const SEPARATE_STEPS: &[FilterStep] = &[
     step(OTHER_SSRC, DROP_PT, 5000, 7, &[1], &[]),
     // Bad input for the subclass: counted, no output.
     step(MEDIA_SSRC, 96, 103, 1003, &[], &[]),
+    // Not RTP: dropped by the base class (no seqnum taken from it).
+    step(MEDIA_SSRC, NOT_RTP, 104, 1004, &[9], &[]),
     step(OTHER_SSRC, DROP_PT, 5001, 8, &[1], &[]),
     step(MEDIA_SSRC, 96, 104, 1004, &[9], &[media(104, 1004, &[9])]),
     // A duplicate: dropped by the base class before the subclass sees it.
@@ -390,26 +394,25 @@ const INBAND_STEPS: &[FilterStep] = &[
 ];
 
 /// Runs `steps` through the toy FEC encoder; returns its stats after EOS, whose output
-/// must be `eos`. Checks that every media packet whose header is unchanged is the input
+/// must be `eos`, and the number of warning messages it posted. Checks that every media packet whose header is unchanged is the input
 /// buffer itself and that a renumbered one shares the input's payload memory.
-fn run_filter(inband: bool, steps: &[FilterStep], eos: &[Pkt]) -> gst::Structure {
+fn run_filter(inband: bool, steps: &[FilterStep], eos: &[Pkt]) -> (gst::Structure, usize) {
     init();
     let filter = gst::ElementFactory::make("rtp2toyfec")
         .property("inband", inband)
         .build()
         .unwrap();
+    let bus = gst::Bus::new();
+    filter.set_bus(Some(&bus));
     let mut h = gst_check::Harness::with_element(&filter, Some("sink"), Some("src"));
     h.play();
     h.set_src_caps_str(TOY_RTP_CAPS);
     for (i, step) in steps.iter().enumerate() {
-        let input = gst::Buffer::from_mut_slice(rtp_packet(
-            step.pt,
-            step.seq,
-            step.ts,
-            step.ssrc,
-            false,
-            step.payload,
-        ));
+        let mut bytes = rtp_packet(step.pt, step.seq, step.ts, step.ssrc, false, step.payload);
+        if step.pt == NOT_RTP {
+            bytes[0] = 0x40;
+        }
+        let input = gst::Buffer::from_mut_slice(bytes);
         let input_payload = input.map_readable().unwrap().as_ptr() as usize + 12;
         h.push(input.clone()).unwrap();
         let got = pull_all(&mut h);
@@ -433,13 +436,14 @@ fn run_filter(inband: bool, steps: &[FilterStep], eos: &[Pkt]) -> gst::Structure
     }
     h.push_event(gst::event::Eos::new());
     check_packets(steps.len(), &pull_all(&mut h), eos);
-    filter.property::<gst::Structure>("stats")
+    let warnings = std::iter::from_fn(|| bus.pop_filtered(&[gst::MessageType::Warning])).count();
+    (filter.property::<gst::Structure>("stats"), warnings)
 }
 
 #[test]
 fn toy_filter_passes_drops_and_emits_fec_on_its_own_ssrc() {
     // EOS protects what is left (107), the FEC seqnum wrapped to 0.
-    let stats = run_filter(
+    let (stats, warnings) = run_filter(
         false,
         SEPARATE_STEPS,
         &[fec(FEC_SSRC, 0, 1007, &[0, 107, 1, 1])],
@@ -448,17 +452,20 @@ fn toy_filter_passes_drops_and_emits_fec_on_its_own_ssrc() {
     assert_eq!(stat(&stats, "packets-lost"), 1, "{stats}");
     assert_eq!(stat(&stats, "dropped-late"), 1, "{stats}");
     assert_eq!(stat(&stats, "dropped-invalid"), 1, "{stats}");
+    assert_eq!(stat(&stats, "dropped-payload"), 1, "{stats}");
     assert_eq!(stat(&stats, "resyncs"), 0, "{stats}");
     assert_eq!(stat(&stats, "packets-forwarded"), 5, "{stats}");
     assert_eq!(stat(&stats, "packets-rewritten"), 0, "{stats}");
     assert_eq!(stat(&stats, "packets-emitted"), 3, "{stats}");
     assert_eq!(stat(&stats, "packets-consumed"), 3, "{stats}");
     assert_eq!(stat(&stats, "packets-pushed"), 8, "{stats}");
+    // Two bad inputs within a second: one element warning (rate-limited), none for loss.
+    assert_eq!(warnings, 1);
 }
 
 #[test]
 fn toy_filter_inserts_fec_into_the_media_seqnum_space() {
-    let stats = run_filter(
+    let (stats, warnings) = run_filter(
         true,
         INBAND_STEPS,
         &[fec(MEDIA_SSRC, 108, 1005, &[0, 107, 1, 8])],
@@ -468,6 +475,7 @@ fn toy_filter_inserts_fec_into_the_media_seqnum_space() {
     assert_eq!(stat(&stats, "packets-rewritten"), 3, "{stats}");
     assert_eq!(stat(&stats, "packets-emitted"), 3, "{stats}");
     assert_eq!(stat(&stats, "packets-consumed"), 0, "{stats}");
+    assert_eq!(warnings, 0, "loss is not bad input");
 }
 
 /// A buffer list goes through the same steps as single buffers and leaves as one push.

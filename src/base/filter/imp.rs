@@ -5,7 +5,6 @@
 //! GObject implementation of `RtpBaseFilter2`.
 
 use std::sync::{LazyLock, Mutex};
-use std::time::{Duration, Instant};
 
 use gst::glib;
 use gst::prelude::*;
@@ -16,7 +15,8 @@ use super::output::{HeaderFields, StreamState, patch_fixed_header};
 use super::{Emitted, FilterPacket, NewPacket, OutputStream, Rewrite, StreamId};
 use crate::base::extensions::lock;
 
-use super::input::{Admission, InputStreams};
+use super::input::InputStreams;
+use crate::base::rtp_in::{Verdict, report_bad_input};
 
 type FlowResult = Result<gst::FlowSuccess, gst::FlowError>;
 
@@ -49,17 +49,12 @@ impl std::ops::Deref for Class {
 }
 
 const DEFAULT_MAX_REORDER: u32 = 100;
-/// Element warning messages about bad input are posted at most this often.
-const WARNING_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Counters of the output side (the input side's are `InputStreams::stats`).
 #[derive(Debug, Default)]
 struct Stats {
-    packets_received: u64,
-    bytes_received: u64,
-    packets_lost: u64,
-    dropped_invalid: u64,
-    dropped_late: u64,
-    resyncs: u64,
+    /// Packets the subclass rejected ([`super::RtpBaseFilter2Ext::drop_invalid`]).
+    dropped_payload: u64,
     packets_forwarded: u64,
     packets_rewritten: u64,
     packets_emitted: u64,
@@ -85,7 +80,6 @@ struct State {
     current_used: bool,
     src_caps: Option<gst::Caps>,
     pending: Vec<gst::Buffer>,
-    last_warning: Option<Instant>,
     last_seqnum: u16,
     stats: Stats,
 }
@@ -99,7 +93,6 @@ impl State {
             current_used: false,
             src_caps: None,
             pending: Vec::new(),
-            last_warning: None,
             last_seqnum: 0,
             stats: Stats::default(),
         }
@@ -241,34 +234,19 @@ impl RtpBaseFilter2 {
     }
 
     pub(super) fn drop_invalid(&self, reason: &dyn std::fmt::Display) {
-        // Counted as invalid, not as consumed.
-        lock(&self.state).current_used = true;
-        self.bad_input(reason);
+        report_bad_input(self.obj().upcast_ref(), &self.state, reason, |state| {
+            // Counted as a rejected payload, not as consumed.
+            state.current_used = true;
+            state.stats.dropped_payload += 1;
+            state.input.general()
+        });
     }
 
-    /// Counts bad input; GST_WARNING every time, an element warning message at most once per
-    /// interval, posted after the lock.
+    /// Input that is not RTP: counted, warned about (rate-limited), dropped.
     fn bad_input(&self, reason: &dyn std::fmt::Display) {
-        gst::warning!(crate::CAT, imp = self, "Dropping bad input: {reason}");
-        let now = Instant::now();
-        let post = {
-            let mut state = lock(&self.state);
-            state.stats.dropped_invalid += 1;
-            let due = state
-                .last_warning
-                .is_none_or(|t| now.duration_since(t) >= WARNING_INTERVAL);
-            if due {
-                state.last_warning = Some(now);
-            }
-            due
-        };
-        if post {
-            gst::element_imp_warning!(
-                self,
-                gst::StreamError::Decode,
-                ["Dropping bad RTP input: {reason}"]
-            );
-        }
+        report_bad_input(self.obj().upcast_ref(), &self.state, reason, |state| {
+            state.input.general().count_invalid()
+        });
     }
 
     pub(super) fn set_src_caps(&self, caps: &gst::Caps) -> bool {
@@ -319,55 +297,31 @@ impl RtpBaseFilter2 {
                 return Ok(gst::FlowSuccess::Ok);
             }
         };
-        let admission = {
+        let verdict = {
             let mut state = lock(&self.state);
-            state.stats.packets_received += 1;
-            state.stats.bytes_received += rtp.payload().len() as u64;
-            let admission = state.input.admit(&rtp);
-            match admission {
-                Admission::Late => state.stats.dropped_late += 1,
-                Admission::Accept {
-                    ext_seqnum,
-                    lost,
-                    resync,
-                    ..
-                } => {
-                    state.stats.packets_lost += lost;
-                    state.stats.resyncs += u64::from(resync);
-                    state.last_seqnum = rtp.sequence_number();
-                    state.current = Some(InputContext {
-                        ssrc: rtp.ssrc(),
-                        payload_type: rtp.payload_type(),
-                        ext_seqnum,
-                        pts: buffer.pts(),
-                    });
-                    state.current_used = false;
-                }
+            let verdict = state.input.check(self.obj().upcast_ref(), &rtp);
+            if let Verdict::Accept(accepted) = verdict {
+                state.last_seqnum = rtp.sequence_number();
+                state.current = Some(InputContext {
+                    ssrc: rtp.ssrc(),
+                    payload_type: rtp.payload_type(),
+                    ext_seqnum: accepted.ext_seqnum,
+                    pts: buffer.pts(),
+                });
+                state.current_used = false;
             }
-            admission
+            verdict
         };
-        let Admission::Accept {
-            ext_seqnum,
-            ext_timestamp,
-            discont,
-            ..
-        } = admission
-        else {
-            gst::debug!(
-                crate::CAT,
-                imp = self,
-                "Dropping late or duplicate packet {} of {:08x}",
-                rtp.sequence_number(),
-                rtp.ssrc()
-            );
+        // Late and duplicate packets were counted and logged by the input side.
+        let Verdict::Accept(accepted) = verdict else {
             return Ok(gst::FlowSuccess::Ok);
         };
         let packet = FilterPacket {
             rtp,
             buffer,
-            ext_seqnum,
-            ext_timestamp,
-            discont,
+            ext_seqnum: accepted.ext_seqnum,
+            ext_timestamp: accepted.ext_timestamp,
+            discont: accepted.discont,
         };
         let res = (self.vfuncs().handle_packet)(&self.obj(), &packet);
         let mut state = lock(&self.state);
@@ -426,15 +380,14 @@ impl RtpBaseFilter2 {
     fn stats(&self) -> gst::Structure {
         let state = lock(&self.state);
         let s = &state.stats;
-        gst::Structure::builder("application/x-rtp-filter-stats")
+        let builder = gst::Structure::builder("application/x-rtp-filter-stats")
             .field("ssrc", state.current.map_or(0, |c| c.ssrc))
-            .field("seqnum", u32::from(state.last_seqnum))
-            .field("packets-received", s.packets_received)
-            .field("bytes-received", s.bytes_received)
-            .field("packets-lost", s.packets_lost)
-            .field("dropped-invalid", s.dropped_invalid)
-            .field("dropped-late", s.dropped_late)
-            .field("resyncs", s.resyncs)
+            .field("seqnum", u32::from(state.last_seqnum));
+        state
+            .input
+            .stats()
+            .add_fields(builder)
+            .field("dropped-payload", s.dropped_payload)
             .field("packets-forwarded", s.packets_forwarded)
             .field("packets-rewritten", s.packets_rewritten)
             .field("packets-emitted", s.packets_emitted)

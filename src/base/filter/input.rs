@@ -2,48 +2,28 @@
 // If a copy of the MPL was not distributed with this file, You can obtain one at
 // https://mozilla.org/MPL/2.0/.
 
-//! The input side of `RtpBaseFilter2`: sequence-number tracking per SSRC. A filter sees
-//! several SSRCs interleaved on one pad (media and a separate FEC stream, RFC 5109 §9), so
-//! unlike a depayloader an SSRC change is not a new sender: each SSRC keeps its own tracker.
+//! The input side of `RtpBaseFilter2`: one [`RtpIn`] per SSRC. A filter sees several SSRCs
+//! interleaved on one pad (media and a separate FEC or RTX stream, RFC 5109 §9, RFC 4588
+//! §4), so unlike a depayloader an SSRC change is not a new sender: each SSRC keeps its own
+//! sequence history. Validation, verdicts, counters and the rate-limited warning are
+//! `RtpIn`'s, written once in `crate::base::rtp_in`.
 
 use rtp2_core::rtp::RtpPacket;
-use rtp2_core::seqnum::{SeqnumTracker, SeqnumUnwrapper, SeqnumVerdict, TimestampUnwrapper};
 
-/// SSRCs tracked at once; the least recently seen one is forgotten beyond that, so a stream
-/// of random SSRCs cannot grow the state.
+use crate::base::rtp_in::{InputStats, RtpIn, Verdict};
+
+/// SSRCs followed at once; beyond that the least recently seen one is forgotten (its
+/// counters are kept), so a stream of random SSRCs cannot grow the state.
 const MAX_SSRCS: usize = 16;
 
-/// What the tracker says about a packet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Admission {
-    /// Hand it to the subclass.
-    Accept {
-        ext_seqnum: u64,
-        ext_timestamp: u64,
-        /// Packets of this SSRC were lost, or it restarted, right before it.
-        discont: bool,
-        /// Packets counted as lost before it.
-        lost: u64,
-        /// The sender restarted its sequence (a resync).
-        resync: bool,
-    },
-    /// A duplicate or late packet: drop it.
-    Late,
-}
-
-#[derive(Debug)]
-struct Source {
-    ssrc: u32,
-    seqnum: SeqnumTracker,
-    ext_seqnum: SeqnumUnwrapper,
-    ext_timestamp: TimestampUnwrapper,
-}
-
-/// The trackers of the SSRCs seen, most recently seen last.
+/// The receivers of the SSRCs seen, most recently seen last.
 #[derive(Debug)]
 pub(super) struct InputStreams {
     max_reorder: u32,
-    sources: Vec<Source>,
+    sources: Vec<RtpIn>,
+    /// Counts input that is not RTP (no SSRC to file it under) and rate-limits the bad-input
+    /// warning; keeps the counters of forgotten SSRCs.
+    general: RtpIn,
 }
 
 impl InputStreams {
@@ -51,59 +31,63 @@ impl InputStreams {
         InputStreams {
             max_reorder,
             sources: Vec::new(),
+            general: RtpIn::new(max_reorder),
         }
     }
 
     pub(super) fn set_max_reorder(&mut self, max_reorder: u32) {
         self.max_reorder = max_reorder;
         for source in &mut self.sources {
-            source.seqnum.set_max_reorder(max_reorder);
+            source.set_max_reorder(max_reorder);
         }
     }
 
-    /// Forgets every SSRC (flush).
+    /// Forgets every SSRC's sequence history (flush); counters stay.
     pub(super) fn reset(&mut self) {
-        self.sources.clear();
+        for source in &mut self.sources {
+            source.reset();
+        }
     }
 
-    pub(super) fn admit(&mut self, rtp: &RtpPacket) -> Admission {
-        let ssrc = rtp.ssrc();
-        let index = match self.sources.iter().position(|s| s.ssrc == ssrc) {
+    /// The receiver bad input is reported to ([`crate::base::rtp_in::report_bad_input`]).
+    pub(super) fn general(&mut self) -> &mut RtpIn {
+        &mut self.general
+    }
+
+    /// Follows `rtp` in its SSRC's history.
+    pub(super) fn check(&mut self, element: &gst::Element, rtp: &RtpPacket) -> Verdict {
+        let ssrc = Some(rtp.ssrc());
+        let index = match self.sources.iter().position(|s| s.ssrc() == ssrc) {
             Some(i) => i,
             None => {
                 if self.sources.len() == MAX_SSRCS {
-                    self.sources.remove(0);
+                    let forgotten = self.sources.remove(0);
+                    add(&mut self.general.stats, &forgotten.stats);
                 }
-                self.sources.push(Source {
-                    ssrc,
-                    seqnum: SeqnumTracker::new(self.max_reorder),
-                    ext_seqnum: SeqnumUnwrapper::new(),
-                    ext_timestamp: TimestampUnwrapper::new(),
-                });
+                self.sources.push(RtpIn::new(self.max_reorder));
                 self.sources.len() - 1
             }
         };
-        let last = self.sources.len() - 1;
         self.sources[index..].rotate_left(1);
-        let source = &mut self.sources[last];
-        let seq = rtp.sequence_number();
-        let (discont, lost, resync) = match source.seqnum.check(seq) {
-            SeqnumVerdict::First => (true, 0, false),
-            SeqnumVerdict::Expected => (false, 0, false),
-            SeqnumVerdict::Gap { lost } => (true, u64::from(lost), false),
-            SeqnumVerdict::Late { .. } => return Admission::Late,
-            SeqnumVerdict::Restart => {
-                source.ext_seqnum.reset();
-                source.ext_timestamp.reset();
-                (true, 0, true)
-            }
-        };
-        Admission::Accept {
-            ext_seqnum: source.ext_seqnum.unwrap(seq),
-            ext_timestamp: source.ext_timestamp.unwrap(rtp.timestamp()),
-            discont,
-            lost,
-            resync,
-        }
+        let last = self.sources.len() - 1;
+        self.sources[last].check(element, rtp)
     }
+
+    /// The counters of all SSRCs, forgotten ones included.
+    pub(super) fn stats(&self) -> InputStats {
+        let mut total = self.general.stats;
+        for source in &self.sources {
+            add(&mut total, &source.stats);
+        }
+        total
+    }
+}
+
+fn add(total: &mut InputStats, more: &InputStats) {
+    total.packets_received += more.packets_received;
+    total.bytes_received += more.bytes_received;
+    total.packets_lost += more.packets_lost;
+    total.dropped_invalid += more.dropped_invalid;
+    total.dropped_late += more.dropped_late;
+    total.resyncs += more.resyncs;
 }

@@ -11,14 +11,14 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 use rtp2_core::rtp::RtpPacket;
 
-use super::output::{HeaderFields, StreamState, patch_fixed_header};
-use super::{Emitted, FilterPacket, NewPacket, OutputStream, Rewrite, StreamId};
+use super::output::StreamState;
+use super::{FilterPacket, OutputStream, StreamId};
 use crate::base::extensions::lock;
 
 use super::input::InputStreams;
 use crate::base::rtp_in::{Verdict, report_bad_input};
 
-type FlowResult = Result<gst::FlowSuccess, gst::FlowError>;
+pub(super) type FlowResult = Result<gst::FlowSuccess, gst::FlowError>;
 
 /// Class structure with the virtual methods (filled through `IsSubclassable`, see `mod.rs`).
 #[repr(C)]
@@ -52,36 +52,36 @@ const DEFAULT_MAX_REORDER: u32 = 100;
 
 /// Counters of the output side (the input side's are `InputStreams::stats`).
 #[derive(Debug, Default)]
-struct Stats {
+pub(super) struct Stats {
     /// Packets the subclass rejected ([`super::RtpBaseFilter2Ext::drop_invalid`]).
-    dropped_payload: u64,
-    packets_forwarded: u64,
-    packets_rewritten: u64,
-    packets_emitted: u64,
-    packets_consumed: u64,
-    packets_pushed: u64,
+    pub(super) dropped_payload: u64,
+    pub(super) packets_forwarded: u64,
+    pub(super) packets_rewritten: u64,
+    pub(super) packets_emitted: u64,
+    pub(super) packets_consumed: u64,
+    pub(super) packets_pushed: u64,
 }
 
 /// The input packet being handled (or the last one), for packets emitted from it.
 #[derive(Debug, Clone, Copy)]
-struct InputContext {
-    ssrc: u32,
-    payload_type: u8,
-    ext_seqnum: u64,
-    pts: Option<gst::ClockTime>,
+pub(super) struct InputContext {
+    pub(super) ssrc: u32,
+    pub(super) payload_type: u8,
+    pub(super) ext_seqnum: u64,
+    pub(super) pts: Option<gst::ClockTime>,
 }
 
 #[derive(Debug)]
-struct State {
-    input: InputStreams,
-    streams: Vec<StreamState>,
-    current: Option<InputContext>,
+pub(super) struct State {
+    pub(super) input: InputStreams,
+    pub(super) streams: Vec<StreamState>,
+    pub(super) current: Option<InputContext>,
     /// The subclass forwarded (or rewrote) the packet being handled.
-    current_used: bool,
-    src_caps: Option<gst::Caps>,
-    pending: Vec<gst::Buffer>,
-    last_seqnum: u16,
-    stats: Stats,
+    pub(super) current_used: bool,
+    pub(super) src_caps: Option<gst::Caps>,
+    pub(super) pending: Vec<gst::Buffer>,
+    pub(super) last_seqnum: u16,
+    pub(super) stats: Stats,
 }
 
 impl State {
@@ -104,9 +104,9 @@ impl State {
 /// after it. The subclass's vfuncs run with no lock of the base class held.
 pub struct RtpBaseFilter2 {
     sink_pad: gst::Pad,
-    src_pad: gst::Pad,
+    pub(super) src_pad: gst::Pad,
     max_reorder: Mutex<u32>,
-    state: Mutex<State>,
+    pub(super) state: Mutex<State>,
 }
 
 impl RtpBaseFilter2 {
@@ -125,112 +125,6 @@ impl RtpBaseFilter2 {
         let mut state = lock(&self.state);
         state.streams.push(StreamState::new(stream));
         StreamId(state.streams.len() - 1)
-    }
-
-    pub(super) fn forward(&self, packet: &FilterPacket) -> Emitted {
-        {
-            let mut state = lock(&self.state);
-            state.current_used = true;
-            state.stats.packets_forwarded += 1;
-            state.pending.push(packet.buffer.clone());
-        }
-        Emitted {
-            seqnum: packet.seqnum(),
-            ext_seqnum: packet.ext_seqnum,
-            ssrc: packet.ssrc(),
-        }
-    }
-
-    pub(super) fn forward_on(
-        &self,
-        packet: &FilterPacket,
-        stream: StreamId,
-        rewrite: Rewrite,
-    ) -> Option<Emitted> {
-        let (fields, ext_seqnum) = {
-            let mut state = lock(&self.state);
-            let s = state.streams.get_mut(stream.0)?;
-            let ext_seqnum = s.forwarded(packet.ext_seqnum, random_seqnum);
-            let fields = HeaderFields {
-                marker: rewrite.marker.unwrap_or(packet.marker()),
-                payload_type: s.config.payload_type.unwrap_or(packet.payload_type()),
-                seqnum: ext_seqnum as u16,
-                timestamp: rewrite.timestamp.unwrap_or(packet.timestamp()),
-                ssrc: s.config.ssrc.unwrap_or(packet.ssrc()),
-            };
-            state.current_used = true;
-            (fields, ext_seqnum)
-        };
-        let unchanged = HeaderFields {
-            marker: packet.marker(),
-            payload_type: packet.payload_type(),
-            seqnum: packet.seqnum(),
-            timestamp: packet.timestamp(),
-            ssrc: packet.ssrc(),
-        };
-        let buffer = if fields == unchanged {
-            packet.buffer.clone()
-        } else {
-            rewritten(packet, &fields)?
-        };
-        let mut state = lock(&self.state);
-        if fields == unchanged {
-            state.stats.packets_forwarded += 1;
-        } else {
-            state.stats.packets_rewritten += 1;
-        }
-        state.pending.push(buffer);
-        Some(Emitted {
-            seqnum: fields.seqnum,
-            ext_seqnum,
-            ssrc: fields.ssrc,
-        })
-    }
-
-    pub(super) fn emit_packet(&self, stream: StreamId, packet: NewPacket) -> Option<Emitted> {
-        let (fields, ext_seqnum, pts) = {
-            let mut state = lock(&self.state);
-            let current = state.current;
-            let s = state.streams.get_mut(stream.0)?;
-            let ssrc = s.config.ssrc.or(current.map(|c| c.ssrc))?;
-            let payload_type = packet
-                .payload_type
-                .or(s.config.payload_type)
-                .or(current.map(|c| c.payload_type))?;
-            let ext_seqnum = s.inserted(current.map_or(0, |c| c.ext_seqnum), random_seqnum);
-            let fields = HeaderFields {
-                marker: packet.marker,
-                payload_type,
-                seqnum: ext_seqnum as u16,
-                timestamp: packet.timestamp,
-                ssrc,
-            };
-            (
-                fields,
-                ext_seqnum,
-                packet.pts.or(current.and_then(|c| c.pts)),
-            )
-        };
-        let mut header = [0u8; rtp2_core::rtp::FIXED_HEADER_LEN];
-        header[0] = 0x80;
-        patch_fixed_header(&mut header, &fields);
-        let mut buffer = gst::Buffer::new();
-        {
-            let out = buffer.get_mut()?;
-            out.append_memory(gst::Memory::from_slice(header));
-            for memory in packet.payload.iter_memories_owned() {
-                out.append_memory(memory);
-            }
-            out.set_pts(pts);
-        }
-        let mut state = lock(&self.state);
-        state.stats.packets_emitted += 1;
-        state.pending.push(buffer);
-        Some(Emitted {
-            seqnum: fields.seqnum,
-            ext_seqnum,
-            ssrc: fields.ssrc,
-        })
     }
 
     pub(super) fn drop_invalid(&self, reason: &dyn std::fmt::Display) {
@@ -259,29 +153,6 @@ impl RtpBaseFilter2 {
         }
         gst::debug!(crate::CAT, imp = self, "Output caps {caps}");
         self.src_pad.push_event(gst::event::Caps::new(caps))
-    }
-
-    pub(super) fn push_pending(&self) -> FlowResult {
-        let pending = {
-            let mut state = lock(&self.state);
-            state.stats.packets_pushed += state.pending.len() as u64;
-            std::mem::take(&mut state.pending)
-        };
-        match pending.len() {
-            0 => Ok(gst::FlowSuccess::Ok),
-            1 => self
-                .src_pad
-                .push(pending.into_iter().next().unwrap_or_default()),
-            n => {
-                let mut list = gst::BufferList::new_sized(n);
-                if let Some(list) = list.get_mut() {
-                    for buffer in pending {
-                        list.add(buffer);
-                    }
-                }
-                self.src_pad.push_list(list)
-            }
-        }
     }
 
     /// Validates one packet, tracks its SSRC's sequence numbers and hands it to the subclass.
@@ -400,34 +271,6 @@ impl RtpBaseFilter2 {
         let max_reorder = *lock(&self.max_reorder);
         *lock(&self.state) = State::new(max_reorder);
     }
-}
-
-/// A random first sequence number (RFC 3550 §5.1), as payloaders pick theirs.
-fn random_seqnum() -> u16 {
-    (glib::random_int() & 0xffff) as u16
-}
-
-/// `packet` with `fields` in its fixed header: a new memory for the header (CSRCs and
-/// extension block copied as they are) before the input's payload memory, shared.
-fn rewritten(packet: &FilterPacket, fields: &HeaderFields) -> Option<gst::Buffer> {
-    let header_len = packet.rtp.header_len();
-    let mut header = packet.data()[..header_len].to_vec();
-    patch_fixed_header(&mut header, fields);
-    let total = packet.buffer.size();
-    let mut buffer = packet
-        .buffer
-        .copy_region(
-            gst::BufferCopyFlags::FLAGS
-                | gst::BufferCopyFlags::TIMESTAMPS
-                | gst::BufferCopyFlags::META
-                | gst::BufferCopyFlags::MEMORY,
-            header_len..total,
-        )
-        .ok()?;
-    buffer
-        .get_mut()?
-        .prepend_memory(gst::Memory::from_mut_slice(header));
-    Some(buffer)
 }
 
 #[glib::object_subclass]

@@ -33,6 +33,7 @@
 //! one RTP stream per session, in which rtpsession tells streams apart by SSRC (and payload
 //! type), so a separate FEC SSRC travels on the same pad.
 
+mod emit;
 mod imp;
 mod input;
 mod output;

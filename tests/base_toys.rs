@@ -286,7 +286,7 @@ fn toy_depayloader_follows_its_step_table() {
 // ---------------------------------------------------------------------------------------
 // Filter: RtpBaseFilter2 contracts, through the toy XOR FEC encoder.
 
-use toy_filter::{DROP_PT, FEC_PT, FEC_SSRC};
+use toy_filter::{DROP_PT, FEC_PT, FEC_SSRC, REMARK_PT};
 
 const MEDIA_SSRC: u32 = 0x22;
 /// Payload type of a step whose packet is made not RTP (version 1).
@@ -374,6 +374,11 @@ const SEPARATE_STEPS: &[FilterStep] = &[
         fec(FEC_SSRC, 65535, 1006, &[0, 104, 2, 9 ^ 7, 7]),
     ]),
     step(MEDIA_SSRC, 96, 107, 1007, &[1], &[media(107, 1007, &[1])]),
+    // Header rewritten (marker, timestamp + 1), same seqnum, payload shared.
+    step(MEDIA_SSRC, REMARK_PT, 108, 1008, &[5], &[
+        Pkt { pt: REMARK_PT, marker: true, ..media(108, 1009, &[5]) },
+        fec(FEC_SSRC, 0, 1008, &[0, 107, 2, 1 ^ 5]),
+    ]),
 ];
 
 /// FEC inside the media stream: the media is renumbered around the FEC packets.
@@ -417,8 +422,13 @@ fn run_filter(inband: bool, steps: &[FilterStep], eos: &[Pkt]) -> (gst::Structur
         h.push(input.clone()).unwrap();
         let got = pull_all(&mut h);
         check_packets(i, &got, step.out);
-        for out in got.iter().filter(|b| rtp_fields(b).pt == 96) {
-            if rtp_fields(out).seq == step.seq {
+        // The media packets: the input buffer itself when the header is unchanged, else a
+        // new header before the input's payload memory.
+        for out in got.iter().filter(|b| rtp_fields(b).pt != FEC_PT) {
+            // Copied out, not mapped: mapping a buffer of several memories merges them.
+            let mut header = [0u8; 12];
+            out.copy_to_slice(0, &mut header).unwrap();
+            if header[..] == input.map_readable().unwrap()[..12] {
                 assert_eq!(
                     out.as_ptr(),
                     input.as_ptr(),
@@ -442,23 +452,19 @@ fn run_filter(inband: bool, steps: &[FilterStep], eos: &[Pkt]) -> (gst::Structur
 
 #[test]
 fn toy_filter_passes_drops_and_emits_fec_on_its_own_ssrc() {
-    // EOS protects what is left (107), the FEC seqnum wrapped to 0.
-    let (stats, warnings) = run_filter(
-        false,
-        SEPARATE_STEPS,
-        &[fec(FEC_SSRC, 0, 1007, &[0, 107, 1, 1])],
-    );
-    assert_eq!(stat(&stats, "packets-received"), 10, "{stats}");
+    // The FEC seqnum wrapped to 0 at the last step; EOS has nothing left to protect.
+    let (stats, warnings) = run_filter(false, SEPARATE_STEPS, &[]);
+    assert_eq!(stat(&stats, "packets-received"), 11, "{stats}");
     assert_eq!(stat(&stats, "packets-lost"), 1, "{stats}");
     assert_eq!(stat(&stats, "dropped-late"), 1, "{stats}");
     assert_eq!(stat(&stats, "dropped-invalid"), 1, "{stats}");
     assert_eq!(stat(&stats, "dropped-payload"), 1, "{stats}");
     assert_eq!(stat(&stats, "resyncs"), 0, "{stats}");
     assert_eq!(stat(&stats, "packets-forwarded"), 5, "{stats}");
-    assert_eq!(stat(&stats, "packets-rewritten"), 0, "{stats}");
+    assert_eq!(stat(&stats, "packets-rewritten"), 1, "{stats}");
     assert_eq!(stat(&stats, "packets-emitted"), 3, "{stats}");
     assert_eq!(stat(&stats, "packets-consumed"), 3, "{stats}");
-    assert_eq!(stat(&stats, "packets-pushed"), 8, "{stats}");
+    assert_eq!(stat(&stats, "packets-pushed"), 9, "{stats}");
     // Two bad inputs within a second: one element warning (rate-limited), none for loss.
     assert_eq!(warnings, 1);
 }
@@ -498,4 +504,40 @@ fn toy_filter_handles_a_buffer_list() {
     for (i, (b, w)) in got.iter().zip(want).enumerate() {
         check_packets(i, std::slice::from_ref(b), std::slice::from_ref(w));
     }
+}
+
+/// Caps pass through by default; a flush drops what the subclass held and the input
+/// history (a jump after it is neither loss nor a restart).
+#[test]
+fn toy_filter_forwards_caps_and_forgets_on_flush() {
+    init();
+    let mut h = gst_check::Harness::new("rtp2toyfec");
+    let filter = h.element().unwrap();
+    h.play();
+    h.set_src_caps_str(TOY_RTP_CAPS);
+    let push = |h: &mut gst_check::Harness, seq: u16, payload: &[u8]| {
+        let p = rtp_packet(96, seq, 1000, MEDIA_SSRC, false, payload);
+        h.push(gst::Buffer::from_mut_slice(p)).unwrap();
+        pull_all(h)
+    };
+    assert_eq!(push(&mut h, 100, &[1]).len(), 1);
+    assert_eq!(
+        h.sinkpad().unwrap().current_caps().unwrap(),
+        TOY_RTP_CAPS.parse::<gst::Caps>().unwrap()
+    );
+    assert!(h.push_event(gst::event::FlushStart::new()));
+    assert!(h.push_event(gst::event::FlushStop::new(true)));
+    assert_eq!(push(&mut h, 30000, &[2]).len(), 1);
+    let out = push(&mut h, 30001, &[4]);
+    check_packets(
+        0,
+        &out,
+        &[
+            media(30001, 1000, &[4]),
+            fec(FEC_SSRC, 65534, 1000, &[0x75, 0x30, 2, 2 ^ 4]),
+        ],
+    );
+    let stats = filter.property::<gst::Structure>("stats");
+    assert_eq!(stat(&stats, "packets-lost"), 0, "{stats}");
+    assert_eq!(stat(&stats, "resyncs"), 0, "{stats}");
 }

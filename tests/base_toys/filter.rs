@@ -8,8 +8,9 @@
 //! the XOR of the protected payloads (zero-padded to the longest). With `inband=false` the
 //! FEC packets have their own SSRC ([`FEC_SSRC`]) and sequence numbers from [`FEC_SEQ_START`]
 //! and media passes unchanged; with `inband=true` they go inside the media stream, whose
-//! packets are renumbered around them. Payload type [`DROP_PT`] is consumed; an empty
-//! payload is bad input. What is left of a group is protected at EOS.
+//! packets are renumbered around them. Payload type [`DROP_PT`] is consumed; payload type
+//! [`REMARK_PT`] is forwarded with the marker bit set and the timestamp + 1 (a header
+//! rewrite); an empty payload is bad input. What is left of a group is protected at EOS.
 
 use std::sync::Mutex;
 
@@ -36,6 +37,8 @@ pub const FEC_SSRC: u32 = 0xfec0_fec0;
 pub const FEC_SEQ_START: u16 = 65534;
 /// Packets of this payload type are consumed (not forwarded).
 pub const DROP_PT: u8 = 127;
+/// Packets of this payload type are forwarded with a rewritten marker and timestamp.
+pub const REMARK_PT: u8 = 98;
 
 /// Registers the toy as element `rtp2toyfec` (once per process).
 pub fn register() {
@@ -60,9 +63,10 @@ mod imp {
 
     #[derive(Default)]
     struct State {
-        /// FEC stream, and the media stream when in band.
+        /// FEC stream, and the media stream (the same one when in band).
         fec: Option<StreamId>,
         media: Option<StreamId>,
+        inband: bool,
         group: Group,
     }
 
@@ -164,26 +168,26 @@ mod imp {
         fn start(&self) -> Result<(), gst::ErrorMessage> {
             let obj = self.obj();
             let inband = *self.inband.lock().unwrap();
-            let (fec, media) = if inband {
-                let stream = obj.add_output_stream(OutputStream {
-                    ssrc: None,
-                    payload_type: None,
-                    seqnums: Seqnums::FollowInput,
-                });
-                (stream, Some(stream))
+            let media = obj.add_output_stream(OutputStream {
+                ssrc: None,
+                payload_type: None,
+                seqnums: Seqnums::FollowInput,
+            });
+            let fec = if inband {
+                media
             } else {
-                let fec = obj.add_output_stream(OutputStream {
+                obj.add_output_stream(OutputStream {
                     ssrc: Some(FEC_SSRC),
                     payload_type: Some(FEC_PT),
                     seqnums: Seqnums::Own {
                         start: Some(FEC_SEQ_START),
                     },
-                });
-                (fec, None)
+                })
             };
             *self.state.lock().unwrap() = State {
                 fec: Some(fec),
-                media,
+                media: Some(media),
+                inband,
                 group: Group::default(),
             };
             Ok(())
@@ -197,13 +201,21 @@ mod imp {
                 self.obj().drop_invalid(&"empty toy media payload");
                 return Ok(gst::FlowSuccess::Ok);
             }
-            let media = self.state.lock().unwrap().media;
-            let emitted = match media {
-                Some(stream) => self
-                    .obj()
-                    .forward_on(packet, stream, Rewrite::default())
-                    .ok_or(gst::FlowError::Error)?,
-                None => self.obj().forward(packet),
+            let (media, inband) = {
+                let state = self.state.lock().unwrap();
+                (state.media.ok_or(gst::FlowError::Flushing)?, state.inband)
+            };
+            let remark = packet.payload_type() == REMARK_PT;
+            let emitted = if inband || remark {
+                let rewrite = Rewrite {
+                    marker: remark.then_some(true),
+                    timestamp: remark.then(|| packet.timestamp().wrapping_add(1)),
+                };
+                self.obj()
+                    .forward_on(packet, media, rewrite)
+                    .ok_or(gst::FlowError::Error)?
+            } else {
+                self.obj().forward(packet)
             };
             let full = {
                 let mut state = self.state.lock().unwrap();

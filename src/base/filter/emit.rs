@@ -110,6 +110,9 @@ impl RtpBaseFilter2 {
                 out.append_memory(memory);
             }
             out.set_pts(pts);
+            if packet.marker {
+                out.set_flags(gst::BufferFlags::MARKER);
+            }
         }
         let mut state = lock(&self.state);
         state.stats.packets_emitted += 1;
@@ -167,8 +170,11 @@ fn rewritten(packet: &FilterPacket, fields: &HeaderFields) -> Option<gst::Buffer
             header_len..total,
         )
         .ok()?;
-    buffer
-        .get_mut()?
-        .prepend_memory(gst::Memory::from_mut_slice(header));
+    let out = buffer.get_mut()?;
+    out.prepend_memory(gst::Memory::from_mut_slice(header));
+    // The MARKER flag follows the marker bit, as on every packet of this plugin.
+    let mut flags = out.flags();
+    flags.set(gst::BufferFlags::MARKER, fields.marker);
+    out.set_flags(flags);
     Some(buffer)
 }

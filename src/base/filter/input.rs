@@ -3,8 +3,8 @@
 // https://mozilla.org/MPL/2.0/.
 
 //! The input side of `RtpBaseFilter2`: one [`RtpIn`] per SSRC. A filter sees several SSRCs
-//! interleaved on one pad (media and a separate FEC or RTX stream, RFC 5109 §9, RFC 4588
-//! §4), so unlike a depayloader an SSRC change is not a new sender: each SSRC keeps its own
+//! interleaved on one pad (media and a separate FEC stream (RFC 5109) or retransmission
+//! stream (RFC 4588)), so unlike a depayloader an SSRC change is not a new sender: each SSRC keeps its own
 //! sequence history. Validation, verdicts, counters and the rate-limited warning are
 //! `RtpIn`'s, written once in `crate::base::rtp_in`.
 

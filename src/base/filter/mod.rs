@@ -143,8 +143,8 @@ pub struct StreamId(usize);
 #[non_exhaustive]
 pub enum Seqnums {
     /// A space of its own, as a payloader's: counting from `start`, or from a random value
-    /// (RFC 3550 §5.1) when `None`. For a separate FEC stream (its own SSRC, RFC 5109 §9 /
-    /// RFC 8627 §1.1.5 with a separate SSRC).
+    /// (RFC 3550 §5.1) when `None`. For a separate FEC stream with its own SSRC (RFC 5109,
+    /// RFC 8627) or a retransmission stream (RFC 4588).
     Own {
         /// First sequence number; `None`: random.
         start: Option<u16>,
@@ -152,7 +152,7 @@ pub enum Seqnums {
     /// The media stream's numbering: a forwarded packet keeps its input sequence number
     /// shifted by the number of packets inserted on this stream so far, an emitted packet
     /// takes the number after the last one given. Losses in the input stay visible. For
-    /// packets carried inside the media stream (ULPFEC with RED, RFC 5109 §9.1). One such
+    /// packets carried inside the media stream (ULPFEC carried with RED, RFC 5109 and RFC 2198). One such
     /// stream follows one input SSRC, in order.
     FollowInput,
 }
@@ -186,7 +186,7 @@ pub struct NewPacket {
     /// Marker bit.
     pub marker: bool,
     /// Payload type; `None`: the stream's (FEC packets inside the media stream have a
-    /// payload type of their own, RFC 5109 §9.1).
+    /// payload type of their own, RFC 5109).
     pub payload_type: Option<u8>,
     /// RTP timestamp (an FEC packet takes the one of the media packets it protects).
     pub timestamp: u32,

@@ -28,10 +28,12 @@
 //! ([`RtpBaseFilter2Ext::add_output_stream`]) have a sequence-number space of their own
 //! ([`Seqnums::Own`], random start like a payloader: a separate FEC SSRC) or continue the
 //! media stream's numbering with the emitted packets inserted ([`Seqnums::FollowInput`]:
-//! ULPFEC or RED inside the media stream). There is one source pad: rtpbin's
-//! `request-fec-encoder` / `request-fec-decoder` and rtpbin2's send and receive paths take
-//! one RTP stream per session, in which rtpsession tells streams apart by SSRC (and payload
-//! type), so a separate FEC SSRC travels on the same pad.
+//! ULPFEC or RED inside the media stream). There is one source pad: every output stream
+//! goes into the RTP session that follows the element (rtpbin's `request-fec-encoder` hook
+//! feeds the element's `src` to the session, rtpbin2 takes one RTP stream per session), where
+//! streams are told apart by SSRC. Repair flows that bypass the session (rtpbin's
+//! `send_fec_src_%u_%u`, fed from `fec_%u` pads) are not supported; see
+//! docs/base-classes.md.
 
 mod emit;
 mod imp;

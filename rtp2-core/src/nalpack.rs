@@ -123,23 +123,70 @@ pub enum Chunk {
     },
 }
 
-/// Up to 3 bytes, stored inline.
+/// Up to 3 bytes (an FU indicator and header, an aggregation header, a size field), stored
+/// inline. More cannot be stored: [`HeaderBytes::from_array`] refuses a longer array at
+/// compile time and [`HeaderBytes::try_new`] returns an error; nothing is ever cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HeaderBytes {
-    bytes: [u8; 3],
+    bytes: [u8; HeaderBytes::CAPACITY],
     len: u8,
 }
 
+/// More than [`HeaderBytes::CAPACITY`] header bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderBytesTooLong(pub usize);
+
+impl std::fmt::Display for HeaderBytesTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} header bytes, at most {} fit",
+            self.0,
+            HeaderBytes::CAPACITY
+        )
+    }
+}
+
+impl std::error::Error for HeaderBytesTooLong {}
+
 impl HeaderBytes {
-    /// Up to 3 bytes (more are cut).
-    pub fn new(bytes: &[u8]) -> Self {
-        let mut b = [0u8; 3];
-        let len = bytes.len().min(3);
-        b[..len].copy_from_slice(&bytes[..len]);
+    /// Most bytes held: the H.265 FU payload header and FU header (RFC 7798 §4.4.3).
+    pub const CAPACITY: usize = 3;
+
+    /// The bytes of an array of at most [`Self::CAPACITY`] bytes (checked at compile time).
+    ///
+    /// ```compile_fail
+    /// let _ = rtp2_core::nalpack::HeaderBytes::from_array([0u8; 4]);
+    /// ```
+    /// ```
+    /// let h = rtp2_core::nalpack::HeaderBytes::from_array([0x7cu8, 0x85]);
+    /// assert_eq!(h.as_slice(), &[0x7c, 0x85]);
+    /// ```
+    pub const fn from_array<const N: usize>(bytes: [u8; N]) -> Self {
+        const { assert!(N <= HeaderBytes::CAPACITY, "too many header bytes") };
+        let mut b = [0u8; HeaderBytes::CAPACITY];
+        let mut i = 0;
+        while i < N {
+            b[i] = bytes[i];
+            i += 1;
+        }
         HeaderBytes {
             bytes: b,
-            len: len as u8,
+            len: N as u8,
         }
+    }
+
+    /// The bytes of a slice, or an error when it is longer than [`Self::CAPACITY`].
+    pub fn try_new(bytes: &[u8]) -> Result<Self, HeaderBytesTooLong> {
+        if bytes.len() > Self::CAPACITY {
+            return Err(HeaderBytesTooLong(bytes.len()));
+        }
+        let mut b = [0u8; Self::CAPACITY];
+        b[..bytes.len()].copy_from_slice(bytes);
+        Ok(HeaderBytes {
+            bytes: b,
+            len: bytes.len() as u8,
+        })
     }
 
     /// The bytes.
@@ -348,8 +395,8 @@ impl<F: NalFormat> NalPacketizer<F> {
                 let mut chunks = Vec::with_capacity(1 + 2 * self.pending.len());
                 chunks.push(Chunk::Bytes(header));
                 for nal in &self.pending {
-                    chunks.push(Chunk::Bytes(HeaderBytes::new(
-                        &(nal.len as u16).to_be_bytes(),
+                    chunks.push(Chunk::Bytes(HeaderBytes::from_array(
+                        (nal.len as u16).to_be_bytes(),
                     )));
                     chunks.push(Chunk::Nal {
                         id: nal.id,

@@ -316,11 +316,29 @@ pub fn write_header(
     csrcs: &[u32],
     extension: Option<(u16, &[u8])>,
 ) -> Result<usize, RtpWriteError> {
-    if csrcs.len() > MAX_CSRC_COUNT {
-        return Err(RtpWriteError::TooManyCsrcs(csrcs.len()));
-    }
     if header.payload_type > 127 {
         return Err(RtpWriteError::PayloadTypeOutOfRange(header.payload_type));
+    }
+    let mut fixed = [0u8; FIXED_HEADER_LEN];
+    write_fixed_header(&mut fixed, header);
+    write_packet_header(out, &fixed, csrcs, extension, &[])
+}
+
+/// The one header writer of the payloaders: writes, in place into `out` (the packet's header
+/// memory), the 12 fixed bytes `fixed` (written before, e.g. in a batch for a whole buffer
+/// list by [`crate::hdrsimd`], with CC = 0 and X = 0), then the CSRC count and list
+/// (RFC 3550 §5.1), the header extension block with its X bit (RFC 3550 §5.3.1, RFC 8285
+/// §4) and the payload-format header `prefix`. Returns the bytes written; `out` may be
+/// longer.
+pub fn write_packet_header(
+    out: &mut [u8],
+    fixed: &[u8; FIXED_HEADER_LEN],
+    csrcs: &[u32],
+    extension: Option<(u16, &[u8])>,
+    prefix: &[u8],
+) -> Result<usize, RtpWriteError> {
+    if csrcs.len() > MAX_CSRC_COUNT {
+        return Err(RtpWriteError::TooManyCsrcs(csrcs.len()));
     }
     if let Some((_, data)) = extension {
         if !data.len().is_multiple_of(4) {
@@ -330,36 +348,30 @@ pub fn write_header(
             return Err(RtpWriteError::ExtensionTooLong(data.len()));
         }
     }
-    let needed = header_len(csrcs.len(), extension.map(|(_, d)| d.len()));
+    let header = header_len(csrcs.len(), extension.map(|(_, d)| d.len()));
+    let needed = header + prefix.len();
     if out.len() < needed {
         return Err(RtpWriteError::BufferTooSmall {
             needed,
             available: out.len(),
         });
     }
-    let (fixed, rest) = out.split_at_mut(FIXED_HEADER_LEN);
-    let fixed: &mut [u8; FIXED_HEADER_LEN] =
-        fixed
-            .try_into()
-            .map_err(|_| RtpWriteError::BufferTooSmall {
-                needed,
-                available: FIXED_HEADER_LEN,
-            })?;
-    write_fixed_header(fixed, header);
-    fixed[0] |= csrcs.len() as u8;
-    let mut offset = 0;
+    out[..FIXED_HEADER_LEN].copy_from_slice(fixed);
+    out[0] = (out[0] & 0xe0) | csrcs.len() as u8;
+    let mut offset = FIXED_HEADER_LEN;
     for csrc in csrcs {
-        rest[offset..offset + 4].copy_from_slice(&csrc.to_be_bytes());
+        out[offset..offset + 4].copy_from_slice(&csrc.to_be_bytes());
         offset += 4;
     }
     if let Some((profile, data)) = extension {
-        fixed[0] |= 0x10;
-        rest[offset..offset + 2].copy_from_slice(&profile.to_be_bytes());
-        rest[offset + 2..offset + 4].copy_from_slice(&((data.len() / 4) as u16).to_be_bytes());
-        rest[offset + 4..offset + 4 + data.len()].copy_from_slice(data);
+        out[0] |= 0x10;
+        out[offset..offset + 2].copy_from_slice(&profile.to_be_bytes());
+        out[offset + 2..offset + 4].copy_from_slice(&((data.len() / 4) as u16).to_be_bytes());
+        out[offset + 4..offset + 4 + data.len()].copy_from_slice(data);
         offset += 4 + data.len();
     }
-    Ok(FIXED_HEADER_LEN + offset)
+    out[offset..needed].copy_from_slice(prefix);
+    Ok(needed)
 }
 
 #[cfg(test)]
@@ -393,6 +405,33 @@ mod tests {
         assert_eq!(p.header_len(), 28);
         assert_eq!(p.payload(), &[1, 2, 3]);
         assert!(!p.has_padding());
+    }
+
+    #[test]
+    fn packet_header_writer_adds_csrcs_extension_and_prefix_to_fixed_bytes() {
+        let mut fixed = [0u8; FIXED_HEADER_LEN];
+        fixed.copy_from_slice(&HAND_MADE[..12]);
+        fixed[0] = 0x80; // as the batch writer leaves it: CC = 0, X = 0
+        let mut out = [0xffu8; 40];
+        let n = write_packet_header(
+            &mut out,
+            &fixed,
+            &[10, 11],
+            Some((0xbede, &[0x10, 0xaa, 0, 0])),
+            &[0x7c, 0x85],
+        )
+        .unwrap();
+        assert_eq!(n, 30);
+        assert_eq!(&out[..28], &HAND_MADE[..]);
+        assert_eq!(&out[28..30], &[0x7c, 0x85]);
+        assert_eq!(out[30], 0xff, "nothing written past the prefix");
+        assert_eq!(
+            write_packet_header(&mut out[..29], &fixed, &[10, 11], None, &[0; 30]),
+            Err(RtpWriteError::BufferTooSmall {
+                needed: 50,
+                available: 29
+            })
+        );
     }
 
     #[test]

@@ -20,7 +20,9 @@ use rtp2_core::nalpack::{
 use super::pay_flags::{InputInfo, NalFlags};
 use super::{NalCodec, ParamSets};
 use crate::base::extensions::lock;
-use crate::base::pay::{OutgoingPacket, PacketPayload, PayloadPrefix, RtpBasePay2, RtpBasePay2Ext};
+use crate::base::pay::{
+    InputId, InputRange, OutgoingPacket, PacketPayload, PayloadPrefix, RtpBasePay2, RtpBasePay2Ext,
+};
 use crate::memshare::share_range;
 use smallvec::SmallVec;
 
@@ -42,11 +44,13 @@ enum InputFormat {
 }
 
 /// A NAL unit the packetizer may still refer to: where it lies in the buffer it came from
-/// (a reference to that buffer, no sub-buffer), and the flags of the first packet that starts
-/// with it.
+/// (a reference to that buffer, no sub-buffer), the input it belongs to (a parameter set
+/// inserted before a keyframe belongs to the keyframe's input), and the flags of the first
+/// packet that starts with it.
 #[derive(Debug)]
 struct PendingNal {
     id: usize,
+    input: InputId,
     source: gst::Buffer,
     offset: usize,
     pts: Option<gst::ClockTime>,
@@ -71,6 +75,10 @@ pub struct NalPayState<C: NalCodec> {
     last_timing: (Option<gst::ClockTime>, Option<gst::ClockTime>),
     /// Why input was dropped while the state was locked: reported once it is released.
     dropped: Vec<String>,
+    /// New RTP caps to set and an error to post, once the state lock is released (lock rule:
+    /// no caps event, signal or message under an element lock).
+    new_caps: Option<gst::Caps>,
+    error: Option<String>,
     /// Fields the element sets on every RTP caps (e.g. packetization-mode).
     pub caps_fields: Option<gst::Structure>,
 }
@@ -94,6 +102,8 @@ impl<C: NalCodec> Default for NalPayState<C> {
             au_sets: 0,
             last_timing: (None, None),
             dropped: Vec::new(),
+            new_caps: None,
+            error: None,
             caps_fields: None,
         }
     }
@@ -163,7 +173,7 @@ impl<C: NalCodec> NalPayState<C> {
             let mut plans = Vec::new();
             self.packetizer.set_config(config, &mut plans);
             if !plans.is_empty() {
-                self.queue_plans(obj, plans, &gst::Buffer::new());
+                self.queue_plans(obj, plans);
             }
         }
     }
@@ -208,7 +218,7 @@ impl<C: NalCodec> NalPayState<C> {
         header: [u8; 2],
         input: &mut InputInfo,
         end_of_au: bool,
-        meta_source: &gst::Buffer,
+        input_id: InputId,
     ) -> Result<(), gst::FlowError> {
         let id = self.next_id;
         self.next_id += 1;
@@ -225,28 +235,33 @@ impl<C: NalCodec> NalPayState<C> {
         }
         self.nals.push(PendingNal {
             id,
+            input: input_id,
             source: source.clone(),
             offset: range.start,
             pts: input.pts,
             flags,
         });
         if let Err(err) = self.packetizer.push(nal_ref, end_of_au, &mut plans) {
-            gst::element_error!(obj, gst::StreamError::Encode, ["{err}"]);
+            self.queue_plans(obj, plans);
+            self.error = Some(err.to_string());
             return Err(gst::FlowError::Error);
         }
-        self.queue_plans(obj, plans, meta_source);
+        self.queue_plans(obj, plans);
         Ok(())
     }
 
     /// Builds and queues the packets of `plans`, then forgets NAL units no longer needed.
-    fn queue_plans(&mut self, obj: &RtpBasePay2, plans: Vec<PacketPlan>, input: &gst::Buffer) {
+    /// Each packet names the inputs of its NAL units (header extensions are written from the
+    /// first: also for units drained at EOS or at a configuration change).
+    fn queue_plans(&mut self, obj: &RtpBasePay2, plans: Vec<PacketPlan>) {
         for plan in plans {
             let mut payload = SmallVec::<[gst::Memory; 4]>::new();
             let mut prefix = PayloadPrefix::default();
+            let mut last_input = None;
             for (i, chunk) in plan.chunks.iter().enumerate() {
                 match chunk {
                     // Leading header bytes go into the RTP header memory.
-                    Chunk::Bytes(bytes) if i == 0 => prefix = PayloadPrefix::new(bytes.as_slice()),
+                    Chunk::Bytes(bytes) if i == 0 => prefix = PayloadPrefix::from(*bytes),
                     Chunk::Bytes(bytes) => {
                         payload.push(gst::Memory::from_slice(bytes.as_slice().to_vec()));
                     }
@@ -254,12 +269,13 @@ impl<C: NalCodec> NalPayState<C> {
                         let Some(nal) = self.nals.iter().find(|n| n.id == *id) else {
                             continue;
                         };
+                        last_input = last_input.max(Some(nal.input));
                         let at = (nal.offset + range.start)..(nal.offset + range.end);
                         share_range(&nal.source, at, &mut payload);
                     }
                 }
             }
-            let (pts, flags) = self
+            let (pts, flags, first_input) = self
                 .nals
                 .iter_mut()
                 .find(|n| n.id == plan.first_nal)
@@ -268,13 +284,14 @@ impl<C: NalCodec> NalPayState<C> {
                     // Later fragments of the unit: no DISCONT; H.264 also sets DELTA_UNIT.
                     n.flags.discont = false;
                     n.flags.delta_unit |= C::KEY_FLAG_ON_FIRST_PACKET_ONLY;
-                    (n.pts, flags)
+                    (n.pts, flags, Some(n.input))
                 })
                 .unwrap_or_default();
             let mut packet = OutgoingPacket::with_payload(PacketPayload::Memories(payload), pts);
             packet.prefix = prefix;
             packet.marker = plan.marker;
-            packet.meta_source = Some(input.clone());
+            packet.inputs =
+                first_input.map(|first| InputRange::new(first, last_input.unwrap_or(first)));
             packet.discont = flags.discont;
             packet.delta_unit = flags.delta_unit;
             obj.queue_packet(packet);
@@ -289,7 +306,7 @@ impl<C: NalCodec> NalPayState<C> {
         obj: &RtpBasePay2,
         settings: PaySettings,
         input: &mut InputInfo,
-        meta_source: &gst::Buffer,
+        input_id: InputId,
     ) -> Result<(), gst::FlowError> {
         let pts = input.pts;
         let all = self.sets.all_kinds_mask();
@@ -305,7 +322,7 @@ impl<C: NalCodec> NalPayState<C> {
                 let header = NalRef::new(0, &set).header;
                 let len = set.len();
                 let source = gst::Buffer::from_mut_slice(set);
-                self.push_nal(obj, &source, 0..len, header, input, false, meta_source)?;
+                self.push_nal(obj, &source, 0..len, header, input, false, input_id)?;
             }
             self.au_sets = all;
         }
@@ -341,6 +358,7 @@ impl<C: NalCodec> NalPayState<C> {
             }
         };
         let mut input = InputInfo::of(buffer);
+        let input_id = obj.current_input_id();
         let pts = input.pts;
         let au_ends_here = self.au_aligned || buffer.flags().contains(gst::BufferFlags::MARKER);
         let timing = (pts, buffer.dts());
@@ -348,7 +366,7 @@ impl<C: NalCodec> NalPayState<C> {
             // A new timestamp starts a new access unit: what is held ended the previous one.
             let mut plans = Vec::new();
             self.packetizer.flush(true, &mut plans);
-            self.queue_plans(obj, plans, buffer);
+            self.queue_plans(obj, plans);
         }
         self.last_timing = timing;
 
@@ -369,20 +387,21 @@ impl<C: NalCodec> NalPayState<C> {
                 self.au_sets |= ParamSets::kind_bit(set_kind);
                 self.params_changed |= self.sets.cache::<C>(nal);
             } else if C::is_keyframe(kind) {
-                self.insert_config(obj, settings, &mut input, buffer)?;
+                self.insert_config(obj, settings, &mut input, input_id)?;
             }
             if self.params_changed {
+                // Set once the state lock is released, before the packets of this buffer go.
                 self.params_changed = false;
-                obj.set_src_caps(&self.src_caps());
+                self.new_caps = Some(self.src_caps());
             }
-            self.push_nal(obj, buffer, range, header, &mut input, end_of_au, buffer)?;
+            self.push_nal(obj, buffer, range, header, &mut input, end_of_au, input_id)?;
             if end_of_au {
                 self.au_sets = 0;
             }
         }
         let mut plans = Vec::new();
         self.packetizer.end_input(&mut plans);
-        self.queue_plans(obj, plans, buffer);
+        self.queue_plans(obj, plans);
         Ok(gst::FlowSuccess::Ok)
     }
 
@@ -396,7 +415,7 @@ impl<C: NalCodec> NalPayState<C> {
     pub fn drain(&mut self, obj: &RtpBasePay2) {
         let mut plans = Vec::new();
         self.packetizer.flush(true, &mut plans);
-        self.queue_plans(obj, plans, &gst::Buffer::new());
+        self.queue_plans(obj, plans);
     }
 
     /// Flush: forgets what is held.
@@ -481,12 +500,20 @@ impl<C: NalCodec> NalPayElement<C> {
         settings: PaySettings,
         fields: Option<gst::Structure>,
     ) -> bool {
-        let mut state = lock(&self.state);
-        state.caps_fields = fields;
-        if !state.set_sink_caps(obj, caps) || !obj.set_src_caps(&state.src_caps()) {
+        let src_caps = {
+            let mut state = lock(&self.state);
+            state.caps_fields = fields;
+            if !state.set_sink_caps(obj, caps) {
+                return false;
+            }
+            state.src_caps()
+        };
+        // Without the state lock: negotiation may emit `request-extension`, whose handler
+        // may use this element.
+        if !obj.set_src_caps(&src_caps) {
             return false;
         }
-        state.configure(obj, mode, settings);
+        lock(&self.state).configure(obj, mode, settings);
         true
     }
 
@@ -505,9 +532,19 @@ impl<C: NalCodec> NalPayElement<C> {
         state.configure(obj, mode, settings);
         let res = state.handle_buffer(obj, settings, buffer);
         let dropped = state.take_dropped();
+        let new_caps = state.new_caps.take();
+        let error = state.error.take();
         drop(state);
+        // Caps, warnings and errors after the lock (lock rule); the packets of this buffer
+        // are pushed by the base class after this returns, so they follow the new caps.
+        if let Some(caps) = new_caps {
+            obj.set_src_caps(&caps);
+        }
         for reason in dropped {
             obj.drop_invalid_input(&reason);
+        }
+        if let Some(err) = error {
+            gst::element_error!(obj, gst::StreamError::Encode, ["{err}"]);
         }
         res
     }

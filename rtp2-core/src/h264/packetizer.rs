@@ -27,13 +27,13 @@ impl NalFormat for H264Format {
         let (f, nri) = headers.fold((false, 0), |(f, nri), h| {
             (f || forbidden_bit(h[0]), nri.max(nri_bits(h[0])))
         });
-        HeaderBytes::new(&[(u8::from(f) << 7) | nri | NAL_STAP_A])
+        HeaderBytes::from_array([(u8::from(f) << 7) | nri | NAL_STAP_A])
     }
 
     fn fragment_header(nal_header: [u8; 2], start: bool, end: bool) -> HeaderBytes {
         let indicator = (nal_header[0] & 0xe0) | NAL_FU_A;
         let fu_header = (u8::from(start) << 7) | (u8::from(end) << 6) | nal_type(nal_header[0]);
-        HeaderBytes::new(&[indicator, fu_header])
+        HeaderBytes::from_array([indicator, fu_header])
     }
 
     /// Coded slices and slice extensions: types 1–5, 14 (prefix NAL unit of SVC) and 20–23

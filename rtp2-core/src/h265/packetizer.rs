@@ -31,7 +31,7 @@ impl NalFormat for H265Format {
         let (f, layer, t) = headers.fold((false, u8::MAX, u8::MAX), |(f, layer, t), h| {
             (f || forbidden_bit(h), layer.min(layer_id(h)), t.min(tid(h)))
         });
-        HeaderBytes::new(&make_header(f, NAL_AP, layer, t))
+        HeaderBytes::from_array(make_header(f, NAL_AP, layer, t))
     }
 
     fn fragment_header(nal_header: [u8; 2], start: bool, end: bool) -> HeaderBytes {
@@ -42,7 +42,7 @@ impl NalFormat for H265Format {
             tid(nal_header),
         );
         let fu_header = (u8::from(start) << 7) | (u8::from(end) << 6) | nal_type(nal_header);
-        HeaderBytes::new(&[payload_header[0], payload_header[1], fu_header])
+        HeaderBytes::from_array([payload_header[0], payload_header[1], fu_header])
     }
 
     /// Coded slices (types 0–31) and the suffix types that follow the slices they belong to:

@@ -13,8 +13,8 @@ use rtp2_core::audio::{AudioFraming, PtimeSettings, next_packet_len, payload_lim
 
 use crate::base::extensions::lock;
 use crate::base::pay::{
-    InputParams, OutgoingPacket, PacketPayload, PacketTiming, RtpBasePay2, RtpBasePay2Ext,
-    RtpBasePay2Impl,
+    InputId, InputParams, InputRange, OutgoingPacket, PacketPayload, PacketTiming, RtpBasePay2,
+    RtpBasePay2Ext, RtpBasePay2Impl,
 };
 
 /// Default packet time when nothing else decides it (RFC 3551 §4.5).
@@ -52,6 +52,9 @@ struct State {
     /// Audio waiting for a packet; made on first use (an input that is exactly one packet
     /// never needs it, and a `GstAdapter` costs about 4 KiB per instance).
     adapter: Option<gst_base::UniqueAdapter>,
+    /// The inputs of the bytes in the adapter, in order: (input id, bytes still buffered).
+    /// A packet names the inputs its bytes come from.
+    buffered_inputs: std::collections::VecDeque<(InputId, usize)>,
     /// RTP ticks of the audio already packetized since the last resynchronisation.
     ticks: u64,
     /// Where the buffered samples end in time, to spot input timestamp jumps.
@@ -70,6 +73,26 @@ impl State {
     /// Bytes of audio waiting for a packet.
     fn buffered(&self) -> usize {
         self.adapter.as_ref().map_or(0, |a| a.available())
+    }
+
+    /// The inputs of the next `len` buffered bytes, which leave the adapter.
+    fn take_inputs(&mut self, len: usize) -> Option<InputRange> {
+        let first = self.buffered_inputs.front()?.0;
+        let mut last = first;
+        let mut left = len;
+        while left > 0 {
+            let Some((id, bytes)) = self.buffered_inputs.front_mut() else {
+                break;
+            };
+            last = *id;
+            let taken = left.min(*bytes);
+            *bytes -= taken;
+            left -= taken;
+            if *bytes == 0 {
+                self.buffered_inputs.pop_front();
+            }
+        }
+        Some(InputRange::new(first, last))
     }
 }
 
@@ -174,12 +197,13 @@ impl RtpBaseAudioPay2 {
             && (next_packet_len(&limits, &framing, size, false) == Some(size)
                 || (end_packet_after && size <= limits.max_bytes));
         if whole_packet {
+            let inputs = InputRange::single(base.current_input_id());
             Self::queue_audio_packet(
                 base,
                 &mut state,
                 &framing,
                 buffer.clone(),
-                buffer.pts(),
+                (buffer.pts(), inputs),
                 perfect,
             );
             return Ok(gst::FlowSuccess::Ok);
@@ -188,6 +212,9 @@ impl RtpBaseAudioPay2 {
             .adapter
             .get_or_insert_with(gst_base::UniqueAdapter::new)
             .push(buffer.clone());
+        state
+            .buffered_inputs
+            .push_back((base.current_input_id(), size));
         Self::make_packets(
             base,
             &mut state,
@@ -199,13 +226,15 @@ impl RtpBaseAudioPay2 {
         Ok(gst::FlowSuccess::Ok)
     }
 
-    /// Queues one packet of `payload` (whole frames) starting at `pts`.
+    /// Queues one packet of `payload` (whole frames) starting at `pts`, made from `inputs`.
+    /// (Called with the state lock held: queueing only takes the packet's sequence number;
+    /// header extensions write when the base class pushes, without lock.)
     fn queue_audio_packet(
         base: &RtpBasePay2,
         state: &mut State,
         framing: &AudioFraming,
         payload: gst::Buffer,
-        pts: Option<gst::ClockTime>,
+        (pts, inputs): (Option<gst::ClockTime>, InputRange),
         perfect: bool,
     ) {
         if state.resync {
@@ -228,7 +257,7 @@ impl RtpBaseAudioPay2 {
             marker: std::mem::take(&mut state.resync),
             timing,
             duration: Some(gst::ClockTime::from_nseconds(framing.duration_ns(len))),
-            meta_source: None,
+            inputs: Some(inputs),
             discont: std::mem::take(&mut state.discont),
             delta_unit: false,
         };
@@ -272,7 +301,10 @@ impl RtpBaseAudioPay2 {
             let Ok(payload) = adapter.take_buffer_fast(len) else {
                 break;
             };
-            Self::queue_audio_packet(base, state, framing, payload, pts, perfect);
+            let inputs = state
+                .take_inputs(len)
+                .unwrap_or_else(|| InputRange::single(base.current_input_id()));
+            Self::queue_audio_packet(base, state, framing, payload, (pts, inputs), perfect);
         }
     }
 }
@@ -334,6 +366,7 @@ impl RtpBasePay2Impl for RtpBaseAudioPay2 {
         if let Some(adapter) = state.adapter.as_mut() {
             adapter.clear();
         }
+        state.buffered_inputs.clear();
         state.expected_pts = None;
         state.resync = true;
     }

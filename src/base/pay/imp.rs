@@ -4,6 +4,7 @@
 
 //! GObject implementation of `RtpBasePay2`.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{LazyLock, Mutex};
 
@@ -11,13 +12,13 @@ use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 use rtp2_core::hdrsimd::{HeaderTemplate, write_headers_auto};
-use rtp2_core::rtp::{RtpHeader, header_len, write_header};
+use rtp2_core::rtp::{FIXED_HEADER_LEN, write_packet_header};
 use rtp2_core::time::ns_to_clock;
 
 use smallvec::SmallVec;
 
 use super::pool::RtpPacketPool;
-use super::{OutgoingPacket, PacketPayload, PacketTiming, PayloadPrefix};
+use super::{InputId, InputRange, OutgoingPacket, PacketPayload, PacketTiming, PayloadPrefix};
 use crate::base::extensions::{HeaderExtensions, configure_from_caps, lock};
 
 type FlowResult = Result<gst::FlowSuccess, gst::FlowError>;
@@ -27,6 +28,8 @@ type FlowResult = Result<gst::FlowSuccess, gst::FlowError>;
 #[repr(C)]
 pub struct Class {
     parent: gst::ffi::GstElementClass,
+    /// [`super::RtpBasePay2Impl::ALLOWED_META_TAGS`] of the class.
+    pub(super) allowed_meta_tags: &'static [&'static str],
     pub(super) start: fn(&super::RtpBasePay2) -> Result<(), gst::ErrorMessage>,
     pub(super) stop: fn(&super::RtpBasePay2) -> Result<(), gst::ErrorMessage>,
     pub(super) set_sink_caps: fn(&super::RtpBasePay2, &gst::Caps) -> bool,
@@ -120,8 +123,16 @@ struct State {
     src_caps: Option<gst::Caps>,
     /// Packets made for the current input, pushed as one list.
     pending: Vec<PendingPacket>,
-    /// The input buffer being handled and what it costs per packet in header bytes.
-    current_input: Option<gst::Buffer>,
+    /// An empty vector with capacity, swapped with `pending` when the packets are built.
+    spare_pending: Vec<PendingPacket>,
+    /// The id the next input buffer gets, and the id of the input being handled (the last).
+    next_input: u64,
+    current_input: InputId,
+    /// Inputs whose metas packets still need (header extensions, `source-info` CSRCs,
+    /// metas to copy), oldest first: an input leaves once a packet starting at a later input
+    /// is queued (the first inputs of successive packets never go back), or on flush.
+    kept_inputs: VecDeque<(InputId, gst::Buffer)>,
+    /// What the current input costs per packet in header bytes.
     csrc_overhead: usize,
     ext_overhead: usize,
     /// A copy of the settings that `set_property` keeps current, and whether header
@@ -177,7 +188,10 @@ impl State {
             segment: gst::FormattedSegment::new(),
             src_caps: None,
             pending: Vec::new(),
-            current_input: None,
+            spare_pending: Vec::new(),
+            next_input: 0,
+            current_input: InputId::default(),
+            kept_inputs: VecDeque::new(),
             csrc_overhead: 0,
             ext_overhead: 0,
             input_settings: *settings,
@@ -194,23 +208,37 @@ impl State {
     }
 }
 
-/// A packet queued for the current input.
+/// Inputs kept for their metas at most: a subclass that holds data for longer than this
+/// many inputs without sending a packet gets no metas for it (its packets are still sent).
+const MAX_KEPT_INPUTS: usize = 64;
+
+/// A packet queued for the current input: its sequence number and timestamp are taken; the
+/// header is written when the packets are pushed, all through one writer
+/// ([`RtpBasePay2::build_packets`]), after the state lock is released.
 #[derive(Debug)]
-enum PendingPacket {
-    /// Complete: packets with CSRCs or header extensions are written at once.
-    Built(gst::Buffer),
-    /// The fixed header is written with the others of the input, in one batch
-    /// ([`rtp2_core::hdrsimd`]), when the packets are pushed.
-    Deferred {
-        seq: u16,
-        timestamp: u32,
-        marker: bool,
-        prefix: PayloadPrefix,
-        payload: PacketPayload,
-        pts: Option<gst::ClockTime>,
-        duration: Option<gst::ClockTime>,
-        flags: gst::BufferFlags,
-    },
+struct PendingPacket {
+    seq: u16,
+    timestamp: u32,
+    marker: bool,
+    prefix: PayloadPrefix,
+    payload: PacketPayload,
+    pts: Option<gst::ClockTime>,
+    duration: Option<gst::ClockTime>,
+    flags: gst::BufferFlags,
+    /// The kept inputs of the packet's [`InputRange`], in order; `first` tells whether the
+    /// first of them is the range's first input (the one extensions and CSRCs come from).
+    inputs: SmallVec<[gst::Buffer; 1]>,
+    first: bool,
+}
+
+/// What building the packets of one push needs from the state.
+struct BuildParams {
+    template: HeaderTemplate,
+    use_pool: bool,
+    source_info: bool,
+    extensions: Option<HeaderExtensions>,
+    /// Header memory bytes that hold any header of these packets (see `begin_input`).
+    header_capacity: usize,
 }
 
 /// Lock rule (see also `crate::base::extensions`): no signal is emitted, no pad pushes, no message is
@@ -279,10 +307,10 @@ impl RtpBasePay2 {
     }
 
     /// Copies the settings and the header-extension overhead for the packets of `input`
-    /// (`None`: a drain, which keeps the last input's overheads).
-    /// Returns whether the input is kept in the state (for its metas), or `None` when no
-    /// output caps have been negotiated yet.
-    fn begin_input(&self, input: Option<&gst::Buffer>) -> Option<bool> {
+    /// (`None`: a drain, which keeps the last input's id and overheads), numbers the input and
+    /// keeps it while packets may need its metas. False when no output caps have been
+    /// negotiated yet.
+    fn begin_input(&self, input: Option<&gst::Buffer>) -> bool {
         // The extensions are asked for their size on a snapshot, without lock.
         let snapshot = |e: &HeaderExtensions| (!e.is_empty()).then(|| e.clone());
         let (mut extensions, changed) = {
@@ -299,13 +327,19 @@ impl RtpBasePay2 {
         }
         let ext_overhead = input.map(|b| extensions.as_ref().map_or(0, |e| e.max_overhead(b)));
         let has_extensions = extensions.is_some();
+        let allowed = self.vfuncs().allowed_meta_tags;
+        let has_metas = input.is_some_and(|b| has_copyable_meta(b, allowed));
         let mut state = lock(&self.state);
-        state.src_caps.as_ref()?;
+        if state.src_caps.is_none() {
+            return false;
+        }
         state.has_extensions = has_extensions;
         state.extensions = extensions;
         let source_info = state.input_settings.source_info;
-        let mut kept = false;
         if let Some(input) = input {
+            let id = InputId(state.next_input);
+            state.next_input += 1;
+            state.current_input = id;
             state.ext_overhead = ext_overhead.unwrap_or(0);
             state.csrc_overhead = if source_info {
                 4 * csrcs_from_meta(input).len()
@@ -314,10 +348,19 @@ impl RtpBasePay2 {
             };
             // Kept only for what reads its metas; otherwise the packets may end up the only
             // holders of its memories, which then move instead of being shared.
-            kept = source_info || has_extensions;
-            state.current_input = kept.then(|| input.clone());
+            if source_info || has_extensions || has_metas {
+                if state.kept_inputs.len() >= MAX_KEPT_INPUTS {
+                    state.kept_inputs.pop_front();
+                }
+                state.kept_inputs.push_back((id, input.clone()));
+            }
         }
-        Some(kept)
+        true
+    }
+
+    /// The id of the input being handled (the last one during a drain).
+    pub(super) fn current_input_id(&self) -> InputId {
+        lock(&self.state).current_input
     }
 
     /// The virtual method table of this instance's (most derived) class.
@@ -445,16 +488,11 @@ impl RtpBasePay2 {
         self.src_pad.push_event(gst::event::Caps::new(&out))
     }
 
-    /// Turns a subclass packet into an RTP buffer and queues it.
+    /// Takes the sequence number and RTP timestamp of a subclass packet and queues it with its
+    /// inputs; the header is written when the packets are pushed (`build_packets`).
     pub(super) fn queue_packet(&self, packet: OutgoingPacket) {
         let mut state = lock(&self.state);
-        let Settings {
-            source_info,
-            scale_rtptime,
-            use_buffer_pool: use_pool,
-            ..
-        } = state.input_settings;
-
+        let scale_rtptime = state.input_settings.scale_rtptime;
         let (pts, rtp_timestamp) = match packet.timing {
             PacketTiming::Pts(pts) => {
                 let ts = pts
@@ -473,91 +511,43 @@ impl RtpBasePay2 {
                 (pts, anchor.wrapping_add(ticks as u32))
             }
         };
-
         let flags = packet.buffer_flags();
-        let meta_source = if source_info || state.has_extensions {
-            packet.meta_source.or_else(|| state.current_input.clone())
-        } else {
-            None
-        };
-        let csrcs = if source_info {
-            meta_source
-                .as_ref()
-                .map(csrcs_from_meta)
-                .unwrap_or_default()
-        } else {
-            Vec::new()
-        };
-        let header = RtpHeader {
-            marker: packet.marker,
-            payload_type: state.pt,
-            sequence_number: state.next_seqnum,
-            timestamp: rtp_timestamp,
-            ssrc: state.ssrc,
-        };
-        if csrcs.is_empty() && !state.has_extensions {
-            let payload_len = packet.prefix.as_slice().len() + packet.payload.size();
-            Self::count_packet(&mut state, rtp_timestamp, payload_len);
-            state.pending.push(PendingPacket::Deferred {
-                seq: header.sequence_number,
-                timestamp: rtp_timestamp,
-                marker: packet.marker,
-                prefix: packet.prefix,
-                payload: packet.payload,
-                pts,
-                duration: packet.duration,
-                flags,
-            });
-            return;
-        }
-        let prefix = packet.prefix.as_slice();
-        let rtp_header_len = header_len(csrcs.len(), None);
-        // At most 12 + 15 CSRCs + a payload-format header: on the stack.
-        let mut header_buf = [0u8; 12 + 60 + PayloadPrefix::CAPACITY];
-        let header_bytes = &mut header_buf[..rtp_header_len + prefix.len()];
-        if let Err(err) = write_header(header_bytes, &header, &csrcs, None) {
-            gst::error!(crate::CAT, imp = self, "Cannot write RTP header: {err}");
-            return;
-        }
-        header_bytes[rtp_header_len..].copy_from_slice(prefix);
-        let payload_len = prefix.len() + packet.payload.size();
-        // The sequence number is taken now; the extensions write without the state lock.
-        Self::count_packet(&mut state, rtp_timestamp, payload_len);
-        let extensions = state.extensions.clone();
-        drop(state);
-        let mut output = if use_pool {
-            self.pool.packet_with_header(header_bytes)
-        } else {
-            buffer_with_header(header_bytes)
-        };
-        append_payload(&mut output, packet.payload);
-
-        if let Some(extensions) = extensions {
-            let input = meta_source.unwrap_or_default();
-            if let Some(ext) = extensions.write(self.obj().upcast_ref(), &input, &output) {
-                let ext_header_len = header_len(csrcs.len(), Some(ext.1.len()));
-                let mut with_ext = vec![0u8; ext_header_len + prefix.len()];
-                match write_header(&mut with_ext, &header, &csrcs, Some((ext.0, &ext.1))) {
-                    Ok(_) => {
-                        with_ext[ext_header_len..].copy_from_slice(prefix);
-                        output
-                            .make_mut()
-                            .replace_memory(0, gst::Memory::from_mut_slice(with_ext));
-                    }
-                    Err(err) => {
-                        gst::warning!(crate::CAT, imp = self, "Header extension dropped: {err}")
-                    }
-                }
-            }
-        }
-
+        let range = packet
+            .inputs
+            .unwrap_or_else(|| InputRange::single(state.current_input));
+        // The first inputs of successive packets never go back: older inputs are done.
+        while state
+            .kept_inputs
+            .front()
+            .is_some_and(|(id, _)| *id < range.first)
         {
-            let out = output.make_mut();
-            out.set_pts(pts);
-            out.set_duration(packet.duration);
-            set_packet_flags(out, flags);
+            state.kept_inputs.pop_front();
         }
-        lock(&self.state).pending.push(PendingPacket::Built(output));
+        let first = state
+            .kept_inputs
+            .front()
+            .is_some_and(|(id, _)| *id == range.first);
+        let inputs = state
+            .kept_inputs
+            .iter()
+            .take_while(|(id, _)| *id <= range.last)
+            .map(|(_, buffer)| buffer.clone())
+            .collect();
+        let payload_len = packet.prefix.as_slice().len() + packet.payload.size();
+        let seq = state.next_seqnum;
+        Self::count_packet(&mut state, rtp_timestamp, payload_len);
+        state.pending.push(PendingPacket {
+            seq,
+            timestamp: rtp_timestamp,
+            marker: packet.marker,
+            prefix: packet.prefix,
+            payload: packet.payload,
+            pts,
+            duration: packet.duration,
+            flags,
+            inputs,
+            first,
+        });
     }
 
     /// Sequence number, timestamp and statistics after one packet.
@@ -569,43 +559,38 @@ impl RtpBasePay2 {
         state.bytes_sent += payload_len as u64;
     }
 
-    /// Output buffers of the queued packets: the fixed headers of deferred packets are
-    /// written in batches of consecutive sequence numbers, SIMD where the CPU has it.
+    /// Output buffers of the queued packets, each header written by one writer in place into
+    /// the packet's header memory (pooled when possible): first the fixed 12 bytes of all
+    /// packets, in batches of consecutive sequence numbers (SIMD where the CPU has it), then
+    /// per packet the CSRCs, the header extension block and the payload-format prefix
+    /// ([`write_packet_header`]). Runs without any lock held: header extensions write here
+    /// (from the first input of the packet), and allowed metas are copied from its inputs.
     fn build_packets(
         &self,
         pending: &mut Vec<PendingPacket>,
-        template: HeaderTemplate,
-        use_pool: bool,
+        params: &BuildParams,
     ) -> SmallVec<[gst::Buffer; 16]> {
         let mut timestamps: SmallVec<[u32; 16]> = SmallVec::new();
         let mut markers: SmallVec<[bool; 16]> = SmallVec::new();
         let mut runs: SmallVec<[(u16, usize); 4]> = SmallVec::new();
         for p in pending.iter() {
-            if let PendingPacket::Deferred {
-                seq,
-                timestamp,
-                marker,
-                ..
-            } = p
-            {
-                let continues = runs
-                    .last()
-                    .is_some_and(|(first, len)| first.wrapping_add(*len as u16) == *seq);
-                match runs.last_mut() {
-                    Some((_, len)) if continues => *len += 1,
-                    _ => runs.push((*seq, 1)),
-                }
-                timestamps.push(*timestamp);
-                markers.push(*marker);
+            let continues = runs
+                .last()
+                .is_some_and(|(first, len)| first.wrapping_add(*len as u16) == p.seq);
+            match runs.last_mut() {
+                Some((_, len)) if continues => *len += 1,
+                _ => runs.push((p.seq, 1)),
             }
+            timestamps.push(p.timestamp);
+            markers.push(p.marker);
         }
-        let mut headers: SmallVec<[[u8; 12]; 16]> =
-            smallvec::smallvec![[0u8; 12]; timestamps.len()];
+        let mut headers: SmallVec<[[u8; FIXED_HEADER_LEN]; 16]> =
+            smallvec::smallvec![[0u8; FIXED_HEADER_LEN]; timestamps.len()];
         let mut at = 0;
         for (first_seq, len) in runs {
             let range = at..at + len;
             write_headers_auto(
-                &template,
+                &params.template,
                 first_seq,
                 &timestamps[range.clone()],
                 &markers[range.clone()],
@@ -613,55 +598,70 @@ impl RtpBasePay2 {
             );
             at += len;
         }
-        let mut deferred = headers.iter();
+        let element = self.obj();
+        let allowed_tags = self.vfuncs().allowed_meta_tags;
         let mut out = SmallVec::with_capacity(pending.len());
-        for p in pending.drain(..) {
-            let PendingPacket::Deferred {
-                prefix,
-                payload,
-                pts,
-                duration,
-                flags,
-                ..
-            } = p
-            else {
-                if let PendingPacket::Built(buffer) = p {
-                    out.push(buffer);
-                }
-                continue;
+        for (p, fixed) in pending.drain(..).zip(headers.iter()) {
+            let first_input = p.inputs.first().filter(|_| p.first);
+            let csrcs: SmallVec<[u32; 4]> = match first_input {
+                Some(input) if params.source_info => csrcs_from_meta(input).into(),
+                _ => SmallVec::new(),
             };
-            let Some(fixed) = deferred.next() else {
-                continue;
+            let prefix = p.prefix.as_slice();
+            let capacity = if params.extensions.is_some() {
+                params.header_capacity
+            } else {
+                FIXED_HEADER_LEN + 4 * csrcs.len() + prefix.len()
             };
-            let mut header = [0u8; 12 + PayloadPrefix::CAPACITY];
-            let prefix = prefix.as_slice();
-            header[..12].copy_from_slice(fixed);
-            header[12..12 + prefix.len()].copy_from_slice(prefix);
-            let header = &header[..12 + prefix.len()];
-            let mut output = match payload {
+            let mut output = match p.payload {
                 // A payload that is a buffer the payloader alone holds (typically the whole
                 // input) becomes the packet: the header memory goes in front of its memory.
                 PacketPayload::Buffer(mut buffer) if buffer.is_writable() => {
                     let b = buffer.make_mut();
                     crate::memshare::clear_metadata(b);
-                    b.insert_memory(0, header_memory(header));
+                    b.insert_memory(0, gst::Memory::with_size(capacity));
                     buffer
                 }
                 payload => {
-                    let mut output = if use_pool {
-                        self.pool.packet_with_header(header)
+                    let mut output = if params.use_pool {
+                        self.pool.packet_buffer(capacity)
                     } else {
-                        buffer_with_header(header)
+                        buffer_with_header_memory(capacity)
                     };
                     append_payload(&mut output, payload);
                     output
                 }
             };
+            let written = write_header_memory(output.make_mut(), capacity, |mem| {
+                write_packet_header(mem, fixed, &csrcs, None, prefix)
+            });
+            if let Err(err) = written {
+                gst::error!(crate::CAT, imp = self, "Cannot write RTP header: {err}");
+                continue;
+            }
+            if let Some(extensions) = &params.extensions {
+                let input = first_input.cloned().unwrap_or_default();
+                // The extension sees the packet as it will be, minus its own block.
+                if let Some((profile, block)) =
+                    extensions.write(element.upcast_ref(), &input, &output)
+                {
+                    let len = FIXED_HEADER_LEN + 4 * csrcs.len() + 4 + block.len() + prefix.len();
+                    let written = write_header_memory(output.make_mut(), len, |mem| {
+                        write_packet_header(mem, fixed, &csrcs, Some((profile, &block)), prefix)
+                    });
+                    if let Err(err) = written {
+                        gst::warning!(crate::CAT, imp = self, "Header extension dropped: {err}");
+                    }
+                }
+            }
             {
                 let b = output.make_mut();
-                b.set_pts(pts);
-                b.set_duration(duration);
-                set_packet_flags(b, flags);
+                for input in &p.inputs {
+                    copy_allowed_metas(input, b, allowed_tags);
+                }
+                b.set_pts(p.pts);
+                b.set_duration(p.duration);
+                set_packet_flags(b, p.flags);
             }
             out.push(output);
         }
@@ -689,44 +689,55 @@ impl RtpBasePay2 {
         Some(state.timestamp_offset.wrapping_add(ticks as u32))
     }
 
-    /// Pushes what was queued, as one buffer list when there are several packets.
+    /// Pushes what was queued, as one buffer list when there are several packets. The
+    /// packets are built after the state lock is released (header extensions write then).
     pub(super) fn push_pending(&self) -> FlowResult {
-        let (pending, buffer_list) = {
+        let (mut pending, params, buffer_list) = {
             let mut state = lock(&self.state);
             if state.pending.is_empty() {
                 return Ok(gst::FlowSuccess::Ok);
             }
-            let Settings {
-                buffer_list,
-                use_buffer_pool,
-                ..
-            } = state.input_settings;
-            let template = HeaderTemplate {
-                payload_type: state.pt,
-                ssrc: state.ssrc,
+            let spare = std::mem::take(&mut state.spare_pending);
+            let pending = std::mem::replace(&mut state.pending, spare);
+            let settings = state.input_settings;
+            let header_capacity = super::pool::HEADER_CAPACITY.max(
+                FIXED_HEADER_LEN
+                    + state.csrc_overhead
+                    + state.ext_overhead
+                    + PayloadPrefix::CAPACITY,
+            );
+            let params = BuildParams {
+                template: HeaderTemplate {
+                    payload_type: state.pt,
+                    ssrc: state.ssrc,
+                },
+                use_pool: settings.use_buffer_pool,
+                source_info: settings.source_info,
+                extensions: state.extensions.clone(),
+                header_capacity,
             };
-            // Built under the lock, straight from the state's vector (which keeps its
-            // capacity): only the output buffers move.
-            let pending = self.build_packets(&mut state.pending, template, use_buffer_pool);
-            (pending, buffer_list)
+            (pending, params, settings.buffer_list)
         };
-        match pending.len() {
+        let packets = self.build_packets(&mut pending, &params);
+        // The emptied vector keeps its capacity for the next input.
+        lock(&self.state).spare_pending = pending;
+        match packets.len() {
             0 => Ok(gst::FlowSuccess::Ok),
             1 => self
                 .src_pad
-                .push(pending.into_iter().next().unwrap_or_default()),
+                .push(packets.into_iter().next().unwrap_or_default()),
             _ if buffer_list => {
-                let mut list = gst::BufferList::new_sized(pending.len());
+                let mut list = gst::BufferList::new_sized(packets.len());
                 {
                     let list = list.get_mut().ok_or(gst::FlowError::Error)?;
-                    for buffer in pending {
+                    for buffer in packets {
                         list.add(buffer);
                     }
                 }
                 self.src_pad.push_list(list)
             }
             _ => {
-                for buffer in pending {
+                for buffer in packets {
                     self.src_pad.push(buffer)?;
                 }
                 Ok(gst::FlowSuccess::Ok)
@@ -760,7 +771,7 @@ impl RtpBasePay2 {
     }
 
     fn sink_chain(&self, buffer: gst::Buffer) -> FlowResult {
-        let Some(input_kept) = self.begin_input(Some(&buffer)) else {
+        if !self.begin_input(Some(&buffer)) {
             gst::element_imp_error!(
                 self,
                 gst::CoreError::Negotiation,
@@ -769,9 +780,6 @@ impl RtpBasePay2 {
             return Err(gst::FlowError::NotNegotiated);
         };
         let res = (self.vfuncs().handle_buffer)(&self.obj(), &buffer);
-        if input_kept {
-            lock(&self.state).current_input = None;
-        }
         // Our reference goes before the packets are built: a payload that was the whole input
         // is then writable and gives its memories to the packet (no second parent, which
         // GStreamer would allocate for).
@@ -817,6 +825,7 @@ impl RtpBasePay2 {
                 {
                     let mut state = lock(&self.state);
                     state.pending.clear();
+                    state.kept_inputs.clear();
                     state.segment = gst::FormattedSegment::new();
                     state.continuous_anchor = None;
                 }
@@ -911,28 +920,74 @@ fn append_payload(output: &mut gst::Buffer, payload: PacketPayload) {
     }
 }
 
-/// A packet buffer without pool: one allocation for the header memory (data included) and
-/// one for the buffer, as `gst_buffer_new_allocate` does.
-fn buffer_with_header(header: &[u8]) -> gst::Buffer {
+/// A packet buffer without pool, with a header memory of `capacity` bytes: one allocation
+/// for the memory (data included) and one for the buffer, as `gst_buffer_new_allocate` does.
+fn buffer_with_header_memory(capacity: usize) -> gst::Buffer {
     let mut buffer = gst::Buffer::new();
     if let Some(b) = buffer.get_mut() {
-        b.append_memory(header_memory(header));
+        b.append_memory(gst::Memory::with_size(capacity));
     }
     buffer
 }
 
-/// A memory holding `header`: one allocation (the memory and its data in one block).
-fn header_memory(header: &[u8]) -> gst::Memory {
-    let mut memory = gst::Memory::with_size(header.len());
-    let written = memory
-        .get_mut()
-        .and_then(|m| m.map_writable().ok())
-        .map(|mut map| map.copy_from_slice(header))
-        .is_some();
-    if written {
-        memory
-    } else {
-        gst::Memory::from_mut_slice(header.to_vec())
+/// Runs the header writer `write` on the first memory of `buffer` (the header memory), with
+/// at least `capacity` bytes to write into, and trims the memory to what was written. A
+/// header memory that is shared (a copy downstream still holds it) or too small is replaced
+/// by a new one first.
+fn write_header_memory(
+    buffer: &mut gst::BufferRef,
+    capacity: usize,
+    write: impl FnOnce(&mut [u8]) -> Result<usize, rtp2_core::rtp::RtpWriteError>,
+) -> Result<(), String> {
+    let usable = buffer.n_memory() > 0
+        && buffer
+            .peek_memory_mut(0)
+            .is_ok_and(|m| m.offset() == 0 && m.maxsize() >= capacity);
+    if !usable {
+        let memory = gst::Memory::with_size(capacity);
+        if buffer.n_memory() > 0 {
+            buffer.replace_memory(0, memory);
+        } else {
+            buffer.append_memory(memory);
+        }
+    }
+    let mem = buffer.peek_memory_mut(0).map_err(|e| e.to_string())?;
+    let max = mem.maxsize();
+    mem.resize_maxsize(0..max);
+    let written = {
+        let mut map = mem.map_writable().map_err(|e| e.to_string())?;
+        write(&mut map).map_err(|e| e.to_string())
+    };
+    // Whatever happened, the memory keeps only a header's bytes.
+    mem.resize_maxsize(0..*written.as_ref().unwrap_or(&0));
+    written.map(|_| ())
+}
+
+/// Whether `buffer` has a meta that [`copy_allowed_metas`] would copy.
+fn has_copyable_meta(buffer: &gst::BufferRef, allowed_tags: &[&str]) -> bool {
+    buffer
+        .iter_meta::<gst::Meta>()
+        .any(|meta| meta_allowed(&meta, allowed_tags))
+}
+
+/// A meta with no tag, or only tags of `allowed_tags` (`gst_rtp_copy_meta` in C copies a meta
+/// with no tag or with the one tag of the media).
+fn meta_allowed(meta: &gst::MetaRef<'_, gst::Meta>, allowed_tags: &[&str]) -> bool {
+    meta.tags()
+        .iter()
+        .all(|tag| allowed_tags.contains(&tag.as_str()))
+}
+
+/// Copies the allowed metas of the input `from` to the packet `to`.
+fn copy_allowed_metas(from: &gst::BufferRef, to: &mut gst::BufferRef, allowed_tags: &[&str]) {
+    for meta in from.iter_meta::<gst::Meta>() {
+        if meta_allowed(&meta, allowed_tags)
+            && meta
+                .transform(to, &gst::meta::MetaTransformCopy::new(..))
+                .is_err()
+        {
+            gst::debug!(crate::CAT, "Cannot copy a {} meta", meta.api());
+        }
     }
 }
 
@@ -958,6 +1013,7 @@ impl ObjectSubclass for RtpBasePay2 {
     type Class = Class;
 
     fn class_init(klass: &mut Self::Class) {
+        klass.allowed_meta_tags = &[];
         klass.start = |_| Ok(());
         klass.stop = |_| Ok(());
         klass.set_sink_caps = |obj, caps| {

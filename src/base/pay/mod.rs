@@ -53,33 +53,138 @@ pub enum PacketTiming {
     },
 }
 
-/// Up to 8 payload-format header bytes (an FU indicator and header, an aggregation packet
-/// header) that the base class writes into the RTP header memory, saving an allocation per
-/// packet.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Payload-format header bytes (an FU indicator and header, an aggregation packet header, a
+/// FEC header) that the base class writes into the pooled RTP header memory, saving an
+/// allocation per packet. At most [`PayloadPrefix::CAPACITY`] bytes: a longer prefix is
+/// refused ([`PayloadPrefix::new`] returns an error, [`PayloadPrefix::from_array`] does not
+/// compile), never cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PayloadPrefix {
-    bytes: [u8; 8],
+    bytes: [u8; PayloadPrefix::CAPACITY],
     len: u8,
 }
 
-impl PayloadPrefix {
-    /// Most bytes a prefix holds.
-    pub const CAPACITY: usize = 8;
+impl Default for PayloadPrefix {
+    fn default() -> Self {
+        PayloadPrefix {
+            bytes: [0; PayloadPrefix::CAPACITY],
+            len: 0,
+        }
+    }
+}
 
-    /// A prefix of `bytes` (at most 8; longer input is cut).
-    pub fn new(bytes: &[u8]) -> Self {
-        let len = bytes.len().min(8);
-        let mut b = [0u8; 8];
-        b[..len].copy_from_slice(&bytes[..len]);
+/// A payload prefix longer than [`PayloadPrefix::CAPACITY`] bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrefixTooLong(pub usize);
+
+impl std::fmt::Display for PrefixTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "payload prefix of {} bytes, at most {} fit",
+            self.0,
+            PayloadPrefix::CAPACITY
+        )
+    }
+}
+
+impl std::error::Error for PrefixTooLong {}
+
+impl PayloadPrefix {
+    /// Most bytes a prefix holds: room for the largest FEC headers (ULPFEC, RFC 5109 §7: 10
+    /// bytes + an 8-byte level header; FlexFEC, RFC 8627 §4.2: up to 20 bytes).
+    pub const CAPACITY: usize = 32;
+
+    /// A prefix of `bytes`, or an error when they are more than [`Self::CAPACITY`].
+    pub fn new(bytes: &[u8]) -> Result<Self, PrefixTooLong> {
+        let len = bytes.len();
+        if len > Self::CAPACITY {
+            return Err(PrefixTooLong(len));
+        }
+        let mut prefix = PayloadPrefix::default();
+        prefix.bytes[..len].copy_from_slice(bytes);
+        prefix.len = len as u8;
+        Ok(prefix)
+    }
+
+    /// A prefix of a fixed-size array: an array longer than [`Self::CAPACITY`] is a
+    /// compile-time error.
+    ///
+    /// ```compile_fail
+    /// let _ = gstrtp2::base::pay::PayloadPrefix::from_array([0u8; 33]);
+    /// ```
+    pub const fn from_array<const N: usize>(bytes: [u8; N]) -> Self {
+        const { assert!(N <= PayloadPrefix::CAPACITY, "payload prefix too long") };
+        let mut b = [0u8; PayloadPrefix::CAPACITY];
+        let mut i = 0;
+        while i < N {
+            b[i] = bytes[i];
+            i += 1;
+        }
         PayloadPrefix {
             bytes: b,
-            len: len as u8,
+            len: N as u8,
         }
     }
 
     /// The bytes.
     pub fn as_slice(&self) -> &[u8] {
         &self.bytes[..usize::from(self.len)]
+    }
+}
+
+impl From<rtp2_core::nalpack::HeaderBytes> for PayloadPrefix {
+    /// Packetizer header bytes always fit ([`rtp2_core::nalpack::HeaderBytes::CAPACITY`] is
+    /// below [`PayloadPrefix::CAPACITY`]).
+    fn from(bytes: rtp2_core::nalpack::HeaderBytes) -> Self {
+        const { assert!(rtp2_core::nalpack::HeaderBytes::CAPACITY <= PayloadPrefix::CAPACITY) };
+        let mut prefix = PayloadPrefix::default();
+        let bytes = bytes.as_slice();
+        prefix.bytes[..bytes.len()].copy_from_slice(bytes);
+        prefix.len = bytes.len() as u8;
+        prefix
+    }
+}
+
+/// Identifies one input buffer of a payloader: the base class numbers its input buffers
+/// 0, 1, 2, … in arrival order (see [`RtpBasePay2Ext::current_input_id`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InputId(pub(crate) u64);
+
+impl InputId {
+    /// The number of the input.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// The input buffers a packet was made from, `first..=last` (the relation between inputs and
+/// packets, as gst-plugins-rs' `PacketToBufferRelation`). Header extensions and CSRCs are
+/// written from the first input of the range; the metas of every input of the range whose
+/// tags the payloader allows are copied to the packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputRange {
+    /// The input holding the first byte of the packet.
+    pub first: InputId,
+    /// The input holding the last byte of the packet.
+    pub last: InputId,
+}
+
+impl InputRange {
+    /// A packet made from one input.
+    pub fn single(id: InputId) -> Self {
+        InputRange {
+            first: id,
+            last: id,
+        }
+    }
+
+    /// A packet made from the inputs `first..=last`.
+    pub fn new(first: InputId, last: InputId) -> Self {
+        InputRange {
+            first,
+            last: last.max(first),
+        }
     }
 }
 
@@ -118,9 +223,9 @@ pub struct OutgoingPacket {
     pub timing: PacketTiming,
     /// Duration of the media in this packet, set on the output buffer when known.
     pub duration: Option<gst::ClockTime>,
-    /// The input buffer this packet was made from: its metas feed the header extensions
-    /// and `source-info` CSRCs. `None` uses the input buffer being handled.
-    pub meta_source: Option<gst::Buffer>,
+    /// The input buffers this packet was made from. `None`: the input buffer being handled
+    /// (during a drain, the last input buffer).
+    pub inputs: Option<InputRange>,
     /// DISCONT: the first packet of data that followed a discontinuity of the input (the
     /// subclass knows which packet carries the first data of a DISCONT input buffer).
     pub discont: bool,
@@ -143,7 +248,7 @@ impl OutgoingPacket {
             marker: false,
             timing: PacketTiming::Pts(pts),
             duration: None,
-            meta_source: None,
+            inputs: None,
             discont: false,
             delta_unit: false,
         }
@@ -210,6 +315,13 @@ pub trait RtpBasePay2Ext: IsA<RtpBasePay2> + 'static {
         self.upcast_ref::<RtpBasePay2>().imp().push_pending()
     }
 
+    /// The id of the input buffer being handled (during a drain or a new caps event: the last
+    /// input buffer's). A subclass that keeps data across input buffers keeps the ids with it
+    /// and names them in [`OutgoingPacket::inputs`].
+    fn current_input_id(&self) -> InputId {
+        self.upcast_ref::<RtpBasePay2>().imp().current_input_id()
+    }
+
     /// The `perfect-rtptime` property.
     fn perfect_rtptime(&self) -> bool {
         self.upcast_ref::<RtpBasePay2>().imp().perfect_rtptime()
@@ -260,6 +372,11 @@ impl<O: IsA<RtpBasePay2>> RtpBasePay2Ext for O {}
 /// Virtual methods of [`RtpBasePay2`]. Every method has a default, but `handle_buffer` must be
 /// implemented by a concrete payloader.
 pub trait RtpBasePay2Impl: ElementImpl + ObjectSubclass<Type: IsA<RtpBasePay2>> {
+    /// Tags of the input metas copied to the packets: a meta is copied when it has no tag or
+    /// only tags of this list (as `gst_rtp_copy_meta` in the C payloaders, which pass the
+    /// media's tag: "audio" or "video"). Default: only metas without tags.
+    const ALLOWED_META_TAGS: &'static [&'static str] = &[];
+
     /// Called when streaming starts (READY → PAUSED).
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         self.parent_start()
@@ -377,6 +494,7 @@ unsafe impl<T: RtpBasePay2Impl> IsSubclassable<T> for RtpBasePay2 {
     fn class_init(class: &mut glib::Class<Self>) {
         Self::parent_class_init::<T>(class);
         let klass = class.as_mut();
+        klass.allowed_meta_tags = T::ALLOWED_META_TAGS;
         klass.start = |obj| imp_of::<T>(obj).start();
         klass.stop = |obj| imp_of::<T>(obj).stop();
         klass.set_sink_caps = |obj, caps| imp_of::<T>(obj).set_sink_caps(caps);

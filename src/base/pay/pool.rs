@@ -20,9 +20,11 @@ use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 
-/// Bytes of a pooled header memory: the 12-byte RTP header, CSRCs or a header extension, and
-/// a payload-format header (e.g. FU indicator and header).
-pub const HEADER_CAPACITY: usize = 64;
+/// Bytes of a pooled header memory at least: the 12-byte RTP header, up to 15 CSRCs (60
+/// bytes), a payload-format header of up to [`super::PayloadPrefix::CAPACITY`] bytes, and room
+/// for a few header extension elements (e.g. a transport-wide sequence number and an audio
+/// level). The payloader asks for more when its extensions may need it.
+pub const HEADER_CAPACITY: usize = 128;
 
 /// Buffers kept for reuse at most.
 pub const POOL_CAPACITY: usize = 64;
@@ -53,15 +55,16 @@ pub struct PoolStats {
 }
 
 impl RtpPacketPool {
-    /// A packet buffer whose single header memory holds `header` (copied in). The buffer is
-    /// writable and has no payload yet.
-    pub fn packet_with_header(&self, header: &[u8]) -> gst::Buffer {
+    /// A writable packet buffer with one header memory of at least `capacity` bytes (a
+    /// returned one when there is one) and no payload yet; the payloader writes the header
+    /// into that memory in place. A returned buffer whose header memory is smaller or shared
+    /// gets a new header memory when the header is written.
+    pub fn packet_buffer(&self, capacity: usize) -> gst::Buffer {
         let mut buffer = self
             .acquire_buffer(None)
-            .unwrap_or_else(|_| imp::new_packet_buffer());
-        if !write_header(&mut buffer, header) {
-            // Unusable (header too long for the pooled memory, or memory shared): a plain one.
-            buffer = gst::Buffer::from_mut_slice(header.to_vec());
+            .unwrap_or_else(|_| imp::new_packet_buffer(capacity));
+        if buffer.get_mut().is_none() {
+            buffer = imp::new_packet_buffer(capacity);
         }
         buffer
     }
@@ -72,37 +75,16 @@ impl RtpPacketPool {
     }
 }
 
-/// Writes `header` into the pooled buffer's header memory; false if it cannot.
-fn write_header(buffer: &mut gst::Buffer, header: &[u8]) -> bool {
-    let Some(b) = buffer.get_mut() else {
-        return false;
-    };
-    if b.n_memory() != 1 {
-        return false;
-    }
-    let Ok(mem) = b.peek_memory_mut(0) else {
-        return false;
-    };
-    if mem.maxsize() < header.len() {
-        return false;
-    }
-    mem.resize_maxsize(0..header.len());
-    let Ok(mut map) = mem.map_writable() else {
-        return false;
-    };
-    map.copy_from_slice(header);
-    true
-}
-
 mod imp {
     use super::*;
     use crossbeam_queue::ArrayQueue;
 
-    /// A new pool buffer: one header memory of [`HEADER_CAPACITY`] bytes.
-    pub(super) fn new_packet_buffer() -> gst::Buffer {
+    /// A new pool buffer: one header memory of `capacity` bytes, at least
+    /// [`HEADER_CAPACITY`].
+    pub(super) fn new_packet_buffer(capacity: usize) -> gst::Buffer {
         let mut buffer = gst::Buffer::new();
         if let Some(b) = buffer.get_mut() {
-            b.append_memory(gst::Memory::with_size(HEADER_CAPACITY));
+            b.append_memory(gst::Memory::with_size(capacity.max(HEADER_CAPACITY)));
         }
         buffer
     }
@@ -164,7 +146,7 @@ mod imp {
                 }
                 None => {
                     self.misses.fetch_add(1, Ordering::Relaxed);
-                    Ok(new_packet_buffer())
+                    Ok(new_packet_buffer(HEADER_CAPACITY))
                 }
             }
         }
@@ -173,7 +155,7 @@ mod imp {
             &self,
             _params: Option<&gst::BufferPoolAcquireParams>,
         ) -> Result<gst::Buffer, gst::FlowError> {
-            Ok(new_packet_buffer())
+            Ok(new_packet_buffer(HEADER_CAPACITY))
         }
 
         /// Back to a bare header buffer: payload memories, metas, flags and times removed.
@@ -189,7 +171,7 @@ mod imp {
         fn release_buffer(&self, buffer: gst::Buffer) {
             self.returned.fetch_add(1, Ordering::Relaxed);
             // A header memory shared by someone else is caught when the buffer is reused
-            // (`write_header` needs it writable), so it is not checked here.
+            // (the header writer needs it writable), so it is not checked here.
             let reusable =
                 buffer.n_memory() == 1 && buffer.peek_memory(0).maxsize() >= HEADER_CAPACITY;
             let free = self

@@ -93,6 +93,9 @@ impl ElementImpl for RtpG722Pay {
 }
 
 impl RtpBasePay2Impl for RtpG722Pay {
+    /// Metas tagged "audio" (or untagged) are copied to the packets, as in C.
+    const ALLOWED_META_TAGS: &'static [&'static str] = &["audio"];
+
     fn set_sink_caps(&self, caps: &gst::Caps) -> bool {
         let Some(s) = caps.structure(0) else {
             return false;

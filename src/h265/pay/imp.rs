@@ -110,6 +110,9 @@ impl ElementImpl for RtpH265Pay {
 }
 
 impl RtpBasePay2Impl for RtpH265Pay {
+    /// Metas tagged "video" (or untagged) are copied to the packets, as in C.
+    const ALLOWED_META_TAGS: &'static [&'static str] = &["video"];
+
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         self.inner.start();
         Ok(())

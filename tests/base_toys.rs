@@ -105,7 +105,10 @@ const fn pay_pkt(
     }
 }
 
-/// mtu 28 leaves 16 payload bytes per packet (12-byte header, no CSRC, no extension).
+/// mtu 28 leaves 16 payload bytes per packet (12-byte header, no CSRC, no extension). Every
+/// input carries a reference-timestamp meta (a meta without tags, so payloaders copy it) of
+/// its own PTS: each packet must carry the one of the input it was made from, also when
+/// the toy held that input back or drained it at EOS (the input-id relation).
 const PAY_STEPS: &[PayStep] = &[
     PayStep {
         input: b"abc",
@@ -159,6 +162,27 @@ const PAY_STEPS: &[PayStep] = &[
 /// What EOS drains after [`PAY_STEPS`].
 const PAY_EOS: &[Pkt] = &[pay_pkt(4, 40, true, false, b"Hq")];
 
+fn reference_caps() -> gst::Caps {
+    gst::Caps::new_empty_simple("timestamp/x-toy-input")
+}
+
+/// Each packet carries exactly one reference-timestamp meta: its input's PTS, which the toy's
+/// RTP timestamps encode (1000 + 8 × ms).
+fn check_reference_metas(step: usize, got: &[gst::Buffer], want: &[Pkt]) {
+    for (i, (buffer, want)) in got.iter().zip(want).enumerate() {
+        let metas: Vec<u64> = buffer
+            .iter_meta::<gst::ReferenceTimestampMeta>()
+            .map(|m| m.timestamp().mseconds())
+            .collect();
+        let input_ms = u64::from(want.ts - 1000) / 8;
+        assert_eq!(
+            metas,
+            [input_ms],
+            "step {step} packet {i}: metas of its own input"
+        );
+    }
+}
+
 #[test]
 fn toy_payloader_follows_its_step_table() {
     init();
@@ -178,12 +202,18 @@ fn toy_payloader_follows_its_step_table() {
             if step.discont {
                 b.set_flags(gst::BufferFlags::DISCONT);
             }
+            let pts = gst::ClockTime::from_mseconds(step.pts_ms);
+            gst::ReferenceTimestampMeta::add(b, &reference_caps(), pts, None);
         }
         h.push(b).unwrap();
-        check_packets(i, &pull_all(&mut h), step.out);
+        let out = pull_all(&mut h);
+        check_packets(i, &out, step.out);
+        check_reference_metas(i, &out, step.out);
     }
     h.push_event(gst::event::Eos::new());
-    check_packets(PAY_STEPS.len(), &pull_all(&mut h), PAY_EOS);
+    let out = pull_all(&mut h);
+    check_packets(PAY_STEPS.len(), &out, PAY_EOS);
+    check_reference_metas(PAY_STEPS.len(), &out, PAY_EOS);
     let stats = pay.property::<gst::Structure>("stats");
     let sent: usize = PAY_STEPS.iter().map(|s| s.out.len()).sum::<usize>() + PAY_EOS.len();
     assert_eq!(stat(&stats, "packets-sent"), sent as u64, "{stats}");

@@ -5,14 +5,17 @@
 //! A toy payloader on `RtpBasePay2` ("TOY" format, made up for the test): each input buffer
 //! is cut into packets of at most `max_payload_size()` bytes, the last one with the marker
 //! bit; an input starting with `H` is held back and sent before the next input (or drained at
-//! EOS); an empty input is bad input.
+//! EOS), its packets naming it (its input id) as the input they were made from; an empty
+//! input is bad input.
 
 use std::sync::Mutex;
 
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
-use gstrtp2::base::pay::{OutgoingPacket, RtpBasePay2, RtpBasePay2Ext, RtpBasePay2Impl};
+use gstrtp2::base::pay::{
+    InputId, InputRange, OutgoingPacket, RtpBasePay2, RtpBasePay2Ext, RtpBasePay2Impl,
+};
 
 glib::wrapper! {
     pub struct ToyPay(ObjectSubclass<imp::ToyPay>) @extends RtpBasePay2, gst::Element, gst::Object;
@@ -32,7 +35,7 @@ mod imp {
 
     #[derive(Default)]
     pub struct ToyPay {
-        held: Mutex<Vec<gst::Buffer>>,
+        held: Mutex<Vec<(InputId, gst::Buffer)>>,
     }
 
     #[glib::object_subclass]
@@ -86,8 +89,9 @@ mod imp {
     }
 
     impl ToyPay {
-        /// Queues the packets of `buffer` (no lock of the toy held: the lock rule).
-        fn packetize(&self, buffer: &gst::Buffer) {
+        /// Queues the packets of `buffer`, input `id` (no lock of the toy held: the lock
+        /// rule).
+        fn packetize(&self, buffer: &gst::Buffer, id: InputId) {
             let obj = self.obj();
             let max = obj.max_payload_size().max(1);
             let size = buffer.size();
@@ -100,7 +104,7 @@ mod imp {
                 let mut packet = OutgoingPacket::new(payload, buffer.pts());
                 packet.marker = end == size;
                 packet.discont = start == 0 && buffer.flags().contains(gst::BufferFlags::DISCONT);
-                packet.meta_source = Some(buffer.clone());
+                packet.inputs = Some(InputRange::single(id));
                 obj.queue_packet(packet);
                 start = end;
             }
@@ -108,8 +112,8 @@ mod imp {
 
         fn send_held(&self) {
             let held = std::mem::take(&mut *self.held.lock().unwrap());
-            for buffer in &held {
-                self.packetize(buffer);
+            for (id, buffer) in &held {
+                self.packetize(buffer, *id);
             }
         }
     }
@@ -132,10 +136,13 @@ mod imp {
             };
             match first {
                 None => self.obj().drop_invalid_input(&"empty toy input"),
-                Some(b'H') => self.held.lock().unwrap().push(buffer.clone()),
+                Some(b'H') => {
+                    let id = self.obj().current_input_id();
+                    self.held.lock().unwrap().push((id, buffer.clone()));
+                }
                 Some(_) => {
                     self.send_held();
-                    self.packetize(buffer);
+                    self.packetize(buffer, self.obj().current_input_id());
                 }
             }
             Ok(gst::FlowSuccess::Ok)

@@ -571,3 +571,57 @@ fn toy_filter_forwards_caps_and_forgets_on_flush() {
     assert_eq!(stat(&stats, "packets-lost"), 0, "{stats}");
     assert_eq!(stat(&stats, "resyncs"), 0, "{stats}");
 }
+
+/// The shape rtpbin expects of an FEC encoder: the toy, handed out by `request-fec-encoder`,
+/// is linked by its `sink` and `src` pads (after the session's send path); its FEC stream
+/// (own SSRC, same pad) leaves `send_rtp_src_0` beside the media, and EOS goes through.
+#[test]
+fn toy_filter_works_as_rtpbin_fec_encoder() {
+    init();
+    let pipeline = gst::Pipeline::new();
+    let src = gst_app::AppSrc::builder()
+        .caps(&TOY_RTP_CAPS.parse::<gst::Caps>().unwrap())
+        .format(gst::Format::Time)
+        .build();
+    let rtpbin = gst::ElementFactory::make("rtpbin")
+        .build()
+        .expect("rtpbin (gst-plugins-good rtpmanager) is not installed");
+    let sink = gst_app::AppSink::builder().sync(false).build();
+    rtpbin.connect("request-fec-encoder", false, |_| {
+        Some(
+            gst::ElementFactory::make("rtp2toyfec")
+                .build()
+                .unwrap()
+                .to_value(),
+        )
+    });
+    pipeline
+        .add_many([src.upcast_ref(), &rtpbin, sink.upcast_ref()])
+        .unwrap();
+    src.link_pads(Some("src"), &rtpbin, Some("send_rtp_sink_0"))
+        .unwrap();
+    rtpbin
+        .link_pads(Some("send_rtp_src_0"), &sink, Some("sink"))
+        .unwrap();
+    for i in 0..6u16 {
+        let p = rtp_packet(96, 100 + i, 8 * u32::from(i), MEDIA_SSRC, false, &[i as u8]);
+        let mut b = gst::Buffer::from_mut_slice(p);
+        b.get_mut()
+            .unwrap()
+            .set_pts(gst::ClockTime::from_mseconds(u64::from(i)));
+        src.push_buffer(b).unwrap();
+    }
+    src.end_of_stream().unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let mut ssrcs = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(1)) {
+        ssrcs.push(rtp_fields(&sample.buffer_owned().unwrap()).ssrc);
+        assert!(std::time::Instant::now() < deadline, "no EOS within 10 s");
+    }
+    assert!(sink.is_eos(), "the stream reached EOS");
+    pipeline.set_state(gst::State::Null).unwrap();
+    let media = ssrcs.iter().filter(|s| **s == MEDIA_SSRC).count();
+    let fec = ssrcs.iter().filter(|s| **s == FEC_SSRC).count();
+    assert_eq!((media, fec), (6, 3), "{ssrcs:x?}");
+}

@@ -29,10 +29,9 @@
 //! ([`Seqnums::Own`], random start like a payloader: a separate FEC SSRC) or continue the
 //! media stream's numbering with the emitted packets inserted ([`Seqnums::FollowInput`]:
 //! ULPFEC or RED inside the media stream). There is one source pad: every output stream
-//! goes into the RTP session that follows the element (rtpbin's `request-fec-encoder` hook
-//! feeds the element's `src` to the session, rtpbin2 takes one RTP stream per session), where
-//! streams are told apart by SSRC. Repair flows that bypass the session (rtpbin's
-//! `send_fec_src_%u_%u`, fed from `fec_%u` pads) are not supported; see
+//! travels with the media (rtpbin links an FEC encoder's `src` to `send_rtp_src_%u`, and
+//! rtpbin2 takes one RTP stream per session); repair flows on a transport of their own
+//! (rtpbin's `send_fec_src_%u_%u`, fed from `fec_%u` pads) are not supported. See
 //! docs/base-classes.md.
 
 mod emit;

@@ -171,53 +171,61 @@ impl HeaderExtensions {
         writer.finish()
     }
 
-    /// Reads the extension block of a received packet into metas on `output`; returns true
-    /// when an extension asked for the non-RTP source caps to be updated.
+    /// Reads the extension blocks of the packets an output was made from (in sequence order)
+    /// into metas on `output`; an element whose id and bytes an earlier block carried is
+    /// read once. Returns true when an extension asked for the non-RTP source caps to be
+    /// updated.
     pub fn read(
         &self,
         element: &gst::Element,
-        profile: u16,
-        data: &[u8],
+        blocks: &[(u16, Vec<u8>)],
         output: &mut gst::BufferRef,
     ) -> bool {
-        let Some(form) = ExtensionForm::from_profile(profile) else {
-            return false;
-        };
-        let flags = match form {
-            ExtensionForm::OneByte => gst_rtp::RTPHeaderExtensionFlags::ONE_BYTE,
-            ExtensionForm::TwoByte => gst_rtp::RTPHeaderExtensionFlags::TWO_BYTE,
-        };
-        let Ok(elements) = parse_elements(profile, data) else {
-            return false;
-        };
+        let mut read: smallvec::SmallVec<[(u8, &[u8]); 4]> = smallvec::SmallVec::new();
         let mut wants_caps_update = false;
-        for element_data in elements {
-            let item = match element_data {
-                Ok(item) => item,
-                Err(err) => {
+        for (profile, data) in blocks {
+            let Some(form) = ExtensionForm::from_profile(*profile) else {
+                continue;
+            };
+            let flags = match form {
+                ExtensionForm::OneByte => gst_rtp::RTPHeaderExtensionFlags::ONE_BYTE,
+                ExtensionForm::TwoByte => gst_rtp::RTPHeaderExtensionFlags::TWO_BYTE,
+            };
+            let Ok(elements) = parse_elements(*profile, data) else {
+                continue;
+            };
+            for element_data in elements {
+                let item = match element_data {
+                    Ok(item) => item,
+                    Err(err) => {
+                        gst::warning!(
+                            crate::CAT,
+                            obj = element,
+                            "Malformed header extension: {err}"
+                        );
+                        break;
+                    }
+                };
+                let Some(ext) = self.by_id(item.id) else {
+                    continue;
+                };
+                if read.contains(&(item.id, item.data)) {
+                    continue;
+                }
+                read.push((item.id, item.data));
+                if !ext.read(flags, item.data, output) {
                     gst::warning!(
                         crate::CAT,
                         obj = element,
-                        "Malformed header extension: {err}"
+                        "Header extension {} (id {}) could not read {} bytes",
+                        ext.uri().unwrap_or_default(),
+                        item.id,
+                        item.data.len()
                     );
-                    break;
+                    continue;
                 }
-            };
-            let Some(ext) = self.by_id(item.id) else {
-                continue;
-            };
-            if !ext.read(flags, item.data, output) {
-                gst::warning!(
-                    crate::CAT,
-                    obj = element,
-                    "Header extension {} (id {}) could not read {} bytes",
-                    ext.uri().unwrap_or_default(),
-                    item.id,
-                    item.data.len()
-                );
-                continue;
+                wants_caps_update |= ext.wants_update_non_rtp_src_caps();
             }
-            wants_caps_update |= ext.wants_update_non_rtp_src_caps();
         }
         wants_caps_update
     }

@@ -7,10 +7,13 @@
 //! sets before keyframes that lack them, and outputs byte-stream or length-prefixed NAL units
 //! (with `codec_data`), aligned on access units or NAL units.
 
+use std::ops::RangeInclusive;
+
 use gst::glib;
 use gst::prelude::*;
 use rtp2_core::naldepack::{Depacketize, DropReason, NalData, OutputNal};
 use rtp2_core::nalpack::NalFormat;
+use smallvec::SmallVec;
 
 use super::{NalCodec, ParamSets, first_string};
 use crate::base::depay::{IncomingPacket, KeyframePolicy, RtpBaseDepay2, RtpBaseDepay2Ext};
@@ -32,8 +35,73 @@ enum OutputFormat {
     LengthPrefixed(&'static str),
 }
 
+/// What the depayloader does once its state lock is released: the base class pushes
+/// events, posts messages and calls header extensions in these, so none runs under the lock
+/// (compute under the lock, act after it).
+#[derive(Debug)]
+enum Action {
+    SetCaps(gst::Caps),
+    Push {
+        buffer: gst::Buffer,
+        timestamp: u64,
+        packets: RangeInclusive<u64>,
+    },
+    /// A payload dropped as bad input (counted, warned, next output DISCONT).
+    Drop(DropReason),
+    /// Data lost to packet loss: the next output is DISCONT (no warning).
+    Discont,
+    /// An element warning.
+    Warn(String),
+    RequestKeyframe,
+}
+
+/// The actions of one call (most make one or two).
+type Actions = SmallVec<[Action; 2]>;
+
+/// Runs `actions` in order; false when new output caps were refused.
+fn run(obj: &RtpBaseDepay2, actions: Actions) -> bool {
+    let mut ok = true;
+    for action in actions {
+        match action {
+            Action::SetCaps(caps) => ok &= obj.set_src_caps(&caps),
+            Action::Push {
+                buffer,
+                timestamp,
+                packets,
+            } => obj.push_output(buffer, timestamp, packets),
+            Action::Drop(reason) => obj.drop_packet(&reason),
+            Action::Discont => obj.mark_discont(),
+            Action::Warn(text) => {
+                gst::element_warning!(obj, gst::StreamError::Demux, ["{text}"]);
+            }
+            Action::RequestKeyframe => obj.request_keyframe(),
+        }
+    }
+    ok
+}
+
+/// The smallest range holding both (a `None` is no packet: a parameter set from the caps).
+fn union(
+    a: Option<RangeInclusive<u64>>,
+    b: &Option<RangeInclusive<u64>>,
+) -> Option<RangeInclusive<u64>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(*a.start().min(b.start())..=*a.end().max(b.end())),
+        (a, b) => a.or_else(|| b.clone()),
+    }
+}
+
+/// The packets of `nals`, or an empty range when none came from a packet.
+fn packets_of<'a>(nals: impl IntoIterator<Item = &'a AuNal>) -> RangeInclusive<u64> {
+    #[allow(clippy::reversed_empty_ranges)]
+    let none = 1..=0;
+    nals.into_iter()
+        .fold(None, |acc, n| union(acc, &n.packets))
+        .unwrap_or(none)
+}
+
 /// One NAL unit of the access unit being assembled: its memories (shared with the packet,
-/// or owning reassembled bytes) and their total size.
+/// or owning reassembled bytes), their total size, and the packets it came from.
 #[derive(Debug)]
 struct AuNal {
     kind: u8,
@@ -41,15 +109,19 @@ struct AuNal {
     vcl: bool,
     size: usize,
     memories: SharedMemories,
+    /// Extended sequence numbers of the packets it was made from (`None`: a parameter set
+    /// from the caps or the cache).
+    packets: Option<RangeInclusive<u64>>,
 }
 
 impl AuNal {
-    fn owned(kind: u8, vcl: bool, bytes: Vec<u8>) -> AuNal {
+    fn owned(kind: u8, vcl: bool, bytes: Vec<u8>, packets: Option<RangeInclusive<u64>>) -> AuNal {
         AuNal {
             kind,
             vcl,
             size: bytes.len(),
             memories: smallvec::smallvec![gst::Memory::from_mut_slice(bytes)],
+            packets,
         }
     }
 
@@ -83,6 +155,13 @@ pub struct NalDepayState<C: NalCodec> {
     leading_timestamp: Option<u64>,
     /// `request-keyframe` / `wait-for-keyframe` and the wait in progress.
     pub policy: KeyframePolicy,
+    /// First packet pushed into the depacketizer since the last one that brought NAL units
+    /// out: NAL units coming out were made from packets from here to the current one (a
+    /// fragmented unit's FU packets; exact for single, aggregation and FU packets, a bound
+    /// for the decoding-order buffer).
+    unemitted_since: Option<u64>,
+    /// The last packet handled (NAL units drained at the end come from up to it).
+    last_packet: Option<u64>,
 }
 
 impl<C: NalCodec> Default for NalDepayState<C> {
@@ -100,6 +179,8 @@ impl<C: NalCodec> Default for NalDepayState<C> {
             leading: Vec::new(),
             leading_timestamp: None,
             policy: KeyframePolicy::default(),
+            unemitted_since: None,
+            last_packet: None,
         }
     }
 }
@@ -127,8 +208,15 @@ impl<C: NalCodec> NalDepayState<C> {
         Some(builder.build())
     }
 
-    /// New RTP caps: parameter sets from SDP, depacketizer settings, output negotiation.
-    pub fn set_sink_caps(&mut self, obj: &RtpBaseDepay2, caps: &gst::Caps) -> bool {
+    /// New RTP caps: parameter sets from SDP, depacketizer settings, output negotiation
+    /// against `peer` (the caps downstream accepts, queried before the lock) within `templ`.
+    fn set_sink_caps(
+        &mut self,
+        caps: &gst::Caps,
+        peer: &gst::Caps,
+        templ: &gst::Caps,
+        actions: &mut Actions,
+    ) -> bool {
         let Some(s) = caps.structure(0) else {
             return false;
         };
@@ -138,32 +226,28 @@ impl<C: NalCodec> NalDepayState<C> {
                     self.caps_dirty |= self.sets.cache::<C>(&set);
                 }
             }
-            Err(err) => gst::warning!(crate::CAT, obj = obj, "Ignoring {err}"),
+            Err(err) => gst::warning!(crate::CAT, "Ignoring {err}"),
         }
         self.depacketizer = Some(C::depacketizer_for_caps(s));
-        self.negotiate_output(obj);
+        self.negotiate_output(peer, templ);
         self.caps_dirty = true;
-        match self.output_caps() {
-            Some(caps) => {
-                self.caps_dirty = false;
-                obj.set_src_caps(&caps)
-            }
-            // Length-prefixed output waits for parameter sets before it can send codec_data.
-            None => true,
+        // Length-prefixed output waits for parameter sets before it can send codec_data.
+        if let Some(caps) = self.output_caps() {
+            self.caps_dirty = false;
+            actions.push(Action::SetCaps(caps));
         }
+        true
     }
 
     /// Output format wanted downstream: the first stream-format/alignment it accepts.
-    fn negotiate_output(&mut self, obj: &RtpBaseDepay2) {
-        let templ = obj.src_pad().pad_template_caps();
-        let peer = obj.src_pad().peer_query_caps(None);
+    fn negotiate_output(&mut self, peer: &gst::Caps, templ: &gst::Caps) {
         if peer.is_any() {
             // Downstream takes anything: byte-stream access units, as the C elements do.
             self.format = OutputFormat::ByteStream;
             self.au_aligned = true;
             return;
         }
-        let peer = peer.intersect(&templ);
+        let peer = peer.intersect(templ);
         let s = peer.structure(0);
         let wanted = s.and_then(|s| first_string(s, "stream-format"));
         self.format = match C::LENGTH_PREFIXED_OUTPUT
@@ -177,12 +261,17 @@ impl<C: NalCodec> NalDepayState<C> {
             || s.and_then(|s| first_string(s, "alignment")).as_deref() != Some("nal");
     }
 
-    /// Handles one packet; returns true when a keyframe should be requested upstream.
-    pub fn handle_packet(&mut self, obj: &RtpBaseDepay2, packet: &IncomingPacket) -> bool {
+    /// Handles one packet.
+    fn handle_packet(&mut self, packet: &IncomingPacket, actions: &mut Actions) {
         let mut request = false;
         if packet.discont() {
             request |= self.policy.on_loss();
+            // The depacketizer drops what it was assembling.
+            self.unemitted_since = None;
         }
+        let seq = packet.ext_seqnum();
+        let first = *self.unemitted_since.get_or_insert(seq);
+        self.last_packet = Some(seq);
         let mut out = Vec::new();
         let mut drops = Vec::new();
         let depacketizer = self.depacketizer.get_or_insert_with(|| {
@@ -196,29 +285,37 @@ impl<C: NalCodec> NalDepayState<C> {
             &mut out,
             &mut drops,
         );
-        if self.report_drops(obj, &drops, packet.discont()) {
+        if !out.is_empty() {
+            self.unemitted_since = None;
+        }
+        if self.report_drops(&drops, packet.discont(), actions) {
             request |= self.policy.on_loss();
         }
-        self.take_nals(obj, out, Some(packet));
-        request
+        self.take_nals(out, Some(packet), Some(first..=seq), actions);
+        if request {
+            actions.push(Action::RequestKeyframe);
+        }
     }
 
     /// End of stream: releases what is held and outputs the last access unit.
-    pub fn drain(&mut self, obj: &RtpBaseDepay2) {
+    fn drain(&mut self, actions: &mut Actions) {
         let mut out = Vec::new();
         let mut drops = Vec::new();
         if let Some(d) = self.depacketizer.as_mut() {
             d.drain(&mut out, &mut drops);
         }
-        self.report_drops(obj, &drops, false);
-        self.take_nals(obj, out, None);
-        self.finish_au(obj);
+        self.report_drops(&drops, false, actions);
+        let packets = self
+            .last_packet
+            .map(|last| self.unemitted_since.take().unwrap_or(last)..=last);
+        self.take_nals(out, None, packets, actions);
+        self.finish_au(actions);
         // Non-VCL units with no picture after them still reach the decoder.
         let leading = std::mem::take(&mut self.leading);
         if let Some(timestamp) = self.leading_timestamp.take()
             && !leading.is_empty()
         {
-            self.output_au(obj, leading, timestamp, false);
+            self.output_au(leading, timestamp, false, actions);
         }
     }
 
@@ -234,17 +331,21 @@ impl<C: NalCodec> NalDepayState<C> {
         self.leading.clear();
         self.leading_timestamp = None;
         self.policy.reset();
+        self.unemitted_since = None;
+        self.last_packet = None;
     }
 
     /// Takes the NAL units of a packet (or of the drain) into access units. An access unit
     /// ends at the NAL unit of a packet with the marker bit, or where the timestamp changes;
     /// with a decoding-order buffer only where the timestamp changes in decoding order (a
     /// marked packet need not carry the last NAL unit of its access unit in that order).
+    /// `packets`: the packets the NAL units come from.
     fn take_nals(
         &mut self,
-        obj: &RtpBaseDepay2,
         nals: Vec<OutputNal>,
         packet: Option<&IncomingPacket>,
+        packets: Option<RangeInclusive<u64>>,
+        actions: &mut Actions,
     ) {
         let marker_ends_au = !self.depacketizer.as_ref().is_some_and(|d| d.reorders());
         for nal in nals {
@@ -260,39 +361,38 @@ impl<C: NalCodec> NalDepayState<C> {
                     let Some(memories) = packet.payload_memories(range) else {
                         continue;
                     };
+                    // A unit from the payload comes from this packet alone.
+                    let seq = packet.ext_seqnum();
                     AuNal {
                         kind,
                         vcl,
                         size: bytes.len(),
                         memories,
+                        packets: Some(seq..=seq),
                     }
                 }
                 NalData::Owned(bytes) => {
                     let (kind, vcl) = self.note_nal(&bytes);
-                    AuNal::owned(kind, vcl, bytes)
+                    AuNal::owned(kind, vcl, bytes, packets.clone())
                 }
             };
             if self.au_timestamp.is_some_and(|ts| ts != nal.timestamp) {
-                self.finish_au(obj);
+                self.finish_au(actions);
             }
             self.au_timestamp = Some(nal.timestamp);
             self.au_bytes += au_nal.size;
             self.au.push(au_nal);
             self.au_marker = nal.marker;
             if nal.marker && marker_ends_au {
-                self.finish_au(obj);
+                self.finish_au(actions);
             } else if self.au.len() >= MAX_AU_NALS || self.au_bytes >= MAX_AU_BYTES {
-                gst::element_warning!(
-                    obj,
-                    gst::StreamError::Demux,
-                    [
-                        "Access unit of {} NAL units / {} bytes without an end: output as is",
-                        self.au.len(),
-                        self.au_bytes
-                    ]
-                );
+                actions.push(Action::Warn(format!(
+                    "Access unit of {} NAL units / {} bytes without an end: output as is",
+                    self.au.len(),
+                    self.au_bytes
+                )));
                 self.au_marker = false;
-                self.finish_au(obj);
+                self.finish_au(actions);
             }
         }
     }
@@ -315,7 +415,7 @@ impl<C: NalCodec> NalDepayState<C> {
     /// next one; the others are output, MARKER when their last NAL unit ends a packet with
     /// the marker bit (not when a timestamp change, the end of stream or the size bound
     /// ended them).
-    fn finish_au(&mut self, obj: &RtpBaseDepay2) {
+    fn finish_au(&mut self, actions: &mut Actions) {
         let marker = std::mem::take(&mut self.au_marker);
         let Some(timestamp) = self.au_timestamp.take() else {
             return;
@@ -341,17 +441,17 @@ impl<C: NalCodec> NalDepayState<C> {
                 .chain(nals)
                 .collect();
         }
-        self.output_au(obj, nals, timestamp, marker);
+        self.output_au(nals, timestamp, marker, actions);
     }
 
     /// Outputs the NAL units of one access unit (parameter sets inserted in front of a
     /// keyframe that lacks them), unless `wait-for-keyframe` holds it back.
     fn output_au(
         &mut self,
-        obj: &RtpBaseDepay2,
         mut nals: Vec<AuNal>,
         timestamp: u64,
         marker: bool,
+        actions: &mut Actions,
     ) {
         let keyframe = nals.iter().any(|n| C::is_keyframe(n.kind));
         if keyframe && self.sets.complete() {
@@ -369,29 +469,25 @@ impl<C: NalCodec> NalDepayState<C> {
                         C::nal_type([s[0], s.get(1).copied().unwrap_or(0)]),
                         false,
                         s.clone(),
+                        None,
                     )
                 });
                 nals = sets.chain(nals).collect();
             }
         }
         if !self.policy.admit(keyframe) {
-            gst::debug!(
-                crate::CAT,
-                obj = obj,
-                "Waiting for a keyframe: dropping a delta unit"
-            );
+            gst::debug!(crate::CAT, "Waiting for a keyframe: dropping a delta unit");
             return;
         }
         if self.caps_dirty {
             match self.output_caps() {
                 Some(caps) => {
                     self.caps_dirty = false;
-                    obj.set_src_caps(&caps);
+                    actions.push(Action::SetCaps(caps));
                 }
                 None => {
                     gst::debug!(
                         crate::CAT,
-                        obj = obj,
                         "No parameter sets yet for length-prefixed output: dropping"
                     );
                     return;
@@ -400,6 +496,7 @@ impl<C: NalCodec> NalDepayState<C> {
         }
         if self.au_aligned {
             // Each unit's prefix memory, then its own memories (no buffer in between).
+            let packets = packets_of(&nals);
             let mut out = gst::Buffer::new();
             {
                 let b = out.make_mut();
@@ -408,14 +505,23 @@ impl<C: NalCodec> NalDepayState<C> {
                 }
             }
             set_flags(&mut out, !keyframe, marker);
-            obj.push_output(out, timestamp);
+            actions.push(Action::Push {
+                buffer: out,
+                timestamp,
+                packets,
+            });
         } else {
             let count = nals.len();
             for (i, nal) in nals.into_iter().enumerate() {
+                let packets = packets_of([&nal]);
                 let mut out = gst::Buffer::new();
                 nal.append_to(out.make_mut(), self.format);
                 set_flags(&mut out, !keyframe, marker && i + 1 == count);
-                obj.push_output(out, timestamp);
+                actions.push(Action::Push {
+                    buffer: out,
+                    timestamp,
+                    packets,
+                });
             }
         }
     }
@@ -426,7 +532,7 @@ impl<C: NalCodec> NalDepayState<C> {
     /// Fragments missing because packets were lost (`discont`) are loss, counted in
     /// `packets-lost` by the base class, logged at debug level and not warned about; the
     /// same reasons without a sequence gap are a sender's fault, dropped and warned about.
-    fn report_drops(&mut self, obj: &RtpBaseDepay2, drops: &[DropReason], discont: bool) -> bool {
+    fn report_drops(&mut self, drops: &[DropReason], discont: bool, actions: &mut Actions) -> bool {
         let mut loss = false;
         for reason in drops {
             let fragment_lost = matches!(
@@ -434,10 +540,10 @@ impl<C: NalCodec> NalDepayState<C> {
                 DropReason::IncompleteFragmentedNal | DropReason::FragmentWithoutStart
             );
             if fragment_lost && discont {
-                gst::debug!(crate::CAT, obj = obj, "Packet loss: {reason}");
-                obj.mark_discont();
+                gst::debug!(crate::CAT, "Packet loss: {reason}");
+                actions.push(Action::Discont);
             } else {
-                obj.drop_packet(reason);
+                actions.push(Action::Drop(*reason));
             }
             loss |= fragment_lost;
         }
@@ -565,26 +671,33 @@ impl<C: NalCodec> NalDepayElement<C> {
         state.policy = policy;
     }
 
-    /// `set_sink_caps`; what the codec ignores in the caps is posted as a warning (before
-    /// the lock is taken).
+    /// `set_sink_caps`; what the codec ignores in the caps is posted as a warning, and
+    /// downstream's caps are queried, before the lock is taken; new output caps are set
+    /// after it.
     pub fn set_sink_caps(&self, obj: &RtpBaseDepay2, caps: &gst::Caps) -> bool {
         for warning in caps.structure(0).map(C::caps_warnings).unwrap_or_default() {
             gst::element_warning!(obj, gst::StreamError::Format, ["{warning}"]);
         }
-        lock(&self.state).set_sink_caps(obj, caps)
+        let templ = obj.src_pad().pad_template_caps();
+        let peer = obj.src_pad().peer_query_caps(None);
+        let mut actions = Actions::new();
+        let ok = lock(&self.state).set_sink_caps(caps, &peer, &templ, &mut actions);
+        ok && run(obj, actions)
     }
 
-    /// `handle_packet`: depayloads, then asks for a keyframe (outside the lock) if needed.
+    /// `handle_packet`: depayloads under the lock; outputs, drops, warnings and a keyframe
+    /// request happen after it.
     pub fn handle_packet(&self, obj: &RtpBaseDepay2, packet: &IncomingPacket) {
-        let request = lock(&self.state).handle_packet(obj, packet);
-        if request {
-            obj.request_keyframe();
-        }
+        let mut actions = Actions::new();
+        lock(&self.state).handle_packet(packet, &mut actions);
+        run(obj, actions);
     }
 
-    /// `drain`.
+    /// `drain` (outputs after the lock).
     pub fn drain(&self, obj: &RtpBaseDepay2) {
-        lock(&self.state).drain(obj);
+        let mut actions = Actions::new();
+        lock(&self.state).drain(&mut actions);
+        run(obj, actions);
     }
 
     /// `flush`.
@@ -679,6 +792,9 @@ macro_rules! nal_depay_imp {
         }
 
         impl RtpBaseDepay2Impl for $name {
+            // As the C depayloaders' gst_rtp_drop_non_video_meta.
+            const ALLOWED_META_TAGS: &'static [&'static str] = &["video"];
+
             fn start(&self) -> Result<(), gst::ErrorMessage> {
                 self.inner.start();
                 Ok(())

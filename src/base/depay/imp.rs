@@ -7,6 +7,7 @@
 use rtp2_core::hdrsimd::parse_headers_auto;
 use smallvec::SmallVec;
 use std::cell::RefCell;
+use std::ops::RangeInclusive;
 use std::sync::{LazyLock, Mutex};
 
 use gst::glib;
@@ -17,6 +18,7 @@ use rtp2_core::time::clock_to_ns;
 
 use super::IncomingPacket;
 use super::allocation::ProposedAllocator;
+use super::relation::{FromPackets, PacketWindow, allowed_metas, copy_metas};
 use crate::base::extensions::{HeaderExtensions, configure_from_caps, lock};
 use crate::base::rtp_in::{RtpIn, Verdict, report_bad_input};
 
@@ -34,6 +36,8 @@ pub struct Class {
     pub(super) flush: fn(&super::RtpBaseDepay2),
     pub(super) sink_event: fn(&super::RtpBaseDepay2, gst::Event) -> bool,
     pub(super) src_event: fn(&super::RtpBaseDepay2, gst::Event) -> bool,
+    /// `RtpBaseDepay2Impl::ALLOWED_META_TAGS` of the subclass.
+    pub(super) allowed_meta_tags: &'static [&'static str],
 }
 
 // SAFETY: `#[repr(C)]` with the parent class structure first, as GObject requires.
@@ -125,12 +129,9 @@ struct State {
     /// (extended RTP timestamp, PTS) pair the output PTS are computed from.
     anchor: Option<(u64, gst::ClockTime)>,
     discont_pending: bool,
-    /// SSRC and CSRCs of the current packet (for `source-info`).
-    sources: Option<(u32, Vec<u32>)>,
-    /// The `source-info` property, kept here so that the per-packet path takes one lock.
-    source_info: bool,
-    /// Header extension block of the current packet, read into each output made from it.
-    extension: Option<(u16, Vec<u8>)>,
+    /// What the outputs made from each recent packet get from it (extension block, CSRCs,
+    /// allowed metas); knows `source-info`, so that the per-packet path takes one lock.
+    window: PacketWindow,
     segment: gst::FormattedSegment<gst::ClockTime>,
     src_caps: Option<gst::Caps>,
     /// A segment event that arrived before the output caps were known; it follows them.
@@ -144,13 +145,13 @@ struct State {
     stats: Stats,
 }
 
-/// What a buffer gets on its way out: PTS, DISCONT and the metas of the packet it came from.
+/// What a buffer gets on its way out: PTS, DISCONT and what the packets it was made from
+/// carried.
 #[derive(Debug)]
 struct OutputDecoration {
     pts: Option<gst::ClockTime>,
     discont: bool,
-    sources: Option<(u32, Vec<u32>)>,
-    extension: Option<(u16, Vec<u8>)>,
+    from_packets: FromPackets,
 }
 
 /// A whole-payload output waiting for the input buffer to be unmapped; it lives in the
@@ -175,9 +176,7 @@ impl State {
             rtp_in: RtpIn::new(max_reorder),
             anchor: None,
             discont_pending: true,
-            sources: None,
-            source_info: false,
-            extension: None,
+            window: PacketWindow::default(),
             segment: gst::FormattedSegment::new(),
             src_caps: None,
             pending_segment: None,
@@ -194,10 +193,12 @@ impl State {
         self.forget_timing();
     }
 
-    /// Forgets the RTP → PTS mapping; the next output is DISCONT (new sender, flush).
+    /// Forgets the RTP → PTS mapping and the recorded packets (their extended sequence
+    /// numbers start over); the next output is DISCONT (new sender, flush).
     fn forget_timing(&mut self) {
         self.anchor = None;
         self.discont_pending = true;
+        self.window.clear();
     }
 
     /// Output PTS of media sampled at `ext_ts`: the anchor's PTS plus the RTP time elapsed
@@ -269,10 +270,15 @@ impl RtpBaseDepay2 {
         ok
     }
 
-    pub(super) fn queue_output(&self, mut buffer: gst::Buffer, ext_timestamp: u64) {
+    pub(super) fn queue_output(
+        &self,
+        mut buffer: gst::Buffer,
+        ext_timestamp: u64,
+        packets: RangeInclusive<u64>,
+    ) {
         let mut state = lock(&self.state);
-        let decoration = Self::decoration(&mut state, ext_timestamp);
-        if decoration.sources.is_none() && decoration.extension.is_none() {
+        let decoration = Self::decoration(&mut state, ext_timestamp, &packets);
+        if decoration.from_packets.is_empty() {
             // No meta to add: the buffer is queued under the same lock.
             Self::set_times_and_flags(buffer.make_mut(), &decoration);
             state.pending.push(buffer);
@@ -283,20 +289,19 @@ impl RtpBaseDepay2 {
         lock(&self.state).pending.push(buffer);
     }
 
-    /// PTS, DISCONT and metas for the next output made from the current packet.
-    fn decoration(state: &mut State, ext_timestamp: u64) -> OutputDecoration {
+    /// PTS, DISCONT and what the packets `packets` carried, for the next output.
+    fn decoration(
+        state: &mut State,
+        ext_timestamp: u64,
+        packets: &RangeInclusive<u64>,
+    ) -> OutputDecoration {
         let pts = state.pts_for(ext_timestamp);
         let discont = std::mem::take(&mut state.discont_pending);
         state.stats.buffers_pushed += 1;
         OutputDecoration {
             pts,
             discont,
-            sources: if state.source_info {
-                state.sources.clone()
-            } else {
-                None
-            },
-            extension: state.extension.clone(),
+            from_packets: state.window.gather(packets),
         }
     }
 
@@ -313,13 +318,15 @@ impl RtpBaseDepay2 {
         {
             let out = buffer.make_mut();
             Self::set_times_and_flags(out, &decoration);
-            if let Some((ssrc, csrcs)) = decoration.sources {
+            let from = decoration.from_packets;
+            copy_metas(&from.metas, out);
+            if let Some((ssrc, csrcs)) = from.sources {
                 gst_rtp::RTPSourceMeta::add(out, Some(ssrc), &csrcs);
             }
-            if let Some((profile, data)) = decoration.extension {
+            if !from.extensions.is_empty() {
                 // The extensions read from a snapshot, without lock.
                 let extensions = lock(&self.extensions).clone();
-                caps_update = extensions.read(self.obj().upcast_ref(), profile, &data, out);
+                caps_update = extensions.read(self.obj().upcast_ref(), &from.extensions, out);
             }
         }
         if caps_update {
@@ -350,12 +357,14 @@ impl RtpBaseDepay2 {
                     out.set_duration(duration);
                     out.set_flags(flags);
                 }
-                self.queue_output(buffer, packet.ext_timestamp());
+                let seq = packet.ext_seqnum();
+                self.queue_output(buffer, packet.ext_timestamp(), seq..=seq);
             }
             return;
         }
+        let seq = packet.ext_seqnum();
         let mut state = lock(&self.state);
-        let decoration = Self::decoration(&mut state, packet.ext_timestamp());
+        let decoration = Self::decoration(&mut state, packet.ext_timestamp(), &(seq..=seq));
         *packet.payload_output.borrow_mut() = Some(PayloadOutput {
             index: state.pending.len(),
             range: packet.payload_range(),
@@ -452,6 +461,8 @@ impl RtpBaseDepay2 {
             }
         };
 
+        let allowed_tags = self.vfuncs().allowed_meta_tags;
+        let metas = allowed_metas(buffer, allowed_tags);
         let mut flush_subclass = false;
         let (ext_seqnum, ext_timestamp, discont) = {
             let mut state = lock(&self.state);
@@ -488,8 +499,7 @@ impl RtpBaseDepay2 {
                     state.anchor = Some((ext_timestamp, pts));
                 }
             }
-            state.sources = Some((rtp.ssrc(), rtp.csrcs().collect()));
-            state.extension = rtp.extension().map(|(p, d)| (p, d.to_vec()));
+            state.window.record(accepted.ext_seqnum, &rtp, metas);
             (accepted.ext_seqnum, ext_timestamp, accepted.discont)
         };
         if flush_subclass {
@@ -735,6 +745,7 @@ impl ObjectSubclass for RtpBaseDepay2 {
         klass.sink_event = |obj, event| obj.imp().default_sink_event(event);
         klass.src_event =
             |obj, event| gst::Pad::event_default(&obj.imp().src_pad, Some(obj), event);
+        klass.allowed_meta_tags = &[];
     }
 
     fn with_class(klass: &Self::Class) -> Self {
@@ -860,7 +871,9 @@ impl ObjectImpl for RtpBaseDepay2 {
             }
             "source-info" => {
                 settings.source_info = value.get().unwrap_or(false);
-                lock(&self.state).source_info = settings.source_info;
+                lock(&self.state)
+                    .window
+                    .set_source_info(settings.source_info);
             }
             "auto-header-extension" => settings.auto_header_extension = value.get().unwrap_or(true),
             other => gst::warning!(crate::CAT, imp = self, "No writable property {other}"),
@@ -903,7 +916,7 @@ impl ElementImpl for RtpBaseDepay2 {
                 let mut state = lock(&self.state);
                 let (clock_rate, play_range) = (state.clock_rate, state.play_range);
                 *state = State::new(max_reorder);
-                state.source_info = source_info;
+                state.window.set_source_info(source_info);
                 state.clock_rate = clock_rate;
                 state.play_range = play_range;
             }
@@ -923,7 +936,7 @@ impl ElementImpl for RtpBaseDepay2 {
             };
             let mut state = lock(&self.state);
             *state = State::new(max_reorder);
-            state.source_info = source_info;
+            state.window.set_source_info(source_info);
         }
         Ok(res)
     }

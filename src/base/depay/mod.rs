@@ -17,9 +17,32 @@
 //! [`RtpBaseDepay2Ext::set_src_caps`]) and `handle_packet`, in which it calls
 //! [`RtpBaseDepay2Ext::push_output`] for each buffer it completes and
 //! [`RtpBaseDepay2Ext::drop_packet`] for payloads it rejects.
+//!
+//! # Relation model
+//!
+//! Every output names the packets it was made from: the range of their extended sequence
+//! numbers ([`IncomingPacket::ext_seqnum`]). The base class keeps, for a bounded window of
+//! recent packets, what outputs get from them, and decorates each output from its own
+//! packets, whenever it goes out (an access unit ended by the next one's first packet does
+//! not get that packet's extensions):
+//! - header extensions: the element of every packet of the range is read, in sequence
+//!   order; an element whose id and bytes a previous packet of the same output carried is
+//!   read once (an access unit of two FU-A packets with audio levels 30 and 40 gets two
+//!   `GstAudioLevelMeta`, 30 then 40; fifty packets with level 10 get one);
+//! - `RTPSourceMeta` (`source-info`): the SSRC and the CSRCs of all the packets, each once,
+//!   in order of first appearance (at most 15, RFC 3550 §5.1);
+//! - the input metas whose tags are all in [`RtpBaseDepay2Impl::ALLOWED_META_TAGS`] (untagged
+//!   metas included), of every packet of the range.
+//!
+//! # Lock rule
+//!
+//! The subclass must not call any method of [`RtpBaseDepay2Ext`] with a lock of its own
+//! held: they push events, post messages and call header extensions. Compute under the lock,
+//! act after it.
 
 mod allocation;
 mod imp;
+mod relation;
 
 use gst::glib;
 use gst::prelude::*;
@@ -153,13 +176,20 @@ pub trait RtpBaseDepay2Ext: IsA<RtpBaseDepay2> + 'static {
     }
 
     /// Queues one output buffer whose media was sampled at `ext_timestamp` (from
-    /// [`IncomingPacket::ext_timestamp`]). The base class sets its PTS, DISCONT after losses,
-    /// header-extension metas and `RTPSourceMeta`; the buffers made from one input go out
-    /// together.
-    fn push_output(&self, buffer: gst::Buffer, ext_timestamp: u64) {
+    /// [`IncomingPacket::ext_timestamp`]), made from the packets with the extended sequence
+    /// numbers `packets` ([`IncomingPacket::ext_seqnum`], first..=last). The base class sets
+    /// its PTS, DISCONT after losses, and the header-extension metas, `RTPSourceMeta` and
+    /// allowed metas of those packets (see the module's relation model); the buffers made
+    /// from one input go out together.
+    fn push_output(
+        &self,
+        buffer: gst::Buffer,
+        ext_timestamp: u64,
+        packets: std::ops::RangeInclusive<u64>,
+    ) {
         self.upcast_ref::<RtpBaseDepay2>()
             .imp()
-            .queue_output(buffer, ext_timestamp)
+            .queue_output(buffer, ext_timestamp, packets)
     }
 
     /// Outputs `packet`'s whole payload with `duration` and `flags`, as
@@ -226,6 +256,12 @@ impl<O: IsA<RtpBaseDepay2>> RtpBaseDepay2Ext for O {}
 /// Virtual methods of [`RtpBaseDepay2`]; `set_sink_caps` and `handle_packet` must be
 /// implemented by a concrete depayloader.
 pub trait RtpBaseDepay2Impl: ElementImpl + ObjectSubclass<Type: IsA<RtpBaseDepay2>> {
+    /// Input metas whose API tags are all in this list (untagged metas always qualify) are
+    /// copied to the outputs made from their packet, as the C depayloaders do with
+    /// `gst_rtp_copy_video_meta` / `gst_rtp_copy_audio_meta` (video elements: `["video"]`,
+    /// audio elements: `["audio"]`). Default: untagged metas only.
+    const ALLOWED_META_TAGS: &'static [&'static str] = &[];
+
     /// Called when streaming starts (READY → PAUSED).
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         self.parent_start()
@@ -337,6 +373,7 @@ unsafe impl<T: RtpBaseDepay2Impl> IsSubclassable<T> for RtpBaseDepay2 {
         klass.flush = |obj| imp_of::<T>(obj).flush();
         klass.sink_event = |obj, event| imp_of::<T>(obj).sink_event(event);
         klass.src_event = |obj, event| imp_of::<T>(obj).src_event(event);
+        klass.allowed_meta_tags = T::ALLOWED_META_TAGS;
     }
 }
 

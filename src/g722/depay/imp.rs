@@ -80,6 +80,9 @@ impl ElementImpl for RtpG722Depay {
 }
 
 impl RtpBaseDepay2Impl for RtpG722Depay {
+    // As the C depayloader's gst_rtp_drop_non_audio_meta.
+    const ALLOWED_META_TAGS: &'static [&'static str] = &["audio"];
+
     fn set_sink_caps(&self, caps: &gst::Caps) -> bool {
         let channels = caps
             .structure(0)

@@ -80,6 +80,9 @@ impl ElementImpl for RtpG729Depay {
 }
 
 impl RtpBaseDepay2Impl for RtpG729Depay {
+    // As the C depayloader's gst_rtp_drop_non_audio_meta.
+    const ALLOWED_META_TAGS: &'static [&'static str] = &["audio"];
+
     fn set_sink_caps(&self, caps: &gst::Caps) -> bool {
         let s = caps.structure(0);
         let channels = s

@@ -1,0 +1,162 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! The packet → output relation of the depayloader: every output names the packets it was
+//! made from (a range of extended sequence numbers), and is decorated from those packets,
+//! never from "the packet being handled" (which, for an access unit ended by the next one's
+//! first packet, belongs to the next output).
+//!
+//! The base class keeps, per accepted packet still in a bounded window, what decorating
+//! needs: its RFC 8285 extension block (RFC 3550 §5.3.1), its CSRCs (RFC 3550 §5.1, for
+//! `RTPSourceMeta` with `source-info`), and a carrier buffer with the input's metas whose
+//! tags the subclass allows. A packet with none of these is not recorded (the G.722 path
+//! without extensions keeps nothing). The SSRC is the same for the whole window: a new SSRC
+//! or a restart clears it.
+
+use std::collections::VecDeque;
+use std::ops::RangeInclusive;
+
+use rtp2_core::rtp::{MAX_CSRC_COUNT, RtpPacket};
+use smallvec::SmallVec;
+
+/// Most packets kept: an output made from more (an access unit of over a thousand packets)
+/// is decorated from its last `MAX_RECORDS` packets only.
+pub(super) const MAX_RECORDS: usize = 1024;
+
+/// An extension block: RFC 8285 profile (0xBEDE or 0x100x) and its data.
+pub(super) type ExtensionBlock = (u16, Vec<u8>);
+
+#[derive(Debug)]
+struct PacketRecord {
+    ext_seqnum: u64,
+    csrcs: SmallVec<[u32; 2]>,
+    extension: Option<ExtensionBlock>,
+    /// A buffer without memory holding copies of the input's allowed metas.
+    metas: Option<gst::Buffer>,
+}
+
+/// What an output gets from its packets (gathered under the state lock, applied after it).
+#[derive(Debug, Default)]
+pub(super) struct FromPackets {
+    /// SSRC and the CSRCs of all packets (each once, in order of first appearance, at most
+    /// 15), when `source-info` is on.
+    pub sources: Option<(u32, SmallVec<[u32; 4]>)>,
+    /// The extension blocks of the packets, in sequence order.
+    pub extensions: SmallVec<[ExtensionBlock; 2]>,
+    /// The meta carriers of the packets, in sequence order.
+    pub metas: SmallVec<[gst::Buffer; 2]>,
+}
+
+impl FromPackets {
+    /// Nothing to add: the output can be queued as is.
+    pub fn is_empty(&self) -> bool {
+        self.sources.is_none() && self.extensions.is_empty() && self.metas.is_empty()
+    }
+}
+
+/// The recorded packets, in sequence order.
+#[derive(Debug, Default)]
+pub(super) struct PacketWindow {
+    ssrc: u32,
+    /// `source-info`: packets are recorded for their SSRC/CSRCs too.
+    source_info: bool,
+    records: VecDeque<PacketRecord>,
+}
+
+impl PacketWindow {
+    /// Turns recording of sources for `RTPSourceMeta` on or off.
+    pub fn set_source_info(&mut self, on: bool) {
+        self.source_info = on;
+    }
+
+    /// Forgets every packet (new SSRC, restart, flush: extended sequence numbers start over).
+    pub fn clear(&mut self) {
+        self.records.clear();
+    }
+
+    /// Records what the accepted packet `rtp` (extended sequence number `ext_seqnum`) gives
+    /// the outputs made from it; `metas` carries its allowed metas, if any.
+    pub fn record(&mut self, ext_seqnum: u64, rtp: &RtpPacket, metas: Option<gst::Buffer>) {
+        let extension = rtp.extension();
+        if !self.source_info && extension.is_none() && metas.is_none() {
+            return;
+        }
+        self.ssrc = rtp.ssrc();
+        if self.records.len() >= MAX_RECORDS {
+            self.records.pop_front();
+        }
+        self.records.push_back(PacketRecord {
+            ext_seqnum,
+            csrcs: if self.source_info {
+                rtp.csrcs().collect()
+            } else {
+                SmallVec::new()
+            },
+            extension: extension.map(|(profile, data)| (profile, data.to_vec())),
+            metas,
+        });
+    }
+
+    /// What an output made from `packets` gets.
+    pub fn gather(&self, packets: &RangeInclusive<u64>) -> FromPackets {
+        let mut out = FromPackets::default();
+        if self.records.is_empty() {
+            return out;
+        }
+        let start = self
+            .records
+            .partition_point(|r| r.ext_seqnum < *packets.start());
+        let mut csrcs = SmallVec::<[u32; 4]>::new();
+        let mut any = false;
+        for r in self.records.range(start..) {
+            if r.ext_seqnum > *packets.end() {
+                break;
+            }
+            any = true;
+            for c in &r.csrcs {
+                if !csrcs.contains(c) && csrcs.len() < MAX_CSRC_COUNT {
+                    csrcs.push(*c);
+                }
+            }
+            if let Some(ext) = &r.extension {
+                out.extensions.push(ext.clone());
+            }
+            if let Some(metas) = &r.metas {
+                out.metas.push(metas.clone());
+            }
+        }
+        if any && self.source_info {
+            out.sources = Some((self.ssrc, csrcs));
+        }
+        out
+    }
+}
+
+/// Copies the metas of `input` whose tags are all in `allowed` (untagged metas included, as
+/// the C `gst_rtp_copy_meta` does) onto a buffer without memory; `None` when there are none.
+pub(super) fn allowed_metas(input: &gst::BufferRef, allowed: &[&str]) -> Option<gst::Buffer> {
+    let mut carrier: Option<gst::Buffer> = None;
+    for meta in input.iter_meta::<gst::Meta>() {
+        if !meta.tags_contain_only(allowed) {
+            continue;
+        }
+        let target = carrier.get_or_insert_with(gst::Buffer::new);
+        let copy = gst::meta::MetaTransformCopy::new(..);
+        if let Some(target) = target.get_mut() {
+            // A meta without a copy transform is not carried, as in C.
+            let _ = meta.transform(target, &copy);
+        }
+    }
+    carrier.filter(|c| c.iter_meta::<gst::Meta>().next().is_some())
+}
+
+/// Copies every meta of the carriers onto `output`.
+pub(super) fn copy_metas(carriers: &[gst::Buffer], output: &mut gst::BufferRef) {
+    for carrier in carriers {
+        for meta in carrier.iter_meta::<gst::Meta>() {
+            let copy = gst::meta::MetaTransformCopy::new(..);
+            let _ = meta.transform(output, &copy);
+        }
+    }
+}

@@ -78,3 +78,9 @@ fn check_packets(step: usize, got: &[gst::Buffer], want: &[Pkt]) {
         );
     }
 }
+
+/// Caps of the reference-timestamp metas the step tables put on inputs to follow them to the
+/// outputs.
+fn reference_caps() -> gst::Caps {
+    gst::Caps::new_empty_simple("timestamp/x-toy-input")
+}

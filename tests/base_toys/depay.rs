@@ -4,8 +4,9 @@
 
 //! A toy depayloader on `RtpBaseDepay2` ("TOY" format, made up for the test): the first
 //! payload byte says whether the packet starts (bit 0) and ends (bit 1) a unit; the rest is
-//! the unit's data. A unit is output when its end arrives; a loss inside a unit drops it
-//! (never a partial unit out); an empty payload is bad input.
+//! the unit's data. A unit is output when its end arrives, naming the packets it was made
+//! from (its extended sequence-number range); a loss inside a unit drops it (never a partial
+//! unit out); an empty payload is bad input.
 
 use std::sync::Mutex;
 
@@ -41,10 +42,17 @@ pub fn register() {
 mod imp {
     use super::*;
 
-    /// The unit being assembled: its data and the extended RTP timestamp of its start.
+    /// The unit being assembled.
+    struct Unit {
+        data: Vec<u8>,
+        /// Extended RTP timestamp and sequence number of its first packet.
+        ext_timestamp: u64,
+        first_seqnum: u64,
+    }
+
     #[derive(Default)]
     pub struct ToyDepay {
-        unit: Mutex<Option<(Vec<u8>, u64)>>,
+        unit: Mutex<Option<Unit>>,
     }
 
     #[glib::object_subclass]
@@ -120,10 +128,14 @@ mod imp {
                 }
                 if header & START != 0 {
                     lost_partial |= unit.is_some();
-                    *unit = Some((Vec::new(), packet.ext_timestamp()));
+                    *unit = Some(Unit {
+                        data: Vec::new(),
+                        ext_timestamp: packet.ext_timestamp(),
+                        first_seqnum: packet.ext_seqnum(),
+                    });
                 }
                 match unit.as_mut() {
-                    Some((data, _)) => data.extend_from_slice(body),
+                    Some(unit) => unit.data.extend_from_slice(body),
                     // A middle or end fragment whose start was lost.
                     None => lost_partial = true,
                 }
@@ -133,9 +145,12 @@ mod imp {
             if lost_partial {
                 self.obj().mark_discont();
             }
-            if let Some((data, ext_ts)) = done {
-                self.obj()
-                    .push_output(gst::Buffer::from_mut_slice(data), ext_ts);
+            if let Some(unit) = done {
+                self.obj().push_output(
+                    gst::Buffer::from_mut_slice(unit.data),
+                    unit.ext_timestamp,
+                    unit.first_seqnum..=packet.ext_seqnum(),
+                );
             }
             Ok(gst::FlowSuccess::Ok)
         }

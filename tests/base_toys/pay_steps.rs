@@ -93,10 +93,6 @@ const PAY_STEPS: &[PayStep] = &[
 /// What EOS drains after [`PAY_STEPS`].
 const PAY_EOS: &[Pkt] = &[pay_pkt(4, 40, true, false, b"Hq")];
 
-fn reference_caps() -> gst::Caps {
-    gst::Caps::new_empty_simple("timestamp/x-toy-input")
-}
-
 /// Each packet carries exactly one reference-timestamp meta: its input's PTS, which the toy's
 /// RTP timestamps encode (1000 + 8 × ms).
 fn check_reference_metas(step: usize, got: &[gst::Buffer], want: &[Pkt]) {

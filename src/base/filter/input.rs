@@ -91,3 +91,65 @@ fn add(total: &mut InputStats, more: &InputStats) {
     total.dropped_late += more.dropped_late;
     total.resyncs += more.resyncs;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gst::prelude::*;
+
+    /// A 12-byte RTP header (RFC 3550 §5.1 layout) with one payload byte.
+    fn packet(seq: u16, ssrc: u32) -> Vec<u8> {
+        let mut p = vec![0x80, 96];
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&0u32.to_be_bytes());
+        p.extend_from_slice(&ssrc.to_be_bytes());
+        p.push(7);
+        p
+    }
+
+    fn check(streams: &mut InputStreams, seq: u16, ssrc: u32) -> Verdict {
+        gst::init().expect("GStreamer initialises");
+        let element = gst::Bin::new().upcast::<gst::Element>();
+        let data = packet(seq, ssrc);
+        streams.check(&element, &RtpPacket::parse(&data).expect("valid packet"))
+    }
+
+    fn accepted(v: Verdict) -> crate::base::rtp_in::Accepted {
+        match v {
+            Verdict::Accept(a) => a,
+            other => panic!("expected Accept, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn interleaved_ssrcs_keep_their_own_history() {
+        let mut s = InputStreams::new(100);
+        let media = accepted(check(&mut s, 100, 1));
+        let fec = accepted(check(&mut s, 9000, 2));
+        let media2 = accepted(check(&mut s, 101, 1));
+        let fec2 = accepted(check(&mut s, 9001, 2));
+        assert_eq!(media2.ext_seqnum, media.ext_seqnum + 1);
+        assert_eq!(fec2.ext_seqnum, fec.ext_seqnum + 1);
+        assert!(!media2.discont && !media2.resync && !fec2.discont && !fec2.resync);
+        assert_eq!(check(&mut s, 100, 1), Verdict::Late);
+        let stats = s.stats();
+        assert_eq!(
+            (stats.resyncs, stats.packets_lost, stats.dropped_late),
+            (0, 0, 1)
+        );
+        assert_eq!(stats.packets_received, 5);
+    }
+
+    #[test]
+    fn ssrcs_are_bounded_and_counters_survive_forgetting() {
+        let mut s = InputStreams::new(100);
+        for ssrc in 0..(MAX_SSRCS as u32 * 4) {
+            accepted(check(&mut s, 1, ssrc));
+        }
+        assert_eq!(s.sources.len(), MAX_SSRCS);
+        assert_eq!(s.stats().packets_received, MAX_SSRCS as u64 * 4);
+        // The first SSRC was forgotten: it starts again (first packet, discont), no resync.
+        let again = accepted(check(&mut s, 2, 0));
+        assert!(again.discont && !again.resync);
+    }
+}

@@ -11,6 +11,9 @@
 //! packets are renumbered around them. Payload type [`DROP_PT`] is consumed; payload type
 //! [`REMARK_PT`] is forwarded with the marker bit set and the timestamp + 1 (a header
 //! rewrite); an empty payload is bad input. What is left of a group is protected at EOS.
+//! With `recover=true`, a single media packet lost right before the one being handled is
+//! "recovered" (a stand-in for FEC decoding: payload [`RECOVERED`], timestamp − 1) and sent
+//! with its own sequence number before it.
 
 use std::sync::Mutex;
 
@@ -18,8 +21,8 @@ use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gstrtp2::base::filter::{
-    FilterPacket, NewPacket, OutputStream, Rewrite, RtpBaseFilter2, RtpBaseFilter2Ext,
-    RtpBaseFilter2Impl, Seqnums, StreamId,
+    FilterPacket, NewPacket, OutputStream, RecoveredPacket, Rewrite, RtpBaseFilter2,
+    RtpBaseFilter2Ext, RtpBaseFilter2Impl, Seqnums, StreamId,
 };
 
 glib::wrapper! {
@@ -39,6 +42,8 @@ pub const FEC_SEQ_START: u16 = 65534;
 pub const DROP_PT: u8 = 127;
 /// Packets of this payload type are forwarded with a rewritten marker and timestamp.
 pub const REMARK_PT: u8 = 98;
+/// Payload of a "recovered" packet.
+pub const RECOVERED: u8 = 0xee;
 
 /// Registers the toy as element `rtp2toyfec` (once per process).
 pub fn register() {
@@ -67,12 +72,15 @@ mod imp {
         fec: Option<StreamId>,
         media: Option<StreamId>,
         inband: bool,
+        /// Extended seqnum of the last media packet.
+        last_media: Option<u64>,
         group: Group,
     }
 
     #[derive(Default)]
     pub struct ToyFec {
         inband: Mutex<bool>,
+        recover: Mutex<bool>,
         state: Mutex<State>,
     }
 
@@ -91,17 +99,26 @@ mod imp {
                         glib::ParamSpecBoolean::builder("inband")
                             .blurb("FEC inside the media stream")
                             .build(),
+                        glib::ParamSpecBoolean::builder("recover")
+                            .blurb("Stand in for one lost media packet")
+                            .build(),
                     ]
                 });
             PROPS.as_ref()
         }
 
-        fn set_property(&self, _id: usize, value: &glib::Value, _pspec: &glib::ParamSpec) {
-            *self.inband.lock().unwrap() = value.get().unwrap();
+        fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+            match pspec.name() {
+                "inband" => *self.inband.lock().unwrap() = value.get().unwrap(),
+                _ => *self.recover.lock().unwrap() = value.get().unwrap(),
+            }
         }
 
-        fn property(&self, _id: usize, _pspec: &glib::ParamSpec) -> glib::Value {
-            self.inband.lock().unwrap().to_value()
+        fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+            match pspec.name() {
+                "inband" => self.inband.lock().unwrap().to_value(),
+                _ => self.recover.lock().unwrap().to_value(),
+            }
         }
     }
 
@@ -188,6 +205,7 @@ mod imp {
                 fec: Some(fec),
                 media: Some(media),
                 inband,
+                last_media: None,
                 group: Group::default(),
             };
             Ok(())
@@ -201,10 +219,29 @@ mod imp {
                 self.obj().drop_invalid(&"empty toy media payload");
                 return Ok(gst::FlowSuccess::Ok);
             }
-            let (media, inband) = {
-                let state = self.state.lock().unwrap();
-                (state.media.ok_or(gst::FlowError::Flushing)?, state.inband)
+            let (media, inband, lost_one) = {
+                let mut state = self.state.lock().unwrap();
+                let ext = packet.ext_seqnum();
+                let lost_one = state.last_media.is_some_and(|last| ext == last + 2);
+                state.last_media = Some(ext);
+                let media = state.media.ok_or(gst::FlowError::Flushing)?;
+                (media, state.inband, lost_one)
             };
+            if lost_one && *self.recover.lock().unwrap() {
+                let sent = self.obj().emit_recovered(RecoveredPacket {
+                    ssrc: packet.ssrc(),
+                    payload_type: packet.payload_type(),
+                    seqnum: packet.seqnum().wrapping_sub(1),
+                    timestamp: packet.timestamp().wrapping_sub(1),
+                    marker: false,
+                    payload: gst::Buffer::from_slice([RECOVERED]),
+                    pts: None,
+                });
+                // The base class places it right before this packet, across wraps too.
+                if sent.ext_seqnum + 1 != packet.ext_seqnum() {
+                    return Err(gst::FlowError::Error);
+                }
+            }
             let remark = packet.payload_type() == REMARK_PT;
             let emitted = if inband || remark {
                 let rewrite = Rewrite {

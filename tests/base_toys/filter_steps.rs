@@ -8,7 +8,7 @@ use gst::prelude::*;
 
 use super::*;
 
-use toy_filter::{DROP_PT, FEC_PT, FEC_SSRC, REMARK_PT};
+use toy_filter::{DROP_PT, FEC_PT, FEC_SSRC, RECOVERED, REMARK_PT};
 
 const MEDIA_SSRC: u32 = 0x22;
 /// Payload type of a step whose packet is made not RTP (version 1).
@@ -123,12 +123,16 @@ const INBAND_STEPS: &[FilterStep] = &[
 /// Runs `steps` through the toy FEC encoder; returns its stats after EOS, whose output
 /// must be `eos`, and the number of warning messages it posted. Checks that every media packet whose header is unchanged is the input
 /// buffer itself and that a renumbered one shares the input's payload memory.
-fn run_filter(inband: bool, steps: &[FilterStep], eos: &[Pkt]) -> (gst::Structure, usize) {
+fn run_filter(
+    props: &[(&str, bool)],
+    steps: &[FilterStep],
+    eos: &[Pkt],
+) -> (gst::Structure, usize) {
     init();
-    let filter = gst::ElementFactory::make("rtp2toyfec")
-        .property("inband", inband)
-        .build()
-        .unwrap();
+    let filter = gst::ElementFactory::make("rtp2toyfec").build().unwrap();
+    for (name, value) in props {
+        filter.set_property(name, value);
+    }
     let bus = gst::Bus::new();
     filter.set_bus(Some(&bus));
     let mut h = gst_check::Harness::with_element(&filter, Some("sink"), Some("src"));
@@ -144,9 +148,12 @@ fn run_filter(inband: bool, steps: &[FilterStep], eos: &[Pkt]) -> (gst::Structur
         h.push(input.clone()).unwrap();
         let got = pull_all(&mut h);
         check_packets(i, &got, step.out);
-        // The media packets: the input buffer itself when the header is unchanged, else a
-        // new header before the input's payload memory.
-        for out in got.iter().filter(|b| rtp_fields(b).pt != FEC_PT) {
+        // The media packets (not recovered ones): the input buffer itself when the header is
+        // unchanged, else a new header before the input's payload memory.
+        for out in got
+            .iter()
+            .filter(|b| rtp_fields(b).pt != FEC_PT && rtp_fields(b).payload != [RECOVERED])
+        {
             // Copied out, not mapped: mapping a buffer of several memories merges them.
             let mut header = [0u8; 12];
             out.copy_to_slice(0, &mut header).unwrap();
@@ -175,7 +182,7 @@ fn run_filter(inband: bool, steps: &[FilterStep], eos: &[Pkt]) -> (gst::Structur
 #[test]
 fn toy_filter_passes_drops_and_emits_fec_on_its_own_ssrc() {
     // The FEC seqnum wrapped to 0 at the last step; EOS has nothing left to protect.
-    let (stats, warnings) = run_filter(false, SEPARATE_STEPS, &[]);
+    let (stats, warnings) = run_filter(&[("inband", false)], SEPARATE_STEPS, &[]);
     assert_eq!(stat(&stats, "packets-received"), 11, "{stats}");
     assert_eq!(stat(&stats, "packets-lost"), 1, "{stats}");
     assert_eq!(stat(&stats, "dropped-late"), 1, "{stats}");
@@ -194,7 +201,7 @@ fn toy_filter_passes_drops_and_emits_fec_on_its_own_ssrc() {
 #[test]
 fn toy_filter_inserts_fec_into_the_media_seqnum_space() {
     let (stats, warnings) = run_filter(
-        true,
+        &[("inband", true)],
         INBAND_STEPS,
         &[fec(MEDIA_SSRC, 108, 1005, &[0, 107, 1, 8])],
     );
@@ -319,4 +326,32 @@ fn toy_filter_works_as_rtpbin_fec_encoder() {
     let media = ssrcs.iter().filter(|s| **s == MEDIA_SSRC).count();
     let fec = ssrcs.iter().filter(|s| **s == FEC_SSRC).count();
     assert_eq!((media, fec), (6, 3), "{ssrcs:x?}");
+}
+
+/// A packet the subclass recovers goes out with the header it gives (its own sequence number,
+/// here across the 16-bit wrap), before the packet being handled, on no output stream.
+#[rustfmt::skip]
+const RECOVER_STEPS: &[FilterStep] = &[
+    step(MEDIA_SSRC, 96, 65534, 1000, &[1], &[media(65534, 1000, &[1])]),
+    step(MEDIA_SSRC, 96, 65535, 1001, &[2], &[
+        media(65535, 1001, &[2]),
+        fec(FEC_SSRC, 65534, 1001, &[0xff, 0xfe, 2, 1 ^ 2]),
+    ]),
+    // 0 lost: recovered before 1.
+    step(MEDIA_SSRC, 96, 1, 1003, &[3], &[
+        media(0, 1002, &[RECOVERED]),
+        media(1, 1003, &[3]),
+    ]),
+];
+
+#[test]
+fn toy_filter_sends_a_recovered_packet_with_its_own_seqnum() {
+    let (stats, _) = run_filter(
+        &[("recover", true)],
+        RECOVER_STEPS,
+        &[fec(FEC_SSRC, 65535, 1003, &[0, 1, 1, 3])],
+    );
+    assert_eq!(stat(&stats, "packets-recovered"), 1, "{stats}");
+    assert_eq!(stat(&stats, "packets-emitted"), 2, "{stats}");
+    assert_eq!(stat(&stats, "packets-lost"), 1, "{stats}");
 }

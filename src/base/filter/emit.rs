@@ -11,7 +11,7 @@ use gst::prelude::*;
 
 use super::imp::{FlowResult, RtpBaseFilter2};
 use super::output::{HeaderFields, patch_fixed_header};
-use super::{Emitted, FilterPacket, NewPacket, Rewrite, StreamId};
+use super::{Emitted, FilterPacket, NewPacket, RecoveredPacket, Rewrite, StreamId};
 use crate::base::extensions::lock;
 
 impl RtpBaseFilter2 {
@@ -99,21 +99,7 @@ impl RtpBaseFilter2 {
                 packet.pts.or(current.and_then(|c| c.pts)),
             )
         };
-        let mut header = [0u8; rtp2_core::rtp::FIXED_HEADER_LEN];
-        header[0] = 0x80;
-        patch_fixed_header(&mut header, &fields);
-        let mut buffer = gst::Buffer::new();
-        {
-            let out = buffer.get_mut()?;
-            out.append_memory(gst::Memory::from_slice(header));
-            for memory in packet.payload.iter_memories_owned() {
-                out.append_memory(memory);
-            }
-            out.set_pts(pts);
-            if packet.marker {
-                out.set_flags(gst::BufferFlags::MARKER);
-            }
-        }
+        let buffer = new_packet(&fields, &packet.payload, pts);
         let mut state = lock(&self.state);
         state.stats.packets_emitted += 1;
         state.pending.push(buffer);
@@ -122,6 +108,36 @@ impl RtpBaseFilter2 {
             ext_seqnum,
             ssrc: fields.ssrc,
         })
+    }
+
+    pub(super) fn emit_recovered(&self, packet: RecoveredPacket) -> Emitted {
+        let fields = HeaderFields {
+            marker: packet.marker,
+            payload_type: packet.payload_type,
+            seqnum: packet.seqnum,
+            timestamp: packet.timestamp,
+            ssrc: packet.ssrc,
+        };
+        let current = lock(&self.state).current;
+        // Placed nearest to the input packet of the same SSRC being handled (a recovered
+        // packet is within a protection window of it), else in the first epoch.
+        let ext_seqnum = match current {
+            Some(c) if c.ssrc == packet.ssrc => {
+                let delta = packet.seqnum.wrapping_sub(c.ext_seqnum as u16) as i16;
+                c.ext_seqnum.wrapping_add_signed(i64::from(delta))
+            }
+            _ => (1 << 32) + u64::from(packet.seqnum),
+        };
+        let pts = packet.pts.or(current.and_then(|c| c.pts));
+        let buffer = new_packet(&fields, &packet.payload, pts);
+        let mut state = lock(&self.state);
+        state.stats.packets_recovered += 1;
+        state.pending.push(buffer);
+        Emitted {
+            seqnum: packet.seqnum,
+            ext_seqnum,
+            ssrc: packet.ssrc,
+        }
     }
 
     pub(super) fn push_pending(&self) -> FlowResult {
@@ -177,4 +193,28 @@ fn rewritten(packet: &FilterPacket, fields: &HeaderFields) -> Option<gst::Buffer
     flags.set(gst::BufferFlags::MARKER, fields.marker);
     out.set_flags(flags);
     Some(buffer)
+}
+
+/// A new packet: a 12-byte header memory with `fields` (version 2, no padding, extension or
+/// CSRC) before `payload`'s memories, shared.
+fn new_packet(
+    fields: &HeaderFields,
+    payload: &gst::Buffer,
+    pts: Option<gst::ClockTime>,
+) -> gst::Buffer {
+    let mut header = [0u8; rtp2_core::rtp::FIXED_HEADER_LEN];
+    header[0] = 0x80;
+    patch_fixed_header(&mut header, fields);
+    let mut buffer = gst::Buffer::new();
+    if let Some(out) = buffer.get_mut() {
+        out.append_memory(gst::Memory::from_slice(header));
+        for memory in payload.iter_memories_owned() {
+            out.append_memory(memory);
+        }
+        out.set_pts(pts);
+        if fields.marker {
+            out.set_flags(gst::BufferFlags::MARKER);
+        }
+    }
+    buffer
 }

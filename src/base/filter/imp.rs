@@ -58,6 +58,7 @@ pub(super) struct Stats {
     pub(super) packets_forwarded: u64,
     pub(super) packets_rewritten: u64,
     pub(super) packets_emitted: u64,
+    pub(super) packets_recovered: u64,
     pub(super) packets_consumed: u64,
     pub(super) packets_pushed: u64,
 }
@@ -262,6 +263,7 @@ impl RtpBaseFilter2 {
             .field("packets-forwarded", s.packets_forwarded)
             .field("packets-rewritten", s.packets_rewritten)
             .field("packets-emitted", s.packets_emitted)
+            .field("packets-recovered", s.packets_recovered)
             .field("packets-consumed", s.packets_consumed)
             .field("packets-pushed", s.packets_pushed)
             .build()

@@ -21,7 +21,9 @@
 //!   an output stream (its sequence number, SSRC and payload type from the stream); the payload
 //!   memory is shared, only the header is copied;
 //! - [`RtpBaseFilter2Ext::emit_packet`]: a packet the subclass made (an FEC packet) goes out on an
-//!   output stream, with the next sequence number of that stream.
+//!   output stream, with the next sequence number of that stream;
+//! - [`RtpBaseFilter2Ext::emit_recovered`]: a packet whose whole header the subclass gives (a
+//!   media packet an FEC decoder rebuilt, with its original sequence number).
 //!
 //! Each call returns the sequence number the packet got ([`Emitted`]); an input packet the
 //! subclass neither forwards nor rewrites is consumed (counted in `stats`). Output streams
@@ -195,6 +197,28 @@ pub struct NewPacket {
     pub pts: Option<gst::ClockTime>,
 }
 
+/// A packet whose whole fixed header the subclass gives, for
+/// [`RtpBaseFilter2Ext::emit_recovered`]: a media packet an FEC decoder rebuilt (RFC 5109,
+/// RFC 8627) or an RTX decoder unwrapped (RFC 4588), which must go out as its sender made it,
+/// with its own sequence number, not one of an output stream.
+#[derive(Debug, Clone)]
+pub struct RecoveredPacket {
+    /// The SSRC.
+    pub ssrc: u32,
+    /// The payload type.
+    pub payload_type: u8,
+    /// The sequence number.
+    pub seqnum: u16,
+    /// The RTP timestamp.
+    pub timestamp: u32,
+    /// The marker bit.
+    pub marker: bool,
+    /// The payload (memory shared, never copied).
+    pub payload: gst::Buffer,
+    /// PTS of the output buffer; `None`: the PTS of the input packet being handled.
+    pub pts: Option<gst::ClockTime>,
+}
+
 /// What a packet handed to the base class got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Emitted {
@@ -243,6 +267,15 @@ pub trait RtpBaseFilter2Ext: IsA<RtpBaseFilter2> + 'static {
         self.upcast_ref::<RtpBaseFilter2>()
             .imp()
             .emit_packet(stream, packet)
+    }
+
+    /// Sends a packet whose header the subclass gives whole (a recovered media packet); it
+    /// takes no sequence number from an output stream. Its `ext_seqnum` is placed nearest to
+    /// the input packet of the same SSRC being handled. Counted as `packets-recovered`.
+    fn emit_recovered(&self, packet: RecoveredPacket) -> Emitted {
+        self.upcast_ref::<RtpBaseFilter2>()
+            .imp()
+            .emit_recovered(packet)
     }
 
     /// Reports input the subclass cannot use (an FEC packet with a broken FEC header):

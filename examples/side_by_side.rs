@@ -14,6 +14,7 @@
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
+use gst_rtp::prelude::*;
 
 /// Input buffers and their caps.
 #[derive(Clone)]
@@ -76,7 +77,21 @@ static ONLY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
 /// A harness linked straight to the element's pads. (`Harness::new_parse` would put the
 /// element in a bin behind ghost pads: two more pad pushes per buffer, the same for every
 /// element, which only hides the difference between them.)
+///
+/// A description ending in ` +twcc` gets the C `rtphdrexttwcc` header extension (id 1) through
+/// `add-extension`, as a WebRTC sender has it (ours and C alike).
 fn harness_for(description: &str) -> gst_check::Harness {
+    if let Some(element) = description.strip_suffix(" +twcc") {
+        let element = gst::parse::launch(element).expect("element description");
+        let twcc = gst::ElementFactory::make("rtphdrexttwcc")
+            .build()
+            .expect("rtphdrexttwcc (gst-plugins-good rtpmanager)")
+            .downcast::<gst_rtp::RTPHeaderExtension>()
+            .expect("a header extension");
+        twcc.set_id(1);
+        element.emit_by_name::<()>("add-extension", &[&twcc]);
+        return gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
+    }
     if description.contains('!') {
         // An element and a sink (udpsink): a bin with a ghost sink pad, no output to count.
         let bin = gst::parse::bin_from_description(description, true).expect("bin description");
@@ -302,6 +317,14 @@ fn main() {
         "H.264 pay, 1080p 20 Mbit/s (FU-A)",
         "rtph264pay2",
         "rtph264pay",
+        &hd,
+        false,
+        rounds,
+    );
+    compare(
+        "H.264 pay + rtphdrexttwcc, 1080p (FU-A)",
+        "rtph264pay2 +twcc",
+        "rtph264pay +twcc",
         &hd,
         false,
         rounds,

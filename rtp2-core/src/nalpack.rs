@@ -466,3 +466,21 @@ fn single(nal: NalRef, marker: bool) -> PacketPlan {
         first_nal: nal.id,
     }
 }
+
+#[cfg(test)]
+mod header_bytes_tests {
+    use super::*;
+
+    #[test]
+    fn more_than_capacity_is_an_error_never_cut() {
+        assert_eq!(
+            HeaderBytes::try_new(&[1, 2, 3]).unwrap().as_slice(),
+            &[1, 2, 3]
+        );
+        assert_eq!(
+            HeaderBytes::try_new(&[1, 2, 3, 4]),
+            Err(HeaderBytesTooLong(4))
+        );
+        assert_eq!(HeaderBytes::from_array([9u8]).as_slice(), &[9]);
+    }
+}

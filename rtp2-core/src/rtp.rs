@@ -348,6 +348,21 @@ pub fn write_packet_header(
             return Err(RtpWriteError::ExtensionTooLong(data.len()));
         }
     }
+    if csrcs.is_empty() && extension.is_none() {
+        // The common packet: fixed bytes and prefix only.
+        let needed = FIXED_HEADER_LEN + prefix.len();
+        let Some(out) = out.get_mut(..needed) else {
+            return Err(RtpWriteError::BufferTooSmall {
+                needed,
+                available: out.len(),
+            });
+        };
+        let (head, tail) = out.split_at_mut(FIXED_HEADER_LEN);
+        head.copy_from_slice(fixed);
+        head[0] &= 0xe0;
+        tail.copy_from_slice(prefix);
+        return Ok(needed);
+    }
     let header = header_len(csrcs.len(), extension.map(|(_, d)| d.len()));
     let needed = header + prefix.len();
     if out.len() < needed {

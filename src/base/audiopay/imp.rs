@@ -197,13 +197,13 @@ impl RtpBaseAudioPay2 {
             && (next_packet_len(&limits, &framing, size, false) == Some(size)
                 || (end_packet_after && size <= limits.max_bytes));
         if whole_packet {
-            let inputs = InputRange::single(base.current_input_id());
+            // (No input range: the packet is made from the input being handled.)
             Self::queue_audio_packet(
                 base,
                 &mut state,
                 &framing,
                 buffer.clone(),
-                (buffer.pts(), inputs),
+                (buffer.pts(), None),
                 perfect,
             );
             return Ok(gst::FlowSuccess::Ok);
@@ -234,7 +234,7 @@ impl RtpBaseAudioPay2 {
         state: &mut State,
         framing: &AudioFraming,
         payload: gst::Buffer,
-        (pts, inputs): (Option<gst::ClockTime>, InputRange),
+        (pts, inputs): (Option<gst::ClockTime>, Option<InputRange>),
         perfect: bool,
     ) {
         if state.resync {
@@ -257,7 +257,7 @@ impl RtpBaseAudioPay2 {
             marker: std::mem::take(&mut state.resync),
             timing,
             duration: Some(gst::ClockTime::from_nseconds(framing.duration_ns(len))),
-            inputs: Some(inputs),
+            inputs,
             discont: std::mem::take(&mut state.discont),
             delta_unit: false,
         };
@@ -301,9 +301,7 @@ impl RtpBaseAudioPay2 {
             let Ok(payload) = adapter.take_buffer_fast(len) else {
                 break;
             };
-            let inputs = state
-                .take_inputs(len)
-                .unwrap_or_else(|| InputRange::single(base.current_input_id()));
+            let inputs = state.take_inputs(len);
             Self::queue_audio_packet(base, state, framing, payload, (pts, inputs), perfect);
         }
     }

@@ -123,8 +123,12 @@ struct State {
     src_caps: Option<gst::Caps>,
     /// Packets made for the current input, pushed as one list.
     pending: Vec<PendingPacket>,
-    /// An empty vector with capacity, swapped with `pending` when the packets are built.
+    /// The kept inputs of the pending packets (see [`PacketInputs`]).
+    pending_inputs: Vec<gst::Buffer>,
+    /// Empty vectors with capacity, swapped with `pending` and `pending_inputs` when the
+    /// packets are built.
     spare_pending: Vec<PendingPacket>,
+    spare_inputs: Vec<gst::Buffer>,
     /// The id the next input buffer gets, and the id of the input being handled (the last).
     next_input: u64,
     current_input: InputId,
@@ -189,6 +193,8 @@ impl State {
             src_caps: None,
             pending: Vec::new(),
             spare_pending: Vec::new(),
+            pending_inputs: Vec::new(),
+            spare_inputs: Vec::new(),
             next_input: 0,
             current_input: InputId::default(),
             kept_inputs: VecDeque::new(),
@@ -225,9 +231,18 @@ struct PendingPacket {
     pts: Option<gst::ClockTime>,
     duration: Option<gst::ClockTime>,
     flags: gst::BufferFlags,
-    /// The kept inputs of the packet's [`InputRange`], in order; `first` tells whether the
-    /// first of them is the range's first input (the one extensions and CSRCs come from).
-    inputs: SmallVec<[gst::Buffer; 1]>,
+    /// The kept inputs of the packet's [`InputRange`]: `count` entries of the pending
+    /// inputs vector from `at` on (kept apart: most packets have none); `first` tells
+    /// whether the first of them is the range's first input (the one extensions and CSRCs
+    /// come from).
+    inputs: PacketInputs,
+}
+
+/// Where a pending packet's kept inputs are in [`State::pending_inputs`].
+#[derive(Debug, Clone, Copy, Default)]
+struct PacketInputs {
+    at: u32,
+    count: u32,
     first: bool,
 }
 
@@ -523,16 +538,22 @@ impl RtpBasePay2 {
         {
             state.kept_inputs.pop_front();
         }
-        let first = state
-            .kept_inputs
-            .front()
-            .is_some_and(|(id, _)| *id == range.first);
-        let inputs = state
-            .kept_inputs
-            .iter()
-            .take_while(|(id, _)| *id <= range.last)
-            .map(|(_, buffer)| buffer.clone())
-            .collect();
+        let mut inputs = PacketInputs::default();
+        if !state.kept_inputs.is_empty() {
+            let state = &mut *state;
+            inputs.at = state.pending_inputs.len() as u32;
+            inputs.first = state
+                .kept_inputs
+                .front()
+                .is_some_and(|(id, _)| *id == range.first);
+            for (id, buffer) in state.kept_inputs.iter() {
+                if *id > range.last {
+                    break;
+                }
+                state.pending_inputs.push(buffer.clone());
+                inputs.count += 1;
+            }
+        }
         let payload_len = packet.prefix.as_slice().len() + packet.payload.size();
         let seq = state.next_seqnum;
         Self::count_packet(&mut state, rtp_timestamp, payload_len);
@@ -546,7 +567,6 @@ impl RtpBasePay2 {
             duration: packet.duration,
             flags,
             inputs,
-            first,
         });
     }
 
@@ -568,6 +588,7 @@ impl RtpBasePay2 {
     fn build_packets(
         &self,
         pending: &mut Vec<PendingPacket>,
+        pending_inputs: &[gst::Buffer],
         params: &BuildParams,
     ) -> SmallVec<[gst::Buffer; 16]> {
         let mut timestamps: SmallVec<[u32; 16]> = SmallVec::new();
@@ -602,25 +623,38 @@ impl RtpBasePay2 {
         let allowed_tags = self.vfuncs().allowed_meta_tags;
         let mut out = SmallVec::with_capacity(pending.len());
         for (p, fixed) in pending.drain(..).zip(headers.iter()) {
-            let first_input = p.inputs.first().filter(|_| p.first);
-            let csrcs: SmallVec<[u32; 4]> = match first_input {
-                Some(input) if params.source_info => csrcs_from_meta(input).into(),
-                _ => SmallVec::new(),
+            let range = p.inputs.at as usize..(p.inputs.at + p.inputs.count) as usize;
+            let inputs = pending_inputs.get(range).unwrap_or_default();
+            let first_input = inputs.first().filter(|_| p.inputs.first);
+            let csrcs = match first_input {
+                Some(input) if params.source_info => csrcs_from_meta(input),
+                _ => Vec::new(),
             };
             let prefix = p.prefix.as_slice();
+            // Header bytes without an extension block, and the memory size to ask for.
+            let len = FIXED_HEADER_LEN + 4 * csrcs.len() + prefix.len();
             let capacity = if params.extensions.is_some() {
                 params.header_capacity
             } else {
-                FIXED_HEADER_LEN + 4 * csrcs.len() + prefix.len()
+                len
             };
-            let mut output = match p.payload {
+            let write_plain =
+                |mem: &mut [u8]| write_packet_header(mem, fixed, &csrcs, None, prefix);
+            let output = match p.payload {
                 // A payload that is a buffer the payloader alone holds (typically the whole
                 // input) becomes the packet: the header memory goes in front of its memory.
                 PacketPayload::Buffer(mut buffer) if buffer.is_writable() => {
-                    let b = buffer.make_mut();
-                    crate::memshare::clear_metadata(b);
-                    b.insert_memory(0, gst::Memory::with_size(capacity));
-                    buffer
+                    let mut header = gst::Memory::with_size(capacity);
+                    let written = match header.get_mut() {
+                        Some(mem) => write_memory(mem, len, write_plain),
+                        None => Err("new memory not writable".into()),
+                    };
+                    written.map(|()| {
+                        let b = buffer.make_mut();
+                        crate::memshare::clear_metadata(b);
+                        b.insert_memory(0, header);
+                        buffer
+                    })
                 }
                 payload => {
                     let mut output = if params.use_pool {
@@ -628,25 +662,27 @@ impl RtpBasePay2 {
                     } else {
                         buffer_with_header_memory(capacity)
                     };
-                    append_payload(&mut output, payload);
-                    output
+                    write_header_memory(output.make_mut(), capacity, len, write_plain).map(|()| {
+                        append_payload(&mut output, payload);
+                        output
+                    })
                 }
             };
-            let written = write_header_memory(output.make_mut(), capacity, |mem| {
-                write_packet_header(mem, fixed, &csrcs, None, prefix)
-            });
-            if let Err(err) = written {
-                gst::error!(crate::CAT, imp = self, "Cannot write RTP header: {err}");
-                continue;
-            }
+            let mut output = match output {
+                Ok(output) => output,
+                Err(err) => {
+                    gst::error!(crate::CAT, imp = self, "Cannot write RTP header: {err}");
+                    continue;
+                }
+            };
             if let Some(extensions) = &params.extensions {
                 let input = first_input.cloned().unwrap_or_default();
                 // The extension sees the packet as it will be, minus its own block.
                 if let Some((profile, block)) =
                     extensions.write(element.upcast_ref(), &input, &output)
                 {
-                    let len = FIXED_HEADER_LEN + 4 * csrcs.len() + 4 + block.len() + prefix.len();
-                    let written = write_header_memory(output.make_mut(), len, |mem| {
+                    let len = len + 4 + block.len();
+                    let written = write_header_memory(output.make_mut(), len, len, |mem| {
                         write_packet_header(mem, fixed, &csrcs, Some((profile, &block)), prefix)
                     });
                     if let Err(err) = written {
@@ -656,7 +692,7 @@ impl RtpBasePay2 {
             }
             {
                 let b = output.make_mut();
-                for input in &p.inputs {
+                for input in inputs {
                     copy_allowed_metas(input, b, allowed_tags);
                 }
                 b.set_pts(p.pts);
@@ -692,13 +728,11 @@ impl RtpBasePay2 {
     /// Pushes what was queued, as one buffer list when there are several packets. The
     /// packets are built after the state lock is released (header extensions write then).
     pub(super) fn push_pending(&self) -> FlowResult {
-        let (mut pending, params, buffer_list) = {
+        let (packets, buffer_list) = {
             let mut state = lock(&self.state);
             if state.pending.is_empty() {
                 return Ok(gst::FlowSuccess::Ok);
             }
-            let spare = std::mem::take(&mut state.spare_pending);
-            let pending = std::mem::replace(&mut state.pending, spare);
             let settings = state.input_settings;
             let header_capacity = super::pool::HEADER_CAPACITY.max(
                 FIXED_HEADER_LEN
@@ -716,11 +750,28 @@ impl RtpBasePay2 {
                 extensions: state.extensions.clone(),
                 header_capacity,
             };
-            (pending, params, settings.buffer_list)
+            if params.extensions.is_none() && state.pending_inputs.is_empty() {
+                // Nothing foreign runs (no header extension, no meta to copy): built under
+                // the lock, straight from the state's vector, which keeps its capacity.
+                let state = &mut *state;
+                let packets = self.build_packets(&mut state.pending, &[], &params);
+                (packets, settings.buffer_list)
+            } else {
+                // Header extensions write and meta transforms run: without the lock.
+                let spare = std::mem::take(&mut state.spare_pending);
+                let mut pending = std::mem::replace(&mut state.pending, spare);
+                let spare = std::mem::take(&mut state.spare_inputs);
+                let mut inputs = std::mem::replace(&mut state.pending_inputs, spare);
+                drop(state);
+                let packets = self.build_packets(&mut pending, &inputs, &params);
+                // The emptied vectors keep their capacity for the next input.
+                inputs.clear();
+                let mut state = lock(&self.state);
+                state.spare_pending = pending;
+                state.spare_inputs = inputs;
+                (packets, settings.buffer_list)
+            }
         };
-        let packets = self.build_packets(&mut pending, &params);
-        // The emptied vector keeps its capacity for the next input.
-        lock(&self.state).spare_pending = pending;
         match packets.len() {
             0 => Ok(gst::FlowSuccess::Ok),
             1 => self
@@ -825,6 +876,7 @@ impl RtpBasePay2 {
                 {
                     let mut state = lock(&self.state);
                     state.pending.clear();
+                    state.pending_inputs.clear();
                     state.kept_inputs.clear();
                     state.segment = gst::FormattedSegment::new();
                     state.continuous_anchor = None;
@@ -930,37 +982,49 @@ fn buffer_with_header_memory(capacity: usize) -> gst::Buffer {
     buffer
 }
 
-/// Runs the header writer `write` on the first memory of `buffer` (the header memory), with
-/// at least `capacity` bytes to write into, and trims the memory to what was written. A
-/// header memory that is shared (a copy downstream still holds it) or too small is replaced
-/// by a new one first.
+/// Runs the header writer `write` on the first memory of `buffer` (the header memory) for a
+/// header of `len` bytes. A header memory that is shared (a copy downstream still holds it)
+/// or smaller than `len` is first replaced by a new one of `capacity` bytes.
 fn write_header_memory(
     buffer: &mut gst::BufferRef,
     capacity: usize,
+    len: usize,
     write: impl FnOnce(&mut [u8]) -> Result<usize, rtp2_core::rtp::RtpWriteError>,
 ) -> Result<(), String> {
-    let usable = buffer.n_memory() > 0
-        && buffer
-            .peek_memory_mut(0)
-            .is_ok_and(|m| m.offset() == 0 && m.maxsize() >= capacity);
-    if !usable {
-        let memory = gst::Memory::with_size(capacity);
+    let fits = buffer.n_memory() > 0 && {
+        let mem = buffer.peek_memory(0);
+        mem.offset() == 0 && mem.maxsize() >= len
+    };
+    if !fits {
+        let memory = gst::Memory::with_size(capacity.max(len));
         if buffer.n_memory() > 0 {
             buffer.replace_memory(0, memory);
         } else {
-            buffer.append_memory(memory);
+            buffer.prepend_memory(memory);
         }
     }
-    let mem = buffer.peek_memory_mut(0).map_err(|e| e.to_string())?;
-    let max = mem.maxsize();
-    mem.resize_maxsize(0..max);
-    let written = {
-        let mut map = mem.map_writable().map_err(|e| e.to_string())?;
-        write(&mut map).map_err(|e| e.to_string())
-    };
-    // Whatever happened, the memory keeps only a header's bytes.
-    mem.resize_maxsize(0..*written.as_ref().unwrap_or(&0));
-    written.map(|_| ())
+    match buffer.peek_memory_mut(0) {
+        Ok(mem) => write_memory(mem, len, write),
+        Err(_) => {
+            buffer.replace_memory(0, gst::Memory::with_size(capacity.max(len)));
+            let mem = buffer.peek_memory_mut(0).map_err(|e| e.to_string())?;
+            write_memory(mem, len, write)
+        }
+    }
+}
+
+/// Sets `mem` (offset 0, at least `len` bytes allocated) to `len` bytes and runs the header
+/// writer on them.
+fn write_memory(
+    mem: &mut gst::MemoryRef,
+    len: usize,
+    write: impl FnOnce(&mut [u8]) -> Result<usize, rtp2_core::rtp::RtpWriteError>,
+) -> Result<(), String> {
+    if mem.size() != len {
+        mem.resize_maxsize(0..len);
+    }
+    let mut map = mem.map_writable().map_err(|e| e.to_string())?;
+    write(&mut map).map(|_| ()).map_err(|e| e.to_string())
 }
 
 /// Whether `buffer` has a meta that [`copy_allowed_metas`] would copy.

@@ -93,7 +93,7 @@ impl std::error::Error for PrefixTooLong {}
 impl PayloadPrefix {
     /// Most bytes a prefix holds: room for the largest FEC headers (ULPFEC, RFC 5109 §7: 10
     /// bytes + an 8-byte level header; FlexFEC, RFC 8627 §4.2: up to 20 bytes).
-    pub const CAPACITY: usize = 32;
+    pub const CAPACITY: usize = 24;
 
     /// A prefix of `bytes`, or an error when they are more than [`Self::CAPACITY`].
     pub fn new(bytes: &[u8]) -> Result<Self, PrefixTooLong> {
@@ -111,7 +111,7 @@ impl PayloadPrefix {
     /// compile-time error.
     ///
     /// ```compile_fail
-    /// let _ = gstrtp2::base::pay::PayloadPrefix::from_array([0u8; 33]);
+    /// let _ = gstrtp2::base::pay::PayloadPrefix::from_array([0u8; 25]);
     /// ```
     pub const fn from_array<const N: usize>(bytes: [u8; N]) -> Self {
         const { assert!(N <= PayloadPrefix::CAPACITY, "payload prefix too long") };
@@ -504,5 +504,29 @@ unsafe impl<T: RtpBasePay2Impl> IsSubclassable<T> for RtpBasePay2 {
         klass.sink_event = |obj, event| imp_of::<T>(obj).sink_event(event);
         klass.src_event = |obj, event| imp_of::<T>(obj).src_event(event);
         klass.sink_query = |obj, query| imp_of::<T>(obj).sink_query(query);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A prefix longer than the capacity is an error, never cut (a FEC header cut short
+    /// would corrupt the packet); up to the capacity the bytes are kept whole.
+    #[test]
+    fn oversize_prefix_is_an_error() {
+        let ulpfec = [0xaau8; 18];
+        assert_eq!(PayloadPrefix::new(&ulpfec).unwrap().as_slice(), &ulpfec[..]);
+        let full = [1u8; PayloadPrefix::CAPACITY];
+        assert_eq!(PayloadPrefix::new(&full).unwrap().as_slice(), &full[..]);
+        assert_eq!(
+            PayloadPrefix::new(&[0u8; PayloadPrefix::CAPACITY + 1]),
+            Err(PrefixTooLong(PayloadPrefix::CAPACITY + 1))
+        );
+        let from_core = rtp2_core::nalpack::HeaderBytes::from_array([0x7c, 0x85, 0x01]);
+        assert_eq!(
+            PayloadPrefix::from(from_core).as_slice(),
+            &[0x7c, 0x85, 0x01]
+        );
     }
 }

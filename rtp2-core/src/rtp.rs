@@ -115,6 +115,25 @@ impl<'a> RtpPacket<'a> {
         if version != RTP_VERSION {
             return Err(RtpParseError::BadVersion { version });
         }
+        Self::parse_variable_part(data, b0)
+    }
+
+    /// The rest of [`Self::parse`] for a packet whose fixed header was already checked in a
+    /// batch ([`crate::hdrsimd::parse_headers`] returned `Some` for it: 12 bytes or more,
+    /// version 2): only the CSRC list, header extension and padding lengths are checked, so
+    /// that each packet of a buffer list is parsed once. The same result as [`Self::parse`]
+    /// for such a packet; never panics on any other (one shorter than the fixed header is
+    /// refused, the version is not looked at).
+    pub fn parse_after_fixed_header(data: &'a [u8]) -> Result<Self, RtpParseError> {
+        match data.first() {
+            Some(&b0) if data.len() >= FIXED_HEADER_LEN => Self::parse_variable_part(data, b0),
+            _ => Err(RtpParseError::TooShort { len: data.len() }),
+        }
+    }
+
+    /// CSRC list, extension and padding of a packet of at least [`FIXED_HEADER_LEN`] bytes
+    /// whose first byte is `b0`.
+    fn parse_variable_part(data: &'a [u8], b0: u8) -> Result<Self, RtpParseError> {
         let csrc_count = b0 & 0x0f;
         let mut header_len = FIXED_HEADER_LEN + 4 * usize::from(csrc_count);
         if data.len() < header_len {

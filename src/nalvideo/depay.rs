@@ -13,7 +13,6 @@ use gst::glib;
 use gst::prelude::*;
 use rtp2_core::naldepack::{Depacketize, DropReason, NalData, OutputNal};
 use rtp2_core::nalpack::NalFormat;
-use smallvec::SmallVec;
 
 use super::{NalCodec, ParamSets, first_string};
 use crate::base::depay::{IncomingPacket, KeyframePolicy, RtpBaseDepay2, RtpBaseDepay2Ext};
@@ -55,11 +54,16 @@ enum Action {
     RequestKeyframe,
 }
 
-/// The actions of one call (most make one or two).
-type Actions = SmallVec<[Action; 2]>;
+/// The actions of one call (most packets make none; an access unit one).
+type Actions = smallvec::SmallVec<[Action; 2]>;
 
 /// Runs `actions` in order; false when new output caps were refused.
+#[inline]
 fn run(obj: &RtpBaseDepay2, actions: Actions) -> bool {
+    actions.is_empty() || run_actions(obj, actions)
+}
+
+fn run_actions(obj: &RtpBaseDepay2, actions: Actions) -> bool {
     let mut ok = true;
     for action in actions {
         match action {
@@ -288,7 +292,7 @@ impl<C: NalCodec> NalDepayState<C> {
         if !out.is_empty() {
             self.unemitted_since = None;
         }
-        if self.report_drops(&drops, packet.discont(), actions) {
+        if !drops.is_empty() && self.report_drops(&drops, packet.discont(), actions) {
             request |= self.policy.on_loss();
         }
         self.take_nals(out, Some(packet), Some(first..=seq), actions);

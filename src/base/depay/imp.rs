@@ -4,7 +4,6 @@
 
 //! GObject implementation of `RtpBaseDepay2`.
 
-use rtp2_core::hdrsimd::parse_headers_auto;
 use smallvec::SmallVec;
 use std::cell::RefCell;
 use std::ops::RangeInclusive;
@@ -20,7 +19,7 @@ use super::IncomingPacket;
 use super::allocation::ProposedAllocator;
 use super::relation::{FromPackets, PacketWindow, allowed_metas, copy_metas};
 use crate::base::extensions::{HeaderExtensions, configure_from_caps, lock};
-use crate::base::rtp_in::{RtpIn, Verdict, report_bad_input};
+use crate::base::rtp_in::{RtpIn, Verdict, parse_batch, report_bad_input};
 
 type FlowResult = Result<gst::FlowSuccess, gst::FlowError>;
 
@@ -165,6 +164,8 @@ pub(super) struct PayloadOutput {
     duration: Option<gst::ClockTime>,
     flags: gst::BufferFlags,
     decoration: OutputDecoration,
+    /// The input buffer has metas (to remove before it becomes the output).
+    has_metas: bool,
 }
 
 impl State {
@@ -371,6 +372,7 @@ impl RtpBaseDepay2 {
             duration,
             flags,
             decoration,
+            has_metas: packet.has_metas,
         });
     }
 
@@ -383,8 +385,18 @@ impl RtpBaseDepay2 {
                 self.drop_payload(&"payload range outside the packet buffer");
                 return;
             }
-            // The input's metas, flags and times are the packet's, not the payload's.
-            crate::memshare::clear_metadata(out);
+            // The input's metas, flags and times are the packet's, not the payload's (its
+            // allowed metas come back from the packet's record).
+            if output.has_metas {
+                crate::memshare::clear_metadata(out);
+            } else {
+                // No meta to remove: the same without the walk over the (empty) meta list.
+                out.unset_flags(gst::BufferFlags::all());
+                out.set_pts(None);
+                out.set_dts(None);
+                out.set_offset(u64::MAX);
+                out.set_offset_end(u64::MAX);
+            }
             out.set_flags(output.flags);
             out.set_duration(output.duration);
         }
@@ -435,23 +447,35 @@ impl RtpBaseDepay2 {
     /// output (see [`Self::queue_payload_output`]).
     fn handle_buffer(&self, buffer: gst::Buffer) -> FlowResult {
         let payload_output = RefCell::new(None);
-        let res = self.handle_mapped(&buffer, &payload_output);
+        let res = match buffer.map_readable() {
+            Ok(map) => {
+                let parsed = RtpPacket::parse(map.as_slice());
+                self.handle_parsed(&buffer, parsed, &payload_output)
+            }
+            Err(_) => {
+                self.unreadable();
+                Ok(gst::FlowSuccess::Ok)
+            }
+        };
         if let Some(output) = payload_output.into_inner() {
             self.finish_payload_output(buffer, output);
         }
         res
     }
 
-    fn handle_mapped(
+    fn unreadable(&self) {
+        self.bad_input(&"unreadable buffer", |state| state.rtp_in.count_invalid());
+    }
+
+    /// Hands the packet `buffer` holds, parsed once (`parsed`), to the subclass after the
+    /// input-side checks; an invalid one is counted and warned about.
+    fn handle_parsed(
         &self,
         buffer: &gst::Buffer,
+        parsed: Result<RtpPacket<'_>, rtp2_core::rtp::RtpParseError>,
         payload_output: &RefCell<Option<PayloadOutput>>,
     ) -> FlowResult {
-        let Ok(map) = buffer.map_readable() else {
-            self.bad_input(&"unreadable buffer", |state| state.rtp_in.count_invalid());
-            return Ok(gst::FlowSuccess::Ok);
-        };
-        let rtp = match RtpPacket::parse(map.as_slice()) {
+        let rtp = match parsed {
             Ok(rtp) => rtp,
             Err(err) => {
                 self.bad_input(&format_args!("invalid RTP packet: {err}"), |state| {
@@ -461,8 +485,12 @@ impl RtpBaseDepay2 {
             }
         };
 
-        let allowed_tags = self.vfuncs().allowed_meta_tags;
-        let metas = allowed_metas(buffer, allowed_tags);
+        let has_metas = buffer.iter_meta::<gst::Meta>().next().is_some();
+        let metas = if has_metas {
+            allowed_metas(buffer, self.vfuncs().allowed_meta_tags)
+        } else {
+            None
+        };
         let mut flush_subclass = false;
         let (ext_seqnum, ext_timestamp, discont) = {
             let mut state = lock(&self.state);
@@ -512,6 +540,7 @@ impl RtpBaseDepay2 {
             ext_seqnum,
             ext_timestamp,
             discont,
+            has_metas,
             payload_output,
         };
         (self.vfuncs().handle_packet)(&self.obj(), &packet)
@@ -569,35 +598,50 @@ impl RtpBaseDepay2 {
         res.and(pushed)
     }
 
-    /// A buffer list: the fixed headers of all packets are checked in one batch
-    /// ([`rtp2_core::hdrsimd`], SIMD where the CPU has it); packets that are too short or
-    /// not version 2 are dropped there, the others get the full validation one by one.
+    /// A buffer list: every packet is mapped and parsed once ([`parse_batch`]: the fixed
+    /// headers of all in one batch, SIMD where the CPU has it, then the rest of each), and
+    /// handed to the subclass with its map. A packet that becomes an output itself (see
+    /// [`Self::queue_payload_output`]) is finished once all maps are released, in its place
+    /// among the outputs.
     fn sink_chain_list(&self, mut list: gst::BufferList) -> FlowResult {
-        let maps: SmallVec<[Option<gst::buffer::BufferMap<'_, gst::buffer::Readable>>; 32]> =
-            list.iter().map(|b| b.map_readable().ok()).collect();
-        let slices: SmallVec<[&[u8]; 32]> = maps
-            .iter()
-            .map(|m| m.as_ref().map_or(&[][..], |m| m.as_slice()))
-            .collect();
-        let mut fixed = Vec::with_capacity(slices.len());
-        parse_headers_auto(&slices, &mut fixed);
-        drop(slices);
-        drop(maps);
-        let mut res = Ok(gst::FlowSuccess::Ok);
         // The packets are taken out of the list (not shared with it), so that one the
         // depayloader alone holds can become its own output.
-        let list = list.make_mut();
-        for (buffer, header) in list.drain(..).zip(fixed) {
-            if header.is_none() {
-                self.bad_input(
-                    &"invalid RTP packet: shorter than 12 bytes or not version 2",
-                    |state| state.rtp_in.count_invalid(),
-                );
-                continue;
+        let mut buffers: SmallVec<[Option<gst::Buffer>; 32]> =
+            list.make_mut().drain(..).map(Some).collect();
+        let mut res = Ok(gst::FlowSuccess::Ok);
+        let mut payload_outputs: SmallVec<[(usize, PayloadOutput); 32]> = SmallVec::new();
+        {
+            let maps: SmallVec<[Option<gst::buffer::BufferMap<'_, gst::buffer::Readable>>; 32]> =
+                buffers
+                    .iter()
+                    .map(|b| b.as_ref().and_then(|b| b.map_readable().ok()))
+                    .collect();
+            let slices: SmallVec<[&[u8]; 32]> = maps
+                .iter()
+                .map(|m| m.as_ref().map_or(&[][..], |m| m.as_slice()))
+                .collect();
+            let mut parsed = Vec::with_capacity(slices.len());
+            parse_batch(&slices, &mut parsed);
+            for (i, (packet, map)) in parsed.into_iter().zip(&maps).enumerate() {
+                let Some(buffer) = buffers[i].as_ref().filter(|_| map.is_some()) else {
+                    self.unreadable();
+                    continue;
+                };
+                let payload_output = RefCell::new(None);
+                res = self.handle_parsed(buffer, packet, &payload_output);
+                if let Some(output) = payload_output.into_inner() {
+                    payload_outputs.push((i, output));
+                }
+                if res.is_err() {
+                    break;
+                }
             }
-            res = self.handle_buffer(buffer);
-            if res.is_err() {
-                break;
+        }
+        // Each recorded its place among the outputs queued without the earlier ones.
+        for (inserted, (i, mut output)) in payload_outputs.into_iter().enumerate() {
+            if let Some(buffer) = buffers[i].take() {
+                output.index += inserted;
+                self.finish_payload_output(buffer, output);
             }
         }
         let pushed = self.push_pending();

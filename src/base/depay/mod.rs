@@ -64,6 +64,8 @@ pub struct IncomingPacket<'a> {
     ext_seqnum: u64,
     ext_timestamp: u64,
     discont: bool,
+    /// The input buffer carries metas.
+    has_metas: bool,
     /// Set when the subclass asks for the whole payload as output
     /// ([`RtpBaseDepay2Ext::push_payload_output`]); the base class acts on it once the
     /// packet is unmapped.

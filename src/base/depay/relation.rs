@@ -43,9 +43,9 @@ pub(super) struct FromPackets {
     /// 15), when `source-info` is on.
     pub sources: Option<(u32, SmallVec<[u32; 4]>)>,
     /// The extension blocks of the packets, in sequence order.
-    pub extensions: SmallVec<[ExtensionBlock; 2]>,
+    pub extensions: Vec<ExtensionBlock>,
     /// The meta carriers of the packets, in sequence order.
-    pub metas: SmallVec<[gst::Buffer; 2]>,
+    pub metas: Vec<gst::Buffer>,
 }
 
 impl FromPackets {
@@ -77,11 +77,15 @@ impl PacketWindow {
 
     /// Records what the accepted packet `rtp` (extended sequence number `ext_seqnum`) gives
     /// the outputs made from it; `metas` carries its allowed metas, if any.
+    #[inline]
     pub fn record(&mut self, ext_seqnum: u64, rtp: &RtpPacket, metas: Option<gst::Buffer>) {
-        let extension = rtp.extension();
-        if !self.source_info && extension.is_none() && metas.is_none() {
-            return;
+        if self.source_info || rtp.has_extension() || metas.is_some() {
+            self.push(ext_seqnum, rtp, metas);
         }
+    }
+
+    fn push(&mut self, ext_seqnum: u64, rtp: &RtpPacket, metas: Option<gst::Buffer>) {
+        let extension = rtp.extension();
         self.ssrc = rtp.ssrc();
         if self.records.len() >= MAX_RECORDS {
             self.records.pop_front();
@@ -99,11 +103,16 @@ impl PacketWindow {
     }
 
     /// What an output made from `packets` gets.
+    #[inline]
     pub fn gather(&self, packets: &RangeInclusive<u64>) -> FromPackets {
-        let mut out = FromPackets::default();
         if self.records.is_empty() {
-            return out;
+            return FromPackets::default();
         }
+        self.gather_records(packets)
+    }
+
+    fn gather_records(&self, packets: &RangeInclusive<u64>) -> FromPackets {
+        let mut out = FromPackets::default();
         let start = self
             .records
             .partition_point(|r| r.ext_seqnum < *packets.start());
@@ -158,5 +167,75 @@ pub(super) fn copy_metas(carriers: &[gst::Buffer], output: &mut gst::BufferRef) 
             let copy = gst::meta::MetaTransformCopy::new(..);
             let _ = meta.transform(output, &copy);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 3550 §5.1 header with `csrcs` and, when `level` is set, an RFC 8285 one-byte
+    /// block with element id 1 = `level`.
+    fn packet(seq: u16, csrcs: &[u32], level: Option<u8>) -> Vec<u8> {
+        let x = if level.is_some() { 0x10 } else { 0 };
+        let mut p = vec![0x80 | x | csrcs.len() as u8, 96];
+        p.extend(seq.to_be_bytes());
+        p.extend([0, 0, 0, 0, 0, 0, 0, 9]);
+        for c in csrcs {
+            p.extend(c.to_be_bytes());
+        }
+        if let Some(level) = level {
+            p.extend([0xbe, 0xde, 0, 1, 0x10, level, 0, 0]);
+        }
+        p.push(0xaa);
+        p
+    }
+
+    fn record(window: &mut PacketWindow, seq: u16, csrcs: &[u32], level: Option<u8>) {
+        let data = packet(seq, csrcs, level);
+        let rtp = RtpPacket::parse(&data).expect("valid packet");
+        window.record(1000 + u64::from(seq), &rtp, None);
+    }
+
+    #[test]
+    fn gathers_from_the_range_only() {
+        let mut w = PacketWindow::default();
+        w.set_source_info(true);
+        record(&mut w, 1, &[5], Some(10));
+        record(&mut w, 2, &[6, 5], Some(11));
+        record(&mut w, 3, &[7], Some(20));
+        let got = w.gather(&(1001..=1002));
+        assert_eq!(got.sources, Some((9, SmallVec::from_slice(&[5, 6]))));
+        let levels: Vec<u8> = got.extensions.iter().map(|(_, d)| d[1]).collect();
+        assert_eq!(levels, [10, 11]);
+        assert!(w.gather(&(1004..=1010)).is_empty());
+        w.clear();
+        assert!(w.gather(&(1001..=1003)).is_empty());
+    }
+
+    #[test]
+    fn bounded_in_packets_and_csrcs() {
+        let mut w = PacketWindow::default();
+        w.set_source_info(true);
+        let csrcs: Vec<u32> = (0..15).collect();
+        for seq in 0..(MAX_RECORDS as u16 + 100) {
+            let shifted: Vec<u32> = csrcs.iter().map(|c| c + u32::from(seq)).collect();
+            record(&mut w, seq, &shifted, None);
+        }
+        assert_eq!(w.records.len(), MAX_RECORDS);
+        // The oldest were forgotten; CSRCs stop at 15 (RFC 3550 §5.1).
+        assert!(w.gather(&(1000..=1099)).is_empty());
+        let (_, got) = w.gather(&(1000..=u64::MAX)).sources.unwrap();
+        assert_eq!(got.len(), MAX_CSRC_COUNT);
+    }
+
+    #[test]
+    fn nothing_recorded_without_extension_source_info_or_metas() {
+        let mut w = PacketWindow::default();
+        record(&mut w, 1, &[5], None);
+        assert!(w.records.is_empty());
+        record(&mut w, 2, &[], Some(3));
+        assert_eq!(w.records.len(), 1);
+        assert!(w.gather(&(1002..=1002)).sources.is_none());
     }
 }

@@ -97,6 +97,11 @@ fn depayload(packets: &[Packet]) -> Vec<gst::Buffer> {
 }
 
 fn depayload_buffers(packets: Vec<gst::Buffer>) -> Vec<gst::Buffer> {
+    depayload_with(packets, false)
+}
+
+/// Pushes `packets` one by one, or all in one buffer list (`as_list`).
+fn depayload_with(packets: Vec<gst::Buffer>, as_list: bool) -> Vec<gst::Buffer> {
     common::init();
     let mut h = gst_check::Harness::new("rtph264depay2");
     h.element().unwrap().set_property("source-info", true);
@@ -104,8 +109,19 @@ fn depayload_buffers(packets: Vec<gst::Buffer>) -> Vec<gst::Buffer> {
         "application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96,\
          extmap-1={AUDIO_LEVEL_URI}"
     ));
-    for p in packets {
-        assert_eq!(h.push(p), Ok(gst::FlowSuccess::Ok));
+    if as_list {
+        let mut list = gst::BufferList::new();
+        for p in packets {
+            list.get_mut().unwrap().add(p);
+        }
+        assert_eq!(
+            h.srcpad().unwrap().push_list(list),
+            Ok(gst::FlowSuccess::Ok)
+        );
+    } else {
+        for p in packets {
+            assert_eq!(h.push(p), Ok(gst::FlowSuccess::Ok));
+        }
     }
     h.push_event(gst::event::Eos::new());
     let mut out = Vec::new();
@@ -274,4 +290,25 @@ fn untagged_and_video_metas_of_its_own_packets_reach_the_access_unit() {
         assert_eq!(refs, range.collect::<Vec<_>>(), "access unit at {au}");
         assert!(b.meta::<gst_audio::AudioClippingMeta>().is_none());
     }
+}
+
+#[test]
+fn same_relation_when_the_packets_come_in_one_buffer_list() {
+    let aus = x264_aus();
+    let mut seq = 5000;
+    let mut packets = unmarked(&aus, 0, &mut seq, 5, &[0xa0]);
+    packets.extend(unmarked(&aus, 1, &mut seq, 10, &[0xa1]));
+    packets.extend(unmarked(&aus, 2, &mut seq, 20, &[0xa2]));
+    let out = depayload_with(packets.iter().map(build).collect(), true);
+    assert_eq!(out.len(), 3);
+    for (ts, level, csrc) in [(0, 5, 0xa0), (3000, 10, 0xa1), (6000, 20, 0xa2)] {
+        assert_eq!(levels(at(&out, ts)), vec![level]);
+        assert_eq!(csrcs(at(&out, ts)), (Some(SSRC), vec![csrc]));
+    }
+    // The access units are the encoder's, byte for byte.
+    let nals: Vec<Vec<Vec<u8>>> = [0, 3000, 6000]
+        .iter()
+        .map(|ts| common::video::nals_of(std::slice::from_ref(at(&out, *ts))))
+        .collect();
+    assert_eq!(nals, aus);
 }

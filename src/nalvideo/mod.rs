@@ -8,6 +8,7 @@
 //! once.
 
 pub mod depay;
+mod depay_element;
 pub mod encoder_caps;
 pub mod pay;
 mod pay_flags;

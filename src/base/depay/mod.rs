@@ -98,7 +98,8 @@ impl<'a> IncomingPacket<'a> {
         self.rtp.sequence_number()
     }
 
-    /// The sequence number extended to 64 bits.
+    /// The sequence number extended to 64 bits: outputs name the packets they were made from
+    /// with it ([`RtpBaseDepay2Ext::push_output`]).
     pub fn ext_seqnum(&self) -> u64 {
         self.ext_seqnum
     }

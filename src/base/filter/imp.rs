@@ -209,9 +209,11 @@ impl RtpBaseFilter2 {
         res.and(pushed)
     }
 
-    fn sink_chain_list(&self, list: gst::BufferList) -> FlowResult {
+    fn sink_chain_list(&self, mut list: gst::BufferList) -> FlowResult {
         let mut res = Ok(gst::FlowSuccess::Ok);
-        for buffer in list.iter_owned() {
+        // The packets are taken out of the list (not shared with it), so that a forwarded
+        // packet the filter alone holds stays writable downstream.
+        for buffer in list.make_mut().drain(..) {
             res = self.handle_buffer(&buffer);
             if res.is_err() {
                 break;

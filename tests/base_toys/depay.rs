@@ -115,10 +115,14 @@ mod imp {
             &self,
             packet: &IncomingPacket,
         ) -> Result<gst::FlowSuccess, gst::FlowError> {
+            // (The base class never hands over a packet without payload.)
             let Some((&header, body)) = packet.payload().split_first() else {
-                self.obj().drop_packet(&"empty toy payload");
                 return Ok(gst::FlowSuccess::Ok);
             };
+            if header & !(START | END) != 0 {
+                self.obj().drop_packet(&"unknown toy header bits");
+                return Ok(gst::FlowSuccess::Ok);
+            }
             // Decide under the toy's lock, call the base class after it (the lock rule).
             let (done, lost_partial) = {
                 let mut unit = self.unit.lock().unwrap();

@@ -43,8 +43,8 @@ const DEPAY_STEPS: &[DepayStep] = &[
     DepayStep { seq: 16, ticks: 400, payload: Some(&[SE, b'g']), out: &[(b"g", 50, true, &[16])] },
     // Late (a duplicate of 12): dropped by the base class.
     DepayStep { seq: 12, ticks: 160, payload: Some(&[END, b'd']), out: &[] },
-    // Empty payload: the subclass drops it; the next output is DISCONT.
-    DepayStep { seq: 17, ticks: 480, payload: Some(&[]), out: &[] },
+    // A header byte the toy does not know: the subclass drops it; the next output is DISCONT.
+    DepayStep { seq: 17, ticks: 480, payload: Some(&[0xf0]), out: &[] },
     DepayStep { seq: 18, ticks: 560, payload: Some(&[SE, b'h']), out: &[(b"h", 70, true, &[18])] },
     // Not RTP version 2: dropped before the sequence numbers are looked at.
     DepayStep { seq: 19, ticks: 640, payload: None, out: &[] },

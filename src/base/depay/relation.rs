@@ -147,7 +147,10 @@ impl PacketWindow {
 pub(super) fn allowed_metas(input: &gst::BufferRef, allowed: &[&str]) -> Option<gst::Buffer> {
     let mut carrier: Option<gst::Buffer> = None;
     for meta in input.iter_meta::<gst::Meta>() {
-        if !meta.tags_contain_only(allowed) {
+        // RTPSourceMeta describes one RTP hop: the base makes its own (`source-info`).
+        if !meta.tags_contain_only(allowed)
+            || meta.api() == <gst_rtp::RTPSourceMeta as gst::prelude::MetaAPI>::meta_api()
+        {
             continue;
         }
         let target = carrier.get_or_insert_with(gst::Buffer::new);

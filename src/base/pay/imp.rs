@@ -1043,10 +1043,16 @@ fn has_copyable_meta(buffer: &gst::BufferRef, allowed_tags: &[&str]) -> bool {
 
 /// A meta with no tag, or only tags of `allowed_tags` (`gst_rtp_copy_meta` in C copies a meta
 /// with no tag or with the one tag of the media).
+///
+/// `RTPSourceMeta` is never copied: it describes the sources of one RTP hop, and the base
+/// classes make their own from the RTP header (`source-info`), so a copy would give a packet
+/// or an output two of them.
 fn meta_allowed(meta: &gst::MetaRef<'_, gst::Meta>, allowed_tags: &[&str]) -> bool {
-    meta.tags()
-        .iter()
-        .all(|tag| allowed_tags.contains(&tag.as_str()))
+    meta.api() != <gst_rtp::RTPSourceMeta as gst::prelude::MetaAPI>::meta_api()
+        && meta
+            .tags()
+            .iter()
+            .all(|tag| allowed_tags.contains(&tag.as_str()))
 }
 
 /// Copies the allowed metas of the input `from` to the packet `to`.

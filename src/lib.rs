@@ -2,8 +2,10 @@
 // If a copy of the MPL was not distributed with this file, You can obtain one at
 // https://mozilla.org/MPL/2.0/.
 
-//! `rtp2`: GStreamer RTP payloaders and depayloaders built on two shared base classes,
-//! [`base::pay::RtpBasePay2`] and [`base::depay::RtpBaseDepay2`].
+//! `rtp2`: GStreamer RTP payloaders and depayloaders built on shared base classes,
+//! [`base::pay::RtpBasePay2`] and [`base::depay::RtpBaseDepay2`], with
+//! [`base::filter::RtpBaseFilter2`] for RTP-to-RTP elements (FEC, RED), and the `rtp-metrics`
+//! tracer ([`tracer`]).
 //!
 //! The codec logic itself (RTP header, framing, NAL packetization) lives in the
 //! GStreamer-free `rtp2-core` crate; the modules here are the element glue.

@@ -407,6 +407,8 @@ fn imp_of<T: RtpBaseFilter2Impl>(obj: &RtpBaseFilter2) -> &T {
     }
 }
 
+// SAFETY: `class_init` chains up to the parent class first and then only fills the vfunc
+// pointers of this class structure with trampolines for `T`, as GObject subclassing requires.
 unsafe impl<T: RtpBaseFilter2Impl> IsSubclassable<T> for RtpBaseFilter2 {
     fn class_init(class: &mut glib::Class<Self>) {
         Self::parent_class_init::<T>(class);

@@ -422,3 +422,88 @@ fn malformed_element_is_counted_and_skipped() {
         );
     }
 }
+
+fn add_meta(buf: &mut gst::BufferRef, name: &str, fill: impl FnOnce(&mut gst::StructureRef)) {
+    let mut m = gst::meta::CustomMeta::add(buf, name).unwrap();
+    fill(m.mut_structure());
+}
+
+fn toffset_meta(i: usize, buf: &mut gst::BufferRef) {
+    add_meta(buf, "rtphdrexttoffset", |s| {
+        s.set("offset", -(i as i32) - 1)
+    });
+}
+
+fn timing_meta(_: usize, buf: &mut gst::BufferRef) {
+    add_meta(buf, "rtphdrextvideotiming", |s| {
+        s.set("flags", 1u32);
+        for (j, f) in [
+            "encode-start",
+            "encode-finish",
+            "packetization-finish",
+            "pacer-exit",
+            "network",
+            "network2",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            s.set(f, j as u32 * 0x101);
+        }
+    });
+}
+
+fn levels_meta(_: usize, buf: &mut gst::BufferRef) {
+    gst_rtp::RTPSourceMeta::add(buf, None, &[0x1111_1111, 0x2222_2222]);
+    add_meta(buf, "rtphdrextcsrcaudiolevel", |s| {
+        s.set("levels", gst::Array::new([10u32, 127u32]));
+    });
+}
+
+fn screenshare(e: &gst::Element) {
+    e.set_property("screenshare", true);
+}
+
+/// The extensions whose value an application gives in the custom meta (or, for
+/// video-content-type, a property): on the wire as the spec lays it out, and back in the
+/// meta after the depayloader, through every pair and both forms.
+#[test]
+fn meta_driven_extensions_through_c_and_ours() {
+    type Case = (
+        usize,
+        fn(&gst::Element),
+        fn(usize, &mut gst::BufferRef),
+        &'static str,
+    );
+    let cases: [Case; 4] = [
+        (3, |_| {}, toffset_meta, "offset"),
+        (5, screenshare, |_, _| {}, "screenshare"),
+        (6, |_| {}, timing_meta, "pacer-exit"),
+        (7, |_| {}, levels_meta, "levels"),
+    ];
+    for (pay, depay) in PAIRS {
+        for (id, setup) in [(5, Setup::Added), (16, Setup::FromCaps)] {
+            for (which, configure, on_input, field) in cases {
+                let (factory, uri) = OURS[which];
+                let r = run(pay, depay, factory, uri, id, setup, configure, on_input);
+                let frames = frame_index(&r.packets);
+                for (p, frame) in r.packets.iter().zip(&frames) {
+                    let data = element(p, id)
+                        .unwrap_or_else(|| panic!("{pay} {factory} id {id}: every packet"));
+                    let want: Vec<u8> = match which {
+                        // RFC 5450: 24-bit two's complement of -(frame + 1).
+                        3 => (-(*frame as i32) - 1).to_be_bytes()[1..].to_vec(),
+                        5 => vec![1],
+                        6 => vec![1, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5],
+                        _ => vec![10, 127],
+                    };
+                    assert_eq!(data, want, "{pay} {factory} id {id} frame {frame}");
+                }
+                let out = r.outputs.last().unwrap();
+                let m = gst::meta::CustomMeta::from_buffer(out, factory)
+                    .unwrap_or_else(|_| panic!("{pay} -> {depay}: {factory} meta"));
+                assert!(m.structure().has_field(field), "{}", m.structure());
+            }
+        }
+    }
+}

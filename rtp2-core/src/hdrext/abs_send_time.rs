@@ -64,6 +64,33 @@ impl HeaderExtensionFormat for AbsSendTime {
     }
 }
 
+/// Overwrites the data of the abs-send-time element `id` in an RTP packet (RFC 3550 §5.1,
+/// RFC 8285 block): the way to stamp the send time where the packet really leaves (a pad probe
+/// on the network sink) when the payloader is far from it. `false` when the packet is not RTP
+/// or has no 3-byte element `id`; nothing is changed then.
+pub fn restamp(packet: &mut [u8], id: u8, value: AbsSendTime) -> bool {
+    let base = packet.as_ptr() as usize;
+    let start = {
+        let Ok(p) = crate::rtp::RtpPacket::parse(packet) else {
+            return false;
+        };
+        let Some((profile, block)) = p.extension() else {
+            return false;
+        };
+        let Ok(elements) = super::parse_elements(profile, block) else {
+            return false;
+        };
+        let found = elements
+            .map_while(Result::ok)
+            .find(|e| e.id == id && e.data.len() == 3);
+        match found {
+            Some(e) => e.data.as_ptr() as usize - base,
+            None => return false,
+        }
+    };
+    value.encode(&mut packet[start..]).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +114,21 @@ mod tests {
             1_000_000_000
         );
         assert!(AbsSendTime::decode(&[1, 2]).is_err());
+    }
+
+    #[test]
+    fn restamp_in_place() {
+        // RFC 3550 header, 0xBEDE block of 2 words: id 1 (1 byte), id 3 (3 bytes), payload.
+        let mut p = vec![0x90, 96, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3];
+        p.extend([0xbe, 0xde, 0, 2, 0x10, 0xaa, 0x32, 1, 2, 3, 0, 0, 0x55]);
+        assert!(restamp(&mut p, 3, AbsSendTime::from_raw(0xabcdef)));
+        assert_eq!(&p[19..22], &[0xab, 0xcd, 0xef]);
+        assert_eq!(p[17], 0xaa, "other element untouched");
+        assert!(!restamp(&mut p, 1, AbsSendTime::from_raw(0)), "wrong size");
+        assert!(!restamp(&mut p, 4, AbsSendTime::from_raw(0)), "absent");
+        assert!(
+            !restamp(&mut p[..10], 3, AbsSendTime::from_raw(0)),
+            "not RTP"
+        );
     }
 }

@@ -46,6 +46,18 @@ impl ExtensionBehaviour for SendTime {
     }
 }
 
+/// Rewrites the abs-send-time element `id` of an RTP packet buffer with the current monotonic
+/// system clock (the same clock the element stamps with): call it from a buffer pad probe on
+/// the network sink's sink pad when queues or pacing sit between payloader and socket.
+/// `false` (and the buffer unchanged) when the packet has no such element.
+pub fn restamp_now(buffer: &mut gst::BufferRef, id: u8) -> bool {
+    let now = gst::SystemClock::obtain().time();
+    let Ok(mut map) = buffer.map_writable() else {
+        return false;
+    };
+    rtp2_core::hdrext::abs_send_time::restamp(&mut map, id, AbsSendTime::from_nanos(now.nseconds()))
+}
+
 crate::rtp_header_extension!(
     element,
     RtpHdrExtAbsSendTime,

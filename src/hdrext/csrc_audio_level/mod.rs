@@ -6,7 +6,8 @@
 //! packet's CSRC order. A mixer puts the levels on its input in the
 //! `rtphdrextcsrcaudiolevel` custom meta (field `levels`, a `GstValueArray` of guint
 //! −dBov, in the order of the CSRCs of the buffer's `GstRTPSourceMeta`); a receiver finds
-//! them in the same meta on the depayloaded buffer.
+//! them in the same meta on the depayloaded buffer. Nothing is written unless the input's
+//! `GstRTPSourceMeta` has as many CSRCs as there are levels.
 
 use rtp2_core::hdrext::csrc_audio_level::CsrcAudioLevels;
 
@@ -21,6 +22,19 @@ impl ExtensionBehaviour for Levels {
     const FACTORY: &'static str = "rtphdrextcsrcaudiolevel";
     const LONG_NAME: &'static str = "RTP mixer-to-client audio level header extension";
     const DESCRIPTION: &'static str = "Per-CSRC audio levels (RFC 6465) from/to a custom meta";
+
+    fn value_to_write(
+        &mut self,
+        input: &gst::BufferRef,
+        from_meta: Option<CsrcAudioLevels>,
+    ) -> Option<CsrcAudioLevels> {
+        // RFC 6465 §3: one level per CSRC, in CSRC order; without a matching CSRC list the
+        // levels would describe nobody (the payloader writes the CSRCs of the
+        // `GstRTPSourceMeta` with `source-info=true`).
+        let levels = from_meta?;
+        let csrcs = input.meta::<gst_rtp::RTPSourceMeta>()?.csrc().len();
+        (csrcs == levels.0.len()).then_some(levels)
+    }
 
     fn from_fields(s: &gst::StructureRef) -> Option<CsrcAudioLevels> {
         let levels = s.get::<gst::Array>("levels").ok()?;

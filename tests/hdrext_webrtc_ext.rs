@@ -125,10 +125,16 @@ fn abs_capture_time_from_and_to_reference_timestamp_meta() {
             );
             let caps = gst::Caps::new_empty_simple("timestamp/x-ntp");
             for (i, out) in r.outputs.iter().enumerate() {
-                let m = out
+                let metas: Vec<_> = out
                     .iter_meta::<gst::ReferenceTimestampMeta>()
-                    .find(|m| m.reference().can_intersect(&caps))
-                    .unwrap_or_else(|| panic!("{pay} -> {depay}: output {i} has x-ntp meta"));
+                    .filter(|m| m.reference().can_intersect(&caps))
+                    .collect();
+                assert_eq!(
+                    metas.len(),
+                    1,
+                    "{pay} -> {depay}: output {i} has one x-ntp meta"
+                );
+                let m = &metas[0];
                 let got = m.timestamp().nseconds();
                 assert!(
                     got.abs_diff(capture_ns(i)) <= 1,

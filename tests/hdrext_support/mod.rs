@@ -162,7 +162,10 @@ pub fn run(
         let mut h = gst_check::Harness::with_element(&depayloader, Some("sink"), Some("src"));
         h.set_src_caps(caps);
         for p in &packets {
-            h.push(p.clone()).unwrap();
+            // Only the bytes go on: no meta of the sender reaches the depayloader.
+            let mut wire = gst::Buffer::from_mut_slice(p.map_readable().unwrap().to_vec());
+            wire.get_mut().unwrap().set_pts(p.pts());
+            h.push(wire).unwrap();
         }
         h.push_event(gst::event::Eos::new());
         let mut outputs = Vec::new();

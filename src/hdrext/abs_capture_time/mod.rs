@@ -73,7 +73,14 @@ impl ExtensionBehaviour for CaptureTime {
 
     fn on_read(&mut self, value: &AbsCaptureTime, output: &mut gst::BufferRef) {
         let ts = gst::ClockTime::from_nseconds(ntp64_to_ns(value.ntp_timestamp));
-        gst::ReferenceTimestampMeta::add(output, &ntp_caps(), ts, gst::ClockTime::NONE);
+        let caps = ntp_caps();
+        // A depayloader reads every packet of a frame: one meta per output, not per packet.
+        let present = output
+            .iter_meta::<gst::ReferenceTimestampMeta>()
+            .any(|m| m.reference().can_intersect(&caps) && m.timestamp() == ts);
+        if !present {
+            gst::ReferenceTimestampMeta::add(output, &caps, ts, gst::ClockTime::NONE);
+        }
     }
 }
 

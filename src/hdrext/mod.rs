@@ -64,14 +64,16 @@ pub trait ExtensionBehaviour: Default + Send + 'static {
     }
 
     /// The value to write into the packet made from `input`; `from_meta` is the value an
-    /// application put on `input` in this element's custom meta, if any. `None` writes
-    /// nothing.
+    /// application put on `input` in this element's custom meta, if any; `marker` is the
+    /// packet's RTP marker bit (the last packet of a video frame), `None` if the payloader
+    /// did not let us read the packet. `None` writes nothing.
     fn value_to_write(
         &mut self,
         input: &gst::BufferRef,
         from_meta: Option<Self::Format>,
+        marker: Option<bool>,
     ) -> Option<Self::Format> {
-        let _ = input;
+        let _ = (input, marker);
         from_meta
     }
 
@@ -113,8 +115,16 @@ impl<B: ExtensionBehaviour> ExtensionState<B> {
         obj: &gst::Element,
         input: &gst::BufferRef,
         flags: gst_rtp::RTPHeaderExtensionFlags,
+        packet: &gst::BufferRef,
         out: &mut [u8],
     ) -> usize {
+        // RFC 3550 §5.1: M is the top bit of the second byte. Only the first memory is
+        // mapped: mapping a buffer of several memories merges them, and the payloader's
+        // pointer into the header would then write into memory the packet no longer has.
+        let marker = (packet.n_memory() > 0)
+            .then(|| packet.peek_memory(0).map_readable().ok())
+            .flatten()
+            .and_then(|m| m.get(1).map(|b| b & 0x80 != 0));
         let from_meta = gst::meta::CustomMeta::from_buffer(input, B::FACTORY)
             .ok()
             .and_then(|m| B::from_fields(m.structure()));
@@ -122,7 +132,7 @@ impl<B: ExtensionBehaviour> ExtensionState<B> {
             .behaviour
             .lock()
             .unwrap()
-            .value_to_write(input, from_meta);
+            .value_to_write(input, from_meta, marker);
         let Some(value) = value else { return 0 };
         let form = if flags.contains(gst_rtp::RTPHeaderExtensionFlags::ONE_BYTE) {
             ExtensionForm::OneByte
@@ -320,10 +330,12 @@ macro_rules! rtp_header_extension {
                         &self,
                         input: &gst::BufferRef,
                         flags: gst_rtp::RTPHeaderExtensionFlags,
-                        _output: &gst::BufferRef,
+                        output: &gst::BufferRef,
                         data: &mut [u8],
                     ) -> Result<usize, gst::LoggableError> {
-                        Ok(self.0.write(self.obj().upcast_ref(), input, flags, data))
+                        Ok(self
+                            .0
+                            .write(self.obj().upcast_ref(), input, flags, output, data))
                     }
 
                     fn read(

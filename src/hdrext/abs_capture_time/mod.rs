@@ -44,6 +44,7 @@ impl ExtensionBehaviour for CaptureTime {
         &mut self,
         input: &gst::BufferRef,
         from_meta: Option<AbsCaptureTime>,
+        _marker: Option<bool>,
     ) -> Option<AbsCaptureTime> {
         from_meta.or_else(|| {
             let caps = ntp_caps();

@@ -30,6 +30,7 @@ impl ExtensionBehaviour for SendTime {
         &mut self,
         _input: &gst::BufferRef,
         from_meta: Option<AbsSendTime>,
+        _marker: Option<bool>,
     ) -> Option<AbsSendTime> {
         from_meta.or_else(|| {
             let now = gst::SystemClock::obtain().time();

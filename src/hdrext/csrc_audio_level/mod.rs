@@ -27,6 +27,7 @@ impl ExtensionBehaviour for Levels {
         &mut self,
         input: &gst::BufferRef,
         from_meta: Option<CsrcAudioLevels>,
+        _marker: Option<bool>,
     ) -> Option<CsrcAudioLevels> {
         // RFC 6465 §3: one level per CSRC, in CSRC order; without a matching CSRC list the
         // levels would describe nobody (the payloader writes the CSRCs of the

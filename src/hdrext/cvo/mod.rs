@@ -6,8 +6,8 @@
 //! `orientation` property takes the values of the `image-orientation` tag (`rotate-90`,
 //! `flip-rotate-270`, …); a `rtphdrextcvo` custom meta on an input buffer (field
 //! `orientation`, same strings) overrides it. Following libwebrtc's rule the element is
-//! written on the packets of key frames (inputs without `DELTA_UNIT`) and whenever the
-//! orientation changes. On receipt the orientation goes into the same meta and the
+//! written on the last packet (marker bit) of key frames (inputs without `DELTA_UNIT`) and of
+//! the frame where the orientation changes. On receipt the orientation goes into the same meta and the
 //! `orientation` property.
 
 use gst::glib;
@@ -87,10 +87,13 @@ impl ExtensionBehaviour for Cvo {
         &mut self,
         input: &gst::BufferRef,
         from_meta: Option<VideoOrientation>,
+        marker: Option<bool>,
     ) -> Option<VideoOrientation> {
         let o = from_meta.unwrap_or(self.orientation);
         let key = !input.flags().contains(gst::BufferFlags::DELTA_UNIT);
-        if key || self.last_written != Some(o) {
+        // The last packet of the frame (marker set); every packet if we cannot tell.
+        let last = marker.unwrap_or(true);
+        if last && (key || self.last_written != Some(o)) {
             self.last_written = Some(o);
             Some(o)
         } else {

@@ -69,6 +69,7 @@ impl ExtensionBehaviour for Delay {
         &mut self,
         input: &gst::BufferRef,
         from_meta: Option<PlayoutDelay>,
+        _marker: Option<bool>,
     ) -> Option<PlayoutDelay> {
         if let Some(d) = from_meta {
             return Some(d);

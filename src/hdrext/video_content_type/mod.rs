@@ -43,6 +43,7 @@ impl ExtensionBehaviour for ContentType {
         &mut self,
         _input: &gst::BufferRef,
         from_meta: Option<VideoContentType>,
+        _marker: Option<bool>,
     ) -> Option<VideoContentType> {
         Some(from_meta.unwrap_or(self.0))
     }

@@ -7,13 +7,14 @@
 //! csrc-audio-level): no panic on any element data, what decodes re-encodes within the
 //! format's size and encoding is a fixed point. The first byte picks the format (or, when
 //! ≥ 0x80, parses the rest as a one-byte-form block and decodes every element with the
-//! format its id picks).
+//! format its id picks, and as an RTP packet whose abs-send-time element id
+//! `first byte & 15` is restamped in place).
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use rtp2_core::hdrext::abs_capture_time::AbsCaptureTime;
-use rtp2_core::hdrext::abs_send_time::AbsSendTime;
+use rtp2_core::hdrext::abs_send_time::{AbsSendTime, restamp};
 use rtp2_core::hdrext::csrc_audio_level::CsrcAudioLevels;
 use rtp2_core::hdrext::cvo::VideoOrientation;
 use rtp2_core::hdrext::playout_delay::PlayoutDelay;
@@ -50,9 +51,19 @@ fuzz_target!(|data: &[u8]| {
     };
     if which < 0x80 {
         check_one(which, rest);
-    } else if let Ok(elements) = parse_elements(ONE_BYTE_PROFILE, rest) {
-        for e in elements.flatten() {
-            check_one(e.id, e.data);
+    } else {
+        if let Ok(elements) = parse_elements(ONE_BYTE_PROFILE, rest) {
+            for e in elements.flatten() {
+                check_one(e.id, e.data);
+            }
+        }
+        // The same bytes as a whole RTP packet: restamping changes at most 3 bytes.
+        let mut packet = rest.to_vec();
+        if restamp(&mut packet, which & 0x0f, AbsSendTime::from_raw(0x12_3456)) {
+            let changed = packet.iter().zip(rest).filter(|(a, b)| a != b).count();
+            assert!(changed <= 3);
+        } else {
+            assert_eq!(packet, rest);
         }
     }
 });

@@ -284,7 +284,7 @@ fn main() {
     }
     // Header extension element data (selector byte, then the element's data), from the
     // specs' layouts and the libwebrtc test vectors of rtp2-core's unit tests.
-    let hdrext: [(&str, &[u8]); 9] = [
+    let hdrext: [(&str, &[u8]); 10] = [
         ("cvo-rotate-90", &[0, 0x01]),
         ("abs-send-time", &[1, 0x06, 0x00, 0x00]),
         ("playout-delay-30-340", &[2, 0x00, 0x30, 0x22]),
@@ -305,6 +305,13 @@ fn main() {
         (
             "block",
             &[0x80, 0x12, 0x00, 0x56, 0xce, 0x90, 0x80, 0x00, 0x00],
+        ),
+        // An RTP packet (RFC 3550 §5.1) with abs-send-time as element 3, to restamp.
+        (
+            "rtp-abs-send-time",
+            &[
+                0x83, 0x90, 0x60, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0xbe, 0xde, 0, 1, 0x32, 1, 2, 3,
+            ],
         ),
     ];
     for (name, seed) in hdrext {

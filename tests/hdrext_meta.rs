@@ -179,3 +179,34 @@ fn abs_send_time_restamped_at_the_sink() {
         assert!(differing <= 3);
     }
 }
+
+/// RFC 6465 levels are audio: through the C and our G.722 payloader and depayloader, each
+/// packet with as many CSRCs as levels, both forms, and the levels back in the meta.
+#[test]
+fn csrc_levels_through_g722_c_and_ours() {
+    let (factory, uri) = OURS[7];
+    let pairs = [
+        ("rtpg722pay", "rtpg722depay"),
+        ("rtpg722pay2", "rtpg722depay2"),
+        ("rtpg722pay", "rtpg722depay2"),
+        ("rtpg722pay2", "rtpg722depay"),
+    ];
+    for (pay, depay) in pairs {
+        for (id, setup) in [(5, Setup::FromCaps), (16, Setup::Added)] {
+            let r = run(pay, depay, factory, uri, id, setup, |_| {}, levels_meta);
+            assert!(!r.packets.is_empty(), "{pay}");
+            for p in &r.packets {
+                assert_eq!(element(p, id), Some(vec![10, 127]), "{pay} id {id}");
+                let rtp = gst_rtp::RTPBuffer::from_buffer_readable(p).unwrap();
+                assert_eq!(rtp.csrc_count(), 2);
+            }
+            assert!(!r.outputs.is_empty(), "{depay}");
+            for out in &r.outputs {
+                let levels = meta_field::<gst::Array>(out, factory, "levels")
+                    .unwrap_or_else(|| panic!("{pay} -> {depay}: levels meta"));
+                let levels: Vec<u32> = levels.iter().map(|v| v.get().unwrap()).collect();
+                assert_eq!(levels, [10, 127]);
+            }
+        }
+    }
+}

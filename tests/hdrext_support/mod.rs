@@ -75,7 +75,8 @@ pub fn make(factory: &str, id: u8, configure: fn(&gst::Element)) -> gst_rtp::RTP
     ext
 }
 
-/// 10 frames of x264enc (key frames every 5) through `pay` with extension `factory` id `id`,
+/// 10 frames of x264enc (key frames every 5; G.722 payloaders: 10 × 20 ms of avenc_g722)
+/// through `pay` with extension `factory` id `id`,
 /// then through `depay`. `on_input` may add metas to each payloader input (index given).
 #[allow(clippy::too_many_arguments)]
 pub fn run(
@@ -94,9 +95,16 @@ pub fn run(
             Setup::FromCaps => format!("! application/x-rtp,extmap-{id}=(string){uri} "),
             Setup::Added => String::new(),
         };
-        let pipeline = gst::parse::launch(&format!(
+        // G.722 payloaders get 10 × 20 ms of audio, the others 10 H.264 frames.
+        let source = if pay.contains("g722") {
+            "audiotestsrc num-buffers=10 samplesperbuffer=320 ! audio/x-raw,rate=16000,channels=1 \
+             ! avenc_g722"
+        } else {
             "videotestsrc num-buffers=10 ! video/x-raw,width=160,height=120 \
-             ! x264enc key-int-max=5 tune=zerolatency ! {pay} name=pay mtu=400 source-info=true {caps_filter}\
+             ! x264enc key-int-max=5 tune=zerolatency"
+        };
+        let pipeline = gst::parse::launch(&format!(
+            "{source} ! {pay} name=pay mtu=400 source-info=true {caps_filter}\
              ! appsink name=sink sync=false"
         ))
         .unwrap()

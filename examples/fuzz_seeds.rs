@@ -282,5 +282,40 @@ fn main() {
         seed.extend_from_slice(chunk);
         write(&corpus.join("audio_framing"), &format!("g729-{j}"), &seed);
     }
+    // Header extension element data (selector byte, then the element's data), from the
+    // specs' layouts and the libwebrtc test vectors of rtp2-core's unit tests.
+    let hdrext: [(&str, &[u8]); 10] = [
+        ("cvo-rotate-90", &[0, 0x01]),
+        ("abs-send-time", &[1, 0x06, 0x00, 0x00]),
+        ("playout-delay-30-340", &[2, 0x00, 0x30, 0x22]),
+        ("toffset-0x56ce", &[3, 0x00, 0x56, 0xce]),
+        (
+            "abs-capture-time-16",
+            &[
+                4, 1, 2, 3, 4, 5, 6, 7, 8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            ],
+        ),
+        ("video-content-type", &[5, 0x01]),
+        (
+            "video-timing-legacy",
+            &[6, 0, 1, 0, 2, 0, 3, 0, 4, 0, 0, 0, 0],
+        ),
+        ("csrc-audio-level", &[7, 0x00, 0x1e, 0x7f]),
+        // A one-byte-form block: id 1 toffset, id 9 a 1-byte element, padding.
+        (
+            "block",
+            &[0x80, 0x12, 0x00, 0x56, 0xce, 0x90, 0x80, 0x00, 0x00],
+        ),
+        // An RTP packet (RFC 3550 §5.1) with abs-send-time as element 3, to restamp.
+        (
+            "rtp-abs-send-time",
+            &[
+                0x83, 0x90, 0x60, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0xbe, 0xde, 0, 1, 0x32, 1, 2, 3,
+            ],
+        ),
+    ];
+    for (name, seed) in hdrext {
+        write(&corpus.join("hdrext_formats"), name, seed);
+    }
     println!("seeds written under {}", corpus.display());
 }

@@ -22,6 +22,7 @@ pub(crate) mod g722;
 pub(crate) mod g729;
 pub(crate) mod h264;
 pub(crate) mod h265;
+pub mod hdrext;
 pub mod memshare;
 pub(crate) mod nalvideo;
 pub mod tracer;
@@ -45,6 +46,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     h264::depay::register(plugin)?;
     h265::pay::register(plugin)?;
     h265::depay::register(plugin)?;
+    hdrext::register(plugin)?;
     tracer::register(plugin)?;
     Ok(())
 }

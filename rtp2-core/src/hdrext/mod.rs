@@ -6,8 +6,26 @@
 //! RFC 3550 §5.3.1 extension block, either in the one-byte form (profile 0xBEDE, ids 1–14,
 //! 1–16 bytes each, §4.2) or the two-byte form (profile 0x100X, ids 1–255, 0–255 bytes, §4.3).
 //! Padding bytes (0) may appear between elements; the block is padded to 32 bits.
+//!
+//! The submodules hold the wire formats of single elements (the data bytes after the
+//! id/length header) for the extensions WebRTC uses, each behind the id-agnostic
+//! [`HeaderExtensionFormat`] trait that also lets an application define its own.
 
 use std::fmt;
+
+pub mod abs_capture_time;
+pub mod abs_send_time;
+pub mod csrc_audio_level;
+pub mod cvo;
+mod format;
+pub mod playout_delay;
+#[cfg(test)]
+mod proptests;
+pub mod toffset;
+pub mod video_content_type;
+pub mod video_timing;
+
+pub use format::{FormatError, HeaderExtensionFormat, KNOWN_URIS, decode_any};
 
 /// "defined by profile" value of the one-byte form (RFC 8285 §4.2).
 pub const ONE_BYTE_PROFILE: u16 = 0xBEDE;

@@ -1,0 +1,367 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! RTP header extension elements (`GstRTPHeaderExtension` subclasses) for the extensions
+//! WebRTC negotiates that GStreamer 1.22 has no element for, and the framework that makes
+//! each of them one small file: implement [`ExtensionBehaviour`] for a state type and invoke
+//! [`rtp_header_extension!`](crate::rtp_header_extension). docs/header-extensions.md walks
+//! through it.
+//!
+//! Every element reads into, and can write from, a custom meta (`GstCustomMeta`) named after
+//! its factory whose structure holds the decoded fields: the one interface between the
+//! extension and the application, whatever payloader or depayloader (ours or C) runs it.
+//! Malformed elements on the wire are counted in the `stats` property and skipped, the
+//! packet goes on.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use gst::glib;
+use gst::prelude::*;
+use rtp2_core::hdrext::{ExtensionForm, HeaderExtensionFormat};
+
+pub mod abs_capture_time;
+pub mod abs_send_time;
+pub mod csrc_audio_level;
+pub mod cvo;
+pub mod playout_delay;
+pub mod toffset;
+pub mod video_content_type;
+pub mod video_timing;
+
+/// Debug category of the extension elements.
+pub static CAT: std::sync::LazyLock<gst::DebugCategory> = std::sync::LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "rtp2hdrext",
+        gst::DebugColorFlags::empty(),
+        Some("RTP header extension elements of gst-plugin-rtp2"),
+    )
+});
+
+/// What one extension element does besides the wire format: where the value it writes
+/// comes from, and how a read value is exposed. The framework handles the rest (element
+/// registration, sizes, forms, the custom meta, malformed-element counting).
+pub trait ExtensionBehaviour: Default + Send + 'static {
+    /// The wire format (rtp2-core).
+    type Format: HeaderExtensionFormat;
+    /// Factory name, `rtphdrext…`.
+    const FACTORY: &'static str;
+    /// Human readable name.
+    const LONG_NAME: &'static str;
+    /// One sentence on what the element does.
+    const DESCRIPTION: &'static str;
+
+    /// Element-specific properties.
+    fn properties() -> Vec<glib::ParamSpec> {
+        Vec::new()
+    }
+    /// Sets one of [`Self::properties`].
+    fn set_property(&mut self, _name: &str, _value: &glib::Value) {}
+    /// Reads one of [`Self::properties`].
+    fn property(&self, name: &str) -> glib::Value {
+        unreachable!("no property {name}")
+    }
+
+    /// The value to write into the packet made from `input`; `from_meta` is the value an
+    /// application put on `input` in this element's custom meta, if any; `marker` is the
+    /// packet's RTP marker bit (the last packet of a video frame), `None` if the payloader
+    /// did not let us read the packet. `None` writes nothing.
+    fn value_to_write(
+        &mut self,
+        input: &gst::BufferRef,
+        from_meta: Option<Self::Format>,
+        marker: Option<bool>,
+    ) -> Option<Self::Format> {
+        let _ = (input, marker);
+        from_meta
+    }
+
+    /// The value from the fields of this element's custom meta (`None` if incomplete).
+    fn from_fields(s: &gst::StructureRef) -> Option<Self::Format>;
+    /// Stores a value in the fields of this element's custom meta.
+    fn to_fields(value: &Self::Format, s: &mut gst::StructureRef);
+
+    /// Called with every value read, after the meta is attached to `output`.
+    fn on_read(&mut self, value: &Self::Format, output: &mut gst::BufferRef) {
+        let _ = (value, output);
+    }
+}
+
+/// The state behind one element instance: the behaviour under a lock, and counters.
+#[derive(Default)]
+pub struct ExtensionState<B: ExtensionBehaviour> {
+    /// The behaviour's own state.
+    pub behaviour: Mutex<B>,
+    written: AtomicU64,
+    read: AtomicU64,
+    malformed: AtomicU64,
+}
+
+impl<B: ExtensionBehaviour> ExtensionState<B> {
+    /// The RFC 8285 forms the format can use.
+    pub fn supported_flags(&self) -> gst_rtp::RTPHeaderExtensionFlags {
+        let mut flags = gst_rtp::RTPHeaderExtensionFlags::TWO_BYTE;
+        if B::Format::MAX_LEN <= 16 {
+            flags |= gst_rtp::RTPHeaderExtensionFlags::ONE_BYTE;
+        }
+        flags
+    }
+
+    /// Writes the element for the packet made from `input`; 0 bytes when there is nothing
+    /// to write or the value does not fit the form.
+    pub fn write(
+        &self,
+        obj: &gst::Element,
+        input: &gst::BufferRef,
+        flags: gst_rtp::RTPHeaderExtensionFlags,
+        packet: &gst::BufferRef,
+        out: &mut [u8],
+    ) -> usize {
+        // RFC 3550 §5.1: M is the top bit of the second byte. Only the first memory is
+        // mapped: mapping a buffer of several memories merges them, and the payloader's
+        // pointer into the header would then write into memory the packet no longer has.
+        let marker = (packet.n_memory() > 0)
+            .then(|| packet.peek_memory(0).map_readable().ok())
+            .flatten()
+            .and_then(|m| m.get(1).map(|b| b & 0x80 != 0));
+        let from_meta = gst::meta::CustomMeta::from_buffer(input, B::FACTORY)
+            .ok()
+            .and_then(|m| B::from_fields(m.structure()));
+        let value = self
+            .behaviour
+            .lock()
+            .unwrap()
+            .value_to_write(input, from_meta, marker);
+        let Some(value) = value else { return 0 };
+        let form = if flags.contains(gst_rtp::RTPHeaderExtensionFlags::ONE_BYTE) {
+            ExtensionForm::OneByte
+        } else {
+            ExtensionForm::TwoByte
+        };
+        if !value.fits(form) {
+            gst::debug!(CAT, obj = obj, "value does not fit the {form:?} form");
+            return 0;
+        }
+        match value.encode(out) {
+            Ok(n) => {
+                self.written.fetch_add(1, Ordering::Relaxed);
+                n
+            }
+            Err(err) => {
+                gst::debug!(CAT, obj = obj, "not written: {err}");
+                0
+            }
+        }
+    }
+
+    /// Reads an element into the custom meta of `output`; malformed data is counted, warned
+    /// about (the first time and then every 100th) and skipped.
+    pub fn read(&self, obj: &gst::Element, data: &[u8], output: &mut gst::BufferRef) {
+        match B::Format::decode(data) {
+            Ok(value) => {
+                self.read.fetch_add(1, Ordering::Relaxed);
+                match gst::meta::CustomMeta::from_mut_buffer(output, B::FACTORY) {
+                    Ok(mut meta) => B::to_fields(&value, meta.mut_structure()),
+                    Err(_) => {
+                        if let Ok(mut meta) = gst::meta::CustomMeta::add(output, B::FACTORY) {
+                            B::to_fields(&value, meta.mut_structure());
+                        }
+                    }
+                }
+                self.behaviour.lock().unwrap().on_read(&value, output);
+            }
+            Err(err) => {
+                let n = self.malformed.fetch_add(1, Ordering::Relaxed);
+                if n.is_multiple_of(100) {
+                    gst::warning!(
+                        CAT,
+                        obj = obj,
+                        "malformed element skipped ({} so far): {err}",
+                        n + 1
+                    );
+                }
+            }
+        }
+    }
+
+    /// The `stats` structure: elements written, read, and malformed ones skipped.
+    pub fn stats(&self) -> gst::Structure {
+        gst::Structure::builder("application/x-rtp2-hdrext-stats")
+            .field("written", self.written.load(Ordering::Relaxed))
+            .field("read", self.read.load(Ordering::Relaxed))
+            .field("malformed", self.malformed.load(Ordering::Relaxed))
+            .build()
+    }
+}
+
+/// The `stats` property every element has.
+pub fn stats_pspec() -> glib::ParamSpec {
+    glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
+        .nick("Statistics")
+        .blurb("Elements written, read, and malformed ones skipped")
+        .read_only()
+        .build()
+}
+
+/// Registers the custom meta named after the factory (once per process).
+pub fn register_meta(factory: &str) {
+    if !gst::meta::CustomMeta::is_registered(factory) {
+        gst::meta::CustomMeta::register(factory, &[]);
+    }
+}
+
+/// Defines a header extension element from an [`ExtensionBehaviour`]: a module `$module`
+/// holding the GObject type `$wrapper` (GType name `$gtype`) and `register(plugin)`, which
+/// registers the factory with rank MARGINAL so that `auto-header-extension`,
+/// `request-extension` and webrtcbin find it by URI.
+#[macro_export]
+macro_rules! rtp_header_extension {
+    ($module:ident, $wrapper:ident, $gtype:literal, $behaviour:ty) => {
+        /// The element type and its registration.
+        pub mod $module {
+            use gst::glib;
+
+            glib::wrapper! {
+                /// The header extension element.
+                pub struct $wrapper(ObjectSubclass<imp::Ext>)
+                    @extends gst_rtp::RTPHeaderExtension, gst::Element, gst::Object;
+            }
+
+            /// Registers the element and its custom meta.
+            pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+                $crate::hdrext::register_meta(
+                    <$behaviour as $crate::hdrext::ExtensionBehaviour>::FACTORY,
+                );
+                gst::Element::register(
+                    Some(plugin),
+                    <$behaviour as $crate::hdrext::ExtensionBehaviour>::FACTORY,
+                    gst::Rank::MARGINAL,
+                    <$wrapper as glib::prelude::StaticType>::static_type(),
+                )
+            }
+
+            mod imp {
+                use gst::glib;
+                use gst::prelude::*;
+                use gst::subclass::prelude::*;
+                use gst_rtp::subclass::prelude::*;
+                use rtp2_core::hdrext::HeaderExtensionFormat;
+
+                use $crate::hdrext::{ExtensionBehaviour, ExtensionState};
+
+                type B = $behaviour;
+
+                #[derive(Default)]
+                pub struct Ext(ExtensionState<B>);
+
+                #[glib::object_subclass]
+                impl ObjectSubclass for Ext {
+                    const NAME: &'static str = $gtype;
+                    type Type = super::$wrapper;
+                    type ParentType = gst_rtp::RTPHeaderExtension;
+                }
+
+                impl ObjectImpl for Ext {
+                    fn properties() -> &'static [glib::ParamSpec] {
+                        static PROPS: std::sync::OnceLock<Vec<glib::ParamSpec>> =
+                            std::sync::OnceLock::new();
+                        PROPS.get_or_init(|| {
+                            let mut v = B::properties();
+                            v.push($crate::hdrext::stats_pspec());
+                            v
+                        })
+                    }
+
+                    fn set_property(
+                        &self,
+                        _id: usize,
+                        value: &glib::Value,
+                        pspec: &glib::ParamSpec,
+                    ) {
+                        self.0
+                            .behaviour
+                            .lock()
+                            .unwrap()
+                            .set_property(pspec.name(), value);
+                    }
+
+                    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+                        if pspec.name() == "stats" {
+                            return self.0.stats().to_value();
+                        }
+                        self.0.behaviour.lock().unwrap().property(pspec.name())
+                    }
+                }
+
+                impl GstObjectImpl for Ext {}
+
+                impl ElementImpl for Ext {
+                    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+                        static META: std::sync::OnceLock<gst::subclass::ElementMetadata> =
+                            std::sync::OnceLock::new();
+                        Some(META.get_or_init(|| {
+                            gst::subclass::ElementMetadata::with_additional(
+                                B::LONG_NAME,
+                                "Network/Extension/RTPHeader",
+                                B::DESCRIPTION,
+                                "gst-plugin-rtp2",
+                                &[(
+                                    "RTP-Header-Extension-URI",
+                                    <B as ExtensionBehaviour>::Format::URI,
+                                )],
+                            )
+                        }))
+                    }
+                }
+
+                impl RTPHeaderExtensionImpl for Ext {
+                    const URI: &'static str = <B as ExtensionBehaviour>::Format::URI;
+
+                    fn supported_flags(&self) -> gst_rtp::RTPHeaderExtensionFlags {
+                        self.0.supported_flags()
+                    }
+
+                    fn max_size(&self, _input: &gst::BufferRef) -> usize {
+                        <B as ExtensionBehaviour>::Format::MAX_LEN
+                    }
+
+                    fn write(
+                        &self,
+                        input: &gst::BufferRef,
+                        flags: gst_rtp::RTPHeaderExtensionFlags,
+                        output: &gst::BufferRef,
+                        data: &mut [u8],
+                    ) -> Result<usize, gst::LoggableError> {
+                        Ok(self
+                            .0
+                            .write(self.obj().upcast_ref(), input, flags, output, data))
+                    }
+
+                    fn read(
+                        &self,
+                        _flags: gst_rtp::RTPHeaderExtensionFlags,
+                        data: &[u8],
+                        output: &mut gst::BufferRef,
+                    ) -> Result<(), gst::LoggableError> {
+                        self.0.read(self.obj().upcast_ref(), data, output);
+                        Ok(())
+                    }
+                }
+            }
+        }
+    };
+}
+
+/// Registers every extension element of the plugin.
+pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    cvo::element::register(plugin)?;
+    abs_send_time::element::register(plugin)?;
+    playout_delay::element::register(plugin)?;
+    toffset::element::register(plugin)?;
+    abs_capture_time::element::register(plugin)?;
+    video_content_type::element::register(plugin)?;
+    video_timing::element::register(plugin)?;
+    csrc_audio_level::element::register(plugin)?;
+    Ok(())
+}

@@ -46,11 +46,6 @@ fn add_input_metadata(buffer: &mut gst::Buffer) {
     );
 }
 
-fn assert_no_input_metadata(out: &gst::Buffer) {
-    assert!(!out.flags().contains(gst::BufferFlags::DELTA_UNIT));
-    assert!(out.meta::<gst::meta::ReferenceTimestampMeta>().is_none());
-}
-
 /// Addresses of a buffer and of its first memory, to tell whether an output is that buffer.
 fn addresses(buffer: &gst::Buffer) -> (usize, usize) {
     (

@@ -7,11 +7,17 @@
 //! `clear-extensions`) without deadlocking it, with every payloader and depayloader. Each
 //! variant runs on its own thread with a time bound; the C element runs the same variant
 //! for comparison (where C deadlocks, only ours is required to complete).
+//!
+//! Issue 16 item 2: a handler on every signal of every element of the plugin (found by
+//! walking the signals of each element type and its ancestors) reads every readable property
+//! and sets a writable one from inside the handler, and the stream still reaches EOS within
+//! a time bound (a deadlock fails by timeout, it does not hang the test).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use gst::glib;
 use gst::prelude::*;
 
 mod common;
@@ -243,4 +249,186 @@ fn request_extension_handlers_never_deadlock_a_depayloader() {
         }
     }
     println!("C depayloaders that hang: {c_hangs:?}");
+}
+
+/// Every signal of `type_` and of its ancestors: (name, return type).
+fn all_signals(type_: glib::Type) -> Vec<(String, glib::Type)> {
+    use glib::translate::{FromGlib, IntoGlib};
+    let mut out = Vec::new();
+    let mut t = Some(type_);
+    while let Some(current) = t {
+        let mut n = 0u32;
+        // SAFETY: g_signal_list_ids takes a valid, initialised GType and returns a newly
+        // allocated array of `n` signal ids (NULL when there are none), which we copy and
+        // then free with g_free (which accepts NULL).
+        let ids = unsafe {
+            let ptr = glib::gobject_ffi::g_signal_list_ids(current.into_glib(), &mut n);
+            let ids = if ptr.is_null() {
+                Vec::new()
+            } else {
+                std::slice::from_raw_parts(ptr, n as usize).to_vec()
+            };
+            glib::ffi::g_free(ptr as *mut _);
+            ids
+        };
+        for id in ids {
+            // SAFETY: `id` was just listed by GObject for a live type, so it names a signal.
+            let query = unsafe { glib::subclass::SignalId::from_glib(id) }.query();
+            out.push((query.signal_name().to_string(), query.return_type().type_()));
+        }
+        t = current.parent();
+    }
+    out
+}
+
+/// The writable property every handler sets (to its current value, so the output is not
+/// changed, but the setter runs and takes the element's locks).
+fn writable_property(element: &gst::Element) -> &'static str {
+    ["mtu", "max-reorder"]
+        .into_iter()
+        .find(|name| element.find_property(name).is_some())
+        .unwrap_or_else(|| panic!("{} has neither mtu nor max-reorder", element.name()))
+}
+
+/// Connects, to every signal of `element`, a handler that counts its calls per signal in
+/// `fired`, reads every readable property of the element and sets a writable one; the
+/// `request-extension` handler also emits `add-extension` and `clear-extensions`, so that
+/// their handlers run inside it. `notify` handlers only read (setting would notify again).
+fn connect_everywhere(
+    element: &gst::Element,
+    fired: &Arc<std::sync::Mutex<std::collections::BTreeMap<String, usize>>>,
+) -> Vec<String> {
+    let signals = all_signals(element.type_());
+    for (name, return_type) in &signals {
+        let fired = fired.clone();
+        let signal = name.clone();
+        let return_type = *return_type;
+        element.connect(name, false, move |args| {
+            *fired.lock().unwrap().entry(signal.clone()).or_default() += 1;
+            let element = args[0].get::<gst::Element>().unwrap();
+            for pspec in element.list_properties() {
+                if pspec.flags().contains(glib::ParamFlags::READABLE) {
+                    let _ = element.property_value(pspec.name());
+                }
+            }
+            if !signal.ends_with("notify") {
+                let name = writable_property(&element);
+                element.set_property_from_value(name, &element.property_value(name));
+            }
+            if signal == "request-extension" {
+                let other = make_extension(TWCC, u32::from(ID) + 1);
+                element.emit_by_name::<()>("add-extension", &[&other]);
+                element.emit_by_name::<()>("clear-extensions", &[]);
+            }
+            (return_type != glib::Type::UNIT).then(|| glib::Value::from_type(return_type))
+        });
+    }
+    signals.into_iter().map(|(name, _)| name).collect()
+}
+
+/// Runs `element` in a harness fed by `feed` (which sets caps naming extension 5 and pushes
+/// buffers), then EOS; returns whether EOS came out (within [`BOUND`]) and the packets seen.
+fn runs_to_eos(
+    element: gst::Element,
+    feed: impl FnOnce(&mut gst_check::Harness) + Send + 'static,
+) -> Result<(bool, usize), String> {
+    within(BOUND, move || {
+        let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
+        feed(&mut h);
+        h.push_event(gst::event::Eos::new());
+        let n = std::iter::from_fn(|| h.try_pull()).count();
+        let eos =
+            std::iter::from_fn(|| h.try_pull_event()).any(|e| e.type_() == gst::EventType::Eos);
+        (eos, n)
+    })
+}
+
+#[test]
+fn handlers_on_every_signal_of_every_element_never_deadlock() {
+    common::init();
+    let uri = gst_rtp::prelude::RTPHeaderExtensionExt::uri(&make_extension(TWCC, 1)).unwrap();
+    let mut pay_inputs = std::collections::HashMap::from([
+        (
+            "rtph264pay2",
+            video_input("x264enc speed-preset=ultrafast ! video/x-h264,stream-format=byte-stream"),
+        ),
+        (
+            "rtph265pay2",
+            video_input("x265enc speed-preset=ultrafast ! video/x-h265,stream-format=byte-stream"),
+        ),
+        (
+            "rtpg722pay2",
+            audio_input("audio/G722,rate=16000,channels=1", 160),
+        ),
+        (
+            "rtpg729pay2",
+            audio_input("audio/G729,rate=8000,channels=1", 20),
+        ),
+    ]);
+    let mut depay_inputs: std::collections::HashMap<&str, _> = depay_cases()
+        .into_iter()
+        .map(|case| {
+            let packets = depay_packets(&case, ID, &[0, 1]);
+            (case.ours, (case.caps, packets))
+        })
+        .collect();
+    let factories = gst::Registry::get().features_by_plugin("rtp2");
+    let mut elements = Vec::new();
+    for feature in factories {
+        let Ok(factory) = feature.downcast::<gst::ElementFactory>() else {
+            continue;
+        };
+        let name = factory.name().to_string();
+        let element = factory.create().build().unwrap();
+        let fired = Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::new()));
+        let signals = connect_everywhere(&element, &fired);
+        let result = if let Some(input) = pay_inputs.remove(name.as_str()) {
+            runs_to_eos(element, move |h| {
+                h.set_sink_caps(extmap_caps(TWCC, ID.into()));
+                h.set_src_caps(input.caps.clone());
+                for b in input.buffers {
+                    let _ = h.push(b);
+                }
+            })
+        } else if let Some((caps, packets)) = depay_inputs.remove(name.as_str()) {
+            let caps = format!("{caps},extmap-{ID}=(string){uri}");
+            runs_to_eos(element, move |h| {
+                h.set_src_caps_str(&caps);
+                for p in packets {
+                    let _ = h.push(p);
+                }
+            })
+        } else {
+            panic!("{name}: no input for this element: add one to this test");
+        };
+        let (eos, packets) = result.unwrap_or_else(|e| panic!("{name}: deadlocked: {e}"));
+        assert!(eos, "{name}: no EOS came out");
+        assert!(packets > 0, "{name}: no output");
+        let fired = fired.lock().unwrap();
+        for signal in [
+            "request-extension",
+            "add-extension",
+            "clear-extensions",
+            "notify",
+        ] {
+            assert!(
+                signals.iter().any(|s| s == signal),
+                "{name}: has no {signal} signal: {signals:?}"
+            );
+            assert!(
+                fired.get(signal).is_some_and(|n| *n > 0),
+                "{name}: {signal} never fired: {fired:?}"
+            );
+        }
+        elements.push(format!(
+            "{name}: {} signals, fired {fired:?}",
+            signals.len()
+        ));
+    }
+    assert_eq!(
+        elements.len(),
+        8,
+        "every element of the plugin: {elements:?}"
+    );
+    println!("{elements:#?}");
 }

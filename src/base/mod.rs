@@ -10,5 +10,6 @@
 pub mod audiopay;
 pub mod depay;
 pub(crate) mod extensions;
+pub mod filter;
 pub mod pay;
 pub(crate) mod rtp_in;

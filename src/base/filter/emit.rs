@@ -1,0 +1,220 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! What `RtpBaseFilter2` sends: packets forwarded as they are, forwarded with a rewritten
+//! header on an output stream, or made by the subclass; queued in order and pushed together
+//! (one buffer list) once the subclass returns, with no lock held.
+
+use gst::glib;
+use gst::prelude::*;
+
+use super::imp::{FlowResult, RtpBaseFilter2};
+use super::output::{HeaderFields, patch_fixed_header};
+use super::{Emitted, FilterPacket, NewPacket, RecoveredPacket, Rewrite, StreamId};
+use crate::base::extensions::lock;
+
+impl RtpBaseFilter2 {
+    pub(super) fn forward(&self, packet: &FilterPacket) -> Emitted {
+        {
+            let mut state = lock(&self.state);
+            state.current_used = true;
+            state.stats.packets_forwarded += 1;
+            state.pending.push(packet.buffer.clone());
+        }
+        Emitted {
+            seqnum: packet.seqnum(),
+            ext_seqnum: packet.ext_seqnum,
+            ssrc: packet.ssrc(),
+        }
+    }
+
+    pub(super) fn forward_on(
+        &self,
+        packet: &FilterPacket,
+        stream: StreamId,
+        rewrite: Rewrite,
+    ) -> Option<Emitted> {
+        let (fields, ext_seqnum) = {
+            let mut state = lock(&self.state);
+            let s = state.streams.get_mut(stream.0)?;
+            let ext_seqnum = s.forwarded(packet.ext_seqnum, random_seqnum);
+            let fields = HeaderFields {
+                marker: rewrite.marker.unwrap_or(packet.marker()),
+                payload_type: s.config.payload_type.unwrap_or(packet.payload_type()),
+                seqnum: ext_seqnum as u16,
+                timestamp: rewrite.timestamp.unwrap_or(packet.timestamp()),
+                ssrc: s.config.ssrc.unwrap_or(packet.ssrc()),
+            };
+            state.current_used = true;
+            (fields, ext_seqnum)
+        };
+        let unchanged = HeaderFields {
+            marker: packet.marker(),
+            payload_type: packet.payload_type(),
+            seqnum: packet.seqnum(),
+            timestamp: packet.timestamp(),
+            ssrc: packet.ssrc(),
+        };
+        let buffer = if fields == unchanged {
+            packet.buffer.clone()
+        } else {
+            rewritten(packet, &fields)?
+        };
+        let mut state = lock(&self.state);
+        if fields == unchanged {
+            state.stats.packets_forwarded += 1;
+        } else {
+            state.stats.packets_rewritten += 1;
+        }
+        state.pending.push(buffer);
+        Some(Emitted {
+            seqnum: fields.seqnum,
+            ext_seqnum,
+            ssrc: fields.ssrc,
+        })
+    }
+
+    pub(super) fn emit_packet(&self, stream: StreamId, packet: NewPacket) -> Option<Emitted> {
+        let (fields, ext_seqnum, pts) = {
+            let mut state = lock(&self.state);
+            let current = state.current;
+            let s = state.streams.get_mut(stream.0)?;
+            let ssrc = s.config.ssrc.or(current.map(|c| c.ssrc))?;
+            let payload_type = packet
+                .payload_type
+                .or(s.config.payload_type)
+                .or(current.map(|c| c.payload_type))?;
+            let ext_seqnum = s.inserted(current.map_or(0, |c| c.ext_seqnum), random_seqnum);
+            let fields = HeaderFields {
+                marker: packet.marker,
+                payload_type,
+                seqnum: ext_seqnum as u16,
+                timestamp: packet.timestamp,
+                ssrc,
+            };
+            (
+                fields,
+                ext_seqnum,
+                packet.pts.or(current.and_then(|c| c.pts)),
+            )
+        };
+        let buffer = new_packet(&fields, &packet.payload, pts);
+        let mut state = lock(&self.state);
+        state.stats.packets_emitted += 1;
+        state.pending.push(buffer);
+        Some(Emitted {
+            seqnum: fields.seqnum,
+            ext_seqnum,
+            ssrc: fields.ssrc,
+        })
+    }
+
+    pub(super) fn emit_recovered(&self, packet: RecoveredPacket) -> Emitted {
+        let fields = HeaderFields {
+            marker: packet.marker,
+            payload_type: packet.payload_type,
+            seqnum: packet.seqnum,
+            timestamp: packet.timestamp,
+            ssrc: packet.ssrc,
+        };
+        let current = lock(&self.state).current;
+        // Placed nearest to the input packet of the same SSRC being handled (a recovered
+        // packet is within a protection window of it), else in the first epoch.
+        let ext_seqnum = match current {
+            Some(c) if c.ssrc == packet.ssrc => {
+                let delta = packet.seqnum.wrapping_sub(c.ext_seqnum as u16) as i16;
+                c.ext_seqnum.wrapping_add_signed(i64::from(delta))
+            }
+            _ => (1 << 32) + u64::from(packet.seqnum),
+        };
+        let pts = packet.pts.or(current.and_then(|c| c.pts));
+        let buffer = new_packet(&fields, &packet.payload, pts);
+        let mut state = lock(&self.state);
+        state.stats.packets_recovered += 1;
+        state.pending.push(buffer);
+        Emitted {
+            seqnum: packet.seqnum,
+            ext_seqnum,
+            ssrc: packet.ssrc,
+        }
+    }
+
+    pub(super) fn push_pending(&self) -> FlowResult {
+        let pending = {
+            let mut state = lock(&self.state);
+            state.stats.packets_pushed += state.pending.len() as u64;
+            std::mem::take(&mut state.pending)
+        };
+        match pending.len() {
+            0 => Ok(gst::FlowSuccess::Ok),
+            1 => self
+                .src_pad
+                .push(pending.into_iter().next().unwrap_or_default()),
+            n => {
+                let mut list = gst::BufferList::new_sized(n);
+                if let Some(list) = list.get_mut() {
+                    for buffer in pending {
+                        list.add(buffer);
+                    }
+                }
+                self.src_pad.push_list(list)
+            }
+        }
+    }
+}
+
+/// A random first sequence number (RFC 3550 §5.1), as payloaders pick theirs.
+fn random_seqnum() -> u16 {
+    (glib::random_int() & 0xffff) as u16
+}
+
+/// `packet` with `fields` in its fixed header: a new memory for the header (CSRCs and
+/// extension block copied as they are) before the input's payload memory, shared.
+fn rewritten(packet: &FilterPacket, fields: &HeaderFields) -> Option<gst::Buffer> {
+    let header_len = packet.rtp.header_len();
+    let mut header = packet.data()[..header_len].to_vec();
+    patch_fixed_header(&mut header, fields);
+    let total = packet.buffer.size();
+    let mut buffer = packet
+        .buffer
+        .copy_region(
+            gst::BufferCopyFlags::FLAGS
+                | gst::BufferCopyFlags::TIMESTAMPS
+                | gst::BufferCopyFlags::META
+                | gst::BufferCopyFlags::MEMORY,
+            header_len..total,
+        )
+        .ok()?;
+    let out = buffer.get_mut()?;
+    out.prepend_memory(gst::Memory::from_mut_slice(header));
+    // The MARKER flag follows the marker bit, as on every packet of this plugin.
+    let mut flags = out.flags();
+    flags.set(gst::BufferFlags::MARKER, fields.marker);
+    out.set_flags(flags);
+    Some(buffer)
+}
+
+/// A new packet: a 12-byte header memory with `fields` (version 2, no padding, extension or
+/// CSRC) before `payload`'s memories, shared.
+fn new_packet(
+    fields: &HeaderFields,
+    payload: &gst::Buffer,
+    pts: Option<gst::ClockTime>,
+) -> gst::Buffer {
+    let mut header = [0u8; rtp2_core::rtp::FIXED_HEADER_LEN];
+    header[0] = 0x80;
+    patch_fixed_header(&mut header, fields);
+    let mut buffer = gst::Buffer::new();
+    if let Some(out) = buffer.get_mut() {
+        out.append_memory(gst::Memory::from_slice(header));
+        for memory in payload.iter_memories_owned() {
+            out.append_memory(memory);
+        }
+        out.set_pts(pts);
+        if fields.marker {
+            out.set_flags(gst::BufferFlags::MARKER);
+        }
+    }
+    buffer
+}

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 const SSRC: u32 = 0x0102_0304;
 
 fn media(seq: u16, len: usize) -> Vec<u8> {
-    let mut p = vec![0x80, 96 | if seq % 5 == 0 { 0x80 } else { 0 }];
+    let mut p = vec![0x80, 96 | if seq.is_multiple_of(5) { 0x80 } else { 0 }];
     p.extend_from_slice(&seq.to_be_bytes());
     p.extend_from_slice(&(u32::from(seq) * 3000).to_be_bytes());
     p.extend_from_slice(&SSRC.to_be_bytes());
@@ -111,7 +111,7 @@ proptest! {
         let reference = (1 << 20) + u64::from(base);
         let mut w = RecoveryWindow::new(SSRC, WindowLimits::default());
         let mut got = Vec::new();
-        let mut feed_fec = |w: &mut RecoveryWindow, got: &mut Vec<Recovered>| {
+        let feed_fec = |w: &mut RecoveryWindow, got: &mut Vec<Recovered>| {
             for f in &fecs {
                 got.extend(w.insert_fec(reference, f, 0).unwrap());
             }

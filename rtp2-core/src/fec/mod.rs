@@ -11,8 +11,11 @@
 //! - [`masks`]: which media packets each FEC packet of a group protects.
 //! - [`recovery`]: the receiver's bounded window of media and FEC packets, with iterative
 //!   recovery (a recovered packet can complete another FEC packet's set).
+//! - [`receiver`]: one SSRC's ULPFEC receiver when FEC shares the media's sequence numbers:
+//!   takes FEC packets out, renumbers the media, tells lost FEC from lost media.
 
 pub mod masks;
+pub mod receiver;
 pub mod recovery;
 pub mod red;
 pub mod ulpfec;

@@ -89,6 +89,11 @@ impl RecoveryWindow {
         self.media.contains_key(&ext_seqnum)
     }
 
+    /// The held media packet `ext_seqnum` (received or recovered).
+    pub fn media_packet(&self, ext_seqnum: u64) -> Option<&[u8]> {
+        self.media.get(&ext_seqnum).map(|(p, _)| &p[..])
+    }
+
     /// True when a held FEC packet protects `ext_seqnum` (so it was a media packet).
     pub fn is_protected(&self, ext_seqnum: u64) -> bool {
         self.fec.iter().any(|f| {

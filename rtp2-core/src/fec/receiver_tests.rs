@@ -1,0 +1,123 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+use super::*;
+use crate::fec::ulpfec::encode;
+
+const SSRC: u32 = 0xabcd;
+
+/// What a sender like `rtpulpfecenc` sends: frames of 4 media packets (marker on the last),
+/// 3000 ticks apart, each followed by 2 FEC packets ({0,1} and {2,3}), one numbering.
+/// Returns (ext seqnum, ext timestamp, packet, is_fec).
+fn stream(frames: u64) -> Vec<(u64, u64, Vec<u8>, bool)> {
+    let mut out = Vec::new();
+    let mut seq = 1000u64;
+    for f in 0..frames {
+        let ts = f * 3000;
+        let media: Vec<Vec<u8>> = (0..4)
+            .map(|i| {
+                let mut p = vec![0x80, 96 | if i == 3 { 0x80 } else { 0 }];
+                p.extend_from_slice(&((seq + i) as u16).to_be_bytes());
+                p.extend_from_slice(&(ts as u32).to_be_bytes());
+                p.extend_from_slice(&SSRC.to_be_bytes());
+                p.extend(std::iter::repeat_n((f * 4 + i) as u8, 10 + i as usize));
+                p
+            })
+            .collect();
+        for (i, p) in media.iter().enumerate() {
+            out.push((seq + i as u64, ts, p.clone(), false));
+        }
+        for pair in [[0u16, 1], [2, 3]] {
+            let prot: Vec<(u16, &[u8])> = pair
+                .iter()
+                .map(|&o| (o - pair[0], &media[usize::from(o)][..]))
+                .collect();
+            let fec = encode((seq + u64::from(pair[0])) as u16, &prot).unwrap();
+            out.push((seq + 4 + u64::from(pair[0] / 2), ts, fec, true));
+        }
+        seq += 6;
+    }
+    out
+}
+
+/// Feeds `packets` minus `lost` (ext seqnums); returns the output media (seqnum, payload
+/// byte) in order and the receiver.
+fn run(lost: &[u64]) -> (Vec<(u16, u8)>, UlpfecReceiver) {
+    let mut r = UlpfecReceiver::new(SSRC, WindowLimits::default());
+    let mut out = Vec::new();
+    let mut removed = 0u64;
+    for (ext, ts, p, fec) in stream(5) {
+        if lost.contains(&ext) {
+            continue;
+        }
+        let actions = if fec {
+            r.on_fec(ext, ts, &p).unwrap()
+        } else {
+            r.on_media(ext, ts, &p)
+        };
+        removed += actions.skip;
+        for rec in actions.recovered {
+            out.push((
+                u16::from_be_bytes([rec.packet[2], rec.packet[3]]),
+                rec.packet[12],
+            ));
+        }
+        if !fec {
+            out.push(((ext - removed) as u16, p[12]));
+        }
+    }
+    out.sort_unstable();
+    (out, r)
+}
+
+fn dense() -> Vec<(u16, u8)> {
+    (0..20).map(|i| (1000 + i as u16, i as u8)).collect()
+}
+
+#[test]
+fn no_loss_gives_dense_media_numbering() {
+    let (out, r) = run(&[]);
+    assert_eq!(out, dense());
+    assert_eq!(r.stats().fec_received, 10);
+}
+
+#[test]
+fn lost_fec_packets_leave_no_gap() {
+    // FEC of frames 0..4 at 1004/1005, 1010/1011, …: lose the first or second FEC packet
+    // of frames after the first (the frame interval is learnt from the first two frames).
+    let (out, r) = run(&[1004, 1011, 1016, 1017]);
+    assert_eq!(out, dense());
+    assert_eq!(r.stats().unrecovered, 0);
+    assert_eq!(r.stats().fec_lost, 4);
+}
+
+#[test]
+fn lost_media_is_recovered_with_its_output_number() {
+    // Media 1001 (frame 0) and 1008 (frame 1, output 1006) lost: each in its own FEC set.
+    let (out, r) = run(&[1001, 1008]);
+    assert_eq!(out, dense());
+    assert_eq!(r.stats().recovered, 2);
+    assert_eq!(r.stats().unrecovered, 0);
+}
+
+#[test]
+fn unrecoverable_media_loss_stays_a_gap() {
+    // 1006 and 1007 are in the same FEC set: not recoverable; numbers 1004, 1005 are
+    // missing downstream, the rest dense.
+    let (out, r) = run(&[1006, 1007]);
+    let want: Vec<(u16, u8)> = dense()
+        .into_iter()
+        .filter(|(s, _)| ![1004, 1005].contains(s))
+        .collect();
+    assert_eq!(out, want);
+    assert_eq!(r.stats().unrecovered, 2);
+}
+
+#[test]
+fn output_numbers_survive_the_16_bit_wrap() {
+    let mut r = UlpfecReceiver::new(SSRC, WindowLimits::default());
+    let fec = encode(0, &[(0, &[0x80u8, 96, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0][..])]).unwrap();
+    r.on_fec(65535, 0, &fec).unwrap();
+    assert_eq!(r.output_seqnum(65536), 65535);
+}

@@ -50,7 +50,6 @@ pub struct ReceiverStats {
 
 #[derive(Debug, Clone, Copy)]
 struct LastMedia {
-    ext_seqnum: u64,
     ext_timestamp: u64,
     marker: bool,
 }
@@ -123,7 +122,6 @@ impl UlpfecReceiver {
             self.frame_interval = Some(ext_timestamp - last.ext_timestamp);
         }
         self.last_media = Some(LastMedia {
-            ext_seqnum,
             ext_timestamp,
             marker,
         });

@@ -112,6 +112,7 @@ impl PadProbe {
         // SAFETY: the key only ever holds a `PadProbe`, set once under `CREATE` and never
         // replaced or stolen, so it lives as long as the pad, which outlives the borrow.
         if let Some(p) = unsafe { pad.qdata::<PadProbe>(*PAD_QUARK) } {
+            // SAFETY: as above: the pointer is the pad's own `PadProbe`, alive with the pad.
             return unsafe { &*p.as_ptr() };
         }
         // The link is computed outside `CREATE` (it takes object locks).

@@ -76,6 +76,7 @@ pub(crate) fn element_timing(element: &gst::Element) -> Option<Arc<ElementTiming
     // SAFETY: this key only ever holds an `Arc<ElementTiming>`, set below under `CREATE`
     // and never replaced, so the pointer is valid while `element` is alive.
     if let Some(t) = unsafe { element.qdata::<Arc<ElementTiming>>(*ELEMENT_QUARK) } {
+        // SAFETY: as above: the pointer is valid while `element` is alive.
         return Some(unsafe { t.as_ref() }.clone());
     }
     let timing = Arc::new(ElementTiming {

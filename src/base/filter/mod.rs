@@ -427,6 +427,8 @@ fn imp_of<T: RtpBaseFilter2Impl>(obj: &RtpBaseFilter2) -> &T {
     }
 }
 
+// SAFETY: `class_init` fills the class structure's vfuncs for `T` and chains up first, as
+// GObject requires of a subclassable type.
 unsafe impl<T: RtpBaseFilter2Impl> IsSubclassable<T> for RtpBaseFilter2 {
     fn class_init(class: &mut glib::Class<Self>) {
         Self::parent_class_init::<T>(class);

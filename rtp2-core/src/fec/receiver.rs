@@ -33,6 +33,8 @@ pub struct Actions {
     pub skip: u64,
     /// Rebuilt packets, each with the output sequence number already written in.
     pub recovered: Vec<Recovered>,
+    /// Why the FEC packet handled could not be used (it is still taken out).
+    pub invalid: Option<UlpfecError>,
 }
 
 /// Counters of a receiver.
@@ -133,13 +135,9 @@ impl UlpfecReceiver {
     }
 
     /// An FEC packet's payload (after its RTP header) with its extended sequence number and
-    /// timestamp. The FEC packet itself is taken out of the numbering (`skip` counts it).
-    pub fn on_fec(
-        &mut self,
-        ext_seqnum: u64,
-        ext_timestamp: u64,
-        payload: &[u8],
-    ) -> Result<Actions, UlpfecError> {
+    /// timestamp. The FEC packet itself is taken out of the numbering (`skip` counts it),
+    /// even when it is broken (`invalid`).
+    pub fn on_fec(&mut self, ext_seqnum: u64, ext_timestamp: u64, payload: &[u8]) -> Actions {
         let gap = self.gap_before(ext_seqnum);
         let gap_seqs = gap.clone();
         let inserted = self.window.insert_fec(ext_seqnum, payload, ext_timestamp);
@@ -155,12 +153,17 @@ impl UlpfecReceiver {
             }
         }
         self.last_seen = self.last_seen.max(Some(ext_seqnum));
-        self.stats.fec_received += 1;
+        if inserted.is_ok() {
+            self.stats.fec_received += 1;
+        }
         actions.skip += self.remove(ext_seqnum..ext_seqnum + 1);
         let mut recovered = self.rebuilt_early(gap_seqs);
-        recovered.extend(inserted?);
+        match inserted {
+            Ok(rec) => recovered.extend(rec),
+            Err(err) => actions.invalid = Some(err),
+        }
         actions.recovered = self.renumber(recovered);
-        Ok(actions)
+        actions
     }
 
     /// Output sequence number of input `ext_seqnum` (removed numbers before it subtracted).

@@ -52,7 +52,7 @@ fn run(lost: &[u64]) -> (Vec<(u16, u8)>, UlpfecReceiver) {
             continue;
         }
         let actions = if fec {
-            r.on_fec(ext, ts, &p).unwrap()
+            r.on_fec(ext, ts, &p)
         } else {
             r.on_media(ext, ts, &p)
         };
@@ -118,6 +118,14 @@ fn unrecoverable_media_loss_stays_a_gap() {
 fn output_numbers_survive_the_16_bit_wrap() {
     let mut r = UlpfecReceiver::new(SSRC, WindowLimits::default());
     let fec = encode(0, &[(0, &[0x80u8, 96, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0][..])]).unwrap();
-    r.on_fec(65535, 0, &fec).unwrap();
+    r.on_fec(65535, 0, &fec);
     assert_eq!(r.output_seqnum(65536), 65535);
+}
+
+#[test]
+fn broken_fec_is_taken_out_and_reported() {
+    let mut r = UlpfecReceiver::new(SSRC, WindowLimits::default());
+    let a = r.on_fec(10, 0, &[1, 2, 3]);
+    assert_eq!(a.skip, 1);
+    assert_eq!(a.invalid, Some(UlpfecError::Truncated));
 }

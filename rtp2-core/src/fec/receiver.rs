@@ -8,14 +8,16 @@
 //! media densely, so that a depayloader downstream sees no gap for an FEC packet, received
 //! or lost, and still sees one for each lost media packet it could not rebuild.
 //!
-//! Whether a lost packet was media or FEC: it was media when a held FEC packet protects it
-//! (its mask names it), and it is taken for an FEC packet when it sits between the last
-//! packet of a frame (marker set) and the first packet of the next frame, one frame interval
-//! later (senders put a frame's FEC packets right after it). Anything else counts as media
-//! loss: a lost FEC packet can be counted as media loss, never the other way round, except
-//! for a whole frame lost together with its FEC packets whose timestamps cannot show it.
+//! Whether a lost packet was media or FEC: senders put a frame's FEC packets right after the
+//! frame (marker set on its last packet). A gap inside a frame (same timestamp on both sides)
+//! is media. A gap right after a complete frame and before an FEC packet is FEC. A gap
+//! between two frames can be FEC of the first or the start of the second: the second frame
+//! is held (one frame of latency, only then) until its own FEC packets have arrived, and each
+//! lost number is media exactly when one of them protects it. A lost packet that no received
+//! FEC packet protects is taken for an FEC packet: unrecoverable anyway, its loss is then not
+//! visible as a gap (a depayloader still sees a fragment's missing start).
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 
 use super::recovery::{Recovered, RecoveryWindow, WindowLimits};
 use super::ulpfec::UlpfecError;
@@ -25,14 +27,22 @@ const REMOVED_HISTORY: usize = 1024;
 /// Most lost media sequence numbers remembered, waiting for recovery.
 const LOST_HISTORY: usize = 1024;
 
-/// What the element does after a packet.
+/// Most media packets held while a gap is undecided.
+const MAX_HELD: usize = 96;
+
+/// What the element does after a packet, in this order: take `skip` input numbers out of the
+/// stream, send `output` (whole packets, output numbers written in), then forward the packet
+/// handled when `forward_current`.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Actions {
     /// Input sequence numbers taken out of the media numbering (FEC packets, received or
-    /// taken as lost), before the packet being handled is forwarded.
+    /// lost).
     pub skip: u64,
-    /// Rebuilt packets, each with the output sequence number already written in.
-    pub recovered: Vec<Recovered>,
+    /// Packets to send before the current one: recovered packets and released held ones,
+    /// each with its output sequence number written in.
+    pub output: Vec<Recovered>,
+    /// Forward the packet handled (a media packet not held).
+    pub forward_current: bool,
     /// Why the FEC packet handled could not be used (it is still taken out).
     pub invalid: Option<UlpfecError>,
 }
@@ -51,19 +61,25 @@ pub struct ReceiverStats {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct LastMedia {
-    ext_timestamp: u64,
-    marker: bool,
+struct LastSeen {
+    ext_seqnum: u64,
+    /// A media packet with the marker bit, or an FEC packet (both end what came before).
+    ends_frame: bool,
 }
 
 /// The receiver of one SSRC.
 #[derive(Debug)]
 pub struct UlpfecReceiver {
     window: RecoveryWindow,
-    last_seen: Option<u64>,
-    last_media: Option<LastMedia>,
-    frame_interval: Option<u64>,
-    removed: VecDeque<u64>,
+    first_seen: Option<u64>,
+    last: Option<LastSeen>,
+    last_media_ts: Option<u64>,
+    /// Lost numbers not yet known as media or FEC.
+    undecided: BTreeSet<u64>,
+    /// Media held while `undecided` waits, and the timestamp of the frame held.
+    held: Vec<Recovered>,
+    hold_ts: Option<u64>,
+    removed: BTreeSet<u64>,
     removed_before: u64,
     lost: BTreeSet<u64>,
     stats: ReceiverStats,
@@ -74,10 +90,13 @@ impl UlpfecReceiver {
     pub fn new(ssrc: u32, limits: WindowLimits) -> Self {
         UlpfecReceiver {
             window: RecoveryWindow::new(ssrc, limits),
-            last_seen: None,
-            last_media: None,
-            frame_interval: None,
-            removed: VecDeque::new(),
+            first_seen: None,
+            last: None,
+            last_media_ts: None,
+            undecided: BTreeSet::new(),
+            held: Vec::new(),
+            hold_ts: None,
+            removed: BTreeSet::new(),
             removed_before: 0,
             lost: BTreeSet::new(),
             stats: ReceiverStats::default(),
@@ -89,48 +108,47 @@ impl UlpfecReceiver {
         self.stats
     }
 
-    /// Packets held by the window (media, FEC).
-    pub fn held(&self) -> (usize, usize) {
-        self.window.len()
+    /// Packets held by the window (media, FEC) and media held for a decision.
+    pub fn held(&self) -> (usize, usize, usize) {
+        let (m, f) = self.window.len();
+        (m, f, self.held.len())
     }
 
     /// A media packet (whole RTP packet) with its extended sequence number and timestamp.
     pub fn on_media(&mut self, ext_seqnum: u64, ext_timestamp: u64, packet: &[u8]) -> Actions {
         let marker = packet.get(1).is_some_and(|b| b & 0x80 != 0);
         let mut actions = Actions::default();
+        if self.hold_ts.is_some_and(|t| t != ext_timestamp) || self.held.len() >= MAX_HELD {
+            self.decide(&mut actions);
+        }
         let gap = self.gap_before(ext_seqnum);
-        let gap_seqs = gap.clone();
-        let mut media_gap = false;
-        if !gap.is_empty() {
-            let fec_only = gap
-                .clone()
-                .all(|s| !self.window.is_protected(s) && !self.window.has_media(s))
-                && self.last_media.is_some_and(|last| {
-                    last.marker
-                        && self.frame_interval == ext_timestamp.checked_sub(last.ext_timestamp)
-                });
-            if fec_only {
-                self.stats.fec_lost += gap.end - gap.start;
-                actions.skip += self.remove(gap);
-            } else {
-                media_gap = true;
-                self.media_lost(gap);
+        if self.hold_ts.is_some() {
+            // Inside the held frame: a gap is media.
+            self.media_lost(gap);
+        } else {
+            // What FEC gaps left open is known now: the frame's FEC packets have all come.
+            self.decide(&mut actions);
+            if !gap.is_empty() {
+                if self.last_media_ts == Some(ext_timestamp) {
+                    self.media_lost(gap);
+                } else {
+                    self.undecided.extend(gap);
+                    self.hold_ts = Some(ext_timestamp);
+                }
             }
         }
-        if let Some(last) = self.last_media
-            && ext_timestamp > last.ext_timestamp
-            && !media_gap
-        {
-            self.frame_interval = Some(ext_timestamp - last.ext_timestamp);
+        self.seen(ext_seqnum, marker);
+        self.last_media_ts = Some(ext_timestamp);
+        let recovered = self.window.insert_media(ext_seqnum, packet, ext_timestamp);
+        if self.hold_ts.is_some() {
+            self.held.push(Recovered {
+                ext_seqnum,
+                packet: packet.to_vec(),
+            });
+        } else {
+            actions.forward_current = true;
         }
-        self.last_media = Some(LastMedia {
-            ext_timestamp,
-            marker,
-        });
-        self.last_seen = self.last_seen.max(Some(ext_seqnum));
-        let mut recovered = self.rebuilt_early(gap_seqs);
-        recovered.extend(self.window.insert_media(ext_seqnum, packet, ext_timestamp));
-        actions.recovered = self.renumber(recovered);
+        self.take_recovered(recovered, &mut actions);
         actions
     }
 
@@ -138,78 +156,134 @@ impl UlpfecReceiver {
     /// timestamp. The FEC packet itself is taken out of the numbering (`skip` counts it),
     /// even when it is broken (`invalid`).
     pub fn on_fec(&mut self, ext_seqnum: u64, ext_timestamp: u64, payload: &[u8]) -> Actions {
-        let gap = self.gap_before(ext_seqnum);
-        let gap_seqs = gap.clone();
-        let inserted = self.window.insert_fec(ext_seqnum, payload, ext_timestamp);
         let mut actions = Actions::default();
-        // Lost right before an FEC packet: media if an FEC packet names it, else an FEC
-        // packet of the same frame.
-        for s in gap {
-            if self.window.is_protected(s) || self.window.has_media(s) {
-                self.media_lost(s..s + 1);
-            } else {
-                self.stats.fec_lost += 1;
-                actions.skip += self.remove(s..s + 1);
-            }
+        let gap = self.gap_before(ext_seqnum);
+        if self.hold_ts.is_none() && self.last.is_some_and(|l| l.ends_frame) {
+            // After a complete frame or an FEC packet: FEC packets lost.
+            self.stats.fec_lost += gap.end - gap.start;
+            actions.skip += self.remove(gap);
+        } else {
+            self.undecided.extend(gap);
         }
-        self.last_seen = self.last_seen.max(Some(ext_seqnum));
-        if inserted.is_ok() {
-            self.stats.fec_received += 1;
-        }
+        self.seen(ext_seqnum, true);
         actions.skip += self.remove(ext_seqnum..ext_seqnum + 1);
-        let mut recovered = self.rebuilt_early(gap_seqs);
-        match inserted {
-            Ok(rec) => recovered.extend(rec),
+        match self.window.insert_fec(ext_seqnum, payload, ext_timestamp) {
+            Ok(recovered) => {
+                self.stats.fec_received += 1;
+                self.take_recovered(recovered, &mut actions);
+            }
             Err(err) => actions.invalid = Some(err),
         }
-        actions.recovered = self.renumber(recovered);
+        actions
+    }
+
+    /// Decides what is open and releases what is held (EOS).
+    pub fn finish(&mut self) -> Actions {
+        let mut actions = Actions::default();
+        self.decide(&mut actions);
         actions
     }
 
     /// Output sequence number of input `ext_seqnum` (removed numbers before it subtracted).
     pub fn output_seqnum(&self, ext_seqnum: u64) -> u64 {
-        let later = self
-            .removed
-            .iter()
-            .rev()
-            .take_while(|&&r| r > ext_seqnum)
-            .count() as u64;
-        let total = self.removed_before + self.removed.len() as u64;
-        ext_seqnum.wrapping_sub(total - later)
+        let below = self.removed_before + self.removed.range(..ext_seqnum).count() as u64;
+        ext_seqnum.wrapping_sub(below)
     }
 
     /// Forgets packets and history (a flush).
     pub fn clear(&mut self) {
         self.window.clear();
-        self.last_seen = None;
-        self.last_media = None;
+        self.last = None;
+        self.last_media_ts = None;
+        self.undecided.clear();
+        self.held.clear();
+        self.hold_ts = None;
         self.lost.clear();
     }
 
+    fn seen(&mut self, ext_seqnum: u64, ends_frame: bool) {
+        self.first_seen = Some(self.first_seen.map_or(ext_seqnum, |f| f.min(ext_seqnum)));
+        if self.last.is_none_or(|l| ext_seqnum > l.ext_seqnum) {
+            self.last = Some(LastSeen {
+                ext_seqnum,
+                ends_frame,
+            });
+        }
+    }
+
     fn gap_before(&self, ext_seqnum: u64) -> std::ops::Range<u64> {
-        match self.last_seen {
-            Some(last) if ext_seqnum > last + 1 => last + 1..ext_seqnum,
+        match self.last {
+            Some(last) if ext_seqnum > last.ext_seqnum + 1 => last.ext_seqnum + 1..ext_seqnum,
             _ => 0..0,
         }
     }
 
-    /// Lost packets the window rebuilt before they were missed (their FEC packet came
-    /// first).
-    fn rebuilt_early(&self, gap: std::ops::Range<u64>) -> Vec<Recovered> {
-        gap.filter(|s| self.lost.contains(s))
-            .filter_map(|s| {
-                self.window.media_packet(s).map(|p| Recovered {
-                    ext_seqnum: s,
-                    packet: p.to_vec(),
-                })
-            })
-            .collect()
+    /// Settles every undecided number (media when a received FEC packet protects it or it
+    /// was rebuilt), then releases the held media, numbered.
+    fn decide(&mut self, actions: &mut Actions) {
+        let undecided = std::mem::take(&mut self.undecided);
+        for s in undecided {
+            if self.window.has_media(s) || self.window.is_protected(s) {
+                self.media_lost(s..s + 1);
+                if let Some(p) = self.window.media_packet(s) {
+                    let r = Recovered {
+                        ext_seqnum: s,
+                        packet: p.to_vec(),
+                    };
+                    self.held.push(r);
+                    self.lost.remove(&s);
+                    self.stats.recovered += 1;
+                    self.stats.unrecovered = self.stats.unrecovered.saturating_sub(1);
+                }
+            } else {
+                self.stats.fec_lost += 1;
+                actions.skip += self.remove(s..s + 1);
+            }
+        }
+        self.hold_ts = None;
+        let mut held = std::mem::take(&mut self.held);
+        held.sort_by_key(|r| r.ext_seqnum);
+        for r in held {
+            let r = self.numbered(r);
+            actions.output.push(r);
+        }
+    }
+
+    /// Recovered packets go out when they were missed (or precede the first packet seen);
+    /// held with the frame while a decision is open.
+    fn take_recovered(&mut self, recovered: Vec<Recovered>, actions: &mut Actions) {
+        for r in recovered {
+            let missed = self.lost.remove(&r.ext_seqnum)
+                || self.first_seen.is_some_and(|f| r.ext_seqnum < f);
+            if !missed {
+                // Rebuilt before it was missed (or undecided): kept in the window.
+                continue;
+            }
+            self.stats.recovered += 1;
+            self.stats.unrecovered = self.stats.unrecovered.saturating_sub(1);
+            if self.hold_ts.is_some() {
+                self.held.push(r);
+            } else {
+                let r = self.numbered(r);
+                actions.output.push(r);
+            }
+        }
+    }
+
+    fn numbered(&self, mut r: Recovered) -> Recovered {
+        let out = self.output_seqnum(r.ext_seqnum);
+        if let Some(seq) = r.packet.get_mut(2..4) {
+            seq.copy_from_slice(&(out as u16).to_be_bytes());
+        }
+        r.ext_seqnum = out;
+        r
     }
 
     fn media_lost(&mut self, gap: std::ops::Range<u64>) {
         for s in gap {
-            self.stats.unrecovered += 1;
-            self.lost.insert(s);
+            if self.lost.insert(s) {
+                self.stats.unrecovered += 1;
+            }
         }
         while self.lost.len() > LOST_HISTORY {
             self.lost.pop_first();
@@ -220,32 +294,10 @@ impl UlpfecReceiver {
         let n = seqs.end - seqs.start;
         self.removed.extend(seqs);
         while self.removed.len() > REMOVED_HISTORY {
-            self.removed.pop_front();
+            self.removed.pop_first();
             self.removed_before += 1;
         }
         n
-    }
-
-    fn renumber(&mut self, recovered: Vec<Recovered>) -> Vec<Recovered> {
-        recovered
-            .into_iter()
-            .filter_map(|mut r| {
-                // Rebuilt before it was missed, or after it arrived: nothing to send.
-                if self.last_seen.is_none_or(|l| r.ext_seqnum > l)
-                    || !self.lost.remove(&r.ext_seqnum)
-                {
-                    return None;
-                }
-                self.stats.recovered += 1;
-                self.stats.unrecovered = self.stats.unrecovered.saturating_sub(1);
-                let out = self.output_seqnum(r.ext_seqnum);
-                if let Some(seq) = r.packet.get_mut(2..4) {
-                    seq.copy_from_slice(&(out as u16).to_be_bytes());
-                }
-                r.ext_seqnum = out;
-                Some(r)
-            })
-            .collect()
     }
 }
 

@@ -47,28 +47,71 @@ fn run(lost: &[u64]) -> (Vec<(u16, u8)>, UlpfecReceiver) {
     let mut r = UlpfecReceiver::new(SSRC, WindowLimits::default());
     let mut out = Vec::new();
     let mut removed = 0u64;
-    for (ext, ts, p, fec) in stream(5) {
-        if lost.contains(&ext) {
-            continue;
-        }
-        let actions = if fec {
-            r.on_fec(ext, ts, &p)
-        } else {
-            r.on_media(ext, ts, &p)
-        };
+    let mut take = |actions: Actions, current: Option<(u64, u8)>, out: &mut Vec<(u16, u8)>| {
         removed += actions.skip;
-        for rec in actions.recovered {
+        for rec in actions.output {
             out.push((
                 u16::from_be_bytes([rec.packet[2], rec.packet[3]]),
                 rec.packet[12],
             ));
         }
-        if !fec {
-            out.push(((ext - removed) as u16, p[12]));
+        if let Some((ext, byte)) = current
+            && actions.forward_current
+        {
+            out.push(((ext - removed) as u16, byte));
+        }
+    };
+    for (ext, ts, p, fec) in stream(5) {
+        if lost.contains(&ext) {
+            continue;
+        }
+        if fec {
+            let a = r.on_fec(ext, ts, &p);
+            take(a, None, &mut out);
+        } else {
+            let a = r.on_media(ext, ts, &p);
+            take(a, Some((ext, p[12])), &mut out);
         }
     }
+    let a = r.finish();
+    take(a, None, &mut out);
     out.sort_unstable();
     (out, r)
+}
+
+#[test]
+fn lost_start_of_a_frame_is_held_then_recovered() {
+    // 1012 starts frame 2, right after frame 1's FEC: frame 2 is held until its FEC
+    // packets say 1012 was media; it and 1014 (another FEC set) are rebuilt.
+    let (out, r) = run(&[1012, 1014]);
+    assert_eq!(out, dense());
+    assert_eq!(r.stats().recovered, 2);
+}
+
+#[test]
+fn lost_fec_and_media_start_together() {
+    // Frame 1's second FEC packet (1011) and frame 2's first media packet (1012).
+    let (out, r) = run(&[1011, 1012]);
+    assert_eq!(out, dense());
+    assert_eq!((r.stats().recovered, r.stats().fec_lost), (1, 1));
+}
+
+#[test]
+fn lost_start_of_a_frame_unrecoverable_is_a_gap() {
+    // 1012 and 1013: one FEC set, both lost: numbers 1008 and 1009 stay missing.
+    let (out, r) = run(&[1012, 1013]);
+    let want: Vec<(u16, u8)> = dense()
+        .into_iter()
+        .filter(|(s, _)| ![1008, 1009].contains(s))
+        .collect();
+    assert_eq!(out, want);
+    assert_eq!(r.stats().unrecovered, 2);
+}
+
+#[test]
+fn first_packet_lost_is_recovered() {
+    let (out, _) = run(&[1000]);
+    assert_eq!(out, dense());
 }
 
 fn dense() -> Vec<(u16, u8)> {
@@ -127,5 +170,6 @@ fn broken_fec_is_taken_out_and_reported() {
     let mut r = UlpfecReceiver::new(SSRC, WindowLimits::default());
     let a = r.on_fec(10, 0, &[1, 2, 3]);
     assert_eq!(a.skip, 1);
+    assert!(!a.forward_current);
     assert_eq!(a.invalid, Some(UlpfecError::Truncated));
 }

@@ -14,7 +14,7 @@ use std::sync::{LazyLock, Mutex};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
-use rtp2_core::fec::receiver::{ReceiverStats, UlpfecReceiver};
+use rtp2_core::fec::receiver::{Actions, ReceiverStats, UlpfecReceiver};
 use rtp2_core::fec::recovery::WindowLimits;
 
 use crate::base::extensions::lock;
@@ -125,6 +125,33 @@ impl RtpUlpFecDec {
         let entry = state.ssrcs.get_mut(&ssrc)?;
         entry.last_use = uses;
         Some(f(entry))
+    }
+}
+
+impl RtpUlpFecDec {
+    /// Carries out a receiver's decisions (no lock held): numbers taken out, packets sent,
+    /// the current packet forwarded.
+    fn apply(&self, stream: StreamId, actions: Actions, current: Option<&FilterPacket>) {
+        let obj = self.obj();
+        if actions.skip > 0 {
+            obj.skip_in_stream(stream, actions.skip);
+        }
+        let pts = current.and_then(|p| p.buffer().pts());
+        for r in actions.output {
+            let mut buffer = gst::Buffer::from_mut_slice(r.packet);
+            if let Some(b) = buffer.get_mut() {
+                b.set_pts(pts);
+            }
+            obj.emit_buffer(buffer, true);
+        }
+        if let Some(err) = actions.invalid {
+            obj.drop_invalid(&err);
+        }
+        if let Some(packet) = current
+            && actions.forward_current
+        {
+            obj.forward_on(packet, stream, Rewrite::default());
+        }
     }
 }
 
@@ -284,22 +311,18 @@ impl RtpBaseFilter2Impl for RtpUlpFecDec {
             self.obj().forward(packet);
             return Ok(gst::FlowSuccess::Ok);
         };
-        let obj = self.obj();
-        if actions.skip > 0 {
-            obj.skip_in_stream(stream, actions.skip);
-        }
-        for r in actions.recovered {
-            let mut buffer = gst::Buffer::from_mut_slice(r.packet);
-            if let Some(b) = buffer.get_mut() {
-                b.set_pts(packet.buffer().pts());
-            }
-            obj.emit_buffer(buffer, true);
-        }
-        if let Some(err) = actions.invalid {
-            obj.drop_invalid(&err);
-        }
-        if !is_fec {
-            obj.forward_on(packet, stream, Rewrite::default());
+        self.apply(stream, actions, Some(packet));
+        Ok(gst::FlowSuccess::Ok)
+    }
+
+    fn drain(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let pending: Vec<_> = lock(&self.state)
+            .ssrcs
+            .values_mut()
+            .map(|s| (s.stream, s.receiver.finish()))
+            .collect();
+        for (stream, actions) in pending {
+            self.apply(stream, actions, None);
         }
         Ok(gst::FlowSuccess::Ok)
     }

@@ -11,7 +11,7 @@ seconds=${1:-30}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(rtp_header h264_depacketizer h265_depacketizer audio_framing params simd_differential)
+  targets=(rtp_header h264_depacketizer h265_depacketizer audio_framing params simd_differential fec)
 fi
 rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked

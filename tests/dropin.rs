@@ -303,7 +303,10 @@ fn every_c_stats_field_exists_with_the_same_type() {
         let ours = gst::ElementFactory::make(ours_name).build().unwrap();
         if c.find_property("stats").is_none() {
             // The C FEC elements have no `stats`; ours have the filter base's.
-            assert!(ours.find_property("stats").is_some(), "{ours_name} has stats");
+            assert!(
+                ours.find_property("stats").is_some(),
+                "{ours_name} has stats"
+            );
             continue;
         }
         let c_stats = c.property::<gst::Structure>("stats");

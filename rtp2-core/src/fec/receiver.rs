@@ -115,7 +115,14 @@ impl UlpfecReceiver {
     }
 
     /// A media packet (whole RTP packet) with its extended sequence number and timestamp.
+    /// Something shorter than an RTP header is only passed on (`forward_current`).
     pub fn on_media(&mut self, ext_seqnum: u64, ext_timestamp: u64, packet: &[u8]) -> Actions {
+        if packet.len() < 12 {
+            return Actions {
+                forward_current: true,
+                ..Actions::default()
+            };
+        }
         let marker = packet.get(1).is_some_and(|b| b & 0x80 != 0);
         let mut actions = Actions::default();
         if self.hold_ts.is_some_and(|t| t != ext_timestamp) || self.held.len() >= MAX_HELD {

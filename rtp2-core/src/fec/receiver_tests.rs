@@ -173,3 +173,15 @@ fn broken_fec_is_taken_out_and_reported() {
     assert!(!a.forward_current);
     assert_eq!(a.invalid, Some(UlpfecError::Truncated));
 }
+
+/// Fuzz finding: a "media packet" shorter than an RTP header after a gap was held and sent
+/// out as it was; it is now passed on untouched, the state unchanged.
+#[test]
+fn too_short_media_is_only_passed_on() {
+    let mut r = UlpfecReceiver::new(SSRC, WindowLimits::default());
+    let a = r.on_media(1, 0, &[0x80, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert!(a.forward_current);
+    let a = r.on_media(5, 3000, &[0x80, 96]);
+    assert!(a.forward_current && a.output.is_empty() && a.skip == 0);
+    assert_eq!(r.held(), (1, 0, 0));
+}

@@ -158,7 +158,10 @@ impl RtpBaseFilter2Impl for RtpRedDec {
                 return Ok(gst::FlowSuccess::Ok);
             }
         };
-        *lock(&self.received) += 1;
+        {
+            let mut received = lock(&self.received);
+            *received = received.wrapping_add(1);
+        }
         // Redundant blocks standing exactly for the packets lost right before this one.
         if let Some((last_ssrc, last_ext, last_ts)) = last
             && last_ssrc == ssrc

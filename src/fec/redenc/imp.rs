@@ -215,7 +215,10 @@ impl RtpBaseFilter2Impl for RtpRedEnc {
             gst::Buffer::from_mut_slice(payload),
         );
         self.obj().emit_buffer(out, false);
-        *lock(&self.sent) += 1;
+        {
+            let mut sent = lock(&self.sent);
+            *sent = sent.wrapping_add(1);
+        }
         Ok(gst::FlowSuccess::Ok)
     }
 }

@@ -115,7 +115,10 @@ impl RtpUlpFecEnc {
                 });
             }
         }
-        *lock(&self.protected) += n as u32;
+        {
+            let mut protected = lock(&self.protected);
+            *protected = protected.wrapping_add(n as u32);
+        }
         out
     }
 

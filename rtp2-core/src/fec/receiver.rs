@@ -151,6 +151,7 @@ impl UlpfecReceiver {
             self.held.push(Recovered {
                 ext_seqnum,
                 packet: packet.to_vec(),
+                rebuilt: false,
             });
         } else {
             actions.forward_current = true;
@@ -236,6 +237,7 @@ impl UlpfecReceiver {
                     let r = Recovered {
                         ext_seqnum: s,
                         packet: p.to_vec(),
+                        rebuilt: true,
                     };
                     self.held.push(r);
                     self.lost.remove(&s);

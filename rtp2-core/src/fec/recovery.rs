@@ -48,6 +48,8 @@ pub struct Recovered {
     pub ext_seqnum: u64,
     /// The whole RTP packet.
     pub packet: Vec<u8>,
+    /// Rebuilt from FEC (false: a received packet the receiver held and now releases).
+    pub rebuilt: bool,
 }
 
 /// Media and FEC packets of one SSRC, and recovery from them.
@@ -202,6 +204,7 @@ impl RecoveryWindow {
                             out.push(Recovered {
                                 ext_seqnum: seq,
                                 packet,
+                                rebuilt: true,
                             });
                             progress = true;
                         }

@@ -48,11 +48,13 @@ fn a_recovered_packet_unlocks_another_fec_packet() {
         vec![
             Recovered {
                 ext_seqnum: 101,
-                packet: p[1].clone()
+                packet: p[1].clone(),
+                rebuilt: true,
             },
             Recovered {
                 ext_seqnum: 102,
-                packet: p[2].clone()
+                packet: p[2].clone(),
+                rebuilt: true,
             },
         ]
     );

@@ -138,11 +138,12 @@ impl RtpUlpFecDec {
         }
         let pts = current.and_then(|p| p.buffer().pts());
         for r in actions.output {
+            let rebuilt = r.rebuilt;
             let mut buffer = gst::Buffer::from_mut_slice(r.packet);
             if let Some(b) = buffer.get_mut() {
                 b.set_pts(pts);
             }
-            obj.emit_buffer(buffer, true);
+            obj.emit_buffer(buffer, rebuilt);
         }
         if let Some(err) = actions.invalid {
             obj.drop_invalid(&err);

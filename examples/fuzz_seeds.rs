@@ -242,6 +242,37 @@ fn main() {
             }
         }
     }
+    // ULPFEC inside the media stream as GStreamer's C encoder sends it, and RED around it:
+    // FEC payloads with the marker flag (the `fec` target's convention), media whole.
+    for (name, launch) in [
+        (
+            "ulpfec",
+            "rtph264pay mtu=300 ! rtpulpfecenc pt=122 percentage=50",
+        ),
+        (
+            "red-ulpfec",
+            "rtph264pay mtu=300 ! rtpulpfecenc pt=122 percentage=50 ! rtpredenc pt=100 distance=1",
+        ),
+    ] {
+        let src = "videotestsrc num-buffers=3 pattern=ball ! video/x-raw,width=160,height=120,format=I420,framerate=30/1 ! x264enc speed-preset=ultrafast";
+        let (packets, _) = collect(&format!("{src} ! {launch} ! appsink name=sink"));
+        let mut seed = Vec::new();
+        for p in packets.iter().take(40) {
+            let map = p.map_readable().expect("readable");
+            let Ok(rtp) = rtp2_core::rtp::RtpPacket::parse(&map) else {
+                continue;
+            };
+            let (flag, bytes) = if rtp.payload_type() == 122 {
+                (1u8, rtp.payload())
+            } else {
+                (0u8, &map[..])
+            };
+            seed.extend_from_slice(&(bytes.len() as u16).to_be_bytes());
+            seed.push(flag);
+            seed.extend_from_slice(bytes);
+        }
+        write(&corpus.join("fec"), name, &seed);
+    }
     // Decoding-order packets built from the RFC layouts (no payloader makes them).
     let nals_of = |launch: &str| -> Vec<Vec<u8>> {
         let (aus, _) = collect(launch);

@@ -18,6 +18,7 @@ use std::sync::LazyLock;
 use gst::glib;
 
 pub mod base;
+pub(crate) mod fec;
 pub(crate) mod g722;
 pub(crate) mod g729;
 pub(crate) mod h264;
@@ -47,6 +48,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     h265::pay::register(plugin)?;
     h265::depay::register(plugin)?;
     hdrext::register(plugin)?;
+    fec::register(plugin)?;
     tracer::register(plugin)?;
     Ok(())
 }

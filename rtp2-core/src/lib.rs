@@ -19,6 +19,7 @@
 //!   share.
 //! - [`h264`]: H.264 over RTP (RFC 6184).
 //! - [`h265`]: H.265/HEVC over RTP (RFC 7798).
+//! - [`fec`]: RED (RFC 2198) and ULPFEC (RFC 5109): payloads, masks, recovery window.
 //! - [`encoder_caps`]: the profiles and levels a receiver's SDP parameters allow an encoder.
 
 #![deny(unsafe_code)]
@@ -28,6 +29,7 @@
 pub mod audio;
 mod bits;
 pub mod encoder_caps;
+pub mod fec;
 mod fragments;
 pub mod g722;
 pub mod g729;

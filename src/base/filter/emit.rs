@@ -140,6 +140,23 @@ impl RtpBaseFilter2 {
         }
     }
 
+    pub(super) fn emit_buffer(&self, buffer: gst::Buffer, recovered: bool) {
+        let mut state = lock(&self.state);
+        if recovered {
+            state.stats.packets_recovered += 1;
+        } else {
+            state.stats.packets_emitted += 1;
+        }
+        state.pending.push(buffer);
+    }
+
+    pub(super) fn skip_in_stream(&self, stream: StreamId, count: u64) {
+        let mut state = lock(&self.state);
+        if let Some(s) = state.streams.get_mut(stream.0) {
+            s.skip(count);
+        }
+    }
+
     pub(super) fn push_pending(&self) -> FlowResult {
         let pending = {
             let mut state = lock(&self.state);

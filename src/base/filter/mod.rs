@@ -278,6 +278,26 @@ pub trait RtpBaseFilter2Ext: IsA<RtpBaseFilter2> + 'static {
             .emit_recovered(packet)
     }
 
+    /// Sends a whole RTP packet the subclass built, as it is: a RED block unwrapped into a
+    /// packet of its own (RFC 2198), or a recovered media packet that keeps its CSRCs, header
+    /// extension and padding (RFC 5109 §9.2). Counted as `packets-recovered` when `recovered`,
+    /// else as `packets-emitted`. It takes no sequence number from an output stream.
+    fn emit_buffer(&self, buffer: gst::Buffer, recovered: bool) {
+        self.upcast_ref::<RtpBaseFilter2>()
+            .imp()
+            .emit_buffer(buffer, recovered)
+    }
+
+    /// Removes `count` input sequence numbers from a [`Seqnums::FollowInput`] stream's
+    /// numbering: packets forwarded on it afterwards are numbered `count` lower. For a decoder
+    /// that takes packets out of the media stream (FEC packets carried inside it, RFC 5109
+    /// with RFC 2198), so that what it removed leaves no gap downstream.
+    fn skip_in_stream(&self, stream: StreamId, count: u64) {
+        self.upcast_ref::<RtpBaseFilter2>()
+            .imp()
+            .skip_in_stream(stream, count)
+    }
+
     /// Reports input the subclass cannot use (an FEC packet with a broken FEC header):
     /// counted in `stats` (`dropped-invalid`), logged, posted as an element warning at most
     /// once a second. Call it with no lock of the subclass held.

@@ -16,8 +16,9 @@ pub(super) struct StreamState {
     pub(super) config: OutputStream,
     /// `Seqnums::Own`: the next sequence number, chosen at the first packet.
     next_own: Option<u64>,
-    /// `Seqnums::FollowInput`: packets inserted so far; a forwarded packet's output
-    /// sequence number is its input extended sequence number plus this shift.
+    /// `Seqnums::FollowInput`: packets inserted minus packets skipped so far (wrapping); a
+    /// forwarded packet's output sequence number is its input extended sequence number plus
+    /// this shift.
     shift: u64,
     /// The last sequence number given on this stream.
     last: Option<u64>,
@@ -38,7 +39,7 @@ impl StreamState {
     pub(super) fn forwarded(&mut self, input_ext: u64, random: impl FnOnce() -> u16) -> u64 {
         let out = match self.config.seqnums {
             Seqnums::Own { .. } => self.next_own(random),
-            Seqnums::FollowInput => input_ext + self.shift,
+            Seqnums::FollowInput => input_ext.wrapping_add(self.shift),
         };
         self.last = Some(out);
         out
@@ -54,13 +55,22 @@ impl StreamState {
             Seqnums::FollowInput => {
                 let out = self
                     .last
-                    .map_or(current_input_ext + self.shift, |last| last + 1);
-                self.shift += 1;
+                    .map_or(current_input_ext.wrapping_add(self.shift), |last| last + 1);
+                self.shift = self.shift.wrapping_add(1);
                 out
             }
         };
         self.last = Some(out);
         out
+    }
+
+    /// `Seqnums::FollowInput`: `count` input sequence numbers leave the numbering (packets a
+    /// decoder removes from the stream), so the packets forwarded after them are numbered
+    /// `count` lower. No effect on an `Own` stream.
+    pub(super) fn skip(&mut self, count: u64) {
+        if self.config.seqnums == Seqnums::FollowInput {
+            self.shift = self.shift.wrapping_sub(count);
+        }
     }
 
     fn next_own(&mut self, random: impl FnOnce() -> u16) -> u64 {
@@ -130,6 +140,16 @@ mod tests {
         assert_eq!(s.forwarded(102, || 0), 103);
         // A gap in the input stays a gap in the output.
         assert_eq!(s.forwarded(105, || 0), 106);
+    }
+
+    #[test]
+    fn follow_input_skip_closes_the_gap_of_removed_packets() {
+        let mut s = stream(Seqnums::FollowInput);
+        assert_eq!(s.forwarded(100, || 0), 100);
+        s.skip(1);
+        assert_eq!(s.forwarded(102, || 0), 101);
+        s.skip(2);
+        assert_eq!(s.forwarded(105, || 0), 102);
     }
 
     #[test]

@@ -1,0 +1,68 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! Forward error correction for RTP: redundant audio data (RED, RFC 2198) and the generic
+//! XOR FEC of RFC 5109 (ULPFEC), without GStreamer types.
+//!
+//! - [`red`]: the RED payload (block headers, several redundant blocks and the primary).
+//! - [`ulpfec`]: the FEC header and level-0 header of RFC 5109 §7.3 and §7.4, encoding an FEC
+//!   packet from media packets and recovering one missing media packet.
+//! - [`masks`]: which media packets each FEC packet of a group protects.
+//! - [`recovery`]: the receiver's bounded window of media and FEC packets, with iterative
+//!   recovery (a recovered packet can complete another FEC packet's set).
+//! - [`receiver`]: one SSRC's ULPFEC receiver when FEC shares the media's sequence numbers:
+//!   takes FEC packets out, renumbers the media, tells lost FEC from lost media.
+
+pub mod masks;
+pub mod receiver;
+pub mod recovery;
+pub mod red;
+pub mod ulpfec;
+
+/// XORs `data` into the start of `acc` (`acc` at least as long as `data`): the one operation
+/// of RFC 5109 §8 and §9.
+pub(crate) fn xor_into(acc: &mut [u8], data: &[u8]) {
+    let n = data.len().min(acc.len());
+    let (acc, data) = (&mut acc[..n], &data[..n]);
+    let mut acc_words = acc.chunks_exact_mut(8);
+    let mut data_words = data.chunks_exact(8);
+    for (a, d) in (&mut acc_words).zip(&mut data_words) {
+        let x = u64::from_ne_bytes(a.try_into().unwrap_or([0; 8]))
+            ^ u64::from_ne_bytes(d.try_into().unwrap_or([0; 8]));
+        a.copy_from_slice(&x.to_ne_bytes());
+    }
+    for (a, d) in acc_words
+        .into_remainder()
+        .iter_mut()
+        .zip(data_words.remainder())
+    {
+        *a ^= d;
+    }
+}
+
+/// The 64-bit sequence number nearest to `reference` whose low 16 bits are `seq`.
+pub fn extend_seqnum(reference: u64, seq: u16) -> u64 {
+    let delta = seq.wrapping_sub(reference as u16) as i16;
+    reference.wrapping_add_signed(i64::from(delta))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xor_handles_words_and_tail() {
+        let mut acc = vec![0xffu8; 11];
+        xor_into(&mut acc, &[0x0f; 10]);
+        assert_eq!(acc[..10], [0xf0; 10]);
+        assert_eq!(acc[10], 0xff);
+    }
+
+    #[test]
+    fn extend_crosses_wraps_both_ways() {
+        assert_eq!(extend_seqnum(0x1_0000 + 65535, 2), 0x2_0002);
+        assert_eq!(extend_seqnum(0x2_0002, 65535), 0x1_ffff);
+        assert_eq!(extend_seqnum(100, 90), 90);
+    }
+}

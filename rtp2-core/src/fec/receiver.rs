@@ -1,0 +1,315 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! The ULPFEC receiver of one SSRC when FEC packets travel inside the media stream (RFC 5109
+//! carried with RFC 2198, as WebRTC and GStreamer's `rtpulpfecenc` send it): FEC and media
+//! share one sequence-number space. The receiver takes the FEC packets out and renumbers the
+//! media densely, so that a depayloader downstream sees no gap for an FEC packet, received
+//! or lost, and still sees one for each lost media packet it could not rebuild.
+//!
+//! Whether a lost packet was media or FEC: senders put a frame's FEC packets right after the
+//! frame (marker set on its last packet). A gap inside a frame (same timestamp on both sides)
+//! is media. A gap right after a complete frame and before an FEC packet is FEC. A gap
+//! between two frames can be FEC of the first or the start of the second: the second frame
+//! is held (one frame of latency, only then) until its own FEC packets have arrived, and each
+//! lost number is media exactly when one of them protects it. A lost packet that no received
+//! FEC packet protects is taken for an FEC packet: unrecoverable anyway, its loss is then not
+//! visible as a gap (a depayloader still sees a fragment's missing start).
+
+use std::collections::BTreeSet;
+
+use super::recovery::{Recovered, RecoveryWindow, WindowLimits};
+use super::ulpfec::UlpfecError;
+
+/// Most removed sequence numbers remembered to renumber late recovered packets.
+const REMOVED_HISTORY: usize = 1024;
+/// Most lost media sequence numbers remembered, waiting for recovery.
+const LOST_HISTORY: usize = 1024;
+
+/// Most media packets held while a gap is undecided.
+const MAX_HELD: usize = 96;
+
+/// What the element does after a packet, in this order: take `skip` input numbers out of the
+/// stream, send `output` (whole packets, output numbers written in), then forward the packet
+/// handled when `forward_current`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Actions {
+    /// Input sequence numbers taken out of the media numbering (FEC packets, received or
+    /// lost).
+    pub skip: u64,
+    /// Packets to send before the current one: recovered packets and released held ones,
+    /// each with its output sequence number written in.
+    pub output: Vec<Recovered>,
+    /// Forward the packet handled (a media packet not held).
+    pub forward_current: bool,
+    /// Why the FEC packet handled could not be used (it is still taken out).
+    pub invalid: Option<UlpfecError>,
+}
+
+/// Counters of a receiver.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ReceiverStats {
+    /// Media packets rebuilt.
+    pub recovered: u64,
+    /// Lost packets counted as media and not (yet) rebuilt.
+    pub unrecovered: u64,
+    /// Lost packets taken for FEC packets (no gap downstream).
+    pub fec_lost: u64,
+    /// FEC packets received.
+    pub fec_received: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct LastSeen {
+    ext_seqnum: u64,
+    /// A media packet with the marker bit, or an FEC packet (both end what came before).
+    ends_frame: bool,
+}
+
+/// The receiver of one SSRC.
+#[derive(Debug)]
+pub struct UlpfecReceiver {
+    window: RecoveryWindow,
+    first_seen: Option<u64>,
+    last: Option<LastSeen>,
+    last_media_ts: Option<u64>,
+    /// Lost numbers not yet known as media or FEC.
+    undecided: BTreeSet<u64>,
+    /// Media held while `undecided` waits, and the timestamp of the frame held.
+    held: Vec<Recovered>,
+    hold_ts: Option<u64>,
+    removed: BTreeSet<u64>,
+    removed_before: u64,
+    lost: BTreeSet<u64>,
+    stats: ReceiverStats,
+}
+
+impl UlpfecReceiver {
+    /// A receiver for `ssrc` with a window of `limits` (its time in RTP ticks).
+    pub fn new(ssrc: u32, limits: WindowLimits) -> Self {
+        UlpfecReceiver {
+            window: RecoveryWindow::new(ssrc, limits),
+            first_seen: None,
+            last: None,
+            last_media_ts: None,
+            undecided: BTreeSet::new(),
+            held: Vec::new(),
+            hold_ts: None,
+            removed: BTreeSet::new(),
+            removed_before: 0,
+            lost: BTreeSet::new(),
+            stats: ReceiverStats::default(),
+        }
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> ReceiverStats {
+        self.stats
+    }
+
+    /// Packets held by the window (media, FEC) and media held for a decision.
+    pub fn held(&self) -> (usize, usize, usize) {
+        let (m, f) = self.window.len();
+        (m, f, self.held.len())
+    }
+
+    /// A media packet (whole RTP packet) with its extended sequence number and timestamp.
+    /// Something shorter than an RTP header is only passed on (`forward_current`).
+    pub fn on_media(&mut self, ext_seqnum: u64, ext_timestamp: u64, packet: &[u8]) -> Actions {
+        if packet.len() < 12 {
+            return Actions {
+                forward_current: true,
+                ..Actions::default()
+            };
+        }
+        let marker = packet.get(1).is_some_and(|b| b & 0x80 != 0);
+        let mut actions = Actions::default();
+        if self.hold_ts.is_some_and(|t| t != ext_timestamp) || self.held.len() >= MAX_HELD {
+            self.decide(&mut actions);
+        }
+        let gap = self.gap_before(ext_seqnum);
+        if self.hold_ts.is_some() {
+            // Inside the held frame: a gap is media.
+            self.media_lost(gap);
+        } else {
+            // What FEC gaps left open is known now: the frame's FEC packets have all come.
+            self.decide(&mut actions);
+            if !gap.is_empty() {
+                if self.last_media_ts == Some(ext_timestamp) {
+                    self.media_lost(gap);
+                } else {
+                    self.undecided.extend(gap);
+                    self.hold_ts = Some(ext_timestamp);
+                }
+            }
+        }
+        self.seen(ext_seqnum, marker);
+        self.last_media_ts = Some(ext_timestamp);
+        let recovered = self.window.insert_media(ext_seqnum, packet, ext_timestamp);
+        if self.hold_ts.is_some() {
+            self.held.push(Recovered {
+                ext_seqnum,
+                packet: packet.to_vec(),
+                rebuilt: false,
+            });
+        } else {
+            actions.forward_current = true;
+        }
+        self.take_recovered(recovered, &mut actions);
+        actions
+    }
+
+    /// An FEC packet's payload (after its RTP header) with its extended sequence number and
+    /// timestamp. The FEC packet itself is taken out of the numbering (`skip` counts it),
+    /// even when it is broken (`invalid`).
+    pub fn on_fec(&mut self, ext_seqnum: u64, ext_timestamp: u64, payload: &[u8]) -> Actions {
+        let mut actions = Actions::default();
+        let gap = self.gap_before(ext_seqnum);
+        if self.hold_ts.is_none() && self.last.is_some_and(|l| l.ends_frame) {
+            // After a complete frame or an FEC packet: FEC packets lost.
+            self.stats.fec_lost += gap.end - gap.start;
+            actions.skip += self.remove(gap);
+        } else {
+            self.undecided.extend(gap);
+        }
+        self.seen(ext_seqnum, true);
+        actions.skip += self.remove(ext_seqnum..ext_seqnum + 1);
+        match self.window.insert_fec(ext_seqnum, payload, ext_timestamp) {
+            Ok(recovered) => {
+                self.stats.fec_received += 1;
+                self.take_recovered(recovered, &mut actions);
+            }
+            Err(err) => actions.invalid = Some(err),
+        }
+        actions
+    }
+
+    /// Decides what is open and releases what is held (EOS).
+    pub fn finish(&mut self) -> Actions {
+        let mut actions = Actions::default();
+        self.decide(&mut actions);
+        actions
+    }
+
+    /// Output sequence number of input `ext_seqnum` (removed numbers before it subtracted).
+    pub fn output_seqnum(&self, ext_seqnum: u64) -> u64 {
+        let below = self.removed_before + self.removed.range(..ext_seqnum).count() as u64;
+        ext_seqnum.wrapping_sub(below)
+    }
+
+    /// Forgets packets and history (a flush).
+    pub fn clear(&mut self) {
+        self.window.clear();
+        self.last = None;
+        self.last_media_ts = None;
+        self.undecided.clear();
+        self.held.clear();
+        self.hold_ts = None;
+        self.lost.clear();
+    }
+
+    fn seen(&mut self, ext_seqnum: u64, ends_frame: bool) {
+        self.first_seen = Some(self.first_seen.map_or(ext_seqnum, |f| f.min(ext_seqnum)));
+        if self.last.is_none_or(|l| ext_seqnum > l.ext_seqnum) {
+            self.last = Some(LastSeen {
+                ext_seqnum,
+                ends_frame,
+            });
+        }
+    }
+
+    fn gap_before(&self, ext_seqnum: u64) -> std::ops::Range<u64> {
+        match self.last {
+            Some(last) if ext_seqnum > last.ext_seqnum + 1 => last.ext_seqnum + 1..ext_seqnum,
+            _ => 0..0,
+        }
+    }
+
+    /// Settles every undecided number (media when a received FEC packet protects it or it
+    /// was rebuilt), then releases the held media, numbered.
+    fn decide(&mut self, actions: &mut Actions) {
+        let undecided = std::mem::take(&mut self.undecided);
+        for s in undecided {
+            if self.window.has_media(s) || self.window.is_protected(s) {
+                self.media_lost(s..s + 1);
+                if let Some(p) = self.window.media_packet(s) {
+                    let r = Recovered {
+                        ext_seqnum: s,
+                        packet: p.to_vec(),
+                        rebuilt: true,
+                    };
+                    self.held.push(r);
+                    self.lost.remove(&s);
+                    self.stats.recovered += 1;
+                    self.stats.unrecovered = self.stats.unrecovered.saturating_sub(1);
+                }
+            } else {
+                self.stats.fec_lost += 1;
+                actions.skip += self.remove(s..s + 1);
+            }
+        }
+        self.hold_ts = None;
+        let mut held = std::mem::take(&mut self.held);
+        held.sort_by_key(|r| r.ext_seqnum);
+        for r in held {
+            let r = self.numbered(r);
+            actions.output.push(r);
+        }
+    }
+
+    /// Recovered packets go out when they were missed (or precede the first packet seen);
+    /// held with the frame while a decision is open.
+    fn take_recovered(&mut self, recovered: Vec<Recovered>, actions: &mut Actions) {
+        for r in recovered {
+            let missed = self.lost.remove(&r.ext_seqnum)
+                || self.first_seen.is_some_and(|f| r.ext_seqnum < f);
+            if !missed {
+                // Rebuilt before it was missed (or undecided): kept in the window.
+                continue;
+            }
+            self.stats.recovered += 1;
+            self.stats.unrecovered = self.stats.unrecovered.saturating_sub(1);
+            if self.hold_ts.is_some() {
+                self.held.push(r);
+            } else {
+                let r = self.numbered(r);
+                actions.output.push(r);
+            }
+        }
+    }
+
+    fn numbered(&self, mut r: Recovered) -> Recovered {
+        let out = self.output_seqnum(r.ext_seqnum);
+        if let Some(seq) = r.packet.get_mut(2..4) {
+            seq.copy_from_slice(&(out as u16).to_be_bytes());
+        }
+        r.ext_seqnum = out;
+        r
+    }
+
+    fn media_lost(&mut self, gap: std::ops::Range<u64>) {
+        for s in gap {
+            if self.lost.insert(s) {
+                self.stats.unrecovered += 1;
+            }
+        }
+        while self.lost.len() > LOST_HISTORY {
+            self.lost.pop_first();
+        }
+    }
+
+    fn remove(&mut self, seqs: std::ops::Range<u64>) -> u64 {
+        let n = seqs.end - seqs.start;
+        self.removed.extend(seqs);
+        while self.removed.len() > REMOVED_HISTORY {
+            self.removed.pop_first();
+            self.removed_before += 1;
+        }
+        n
+    }
+}
+
+#[cfg(test)]
+#[path = "receiver_tests.rs"]
+mod tests;

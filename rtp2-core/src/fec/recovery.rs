@@ -1,0 +1,228 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! The receiver's window for ULPFEC (RFC 5109 §9): the media packets and FEC packets of one
+//! SSRC, bounded in count and in age, and recovery that runs until nothing more can be done,
+//! so that a packet recovered from one FEC packet can complete the set of another.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use super::extend_seqnum;
+use super::ulpfec::{FecPacket, UlpfecError, mask_offsets};
+
+/// Bounds of a [`RecoveryWindow`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowLimits {
+    /// Most media packets kept.
+    pub max_media: usize,
+    /// Most FEC packets kept.
+    pub max_fec: usize,
+    /// Oldest entry kept, in the caller's time unit, behind the newest insertion.
+    pub max_age: u64,
+}
+
+impl Default for WindowLimits {
+    fn default() -> Self {
+        WindowLimits {
+            max_media: 512,
+            max_fec: 128,
+            max_age: u64::MAX,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct StoredFec {
+    /// Extended sequence number of the mask's first bit.
+    base: u64,
+    mask: u64,
+    payload: Vec<u8>,
+    time: u64,
+}
+
+/// A media packet the window rebuilt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovered {
+    /// Its extended sequence number.
+    pub ext_seqnum: u64,
+    /// The whole RTP packet.
+    pub packet: Vec<u8>,
+    /// Rebuilt from FEC (false: a received packet the receiver held and now releases).
+    pub rebuilt: bool,
+}
+
+/// Media and FEC packets of one SSRC, and recovery from them.
+#[derive(Debug, Default)]
+pub struct RecoveryWindow {
+    limits: WindowLimits,
+    ssrc: u32,
+    media: BTreeMap<u64, (Vec<u8>, u64)>,
+    fec: VecDeque<StoredFec>,
+    newest: u64,
+    /// Highest media sequence number evicted: below it, absent is not lost.
+    evicted_up_to: Option<u64>,
+    /// FEC packets dropped unused (window full or too old).
+    pub fec_expired: u64,
+}
+
+impl RecoveryWindow {
+    /// An empty window for `ssrc`.
+    pub fn new(ssrc: u32, limits: WindowLimits) -> Self {
+        RecoveryWindow {
+            limits,
+            ssrc,
+            ..Default::default()
+        }
+    }
+
+    /// Number of media and FEC packets held.
+    pub fn len(&self) -> (usize, usize) {
+        (self.media.len(), self.fec.len())
+    }
+
+    /// True when nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.media.is_empty() && self.fec.is_empty()
+    }
+
+    /// True when the media packet `ext_seqnum` is held (received or recovered).
+    pub fn has_media(&self, ext_seqnum: u64) -> bool {
+        self.media.contains_key(&ext_seqnum)
+    }
+
+    /// The held media packet `ext_seqnum` (received or recovered).
+    pub fn media_packet(&self, ext_seqnum: u64) -> Option<&[u8]> {
+        self.media.get(&ext_seqnum).map(|(p, _)| &p[..])
+    }
+
+    /// True when a held FEC packet protects `ext_seqnum` (so it was a media packet).
+    pub fn is_protected(&self, ext_seqnum: u64) -> bool {
+        self.fec.iter().any(|f| {
+            ext_seqnum >= f.base
+                && ext_seqnum - f.base < 48
+                && f.mask & (1 << (47 - (ext_seqnum - f.base))) != 0
+        })
+    }
+
+    /// Adds a received media packet (whole RTP packet) at `time`; returns what it lets
+    /// recover.
+    pub fn insert_media(&mut self, ext_seqnum: u64, packet: &[u8], time: u64) -> Vec<Recovered> {
+        self.media.insert(ext_seqnum, (packet.to_vec(), time));
+        self.newest = self.newest.max(time);
+        self.evict();
+        self.recover_all()
+    }
+
+    /// Adds a received FEC packet's payload at `time`; `reference` is an extended sequence
+    /// number near its SN base (the FEC packet's own, or the last media packet's).
+    pub fn insert_fec(
+        &mut self,
+        reference: u64,
+        payload: &[u8],
+        time: u64,
+    ) -> Result<Vec<Recovered>, UlpfecError> {
+        let fec = FecPacket::parse(payload)?;
+        let base = extend_seqnum(reference, fec.sn_base);
+        self.fec.push_back(StoredFec {
+            base,
+            mask: fec.mask,
+            payload: payload.to_vec(),
+            time,
+        });
+        self.newest = self.newest.max(time);
+        self.evict();
+        Ok(self.recover_all())
+    }
+
+    /// Forgets everything.
+    pub fn clear(&mut self) {
+        self.evicted_up_to = None;
+        self.media.clear();
+        self.fec.clear();
+    }
+
+    fn evict(&mut self) {
+        let oldest = self.newest.saturating_sub(self.limits.max_age);
+        while self.media.len() > self.limits.max_media
+            || self
+                .media
+                .first_key_value()
+                .is_some_and(|(_, (_, t))| *t < oldest)
+        {
+            if let Some((seq, _)) = self.media.pop_first() {
+                self.evicted_up_to = self.evicted_up_to.max(Some(seq));
+            }
+        }
+        while self.fec.len() > self.limits.max_fec
+            || self.fec.front().is_some_and(|f| f.time < oldest)
+        {
+            self.fec.pop_front();
+            self.fec_expired += 1;
+        }
+    }
+
+    /// Recovers until no FEC packet misses exactly one packet; FEC packets with nothing
+    /// missing are dropped. Bounded: each round removes an FEC packet or ends.
+    fn recover_all(&mut self) -> Vec<Recovered> {
+        let mut out = Vec::new();
+        loop {
+            let mut progress = false;
+            let mut i = 0;
+            while i < self.fec.len() {
+                let f = &self.fec[i];
+                let seqs: Vec<u64> = mask_offsets(f.mask)
+                    .map(|o| f.base + u64::from(o))
+                    .collect();
+                let missing: Vec<u64> = seqs
+                    .iter()
+                    .copied()
+                    .filter(|s| !self.media.contains_key(s))
+                    .collect();
+                // A packet older than the store cannot be told from a lost one: unusable.
+                let too_old = missing
+                    .iter()
+                    .any(|&s| self.evicted_up_to.is_some_and(|e| s <= e));
+                match missing.len() {
+                    0 => {
+                        self.fec.remove(i);
+                        continue;
+                    }
+                    1 if !too_old => {
+                        let seq = missing[0];
+                        let others: Vec<&[u8]> = seqs
+                            .iter()
+                            .filter(|&&s| s != seq)
+                            .filter_map(|s| self.media.get(s).map(|(p, _)| &p[..]))
+                            .collect();
+                        let time = f.time;
+                        let rec = FecPacket::parse(&f.payload)
+                            .and_then(|p| p.recover(seq as u16, self.ssrc, &others));
+                        self.fec.remove(i);
+                        if let Ok(packet) = rec {
+                            self.media.insert(seq, (packet.clone(), time));
+                            out.push(Recovered {
+                                ext_seqnum: seq,
+                                packet,
+                                rebuilt: true,
+                            });
+                            progress = true;
+                        }
+                        continue;
+                    }
+                    _ => i += 1,
+                }
+            }
+            if !progress {
+                break;
+            }
+        }
+        out.sort_by_key(|r| r.ext_seqnum);
+        self.evict();
+        out
+    }
+}
+
+#[cfg(test)]
+#[path = "recovery_tests.rs"]
+mod tests;

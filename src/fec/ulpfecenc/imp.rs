@@ -1,0 +1,318 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! The encoder: media packets are forwarded on a `FollowInput` stream (renumbered around
+//! the FEC packets inserted after each frame, as `rtpulpfecenc` does), grouped per frame
+//! (`multipacket`: up to the marker bit, at most 48 packets) or per packet; after a group,
+//! `percentage` of its packet count (`percentage-important` for a group with a
+//! `NON_DROPPABLE` buffer), accumulated across groups, becomes FEC packets.
+
+use std::sync::{LazyLock, Mutex};
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use rtp2_core::fec::masks::{MaskKind, group_masks};
+use rtp2_core::fec::ulpfec::{self, MAX_PROTECTED};
+
+use super::MaskType;
+use crate::base::extensions::lock;
+use crate::base::filter::{
+    FilterPacket, NewPacket, OutputStream, Rewrite, RtpBaseFilter2, RtpBaseFilter2Ext,
+    RtpBaseFilter2Impl, Seqnums, StreamId,
+};
+
+#[derive(Debug, Clone, Copy)]
+struct Settings {
+    pt: u32,
+    multipacket: bool,
+    percentage: u32,
+    percentage_important: u32,
+    mask_type: MaskType,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            pt: 255,
+            multipacket: true,
+            percentage: 0,
+            percentage_important: 0,
+            mask_type: MaskType::default(),
+        }
+    }
+}
+
+/// The media packets of the current group: (output sequence number, packet bytes).
+#[derive(Debug, Default)]
+struct Group {
+    packets: Vec<(u16, Vec<u8>)>,
+    ssrc: u32,
+    timestamp: u32,
+    important: bool,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    media: Option<StreamId>,
+    group: Group,
+    /// Percent-packets owed (`percentage` × packets, minus 100 per FEC packet sent).
+    budget: u64,
+}
+
+/// An FEC packet to send (made under the lock, sent after it).
+struct Pending {
+    payload: Vec<u8>,
+    timestamp: u32,
+}
+
+#[derive(Default)]
+pub struct RtpUlpFecEnc {
+    settings: Mutex<Settings>,
+    state: Mutex<State>,
+    protected: Mutex<u32>,
+}
+
+impl RtpUlpFecEnc {
+    /// Makes the FEC packets of the current group and empties it.
+    fn finish_group(&self, state: &mut State, settings: &Settings) -> Vec<Pending> {
+        let group = std::mem::take(&mut state.group);
+        let n = group.packets.len();
+        if n == 0 || settings.pt > 127 {
+            return Vec::new();
+        }
+        let pct = if group.important {
+            settings.percentage.max(settings.percentage_important)
+        } else {
+            settings.percentage
+        };
+        state.budget += n as u64 * u64::from(pct);
+        let k = (state.budget / 100).min(n as u64) as usize;
+        state.budget -= k as u64 * 100;
+        // Never owe more than one group's worth: a burst of groups without FEC does not
+        // turn into a burst of FEC packets later.
+        state.budget = state.budget.min(100 * MAX_PROTECTED as u64);
+        if k == 0 {
+            return Vec::new();
+        }
+        let kind = match settings.mask_type {
+            MaskType::Contiguous => MaskKind::Contiguous,
+            _ => MaskKind::Interleaved,
+        };
+        let base = group.packets[0].0;
+        let mut out = Vec::with_capacity(k);
+        for mask in group_masks(n, k, kind) {
+            let prot: Vec<(u16, &[u8])> = mask
+                .iter()
+                .filter_map(|&i| group.packets.get(usize::from(i)))
+                .map(|(seq, p)| (seq.wrapping_sub(base), &p[..]))
+                .collect();
+            if let Ok(payload) = ulpfec::encode(base, &prot) {
+                out.push(Pending {
+                    payload,
+                    timestamp: group.timestamp,
+                });
+            }
+        }
+        {
+            let mut protected = lock(&self.protected);
+            *protected = protected.wrapping_add(n as u32);
+        }
+        out
+    }
+
+    fn send(&self, media: Option<StreamId>, pt: u32, fec: Vec<Pending>) {
+        let Some(media) = media else { return };
+        for f in fec {
+            self.obj().emit_packet(
+                media,
+                NewPacket {
+                    payload: gst::Buffer::from_mut_slice(f.payload),
+                    marker: false,
+                    payload_type: Some(pt as u8),
+                    timestamp: f.timestamp,
+                    pts: None,
+                },
+            );
+        }
+    }
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for RtpUlpFecEnc {
+    const NAME: &'static str = "GstRtp2UlpFecEnc";
+    type Type = super::RtpUlpFecEnc;
+    type ParentType = RtpBaseFilter2;
+}
+
+impl ObjectImpl for RtpUlpFecEnc {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPS: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecUInt::builder("pt")
+                    .nick("payload type")
+                    .blurb("The payload type of FEC packets")
+                    .maximum(255)
+                    .default_value(255)
+                    .build(),
+                glib::ParamSpecBoolean::builder("multipacket")
+                    .nick("Multipacket")
+                    .blurb("Apply FEC on multiple packets")
+                    .default_value(true)
+                    .build(),
+                glib::ParamSpecUInt::builder("percentage")
+                    .nick("Percentage")
+                    .blurb("FEC overhead percentage for the whole stream")
+                    .maximum(100)
+                    .build(),
+                glib::ParamSpecUInt::builder("percentage-important")
+                    .nick("Percentage important")
+                    .blurb("FEC overhead percentage for important packets")
+                    .maximum(100)
+                    .build(),
+                glib::ParamSpecUInt::builder("protected")
+                    .nick("Protected")
+                    .blurb("Count of protected packets")
+                    .read_only()
+                    .build(),
+                glib::ParamSpecEnum::builder::<MaskType>("mask-type")
+                    .nick("Mask type")
+                    .blurb("How a frame's packets are spread over its FEC packets")
+                    .build(),
+            ]
+        });
+        PROPS.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut s = lock(&self.settings);
+        match pspec.name() {
+            "pt" => s.pt = value.get().unwrap_or(255),
+            "multipacket" => s.multipacket = value.get().unwrap_or(true),
+            "percentage" => s.percentage = value.get().unwrap_or(0),
+            "percentage-important" => s.percentage_important = value.get().unwrap_or(0),
+            "mask-type" => s.mask_type = value.get().unwrap_or_default(),
+            _ => {}
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let s = *lock(&self.settings);
+        match pspec.name() {
+            "pt" => s.pt.to_value(),
+            "multipacket" => s.multipacket.to_value(),
+            "percentage" => s.percentage.to_value(),
+            "percentage-important" => s.percentage_important.to_value(),
+            "protected" => lock(&self.protected).to_value(),
+            "mask-type" => s.mask_type.to_value(),
+            _ => glib::Value::from_type(pspec.value_type()),
+        }
+    }
+}
+
+impl GstObjectImpl for RtpUlpFecEnc {}
+
+impl ElementImpl for RtpUlpFecEnc {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static META: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "RTP FEC Encoder (ULPFEC)",
+                "Codec/Payloader/Network/RTP",
+                "Encodes RTP FEC (RFC 5109) inside the media stream",
+                "gst-plugin-rtp2",
+            )
+        });
+        Some(&META)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static T: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(super::super::rtp_pad_templates);
+        T.as_ref()
+    }
+}
+
+impl RtpBaseFilter2Impl for RtpUlpFecEnc {
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let media = self.obj().add_output_stream(OutputStream {
+            ssrc: None,
+            payload_type: None,
+            seqnums: Seqnums::FollowInput,
+        });
+        *lock(&self.state) = State {
+            media: Some(media),
+            ..State::default()
+        };
+        *lock(&self.protected) = 0;
+        Ok(())
+    }
+
+    fn handle_packet(&self, packet: &FilterPacket) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let settings = *lock(&self.settings);
+        let media = lock(&self.state).media;
+        let Some(media) = media else {
+            self.obj().forward(packet);
+            return Ok(gst::FlowSuccess::Ok);
+        };
+        // A new SSRC ends the group (its numbering is another one).
+        let before = {
+            let mut state = lock(&self.state);
+            if !state.group.packets.is_empty() && state.group.ssrc != packet.ssrc() {
+                self.finish_group(&mut state, &settings)
+            } else {
+                Vec::new()
+            }
+        };
+        self.send(Some(media), settings.pt, before);
+        let Some(emitted) = self.obj().forward_on(packet, media, Rewrite::default()) else {
+            return Ok(gst::FlowSuccess::Ok);
+        };
+        let disabled = settings.pt > 127
+            || u32::from(packet.payload_type()) == settings.pt
+            || (settings.percentage == 0 && settings.percentage_important == 0);
+        if disabled {
+            return Ok(gst::FlowSuccess::Ok);
+        }
+        let fec = {
+            let mut state = lock(&self.state);
+            let mut fec = Vec::new();
+            // A gap in the numbering beyond the long mask: the group ends first.
+            if let Some((first, _)) = state.group.packets.first()
+                && emitted.seqnum.wrapping_sub(*first) >= MAX_PROTECTED
+            {
+                fec = self.finish_group(&mut state, &settings);
+            }
+            let g = &mut state.group;
+            if g.packets.is_empty() {
+                g.ssrc = packet.ssrc();
+            }
+            g.timestamp = packet.timestamp();
+            g.important |= packet
+                .buffer()
+                .flags()
+                .contains(gst::BufferFlags::NON_DROPPABLE);
+            g.packets.push((emitted.seqnum, packet.data().to_vec()));
+            if !settings.multipacket || packet.marker() || g.packets.len() >= 48 {
+                fec.extend(self.finish_group(&mut state, &settings));
+            }
+            fec
+        };
+        self.send(Some(media), settings.pt, fec);
+        Ok(gst::FlowSuccess::Ok)
+    }
+
+    fn drain(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let settings = *lock(&self.settings);
+        let (media, fec) = {
+            let mut state = lock(&self.state);
+            let fec = self.finish_group(&mut state, &settings);
+            (state.media, fec)
+        };
+        self.send(media, settings.pt, fec);
+        Ok(gst::FlowSuccess::Ok)
+    }
+
+    fn flush(&self) {
+        lock(&self.state).group = Group::default();
+    }
+}

@@ -167,6 +167,17 @@ fn depayload(
     proposal: &Proposal,
     switch_at: Option<(usize, Option<TestAllocator>)>,
 ) -> Vec<gst::Buffer> {
+    depayload_aligned(depay, packets, proposal, switch_at, "au")
+}
+
+/// [`depayload`] with downstream asking for `alignment` (`au` or `nal`).
+fn depayload_aligned(
+    depay: &str,
+    packets: &common::video::Stream,
+    proposal: &Proposal,
+    switch_at: Option<(usize, Option<TestAllocator>)>,
+    alignment: &str,
+) -> Vec<gst::Buffer> {
     let mut h = gst_check::Harness::new(depay);
     let media = packets
         .caps
@@ -178,7 +189,9 @@ fn depayload(
     } else {
         "video/x-h264"
     };
-    h.set_sink_caps_str(&format!("{media},stream-format=byte-stream,alignment=au"));
+    h.set_sink_caps_str(&format!(
+        "{media},stream-format=byte-stream,alignment={alignment}"
+    ));
     let p = proposal.clone();
     h.element().unwrap().static_pad("src").unwrap().add_probe(
         gst::PadProbeType::QUERY_DOWNSTREAM,
@@ -307,4 +320,27 @@ fn no_proposal_keeps_shared_memories_and_reconfigure_asks_again() {
     let back = depayload("rtph264depay2", &packets, &proposal, Some((half, None)));
     assert!(from_test_allocator(&back[0]));
     assert!(!from_test_allocator(back.last().unwrap()));
+}
+
+/// NAL-aligned output: a packet that holds several NAL units (the STAP-A of SPS and PPS, and
+/// every access unit's units once its end is known) leaves as a buffer list, whose buffers are
+/// copied into the proposed allocator one by one: each NAL unit is one memory from it, and
+/// together they are the bytes of the access units ours outputs in au alignment.
+#[test]
+fn proposed_allocator_is_used_for_nal_aligned_buffer_lists() {
+    common::init();
+    let packets = rtp_packets("h264", 10);
+    let proposal: Proposal = Arc::new(Mutex::new(Some(TestAllocator::default())));
+    let nals = depayload_aligned("rtph264depay2", &packets, &proposal, None, "nal");
+    let aus = depayload("rtph264depay2", &packets, &proposal, None);
+    assert!(
+        nals.len() > aus.len(),
+        "several NAL units per access unit: {}",
+        nals.len()
+    );
+    for b in &nals {
+        assert_eq!(b.n_memory(), 1, "one memory per NAL unit");
+        assert!(from_test_allocator(b), "memory from the allocator");
+    }
+    assert_eq!(bytes(&nals).concat(), bytes(&aus).concat(), "same bytes");
 }

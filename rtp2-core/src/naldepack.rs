@@ -245,6 +245,33 @@ impl DonReorder {
     }
 }
 
+/// Test support shared by the H.264 and H.265 depacketizer tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::{Depacketize, DropReason, NalData};
+
+    /// Pushes `(payload, timestamp, marker, discont)` packets into `d`; returns the bytes of
+    /// every NAL unit output and the drops.
+    pub(crate) fn run<D: Depacketize>(
+        d: &mut D,
+        packets: &[(&[u8], u64, bool, bool)],
+    ) -> (Vec<Vec<u8>>, Vec<DropReason>) {
+        let mut nals = Vec::new();
+        let mut drops = Vec::new();
+        for (payload, ts, marker, discont) in packets {
+            let mut out = Vec::new();
+            d.push(payload, *ts, *marker, *discont, &mut out, &mut drops);
+            for o in out {
+                nals.push(match o.data {
+                    NalData::Payload(r) => payload[r].to_vec(),
+                    NalData::Owned(v) => v,
+                });
+            }
+        }
+        (nals, drops)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

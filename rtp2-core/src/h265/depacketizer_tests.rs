@@ -6,24 +6,7 @@
 
 use super::*;
 
-fn run(
-    d: &mut H265Depacketizer,
-    packets: &[(&[u8], u64, bool, bool)],
-) -> (Vec<Vec<u8>>, Vec<DropReason>) {
-    let mut nals = Vec::new();
-    let mut drops = Vec::new();
-    for (payload, ts, marker, discont) in packets {
-        let mut out = Vec::new();
-        d.push(payload, *ts, *marker, *discont, &mut out, &mut drops);
-        for o in out {
-            nals.push(match o.data {
-                NalData::Payload(r) => payload[r].to_vec(),
-                NalData::Owned(v) => v,
-            });
-        }
-    }
-    (nals, drops)
-}
+use crate::naldepack::test_support::run;
 
 fn drained(d: &mut H265Depacketizer) -> Vec<Vec<u8>> {
     let mut out = Vec::new();

@@ -28,6 +28,7 @@
 
 pub mod audio;
 mod bits;
+pub mod clock_signalling;
 pub mod encoder_caps;
 pub mod fec;
 mod fragments;

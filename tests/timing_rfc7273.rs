@@ -1,0 +1,322 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! RFC 7273 clock signalling of our payloaders on a network clock, without a network: a
+//! `GstNtpClock` synchronised to a small NTPv4 server on 127.0.0.1 that this test runs
+//! (RFC 5905 §7.3 server replies with the system time). The payloader's caps must carry
+//! `a-ts-refclk=ntp=127.0.0.1:<port>` and an `a-mediaclk=direct=<offset>` that matches every
+//! RTP timestamp, and `rtpjitterbuffer rfc7273-sync=true` must use them: its output times
+//! are the sender's capture times on the shared clock, where the same jitterbuffer without
+//! `rfc7273-sync` gives the arrival times (150 ms later: the sender holds its packets back).
+
+mod common;
+
+use gst::prelude::*;
+use rtp2_core::clock_signalling::{MediaClock, ReferenceClock, rtp_timestamp_at};
+use std::collections::HashMap;
+use std::net::UdpSocket;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Seconds from the NTP epoch (1900) to the Unix epoch (RFC 5905 §6).
+const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
+
+/// An NTPv4 server on 127.0.0.1 answering client requests with the system time, until dropped
+/// (at most 120 s).
+struct NtpServer {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+fn ntp_now() -> [u8; 8] {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let seconds = now.as_secs() + NTP_UNIX_OFFSET;
+    let fraction = (u64::from(now.subsec_nanos()) << 32) / 1_000_000_000;
+    (((seconds & 0xffff_ffff) << 32) | fraction).to_be_bytes()
+}
+
+impl NtpServer {
+    fn start() -> Self {
+        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind an NTP server on 127.0.0.1");
+        socket
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let port = socket.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(120);
+            let mut request = [0u8; 512];
+            while !stopped.load(Ordering::Relaxed) && Instant::now() < deadline {
+                let Ok((len, from)) = socket.recv_from(&mut request) else {
+                    continue;
+                };
+                let received = ntp_now();
+                // A client request (mode 3) of at least the 48-byte header (RFC 5905 §7.3).
+                if len < 48 || request[0] & 0x07 != 3 {
+                    continue;
+                }
+                let mut reply = [0u8; 48];
+                reply[0] = 0x24; // LI 0, version 4, mode 4 (server)
+                reply[1] = 1; // stratum 1: a primary server
+                reply[2] = request[2]; // poll
+                reply[3] = (-20i8) as u8; // precision: about 1 µs
+                reply[12..16].copy_from_slice(b"LOCL");
+                reply[16..24].copy_from_slice(&received);
+                reply[24..32].copy_from_slice(&request[40..48]); // origin: client's transmit
+                reply[32..40].copy_from_slice(&received);
+                reply[40..48].copy_from_slice(&ntp_now());
+                let _ = socket.send_to(&reply, from);
+            }
+        });
+        NtpServer {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for NtpServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A GstNtpClock on `server`, synchronised (bounded wait).
+fn synced_ntp_clock(server: &NtpServer) -> gst::Clock {
+    let clock = gst_net::NtpClock::new(None, "127.0.0.1", i32::from(server.port), gst::ClockTime::ZERO);
+    clock
+        .wait_for_sync(gst::ClockTime::from_seconds(10))
+        .unwrap_or_else(|_| {
+            panic!(
+                "GstNtpClock did not synchronise to the test's NTP server on 127.0.0.1:{} in 10 s",
+                server.port
+            )
+        });
+    clock.upcast()
+}
+
+/// Collects the buffers (with lists flattened) and the last caps of appsink `name`.
+type Sink = Arc<Mutex<(Vec<gst::Buffer>, Option<gst::Caps>)>>;
+
+fn collect(pipeline: &gst::Pipeline, name: &str) -> Sink {
+    let sink = pipeline
+        .by_name(name)
+        .unwrap()
+        .downcast::<gst_app::AppSink>()
+        .unwrap();
+    let collected: Sink = Arc::default();
+    let c = collected.clone();
+    sink.set_callbacks(
+        gst_app::AppSinkCallbacks::builder()
+            .new_sample(move |s| {
+                let sample = s.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                let mut c = c.lock().unwrap();
+                if let Some(list) = sample.buffer_list() {
+                    c.0.extend(list.iter_owned());
+                } else if let Some(buffer) = sample.buffer_owned() {
+                    c.0.push(buffer);
+                }
+                c.1 = sample.caps_owned();
+                Ok(gst::FlowSuccess::Ok)
+            })
+            .build(),
+    );
+    collected
+}
+
+fn rtp_timestamp(buffer: &gst::Buffer) -> u32 {
+    let map = buffer.map_readable().unwrap();
+    u32::from_be_bytes(map[4..8].try_into().unwrap())
+}
+
+/// Warning and error messages posted so far on `pipeline`'s bus.
+fn bus_problems(pipeline: &gst::Pipeline) -> Vec<String> {
+    let bus = pipeline.bus().unwrap();
+    let mut problems = Vec::new();
+    while let Some(msg) = bus.pop() {
+        match msg.view() {
+            gst::MessageView::Warning(w) => problems.push(format!("warning: {}", w.error())),
+            gst::MessageView::Error(e) => problems.push(format!("error: {}", e.error())),
+            _ => {}
+        }
+    }
+    problems
+}
+
+fn median(values: &mut [i64]) -> i64 {
+    values.sort_unstable();
+    values[values.len() / 2]
+}
+
+#[test]
+fn ntp_clock_is_signalled_and_rtpjitterbuffer_syncs_to_it() {
+    common::init();
+    let server = NtpServer::start();
+    let clock = synced_ntp_clock(&server);
+    let rtp_port = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+
+    // The sender holds its packets back 150 ms (a queue that releases nothing below that).
+    let sender = gst::parse::launch(&format!(
+        "audiotestsrc is-live=true samplesperbuffer=320 num-buffers=150 ! avenc_g722 \
+         ! rtpg722pay2 ! tee name=t \
+         t. ! queue ! appsink name=sent sync=false \
+         t. ! queue max-size-time=0 max-size-buffers=0 max-size-bytes=0 \
+              min-threshold-time=150000000 ! udpsink host=127.0.0.1 port={rtp_port} sync=false"
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    sender.use_clock(Some(&clock));
+    let sent = collect(&sender, "sent");
+    sender.set_state(gst::State::Playing).unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let caps = loop {
+        if let Some(caps) = sent.lock().unwrap().1.clone() {
+            break caps;
+        }
+        assert!(Instant::now() < deadline, "no RTP caps from the sender in 10 s");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let s = caps.structure(0).unwrap();
+    let refclk = s.get::<&str>("a-ts-refclk").expect("a-ts-refclk in the RTP caps");
+    assert_eq!(
+        ReferenceClock::parse(refclk),
+        Some(ReferenceClock::parse(&format!("ntp=127.0.0.1:{}", server.port)).unwrap()),
+        "{caps}"
+    );
+    let mediaclk = s.get::<&str>("a-mediaclk").expect("a-mediaclk in the RTP caps");
+    let Some(MediaClock::Direct { offset }) = MediaClock::parse(mediaclk) else {
+        panic!("a-mediaclk is not direct=<offset>: {caps}");
+    };
+
+    let receiver = gst::parse::launch(
+        "udpsrc name=src ! tee name=t \
+         t. ! queue ! rtpjitterbuffer name=synced rfc7273-sync=true latency=400 \
+              ! appsink name=synced_out sync=false \
+         t. ! queue ! rtpjitterbuffer name=plain latency=400 ! appsink name=plain_out sync=false",
+    )
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let src = receiver.by_name("src").unwrap();
+    src.set_property("port", i32::from(rtp_port));
+    src.set_property("caps", &caps);
+    receiver.use_clock(Some(&clock));
+    let synced = collect(&receiver, "synced_out");
+    let plain = collect(&receiver, "plain_out");
+    receiver.set_state(gst::State::Playing).unwrap();
+
+    let bus = sender.bus().unwrap();
+    let eos = bus.timed_pop_filtered(
+        gst::ClockTime::from_seconds(20),
+        &[gst::MessageType::Eos, gst::MessageType::Error],
+    );
+    assert!(
+        matches!(eos.as_ref().map(|m| m.view()), Some(gst::MessageView::Eos(_))),
+        "sender did not finish: {eos:?}"
+    );
+    // The last packets leave the sender's queue at EOS; give them time to arrive.
+    std::thread::sleep(Duration::from_millis(300));
+    let tx_base = sender.base_time().unwrap();
+    let rx_base = receiver.base_time().unwrap();
+    let sender_problems = bus_problems(&sender);
+    let receiver_problems = bus_problems(&receiver);
+    sender.set_state(gst::State::Null).unwrap();
+    receiver.set_state(gst::State::Null).unwrap();
+    assert!(sender_problems.is_empty(), "sender: {sender_problems:?}");
+    assert!(receiver_problems.is_empty(), "receiver: {receiver_problems:?}");
+
+    // Every RTP timestamp is what the signalled offset gives for its capture time on the
+    // clock (running time + base time), within the tick that two roundings make.
+    let sent = sent.lock().unwrap().0.clone();
+    assert!(sent.len() >= 100, "only {} packets sent", sent.len());
+    let mut capture_time = HashMap::new();
+    for buffer in &sent {
+        let clock_time = buffer.pts().unwrap() + tx_base;
+        let predicted = rtp_timestamp_at(clock_time.nseconds(), 8000, offset);
+        let actual = rtp_timestamp(buffer);
+        assert!(
+            predicted.wrapping_sub(actual) <= 1 || actual.wrapping_sub(predicted) <= 1,
+            "RTP timestamp {actual}, direct={offset} predicts {predicted} at {clock_time}"
+        );
+        capture_time.insert(actual, clock_time.nseconds() as i64);
+    }
+
+    // Output time on the shared clock minus capture time, per packet.
+    let offsets = |out: &Sink| -> Vec<i64> {
+        out.lock()
+            .unwrap()
+            .0
+            .iter()
+            .filter_map(|b| {
+                let captured = capture_time.get(&rtp_timestamp(b))?;
+                Some((b.pts()? + rx_base).nseconds() as i64 - captured)
+            })
+            .collect()
+    };
+    // The first packets may come out at their arrival time: rtpjitterbuffer makes its own
+    // clock for the signalled one when it reads the caps, and slaves to it only once that
+    // clock says it is synchronised; later packets cannot go back in time (it keeps output
+    // times monotonic), so the first 200 ms of packets (10) are left out.
+    let mut synced_offsets = offsets(&synced);
+    let mut plain_offsets = offsets(&plain);
+    assert!(
+        synced_offsets.len() >= 60 && plain_offsets.len() >= 60,
+        "too few packets received: {} and {}",
+        synced_offsets.len(),
+        plain_offsets.len()
+    );
+    let mut synced_offsets = synced_offsets.split_off(10);
+    let synced_median = median(&mut synced_offsets);
+    let synced_worst = synced_offsets.iter().map(|o| o.abs()).max().unwrap();
+    let plain_median = median(&mut plain_offsets);
+    println!(
+        "rfc7273-sync output − capture: median {synced_median} ns, worst {synced_worst} ns; \
+         without: median {plain_median} ns"
+    );
+    assert!(
+        synced_median.abs() < 1_000_000 && synced_worst < 2_000_000,
+        "rfc7273-sync=true output times are not the capture times: median {synced_median} ns, \
+         worst {synced_worst} ns"
+    );
+    assert!(
+        plain_median > 100_000_000,
+        "the control (no rfc7273-sync) should see the 150 ms hold-back: {plain_median} ns"
+    );
+}
+
+#[test]
+fn system_clock_is_not_signalled() {
+    common::init();
+    let pipeline = gst::parse::launch(
+        "audiotestsrc is-live=true samplesperbuffer=320 num-buffers=5 ! avenc_g722 \
+         ! rtpg722pay2 ! appsink name=sent sync=false",
+    )
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    pipeline.use_clock(Some(&gst::SystemClock::obtain()));
+    let sent = collect(&pipeline, "sent");
+    let warnings = common::run_to_eos(&pipeline, Duration::from_secs(10));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let caps = sent.lock().unwrap().1.clone().expect("RTP caps");
+    let s = caps.structure(0).unwrap();
+    assert!(
+        !s.has_field("a-ts-refclk") && !s.has_field("a-mediaclk"),
+        "the system clock is nothing a receiver can share: {caps}"
+    );
+}

@@ -21,6 +21,7 @@ mod netns;
 #[path = "timing_ptp_support/node.rs"]
 mod node;
 
+use rtp2_core::clock_signalling::{MediaClock, ReferenceClock};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
@@ -124,6 +125,7 @@ impl std::fmt::Display for Spread {
 
 #[test]
 fn ptp_receivers_render_together() {
+    common::init();
     let root = std::process::Command::new("id").arg("-u").output().unwrap();
     assert_eq!(
         String::from_utf8_lossy(&root.stdout).trim(),
@@ -266,6 +268,33 @@ fn ptp_receivers_render_together() {
     let caps = caps.expect("the sender printed no RTP caps with a-ts-refclk");
     println!("sender {caps}");
     println!("{}", synced.join("\n"));
+    // The sender signals the grandmaster its clock follows, domain 0, and a direct media clock.
+    let caps: gst::Caps = caps.strip_prefix("CAPS ").unwrap().parse().unwrap();
+    let s = caps.structure(0).unwrap();
+    let grandmasters: Vec<&str> = synced
+        .iter()
+        .map(|l| l.rsplit(' ').nth(1).unwrap())
+        .collect();
+    let grandmaster = grandmasters[0];
+    assert!(
+        synced.len() == 3 && grandmasters.iter().all(|g| *g == grandmaster),
+        "every node follows the one grandmaster: {synced:?}"
+    );
+    assert_eq!(
+        ReferenceClock::parse(s.get::<&str>("a-ts-refclk").unwrap()),
+        Some(ReferenceClock::Ptp2008 {
+            grandmaster: u64::from_str_radix(grandmaster, 16).unwrap(),
+            domain: 0
+        }),
+        "{caps}"
+    );
+    assert!(
+        matches!(
+            MediaClock::parse(s.get::<&str>("a-mediaclk").unwrap()),
+            Some(MediaClock::Direct { .. })
+        ),
+        "{caps}"
+    );
 
     // The same packet at both receivers: PTP clock times and system real times of rendering.
     let mut by_ptp = Vec::new();

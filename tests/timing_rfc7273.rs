@@ -92,7 +92,12 @@ impl Drop for NtpServer {
 
 /// A GstNtpClock on `server`, synchronised (bounded wait).
 fn synced_ntp_clock(server: &NtpServer) -> gst::Clock {
-    let clock = gst_net::NtpClock::new(None, "127.0.0.1", i32::from(server.port), gst::ClockTime::ZERO);
+    let clock = gst_net::NtpClock::new(
+        None,
+        "127.0.0.1",
+        i32::from(server.port),
+        gst::ClockTime::ZERO,
+    );
     clock
         .wait_for_sync(gst::ClockTime::from_seconds(10))
         .unwrap_or_else(|_| {
@@ -188,17 +193,24 @@ fn ntp_clock_is_signalled_and_rtpjitterbuffer_syncs_to_it() {
         if let Some(caps) = sent.lock().unwrap().1.clone() {
             break caps;
         }
-        assert!(Instant::now() < deadline, "no RTP caps from the sender in 10 s");
+        assert!(
+            Instant::now() < deadline,
+            "no RTP caps from the sender in 10 s"
+        );
         std::thread::sleep(Duration::from_millis(5));
     };
     let s = caps.structure(0).unwrap();
-    let refclk = s.get::<&str>("a-ts-refclk").expect("a-ts-refclk in the RTP caps");
+    let refclk = s
+        .get::<&str>("a-ts-refclk")
+        .expect("a-ts-refclk in the RTP caps");
     assert_eq!(
         ReferenceClock::parse(refclk),
         Some(ReferenceClock::parse(&format!("ntp=127.0.0.1:{}", server.port)).unwrap()),
         "{caps}"
     );
-    let mediaclk = s.get::<&str>("a-mediaclk").expect("a-mediaclk in the RTP caps");
+    let mediaclk = s
+        .get::<&str>("a-mediaclk")
+        .expect("a-mediaclk in the RTP caps");
     let Some(MediaClock::Direct { offset }) = MediaClock::parse(mediaclk) else {
         panic!("a-mediaclk is not direct=<offset>: {caps}");
     };
@@ -226,7 +238,10 @@ fn ntp_clock_is_signalled_and_rtpjitterbuffer_syncs_to_it() {
         &[gst::MessageType::Eos, gst::MessageType::Error],
     );
     assert!(
-        matches!(eos.as_ref().map(|m| m.view()), Some(gst::MessageView::Eos(_))),
+        matches!(
+            eos.as_ref().map(|m| m.view()),
+            Some(gst::MessageView::Eos(_))
+        ),
         "sender did not finish: {eos:?}"
     );
     // The last packets leave the sender's queue at EOS; give them time to arrive.
@@ -238,7 +253,10 @@ fn ntp_clock_is_signalled_and_rtpjitterbuffer_syncs_to_it() {
     sender.set_state(gst::State::Null).unwrap();
     receiver.set_state(gst::State::Null).unwrap();
     assert!(sender_problems.is_empty(), "sender: {sender_problems:?}");
-    assert!(receiver_problems.is_empty(), "receiver: {receiver_problems:?}");
+    assert!(
+        receiver_problems.is_empty(),
+        "receiver: {receiver_problems:?}"
+    );
 
     // Every RTP timestamp is what the signalled offset gives for its capture time on the
     // clock (running time + base time), within the tick that two roundings make.

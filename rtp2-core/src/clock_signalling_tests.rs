@@ -13,12 +13,18 @@ fn ptp_values() {
         grandmaster: 0x39a7_94ff_fe07_cbd0,
         domain: 0,
     };
-    assert_eq!(clock.to_string(), "ptp=IEEE1588-2008:39-A7-94-FF-FE-07-CB-D0:0");
+    assert_eq!(
+        clock.to_string(),
+        "ptp=IEEE1588-2008:39-A7-94-FF-FE-07-CB-D0:0"
+    );
     let clock = ReferenceClock::Ptp2008 {
         grandmaster: 0x0000_0000_0000_0a01,
         domain: 127,
     };
-    assert_eq!(clock.to_string(), "ptp=IEEE1588-2008:00-00-00-00-00-00-0A-01:127");
+    assert_eq!(
+        clock.to_string(),
+        "ptp=IEEE1588-2008:00-00-00-00-00-00-0A-01:127"
+    );
     // gst-rtsp-server leaves domain 0 out; lower-case hex is read too.
     assert_eq!(
         ReferenceClock::parse("ptp=IEEE1588-2008:39-a7-94-ff-fe-07-cb-d0"),
@@ -43,12 +49,27 @@ fn ntp_values() {
         port,
     };
     assert_eq!(ntp("203.0.113.10", 123).to_string(), "ntp=203.0.113.10");
-    assert_eq!(ntp("time.example", 10123).to_string(), "ntp=time.example:10123");
+    assert_eq!(
+        ntp("time.example", 10123).to_string(),
+        "ntp=time.example:10123"
+    );
     assert_eq!(ntp("2001:db8::1", 123).to_string(), "ntp=[2001:db8::1]");
-    assert_eq!(ntp("2001:db8::1", 4123).to_string(), "ntp=[2001:db8::1]:4123");
-    assert_eq!(ReferenceClock::parse("ntp=203.0.113.10"), Some(ntp("203.0.113.10", 123)));
-    assert_eq!(ReferenceClock::parse("ntp=127.0.0.1:4000"), Some(ntp("127.0.0.1", 4000)));
-    assert_eq!(ReferenceClock::parse("ntp=[::1]:4000"), Some(ntp("::1", 4000)));
+    assert_eq!(
+        ntp("2001:db8::1", 4123).to_string(),
+        "ntp=[2001:db8::1]:4123"
+    );
+    assert_eq!(
+        ReferenceClock::parse("ntp=203.0.113.10"),
+        Some(ntp("203.0.113.10", 123))
+    );
+    assert_eq!(
+        ReferenceClock::parse("ntp=127.0.0.1:4000"),
+        Some(ntp("127.0.0.1", 4000))
+    );
+    assert_eq!(
+        ReferenceClock::parse("ntp=[::1]:4000"),
+        Some(ntp("::1", 4000))
+    );
     assert_eq!(ReferenceClock::parse("ntp=[::1]"), Some(ntp("::1", 123)));
     assert_eq!(ReferenceClock::parse("local"), Some(ReferenceClock::Local));
     assert_eq!(ReferenceClock::Local.to_string(), "local");
@@ -89,9 +110,14 @@ fn mediaclk_values() {
     assert_eq!(MediaClock::Sender.to_string(), "sender");
     assert_eq!(
         MediaClock::parse("direct=963214424"),
-        Some(MediaClock::Direct { offset: 963_214_424 })
+        Some(MediaClock::Direct {
+            offset: 963_214_424
+        })
     );
-    assert_eq!(MediaClock::parse("direct"), Some(MediaClock::Direct { offset: 0 }));
+    assert_eq!(
+        MediaClock::parse("direct"),
+        Some(MediaClock::Direct { offset: 0 })
+    );
     assert_eq!(MediaClock::parse("sender"), Some(MediaClock::Sender));
     for value in [
         "",

@@ -48,7 +48,17 @@ impl Network {
         ip(&["netns", "add", &hub]);
         ip(&["-n", &hub, "link", "add", "br0", "type", "bridge"]);
         // No IGMP snooping: PTP's multicast reaches every port without a querier.
-        ip(&["-n", &hub, "link", "set", "br0", "type", "bridge", "mcast_snooping", "0"]);
+        ip(&[
+            "-n",
+            &hub,
+            "link",
+            "set",
+            "br0",
+            "type",
+            "bridge",
+            "mcast_snooping",
+            "0",
+        ]);
         ip(&["-n", &hub, "link", "set", "br0", "up"]);
         for (i, name) in host_names.iter().enumerate() {
             let ns = format!("{prefix}-{name}");
@@ -56,8 +66,8 @@ impl Network {
             network.hosts.push(ns.clone());
             let port = format!("p{i}");
             ip(&[
-                "-n", &hub, "link", "add", &port, "type", "veth", "peer", "name", "eth0",
-                "netns", &ns,
+                "-n", &hub, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns",
+                &ns,
             ]);
             ip(&["-n", &hub, "link", "set", &port, "master", "br0", "up"]);
             let address = format!("{SUBNET}.{}/24", i + 1);

@@ -79,7 +79,10 @@ pub fn run() {
     if let Some(src) = pipeline.by_name("src") {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line).unwrap();
-        let caps = line.trim().strip_prefix("CAPS ").expect("CAPS line on stdin");
+        let caps = line
+            .trim()
+            .strip_prefix("CAPS ")
+            .expect("CAPS line on stdin");
         let caps = caps.parse::<gst::Caps>().expect("RTP caps");
         src.set_property("caps", &caps);
         // The control stream: the same caps without RFC 7273 signalling.
@@ -106,7 +109,10 @@ pub fn run() {
             },
         );
     }
-    for out in ["out", "control"].into_iter().filter_map(|n| pipeline.by_name(n)) {
+    for out in ["out", "control"]
+        .into_iter()
+        .filter_map(|n| pipeline.by_name(n))
+    {
         out.connect("handoff", false, |values| {
             let sink = values[0].get::<gst::Element>().unwrap();
             let buffer = values[1].get::<gst::Buffer>().unwrap();
@@ -133,8 +139,7 @@ pub fn run() {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let bus = pipeline.bus().unwrap();
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        let Some(msg) = bus.timed_pop(gst::ClockTime::from_nseconds(left.as_nanos() as u64))
-        else {
+        let Some(msg) = bus.timed_pop(gst::ClockTime::from_nseconds(left.as_nanos() as u64)) else {
             break;
         };
         match msg.view() {

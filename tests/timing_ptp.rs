@@ -160,6 +160,18 @@ fn ptp_receivers_render_together() {
     let node_args = ["--exact", "ptp_node", "--ignored", "--nocapture"];
 
     let (lines_tx, lines) = mpsc::channel::<Line>();
+    let realtime = std::process::Command::new("chrt")
+        .args(["-f", "10", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    println!(
+        "nodes run {}",
+        if realtime {
+            "at SCHED_FIFO 10"
+        } else {
+            "at nice -10"
+        }
+    );
     // Receiver B's packets take 40 to 60 ms longer (a 50 ms hold-back of 20 ms packets) (held in the sender: a network delay that PTP's
     // own messages do not see, unlike a delay on B's link). Each receiver gets the stream
     // twice: on port 5004, and on 5006 for the control.
@@ -192,10 +204,15 @@ fn ptp_receivers_render_together() {
             (node::SECONDS, seconds.to_string()),
         ];
         let stderr = log(&format!("node{host}.log"));
-        // At a higher CPU priority, as a playout process would run: the handoff times are
-        // then less the wake-up delays of a busy machine.
-        let args: Vec<&str> = ["-n", "-10", exe].into_iter().chain(node_args).collect();
-        let child = net.spawn(host, "nice", &args, &envs, Stdio::piped(), stderr);
+        // Real-time priority, as a playout process would run, where allowed: the handoff
+        // times then hold less of the wake-up delays of a busy machine.
+        let (program, priority) = if realtime {
+            ("chrt", ["-f", "10"])
+        } else {
+            ("nice", ["-n", "-10"])
+        };
+        let args: Vec<&str> = priority.into_iter().chain([exe]).chain(node_args).collect();
+        let child = net.spawn(host, program, &args, &envs, Stdio::piped(), stderr);
         forward(host, child, lines_tx.clone());
     }
     drop(lines_tx);

@@ -12,6 +12,7 @@
 //!   module with `unsafe`: intrinsics, each block with its safety argument).
 //! - [`seqnum`]: sequence number classification and 64-bit extension of counters.
 //! - [`time`]: nanoseconds ↔ RTP clock ticks.
+//! - [`clock_signalling`]: RFC 7273 `ts-refclk` and `mediaclk` values (PTP, NTP clocks).
 //! - [`audio`]: packet time of constant-bitrate audio (RFC 3551 §4.5).
 //! - [`g722`], [`g729`]: the audio payload formats of RFC 3551 §4.5.2 and §4.5.6.
 //! - [`nal`]: NAL units in Annex B and length-prefixed streams (H.264, H.265).

@@ -6,6 +6,7 @@
 //! forms `rtpjitterbuffer` and gst-rtsp-server read and write, not produced by the code.
 
 use super::*;
+use proptest::prelude::*;
 
 #[test]
 fn ptp_values() {
@@ -165,5 +166,48 @@ fn values_round_trip() {
     for offset in [0u32, 1, 963_214_424, u32::MAX] {
         let clock = MediaClock::Direct { offset };
         assert_eq!(MediaClock::parse(&clock.to_string()), Some(clock));
+    }
+}
+
+proptest! {
+    /// Any text: no panic, and what parses writes back to a value that parses the same.
+    #[test]
+    fn any_text(text in "\\PC{0,60}") {
+        if let Some(clock) = ReferenceClock::parse(&text) {
+            prop_assert_eq!(ReferenceClock::parse(&clock.to_string()), Some(clock));
+        }
+        if let Some(clock) = MediaClock::parse(&text) {
+            prop_assert_eq!(MediaClock::parse(&clock.to_string()), Some(clock));
+        }
+    }
+
+    /// Near-miss texts around the forms that parse.
+    #[test]
+    fn near_misses(text in "(ptp=IEEE1588-2008:|ntp=|direct)[0-9A-Fa-f:\\[\\]=.-]{0,40}") {
+        if let Some(clock) = ReferenceClock::parse(&text) {
+            prop_assert_eq!(ReferenceClock::parse(&clock.to_string()), Some(clock));
+        }
+        if let Some(clock) = MediaClock::parse(&text) {
+            prop_assert_eq!(MediaClock::parse(&clock.to_string()), Some(clock));
+        }
+    }
+
+    /// Every NTP server value round-trips, host names and IPv6 literals alike.
+    #[test]
+    fn ntp_round_trip(host in "([a-z0-9.-]{1,20}|[0-9a-f:]{2,20})", port: u16) {
+        prop_assume!(!host.contains(']') && !host.starts_with('/') && !host.starts_with('['));
+        let clock = ReferenceClock::Ntp { host, port };
+        prop_assert_eq!(ReferenceClock::parse(&clock.to_string()), Some(clock));
+    }
+
+    /// The offset makes the RTP timestamp of running time `t` what a receiver predicts for
+    /// clock time `base + t`, within one tick.
+    #[test]
+    fn direct_offset_predicts(rtp0: u32, base in 0u64..(1 << 62), t in 0u64..(1 << 40),
+                              rate in prop::sample::select(vec![8000u32, 48000, 90000])) {
+        let offset = direct_offset(rtp0, base, rate);
+        let sent = crate::time::rtp_timestamp_for(t, rate, rtp0);
+        let predicted = rtp_timestamp_at(base + t, rate, offset);
+        prop_assert!(predicted.wrapping_sub(sent) <= 1);
     }
 }

@@ -338,3 +338,111 @@ fn system_clock_is_not_signalled() {
         "the system clock is nothing a receiver can share: {caps}"
     );
 }
+
+/// Each buffer an appsink got, with the caps it came with.
+type CapsSink = Arc<Mutex<Vec<(gst::Buffer, gst::Caps)>>>;
+
+fn collect_with_caps(pipeline: &gst::Pipeline, name: &str) -> CapsSink {
+    let sink = pipeline
+        .by_name(name)
+        .unwrap()
+        .downcast::<gst_app::AppSink>()
+        .unwrap();
+    let collected: CapsSink = Arc::default();
+    let c = collected.clone();
+    sink.set_callbacks(
+        gst_app::AppSinkCallbacks::builder()
+            .new_sample(move |s| {
+                let sample = s.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                let caps = sample.caps_owned().unwrap();
+                let mut c = c.lock().unwrap();
+                if let Some(list) = sample.buffer_list() {
+                    c.extend(list.iter_owned().map(|b| (b, caps.clone())));
+                } else if let Some(buffer) = sample.buffer_owned() {
+                    c.push((buffer, caps));
+                }
+                Ok(gst::FlowSuccess::Ok)
+            })
+            .build(),
+    );
+    collected
+}
+
+/// PAUSED → PLAYING moves the base time (running time stands still while paused, the clock
+/// does not), so the RTP timeline moves against the clock: the payloader must signal a new
+/// `direct=` offset for the packets after the pause.
+#[test]
+fn a_new_base_time_renegotiates_the_media_clock() {
+    common::init();
+    let server = NtpServer::start();
+    let clock = synced_ntp_clock(&server);
+    let pipeline = gst::parse::launch(
+        "audiotestsrc is-live=true samplesperbuffer=320 ! avenc_g722 ! rtpg722pay2 \
+         ! appsink name=sent sync=false",
+    )
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    pipeline.use_clock(Some(&clock));
+    let sent = collect_with_caps(&pipeline, "sent");
+    pipeline.set_state(gst::State::Playing).unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    let first_base = pipeline.base_time().unwrap();
+    pipeline.set_state(gst::State::Paused).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    pipeline.set_state(gst::State::Playing).unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    let second_base = pipeline.base_time().unwrap();
+    let problems = bus_problems(&pipeline);
+    pipeline.set_state(gst::State::Null).unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    assert!(
+        second_base >= first_base + gst::ClockTime::from_mseconds(250),
+        "the pause did not move the base time: {first_base} then {second_base}"
+    );
+
+    let sent = sent.lock().unwrap();
+    let mut offsets: Vec<u32> = Vec::new();
+    let (mut before, mut after) = (0, 0);
+    for (buffer, caps) in sent.iter() {
+        let s = caps.structure(0).unwrap();
+        let Some(MediaClock::Direct { offset }) =
+            s.get::<&str>("a-mediaclk").ok().and_then(MediaClock::parse)
+        else {
+            panic!("no direct media clock in {caps}");
+        };
+        if offsets.last() != Some(&offset) {
+            offsets.push(offset);
+        }
+        // Which base time the packet's caps stand for: the offset predicts its timestamp
+        // from its capture time on the clock with exactly one of them.
+        let rtp = rtp_timestamp(buffer);
+        let matches = |base: gst::ClockTime| {
+            let predicted =
+                rtp_timestamp_at((buffer.pts().unwrap() + base).nseconds(), 8000, offset);
+            predicted.wrapping_sub(rtp) <= 1 || rtp.wrapping_sub(predicted) <= 1
+        };
+        match (matches(first_base), matches(second_base)) {
+            (true, false) if after == 0 => before += 1,
+            (false, true) => after += 1,
+            other => {
+                let d = |base: gst::ClockTime| {
+                    rtp_timestamp_at((buffer.pts().unwrap() + base).nseconds(), 8000, offset)
+                        .wrapping_sub(rtp) as i32
+                };
+                panic!(
+                    "packet {rtp} pts {} (direct={offset}, #{before}/{after}) fits the base times \
+                     {other:?}: off by {} and {} ticks",
+                    buffer.pts().unwrap(),
+                    d(first_base),
+                    d(second_base)
+                )
+            }
+        }
+    }
+    assert_eq!(offsets.len(), 2, "one offset per PLAYING: {offsets:?}");
+    assert!(
+        before >= 10 && after >= 10,
+        "{before} packets before, {after} after the pause"
+    );
+}

@@ -529,6 +529,12 @@ impl RtpBasePay2 {
             .zip(element.base_time())
             .and_then(|(clock, base_time)| ClockSignal::of(&clock, base_time));
         let mut state = lock(&self.state);
+        // The RTP timestamps must follow the signalled clock: sample-counted (continuous)
+        // timing takes its anchor again from the next timestamp, or a pause would leave the
+        // RTP timeline off the clock by the gap the source's timestamps make at resumption.
+        if signal.is_some() {
+            state.continuous_anchor = None;
+        }
         if state.clock_signal != signal {
             gst::debug!(crate::CAT, imp = self, "Clock signalling now {signal:?}");
             state.clock_signal = signal;

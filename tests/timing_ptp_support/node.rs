@@ -43,8 +43,10 @@ fn env(name: &str) -> String {
 
 /// Runs the node; returns when its pipeline has played for its time or failed.
 pub fn run() {
+    let Ok(iface) = std::env::var(IFACE) else {
+        panic!("ptp_node is a child process of ptp_receivers_render_together, not a test");
+    };
     super::common::init();
-    let iface = env(IFACE);
     if let Err(err) = gst_net::PtpClock::init(None, &[iface.as_str()]) {
         say(&format!(
             "ERROR gst_ptp_init on {iface} failed ({err}): is gst-ptp-helper installed?"

@@ -140,10 +140,13 @@ fn ptp_receivers_render_together() {
         "{helper} is missing: install libgstreamer1.0-0 (GStreamer's PTP helper)"
     );
 
-    let logs = common::TempDir::new("ptp");
-    let log = |name: &str| std::fs::File::create(logs.0.join(name)).unwrap();
+    // Logs stay after the run (each run replaces them), to read when it fails.
+    let logs = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("timing-ptp");
+    let _ = std::fs::remove_dir_all(&logs);
+    std::fs::create_dir_all(&logs).unwrap();
+    let log = |name: &str| std::fs::File::create(logs.join(name)).unwrap();
     let mut net = netns::Network::new(&["gm", "tx", "rxa", "rxb"]);
-    let conf = logs.0.join("ptp4l.conf");
+    let conf = logs.join("ptp4l.conf");
     std::fs::write(&conf, PTP4L_CONF).unwrap();
     let conf = conf.to_str().unwrap().to_owned();
     net.spawn(
@@ -232,7 +235,7 @@ fn ptp_receivers_render_together() {
             panic!(
                 "PTP nodes did not finish in 75 s; synced: {synced:?}; problems: {problems:?}; \
                  logs in {}",
-                logs.0.display()
+                logs.display()
             );
         };
         let Some(line) = line else {
@@ -276,11 +279,10 @@ fn ptp_receivers_render_together() {
         }
     }
     drop(net);
-    let keep = std::env::var_os("RTP2_PTP_KEEP_LOGS").is_some();
     assert!(
         problems.is_empty(),
         "PTP nodes reported: {problems:?}; synced: {synced:?}; logs in {}",
-        logs.0.display()
+        logs.display()
     );
     let caps = caps.expect("the sender printed no RTP caps with a-ts-refclk");
     println!("sender {caps}");
@@ -332,7 +334,7 @@ fn ptp_receivers_render_together() {
         by_ptp.len() >= 200,
         "only {} packets rendered by both receivers after warm-up (logs in {})",
         by_ptp.len(),
-        logs.0.display()
+        logs.display()
     );
     if let Ok(path) = std::env::var("RTP2_PTP_DUMP") {
         let mut rows: Vec<_> = renders[0]
@@ -373,9 +375,6 @@ fn ptp_receivers_render_together() {
          {clocks}; control (no rfc7273-sync), system clock {control_spread}",
         by_ptp.len()
     );
-    if keep {
-        std::mem::forget(logs);
-    }
     // The PTP times the sinks wait for are what RFC 7273 makes equal; how far the two PTP
     // clocks are apart decides when those times come; when the handoff then runs adds each
     // process's wake-up delay (on a loaded 2-core machine, a ms now and then), so what is

@@ -12,6 +12,7 @@
 //!   module with `unsafe`: intrinsics, each block with its safety argument).
 //! - [`seqnum`]: sequence number classification and 64-bit extension of counters.
 //! - [`time`]: nanoseconds ↔ RTP clock ticks.
+//! - [`latency`]: capture-to-output latency statistics in fixed memory.
 //! - [`audio`]: packet time of constant-bitrate audio (RFC 3551 §4.5).
 //! - [`g722`], [`g729`]: the audio payload formats of RFC 3551 §4.5.2 and §4.5.6.
 //! - [`nal`]: NAL units in Annex B and length-prefixed streams (H.264, H.265).
@@ -37,6 +38,7 @@ pub mod h264;
 pub mod h265;
 pub mod hdrext;
 pub mod hdrsimd;
+pub mod latency;
 pub mod nal;
 #[cfg(test)]
 mod nal_roundtrip_tests;

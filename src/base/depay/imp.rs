@@ -83,6 +83,8 @@ struct Stats {
     dropped_payload: u64,
     buffers_pushed: u64,
     keyframe_requests: u64,
+    /// Capture → output latency of the outputs carrying a capture time (made at the first).
+    capture_latency: Option<Box<rtp2_core::latency::CaptureLatency>>,
 }
 
 #[derive(Debug)]
@@ -330,6 +332,13 @@ impl RtpBaseDepay2 {
                 // The extensions read from a snapshot, without lock.
                 let extensions = lock(&self.extensions).clone();
                 caps_update = extensions.read(self.obj().upcast_ref(), &from.extensions, out);
+            }
+            if let Some(latency) = super::latency::latency_of(out) {
+                lock(&self.state)
+                    .stats
+                    .capture_latency
+                    .get_or_insert_with(Default::default)
+                    .observe(latency);
             }
         }
         if caps_update {
@@ -735,13 +744,14 @@ impl RtpBaseDepay2 {
             .field("ssrc", input.ssrc().unwrap_or(0))
             .field("seqnum", u32::from(input.last_seqnum()))
             .field("timestamp", input.last_timestamp());
-        input
+        let builder = input
             .stats
             .add_fields(builder)
             .field("packets-without-payload", s.packets_without_payload)
             .field("dropped-payload", s.dropped_payload)
             .field("buffers-pushed", s.buffers_pushed)
-            .field("keyframe-requests", s.keyframe_requests)
+            .field("keyframe-requests", s.keyframe_requests);
+        super::latency::add_fields(builder, s.capture_latency.as_deref())
             // The fields of the C base class's stats, under its names, for applications
             // that read them.
             .field("clock_rate", state.clock_rate.unwrap_or(0))

@@ -1,0 +1,236 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! End-to-end latency measured per frame (docs/timing.md): a G.722 sender stamps the capture
+//! time of every frame (a `GstReferenceTimestampMeta` `timestamp/x-ntp`, written by
+//! `rtphdrextabscapturetime` or the C `rtphdrextntp64`), a network pipeline delays the UDP
+//! packets with `netsim` (50 ms ± 10 ms, uniform) and sends each to two receivers on
+//! 127.0.0.1, whose `rtpg722depay2` report capture → output latency in `stats`:
+//! - without a jitterbuffer, the depayloader sees every packet's own delay: the median is the
+//!   injected delay plus the sender's configured latency (the time its `udpsink` holds a frame
+//!   after capture);
+//! - behind `rtpjitterbuffer`, which replaces the per-packet delay by a constant playout
+//!   delay (its latency after the delay of the packets it anchors its clock on), the latency
+//!   is that of a packet that came 40 to 60 ms after capture plus the jitterbuffer's latency.
+//!
+//! Capture → render at each receiver's sink (`sync=true`) adds the receiver's configured
+//! latency to the delay of the packet its clock is anchored on.
+
+mod common;
+mod timing_support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use gst::prelude::*;
+use gst_rtp::prelude::*;
+use timing_support::*;
+
+const MIN_DELAY_MS: i64 = 40;
+const MAX_DELAY_MS: i64 = 60;
+const MS: i64 = 1_000_000;
+/// The second receiver's jitterbuffer latency.
+const JITTERBUFFER_MS: i64 = 100;
+const ABS_CAPTURE_TIME_URI: &str = "http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time";
+const NTP64_URI: &str = "urn:ietf:params:rtp-hdrext:ntp-64";
+
+/// A receiver of one link: its pipeline and the capture → render latencies at its sink.
+struct Receiver {
+    pipeline: gst::Pipeline,
+    rendered: Arc<Mutex<Vec<i64>>>,
+}
+
+/// One sender → network → two receivers, the capture time in `factory`'s extension.
+struct Link {
+    name: &'static str,
+    sender: gst::Pipeline,
+    /// UDP in, `netsim`, UDP out to both receivers (the same delay for each packet).
+    network: gst::Pipeline,
+    direct: Receiver,
+    jitterbuffered: Receiver,
+}
+
+fn receiver(port: u16, uri: &str, jitterbuffer: &str) -> Receiver {
+    let pipeline = pipeline(&format!(
+        "udpsrc address=127.0.0.1 port={port} \
+           caps=\"application/x-rtp,media=audio,clock-rate=8000,encoding-name=G722,payload=9,\
+                  extmap-1=(string){uri}\" \
+         {jitterbuffer} ! rtpg722depay2 name=depay ! avdec_g722 \
+         ! fakesink name=sink sync=true signal-handoffs=true"
+    ));
+    let rendered = Arc::new(Mutex::new(Vec::new()));
+    let r = rendered.clone();
+    pipeline
+        .by_name("sink")
+        .unwrap()
+        .connect("handoff", false, move |args| {
+            let buffer = args[1].get::<gst::Buffer>().unwrap();
+            if let Some(capture) = capture_time_ns(&buffer) {
+                r.lock().unwrap().push(now_ntp_ns() as i64 - capture as i64);
+            }
+            None
+        });
+    Receiver { pipeline, rendered }
+}
+
+fn link(name: &'static str, factory: &str, uri: &str) -> Link {
+    let [network_port, direct_port, jb_port] = [(); 3].map(|_| common::free_udp_port());
+    let network = pipeline(&format!(
+        "udpsrc address=127.0.0.1 port={network_port} \
+         ! netsim delay-probability=1.0 delay-distribution=uniform \
+             min-delay={MIN_DELAY_MS} max-delay={MAX_DELAY_MS} \
+         ! multiudpsink clients=127.0.0.1:{direct_port},127.0.0.1:{jb_port} \
+             sync=false async=false"
+    ));
+    let sender = pipeline(&format!(
+        "audiotestsrc is-live=true samplesperbuffer=320 ! audio/x-raw,rate=16000,channels=1 \
+         ! avenc_g722 ! rtpg722pay2 name=pay ! udpsink host=127.0.0.1 port={network_port}"
+    ));
+    let ext = gst::ElementFactory::make(factory)
+        .build()
+        .unwrap_or_else(|_| panic!("{factory} is missing (gst-plugins-good 1.22 or ours)"))
+        .downcast::<gst_rtp::RTPHeaderExtension>()
+        .unwrap();
+    ext.set_id(1);
+    let pay = sender.by_name("pay").unwrap();
+    pay.emit_by_name::<()>("add-extension", &[&ext]);
+    stamp_capture_time(&pay.static_pad("sink").unwrap());
+    Link {
+        name,
+        sender,
+        network,
+        direct: receiver(direct_port, uri, ""),
+        jitterbuffered: receiver(
+            jb_port,
+            uri,
+            &format!("! rtpjitterbuffer latency={JITTERBUFFER_MS}"),
+        ),
+    }
+}
+
+/// The depayloader's latency statistics: (frames, median, p95, min, max) in ns.
+fn depay_latency(receiver: &Receiver) -> (u64, i64, i64, i64, i64) {
+    let stats = receiver
+        .pipeline
+        .by_name("depay")
+        .unwrap()
+        .property::<gst::Structure>("stats");
+    let field = |f: &str| stats.get::<i64>(f).unwrap();
+    (
+        stats.get::<u64>("capture-latency-count").unwrap(),
+        field("capture-latency-median"),
+        field("capture-latency-p95"),
+        field("capture-latency-min"),
+        field("capture-latency-max"),
+    )
+}
+
+/// Checks `value` is in `range` (ns), or says why not in `failures`.
+fn check(failures: &mut Vec<String>, what: String, value: Option<i64>, low: i64, high: i64) {
+    match value {
+        Some(v) if (low..=high).contains(&v) => {}
+        v => failures.push(format!(
+            "{what}: {:?} ms, expected {:.1} to {:.1} ms",
+            v.map(ms),
+            ms(low),
+            ms(high)
+        )),
+    }
+}
+
+#[test]
+fn capture_to_depayloader_latency_is_network_delay_plus_configured_latency() {
+    common::init();
+    let links = [
+        link(
+            "abs-capture-time (rtphdrextabscapturetime)",
+            "rtphdrextabscapturetime",
+            ABS_CAPTURE_TIME_URI,
+        ),
+        link("NTP-64 (C rtphdrextntp64)", "rtphdrextntp64", NTP64_URI),
+    ];
+    let pipelines: Vec<&gst::Pipeline> = links
+        .iter()
+        .flat_map(|l| {
+            [
+                &l.direct.pipeline,
+                &l.jitterbuffered.pipeline,
+                &l.network,
+                &l.sender,
+            ]
+        })
+        .collect();
+    play_for(&pipelines, Duration::from_secs(6));
+    let mut failures = Vec::new();
+    let median_delay = (MIN_DELAY_MS + MAX_DELAY_MS) / 2 * MS;
+    for l in &links {
+        let sender_latency = configured_latency(&l.sender).as_nanos() as i64;
+        for (receiver, hold, what) in [
+            (&l.direct, None, "no jitterbuffer"),
+            (
+                &l.jitterbuffered,
+                Some(JITTERBUFFER_MS * MS),
+                "rtpjitterbuffer",
+            ),
+        ] {
+            let receiver_latency = configured_latency(&receiver.pipeline).as_nanos() as i64;
+            let (count, median, p95, min, max) = depay_latency(receiver);
+            let rendered = receiver.rendered.lock().unwrap().clone();
+            let render_median = quantile(&rendered, 0.5);
+            eprintln!(
+                "{} ({what}): {count} frames; capture → depayloader median {:.1} ms, p95 {:.1} \
+                 ms, min {:.1} ms, max {:.1} ms; capture → render ({} frames) median {:.1} ms, \
+                 p95 {:.1} ms; netsim median {:.1} ms, sender latency {:.1} ms, receiver \
+                 latency {:.1} ms",
+                l.name,
+                ms(median),
+                ms(p95),
+                ms(min),
+                ms(max),
+                rendered.len(),
+                ms(render_median.unwrap_or(0)),
+                ms(quantile(&rendered, 0.95).unwrap_or(0)),
+                ms(median_delay),
+                ms(sender_latency),
+                ms(receiver_latency),
+            );
+            if count < 200 {
+                failures.push(format!("{} ({what}): only {count} frames", l.name));
+            }
+            let name = format!("{} ({what})", l.name);
+            match hold {
+                // Every frame's own delay: the median is the injected delay's.
+                None => {
+                    let expected = median_delay + sender_latency;
+                    check(
+                        &mut failures,
+                        format!("{name}: capture → depayloader median"),
+                        Some(median),
+                        expected - 5 * MS,
+                        expected + 5 * MS,
+                    );
+                }
+                // A constant playout delay: one packet's delay plus the jitterbuffer's.
+                Some(hold) => check(
+                    &mut failures,
+                    format!("{name}: capture → depayloader median"),
+                    Some(median),
+                    MIN_DELAY_MS * MS + sender_latency + hold - 5 * MS,
+                    MAX_DELAY_MS * MS + sender_latency + hold + 5 * MS,
+                ),
+            }
+            // The sink renders at the running time (anchored on one packet's arrival) plus
+            // the receiver's latency.
+            check(
+                &mut failures,
+                format!("{name}: capture → render median"),
+                render_median,
+                MIN_DELAY_MS * MS + sender_latency + receiver_latency - 5 * MS,
+                MAX_DELAY_MS * MS + sender_latency + receiver_latency + 5 * MS,
+            );
+        }
+    }
+    stop(&pipelines);
+    assert!(failures.is_empty(), "{failures:#?}");
+}

@@ -7,6 +7,8 @@
 //! their configured latency, and order statistics.
 #![allow(dead_code)]
 
+pub mod av;
+
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;

@@ -54,9 +54,9 @@ impl std::ops::Deref for Class {
 }
 
 const DEFAULT_MAX_REORDER: u32 = 100;
-/// Derived PTS further than this from the arrival PTS means the clocks drifted apart (or the
-/// sender jumped): re-anchor the RTP → PTS mapping.
-const MAX_PTS_DRIFT: gst::ClockTime = gst::ClockTime::from_seconds(1);
+/// An input PTS this far from the one the RTP time predicts is logged (sender restart, clock
+/// jump).
+const PTS_JUMP: gst::ClockTime = gst::ClockTime::from_seconds(1);
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -129,7 +129,8 @@ struct State {
     input_times: (Option<gst::ClockTime>, Option<gst::ClockTime>),
     /// SSRC, sequence numbers, verdicts and input counters.
     rtp_in: RtpIn,
-    /// (extended RTP timestamp, PTS) pair the output PTS are computed from.
+    /// (extended RTP timestamp, PTS) of the last packet with a PTS: the output PTS are
+    /// computed from it.
     anchor: Option<(u64, gst::ClockTime)>,
     discont_pending: bool,
     /// What the outputs made from each recent packet get from it (extension block, CSRCs,
@@ -528,15 +529,16 @@ impl RtpBaseDepay2 {
             }
             let ext_timestamp = accepted.ext_timestamp;
             if let Some(pts) = buffer.pts() {
-                let drifted = state
+                // Every packet's PTS re-anchors the RTP time: upstream (a jitterbuffer) is the
+                // timing authority, and rtpbin's lip sync and `ts-offset` move its PTS by a
+                // few milliseconds at a time; outputs follow them as the C depayloaders do.
+                let jumped = state
                     .pts_for(ext_timestamp)
-                    .is_none_or(|derived| derived.absdiff(pts) > MAX_PTS_DRIFT);
-                if drifted {
-                    if state.anchor.is_some() {
-                        gst::debug!(crate::CAT, imp = self, "Re-anchoring RTP time at {pts}");
-                    }
-                    state.anchor = Some((ext_timestamp, pts));
+                    .is_some_and(|derived| derived.absdiff(pts) > PTS_JUMP);
+                if jumped {
+                    gst::debug!(crate::CAT, imp = self, "Input PTS jumped to {pts}");
                 }
+                state.anchor = Some((ext_timestamp, pts));
             }
             state.window.record(accepted.ext_seqnum, &rtp, metas);
             (accepted.ext_seqnum, ext_timestamp, accepted.discont)

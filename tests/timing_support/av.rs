@@ -50,12 +50,12 @@ pub fn flash_every(
             return gst::PadProbeReturn::Ok;
         };
         let phase = running % period;
-        if phase < duration.nseconds() {
-            if let Ok(mut map) = buffer.make_mut().map_writable() {
-                let luma = (width * height).min(map.len());
-                map[..luma].fill(FLASH_LUMA);
-                p.lock().unwrap().push(phase);
-            }
+        if phase < duration.nseconds()
+            && let Ok(mut map) = buffer.make_mut().map_writable()
+        {
+            let luma = (width * height).min(map.len());
+            map[..luma].fill(FLASH_LUMA);
+            p.lock().unwrap().push(phase);
         }
         gst::PadProbeReturn::Ok
     });

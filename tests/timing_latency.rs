@@ -15,9 +15,12 @@
 //!   is that of a packet that came 40 to 60 ms after capture plus the jitterbuffer's latency.
 //!
 //! Capture → render at each receiver's sink (`sync=true`) adds the receiver's configured
-//! latency to the delay of the packet its clock is anchored on.
+//! latency to the delay of the packet its clock is anchored on. The `rtp-metrics` tracer's
+//! `rtp2_capture_latency_seconds` histogram of each depayloader counts the same frames and
+//! has the same median.
 
 mod common;
+mod telemetry_support;
 mod timing_support;
 
 use std::sync::{Arc, Mutex};
@@ -25,6 +28,7 @@ use std::time::Duration;
 
 use gst::prelude::*;
 use gst_rtp::prelude::*;
+use telemetry_support::{scrape, tracer_port};
 use timing_support::*;
 
 const MIN_DELAY_MS: i64 = 40;
@@ -51,7 +55,7 @@ struct Link {
     jitterbuffered: Receiver,
 }
 
-fn receiver(port: u16, uri: &str, jitterbuffer: &str) -> Receiver {
+fn receiver(name: &str, port: u16, uri: &str, jitterbuffer: &str) -> Receiver {
     let pipeline = pipeline(&format!(
         "udpsrc address=127.0.0.1 port={port} \
            caps=\"application/x-rtp,media=audio,clock-rate=8000,encoding-name=G722,payload=9,\
@@ -59,6 +63,7 @@ fn receiver(port: u16, uri: &str, jitterbuffer: &str) -> Receiver {
          {jitterbuffer} ! rtpg722depay2 name=depay ! avdec_g722 \
          ! fakesink name=sink sync=true signal-handoffs=true"
     ));
+    pipeline.set_property("name", name);
     let rendered = Arc::new(Mutex::new(Vec::new()));
     let r = rendered.clone();
     pipeline
@@ -74,7 +79,7 @@ fn receiver(port: u16, uri: &str, jitterbuffer: &str) -> Receiver {
     Receiver { pipeline, rendered }
 }
 
-fn link(name: &'static str, factory: &str, uri: &str) -> Link {
+fn link(name: &'static str, factory: &'static str, uri: &str) -> Link {
     let [network_port, direct_port, jb_port] = [(); 3].map(|_| common::free_udp_port());
     let network = pipeline(&format!(
         "udpsrc address=127.0.0.1 port={network_port} \
@@ -100,8 +105,9 @@ fn link(name: &'static str, factory: &str, uri: &str) -> Link {
         name,
         sender,
         network,
-        direct: receiver(direct_port, uri, ""),
+        direct: receiver(&format!("{factory}-direct"), direct_port, uri, ""),
         jitterbuffered: receiver(
+            &format!("{factory}-jitterbuffer"),
             jb_port,
             uri,
             &format!("! rtpjitterbuffer latency={JITTERBUFFER_MS}"),
@@ -126,6 +132,46 @@ fn depay_latency(receiver: &Receiver) -> (u64, i64, i64, i64, i64) {
     )
 }
 
+/// The cumulative buckets (upper bound in ns, count) of the tracer's capture-latency
+/// histogram of the element `depay` in `pipeline`, read from the Prometheus text `body`.
+fn tracer_buckets(body: &str, pipeline: &str) -> Vec<(f64, u64)> {
+    let series = format!("pipeline=\"{pipeline}\"");
+    body.lines()
+        .filter(|l| l.starts_with("rtp2_capture_latency_seconds_bucket{"))
+        .filter(|l| l.contains(&series) && l.contains("element=\"depay\""))
+        .filter_map(|l| {
+            let le = l.split("le=\"").nth(1)?.split('"').next()?;
+            let bound = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse::<f64>().ok()? * 1e9
+            };
+            let count = l.rsplit_once(' ')?.1.parse::<u64>().ok()?;
+            Some((bound, count))
+        })
+        .collect()
+}
+
+/// The tracer counted `count` frames and its bucket holding the median holds `median` (ns).
+fn check_tracer(failures: &mut Vec<String>, body: &str, pipeline: &str, count: u64, median: i64) {
+    let buckets = tracer_buckets(body, pipeline);
+    let total = buckets.last().map_or(0, |b| b.1);
+    let half = total.div_ceil(2);
+    let upper = buckets.iter().position(|&(_, n)| n >= half);
+    let ok = total == count
+        && upper.is_some_and(|i| {
+            let lower = if i == 0 { 0.0 } else { buckets[i - 1].0 };
+            (lower..=buckets[i].0).contains(&(median as f64))
+        });
+    if !ok {
+        failures.push(format!(
+            "{pipeline}: tracer histogram {buckets:?} ({total} frames) against stats: {count} \
+             frames, median {:.1} ms",
+            ms(median)
+        ));
+    }
+}
+
 /// Checks `value` is in `range` (ns), or says why not in `failures`.
 fn check(failures: &mut Vec<String>, what: String, value: Option<i64>, low: i64, high: i64) {
     match value {
@@ -141,7 +187,7 @@ fn check(failures: &mut Vec<String>, what: String, value: Option<i64>, low: i64,
 
 #[test]
 fn capture_to_depayloader_latency_is_network_delay_plus_configured_latency() {
-    common::init();
+    let port = tracer_port();
     let links = [
         link(
             "abs-capture-time (rtphdrextabscapturetime)",
@@ -162,10 +208,19 @@ fn capture_to_depayloader_latency_is_network_delay_plus_configured_latency() {
         })
         .collect();
     play_for(&pipelines, Duration::from_secs(6));
+    let sender_latencies: Vec<i64> = links
+        .iter()
+        .map(|l| configured_latency(&l.sender).as_nanos() as i64)
+        .collect();
+    // The senders stop and the last packets arrive: stats and tracer see the same frames.
+    for l in &links {
+        l.sender.set_state(gst::State::Null).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let body = scrape(port);
     let mut failures = Vec::new();
     let median_delay = (MIN_DELAY_MS + MAX_DELAY_MS) / 2 * MS;
-    for l in &links {
-        let sender_latency = configured_latency(&l.sender).as_nanos() as i64;
+    for (l, &sender_latency) in links.iter().zip(&sender_latencies) {
         for (receiver, hold, what) in [
             (&l.direct, None, "no jitterbuffer"),
             (
@@ -176,6 +231,13 @@ fn capture_to_depayloader_latency_is_network_delay_plus_configured_latency() {
         ] {
             let receiver_latency = configured_latency(&receiver.pipeline).as_nanos() as i64;
             let (count, median, p95, min, max) = depay_latency(receiver);
+            check_tracer(
+                &mut failures,
+                &body,
+                &receiver.pipeline.name(),
+                count,
+                median,
+            );
             let rendered = receiver.rendered.lock().unwrap().clone();
             let render_median = quantile(&rendered, 0.5);
             eprintln!(

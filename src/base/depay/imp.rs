@@ -334,7 +334,7 @@ impl RtpBaseDepay2 {
                 let extensions = lock(&self.extensions).clone();
                 caps_update = extensions.read(self.obj().upcast_ref(), &from.extensions, out);
             }
-            if let Some(latency) = super::latency::latency_of(out) {
+            if let Some(latency) = crate::capture_time::latency_of(out) {
                 lock(&self.state)
                     .stats
                     .capture_latency

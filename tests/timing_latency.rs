@@ -296,3 +296,77 @@ fn capture_to_depayloader_latency_is_network_delay_plus_configured_latency() {
     stop(&pipelines);
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// NTP 32.32 fixed point (RFC 5905 §6) of `ns` nanoseconds since 1900.
+fn ntp64(ns: u64) -> u64 {
+    let secs = ns / 1_000_000_000;
+    let frac = ((ns % 1_000_000_000) << 32) / 1_000_000_000;
+    (secs << 32) | frac
+}
+
+/// Without a network: packets whose abs-capture-time elements (built by hand, RFC 8285
+/// one-byte form) say 10, 20, … 100 ms ago, one 5 s ahead (the clocks disagree) and one
+/// without the element: the depayloader's `stats` count the eleven stamped outputs, the
+/// future one as negative, and the order statistics follow.
+#[test]
+fn depayloader_stats_count_every_output_with_a_capture_time() {
+    common::init();
+    let mut h = gst_check::Harness::new("rtpg722depay2");
+    h.set_src_caps_str(&format!(
+        "application/x-rtp,media=audio,clock-rate=8000,encoding-name=G722,payload=9,\
+         extmap-1=(string){ABS_CAPTURE_TIME_URI}"
+    ));
+    let now = now_ntp_ns();
+    let mut captures: Vec<u64> = (1..=10).map(|k| now - k * 10 * MS as u64).collect();
+    captures.push(now + 5_000 * MS as u64);
+    for (i, capture) in captures.iter().enumerate() {
+        let seq = i as u16;
+        let element = ntp64(*capture).to_be_bytes();
+        h.push(common::hdrext::packet_with_element(
+            9,
+            seq,
+            160 * u32::from(seq),
+            false,
+            1,
+            &element,
+            &[0x55; 160],
+        ))
+        .unwrap();
+    }
+    let plain = common::rtp_packet(9, 11, 160 * 11, 0x1122_3344, false, &[0x55; 160]);
+    h.push(gst::Buffer::from_mut_slice(plain)).unwrap();
+    let mut outputs = 0;
+    while h.try_pull().is_some() {
+        outputs += 1;
+    }
+    let elapsed = (now_ntp_ns() - now) as i64;
+    assert_eq!(outputs, 12);
+    let stats = h.element().unwrap().property::<gst::Structure>("stats");
+    let field = |f: &str| stats.get::<i64>(f).unwrap();
+    assert_eq!(
+        stats.get::<u64>("capture-latency-count").unwrap(),
+        11,
+        "{stats}"
+    );
+    assert_eq!(
+        stats.get::<u64>("capture-latency-negative").unwrap(),
+        1,
+        "{stats}"
+    );
+    let within = |f: &str, ideal: i64| {
+        let v = field(f);
+        assert!(
+            (ideal..=ideal + elapsed + MS).contains(&v),
+            "{f} {:.1} ms, expected {:.1} ms (+{:.1} ms elapsed): {stats}",
+            ms(v),
+            ms(ideal),
+            ms(elapsed)
+        );
+    };
+    within("capture-latency-min", -5_000 * MS);
+    within("capture-latency-last", -5_000 * MS);
+    within("capture-latency-max", 100 * MS);
+    // Sorted: −5 s, 10, 20, … 100 ms: the sixth of eleven is 50 ms, read from its 1 ms
+    // bucket.
+    within("capture-latency-median", 50 * MS);
+}

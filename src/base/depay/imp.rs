@@ -530,8 +530,9 @@ impl RtpBaseDepay2 {
             let ext_timestamp = accepted.ext_timestamp;
             if let Some(pts) = buffer.pts() {
                 // Every packet's PTS re-anchors the RTP time: upstream (a jitterbuffer) is the
-                // timing authority, and rtpbin's lip sync and `ts-offset` move its PTS by a
-                // few milliseconds at a time; outputs follow them as the C depayloaders do.
+                // timing authority, and rtpbin's lip sync moves its PTS (`ts-offset`) by up
+                // to hundreds of milliseconds at once; outputs follow, as the C
+                // depayloaders' do (tests/timing_sync.rs).
                 let jumped = state
                     .pts_for(ext_timestamp)
                     .is_some_and(|derived| derived.absdiff(pts) > PTS_JUMP);

@@ -16,7 +16,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
 
-use super::latency::LatencyHistogram;
+use super::latency::{CaptureHistogram, LatencyHistogram};
 
 /// Labels of a per-stream series: where the packets were seen and which stream they are.
 /// All bounded: pipelines, elements and pads are finite, and the streams per pad and in
@@ -58,6 +58,7 @@ pub(crate) struct Families {
     keyframes: Family<StreamLabels, Counter>,
     jitter: Family<StreamLabels, Gauge<f64, AtomicU64>>,
     latency: Family<ElementLabels, LatencyHistogram>,
+    capture_latency: Family<ElementLabels, CaptureHistogram>,
     /// Packets of streams beyond the series cap, which no per-stream series counts.
     pub untracked_packets: Counter,
     /// Streams refused a series because the cap was reached.
@@ -136,6 +137,12 @@ impl Families {
             Unit::Seconds,
             self.latency.clone(),
         );
+        registry.register_with_unit(
+            "capture_latency",
+            "Time from capture (a timestamp/x-ntp reference timestamp meta: abs-capture-time, RFC 6051 NTP-64, RTCP sender reports) to one of our elements pushing the packet or frame, on this host's wall clock",
+            Unit::Seconds,
+            self.capture_latency.clone(),
+        );
         registry.register(
             "untracked_packets",
             "Packets of streams over the series cap, counted by no per-stream series",
@@ -185,6 +192,31 @@ impl Families {
             labels,
             families: self.clone(),
         }
+    }
+}
+
+impl Families {
+    /// The capture-latency histogram of one element; the series goes when the handle drops.
+    pub(crate) fn capture_latency(self: &Arc<Self>, labels: ElementLabels) -> CaptureSeries {
+        CaptureSeries {
+            histogram: self.capture_latency.get_or_create_owned(&labels),
+            labels,
+            families: self.clone(),
+        }
+    }
+}
+
+/// The capture-latency histogram of one element, removed from its family on drop.
+#[derive(Debug)]
+pub(crate) struct CaptureSeries {
+    pub histogram: CaptureHistogram,
+    labels: ElementLabels,
+    families: Arc<Families>,
+}
+
+impl Drop for CaptureSeries {
+    fn drop(&mut self) {
+        self.families.capture_latency.remove(&self.labels);
     }
 }
 

@@ -216,18 +216,29 @@ impl PadProbe {
                 t.observe(ts - entry, n, families);
             }
         }
-        if !inner.placed.as_ref().is_some_and(|p| p.counts) {
-            return;
-        }
-        if inner.kind == Kind::Unknown {
+        let counts = inner.placed.as_ref().is_some_and(|p| p.counts);
+        if counts && inner.kind == Kind::Unknown {
             inner.kind = pad.current_caps().map_or(Kind::Unknown, |c| kind_of(&c));
             self.refresh_idle(&inner);
         }
-        let Kind::Rtp(clock_rate, codec) = inner.kind else {
-            return;
+        let rtp = match inner.kind {
+            Kind::Rtp(clock_rate, codec) if counts => Some((clock_rate, codec)),
+            _ => None,
         };
+        // Our element's outputs that carry a capture time: capture → output latency.
+        let own = inner.own.clone();
+        if own.is_none() && rtp.is_none() {
+            return;
+        }
         for buffer in buffers {
-            inner.on_packet(ts, buffer, clock_rate, codec, families);
+            if let Some(t) = &own
+                && let Some(age) = crate::capture_time::latency_of(buffer)
+            {
+                t.observe_capture(age.max(0) as u64, families);
+            }
+            if let Some((clock_rate, codec)) = rtp {
+                inner.on_packet(ts, buffer, clock_rate, codec, families);
+            }
         }
     }
 }

@@ -105,6 +105,16 @@ impl RecoveryWindow {
         })
     }
 
+    /// True when `ext_seqnum` lies inside a held FEC packet's span, from its SN base to the
+    /// last number it protects (RFC 5109 §7.4: the span holds only media when FEC packets
+    /// follow the media they protect, as RFC 5109 §10 senders do): so it was media.
+    pub fn in_span(&self, ext_seqnum: u64) -> bool {
+        self.fec.iter().any(|f| {
+            let last = u64::from(47 - f.mask.trailing_zeros().min(47));
+            ext_seqnum >= f.base && ext_seqnum - f.base <= last
+        })
+    }
+
     /// Adds a received media packet (whole RTP packet) at `time`; returns what it lets
     /// recover.
     pub fn insert_media(&mut self, ext_seqnum: u64, packet: &[u8], time: u64) -> Vec<Recovered> {

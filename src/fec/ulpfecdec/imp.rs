@@ -7,6 +7,8 @@
 //! FEC packets taken out of the numbering, recovered packets go out whole with their output
 //! sequence number. `GstRTPPacketLost` events from a jitterbuffer upstream are not passed
 //! on: they name input sequence numbers, and the output numbering shows media losses itself.
+//! Inside `rtpbin` the FEC packets reach another decoder instance (`peers`), which hands
+//! them to this one.
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
@@ -14,9 +16,11 @@ use std::sync::{LazyLock, Mutex};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
+use rtp2_core::fec::extend_seqnum;
 use rtp2_core::fec::receiver::{Actions, ReceiverStats, UlpfecReceiver};
 use rtp2_core::fec::recovery::WindowLimits;
 
+use super::peers;
 use crate::base::extensions::lock;
 use crate::base::filter::{
     FilterPacket, OutputStream, Rewrite, RtpBaseFilter2, RtpBaseFilter2Ext, RtpBaseFilter2Impl,
@@ -34,6 +38,9 @@ struct Settings {
     passthrough: bool,
     max_packets: u32,
     max_time: u64,
+    /// Address of the `storage` given (C's `rtpstorage`, one per `rtpbin` session): not
+    /// read, not kept (a GObject of C's plugin, not `Send`); it names the decoder's group.
+    storage: Option<usize>,
 }
 
 impl Default for Settings {
@@ -43,6 +50,7 @@ impl Default for Settings {
             passthrough: false,
             max_packets: DEFAULT_MAX_PACKETS,
             max_time: DEFAULT_MAX_TIME,
+            storage: None,
         }
     }
 }
@@ -51,6 +59,11 @@ struct Ssrc {
     receiver: UlpfecReceiver,
     stream: StreamId,
     last_use: u64,
+    /// Extended sequence number and timestamp of the last packet handled here: where an FEC
+    /// packet handed over by a peer decoder is placed.
+    last_ext: (u64, u64),
+    /// A media packet of this SSRC came in (this decoder is the one its peers hand FEC to).
+    media_seen: bool,
 }
 
 #[derive(Default)]
@@ -62,6 +75,9 @@ struct State {
     uses: u64,
     /// Counters of forgotten SSRCs.
     retired: ReceiverStats,
+    /// `payload` of the sink caps (after `rtpbin`'s payload-type demuxer: the one type
+    /// this pad receives).
+    caps_payload: Option<i32>,
 }
 
 impl State {
@@ -72,6 +88,7 @@ impl State {
             t.unrecovered += r.unrecovered;
             t.fec_lost += r.fec_lost;
             t.fec_received += r.fec_received;
+            t.uncertain += r.uncertain;
             t
         })
     }
@@ -104,6 +121,7 @@ impl RtpUlpFecDec {
                 state.retired.unrecovered += r.unrecovered;
                 state.retired.fec_lost += r.fec_lost;
                 state.retired.fec_received += r.fec_received;
+                state.retired.uncertain += r.uncertain;
                 state.spare_streams.push(old.stream);
             }
             let stream = state.spare_streams.pop()?;
@@ -119,6 +137,8 @@ impl RtpUlpFecDec {
                     receiver: UlpfecReceiver::new(ssrc, limits),
                     stream,
                     last_use: uses,
+                    last_ext: (0, 0),
+                    media_seen: false,
                 },
             );
         }
@@ -131,17 +151,26 @@ impl RtpUlpFecDec {
 impl RtpUlpFecDec {
     /// Carries out a receiver's decisions (no lock held): numbers taken out, packets sent,
     /// the current packet forwarded.
-    fn apply(&self, stream: StreamId, actions: Actions, current: Option<&FilterPacket>) {
+    fn apply(
+        &self,
+        stream: StreamId,
+        actions: Actions,
+        pts: Option<gst::ClockTime>,
+        current: Option<&FilterPacket>,
+    ) {
         let obj = self.obj();
         if actions.skip > 0 {
             obj.skip_in_stream(stream, actions.skip);
         }
-        let pts = current.and_then(|p| p.buffer().pts());
-        for r in actions.output {
+        for (i, r) in actions.output.into_iter().enumerate() {
             let rebuilt = r.rebuilt;
             let mut buffer = gst::Buffer::from_mut_slice(r.packet);
             if let Some(b) = buffer.get_mut() {
                 b.set_pts(pts);
+                if i == 0 && actions.discont {
+                    // Media may be missing before it (receiver.rs: an uncertain number).
+                    b.set_flags(gst::BufferFlags::DISCONT);
+                }
             }
             obj.emit_buffer(buffer, rebuilt);
         }
@@ -152,6 +181,46 @@ impl RtpUlpFecDec {
             && actions.forward_current
         {
             obj.forward_on(packet, stream, Rewrite::default());
+        }
+    }
+}
+
+impl RtpUlpFecDec {
+    /// What names this decoder's group of peers: the `storage` given, else the parent bin.
+    fn group(&self) -> Option<usize> {
+        let storage = lock(&self.settings).storage;
+        storage.or_else(|| self.obj().parent().map(|p| p.as_ptr() as usize))
+    }
+
+    /// The decoder to hand FEC packets of `ssrc` to: only when this pad receives nothing but
+    /// the FEC payload type (its caps say so, as after `rtpbin`'s demuxer) and no media of
+    /// `ssrc` came here.
+    fn media_peer(&self, ssrc: u32, fec_pt: u32) -> Option<super::RtpUlpFecDec> {
+        {
+            let state = lock(&self.state);
+            let fec_only = state
+                .caps_payload
+                .is_some_and(|p| u32::try_from(p).ok() == Some(fec_pt));
+            if !fec_only || state.ssrcs.get(&ssrc).is_some_and(|s| s.media_seen) {
+                return None;
+            }
+        }
+        peers::media_decoder(self.group()?, ssrc, &self.obj())
+    }
+
+    /// An FEC packet a peer decoder received, placed in this decoder's numbering (nearest
+    /// to the last packet handled here).
+    fn take_peer_fec(&self, packet: &FilterPacket) {
+        let result = self.with_receiver(packet.ssrc(), |s| {
+            let (last_seq, last_ts) = s.last_ext;
+            let ext = extend_seqnum(last_seq, packet.seqnum());
+            let delta = packet.timestamp().wrapping_sub(last_ts as u32) as i32;
+            let ts = last_ts.wrapping_add_signed(i64::from(delta));
+            s.last_ext = (ext.max(last_seq), if ext > last_seq { ts } else { last_ts });
+            (s.stream, s.receiver.on_fec(ext, ts, packet.payload()))
+        });
+        if let Some((stream, actions)) = result {
+            self.apply(stream, actions, packet.buffer().pts(), None);
         }
     }
 }
@@ -213,7 +282,13 @@ impl ObjectImpl for RtpUlpFecDec {
         match pspec.name() {
             "pt" => s.pt = value.get().unwrap_or(0),
             // Accepted and not kept: the decoder has a store of its own.
-            "storage" => {}
+            "storage" => {
+                s.storage = value
+                    .get::<Option<glib::Object>>()
+                    .ok()
+                    .flatten()
+                    .map(|o| o.as_ptr() as usize)
+            }
             "passthrough" => s.passthrough = value.get().unwrap_or(false),
             "max-stored-packets" => s.max_packets = value.get().unwrap_or(DEFAULT_MAX_PACKETS),
             "max-stored-time" => s.max_time = value.get().unwrap_or(DEFAULT_MAX_TIME),
@@ -278,14 +353,18 @@ impl RtpBaseFilter2Impl for RtpUlpFecDec {
     }
 
     fn set_sink_caps(&self, caps: &gst::Caps) -> bool {
-        if let Some(rate) = caps
-            .structure(0)
+        let s = caps.structure(0);
+        let payload = s.and_then(|s| s.get::<i32>("payload").ok());
+        let rate = s
             .and_then(|s| s.get::<i32>("clock-rate").ok())
             .and_then(|r| u32::try_from(r).ok())
-            .filter(|r| *r > 0)
-        {
-            lock(&self.state).clock_rate = rate;
+            .filter(|r| *r > 0);
+        let mut state = lock(&self.state);
+        state.caps_payload = payload;
+        if let Some(rate) = rate {
+            state.clock_rate = rate;
         }
+        drop(state);
         self.obj().set_src_caps(caps)
     }
 
@@ -299,20 +378,32 @@ impl RtpBaseFilter2Impl for RtpUlpFecDec {
             return Ok(gst::FlowSuccess::Ok);
         }
         let is_fec = u32::from(packet.payload_type()) == pt;
+        if is_fec && let Some(peer) = self.media_peer(packet.ssrc(), pt) {
+            // rtpbin: the media comes through `peer`; the recovered packets leave there.
+            peer.imp().take_peer_fec(packet);
+            let _ = peer.finish_pending();
+            return Ok(gst::FlowSuccess::Ok);
+        }
         let (ext, ts) = (packet.ext_seqnum(), packet.ext_timestamp());
         let result = self.with_receiver(packet.ssrc(), |s| {
+            s.last_ext = (ext, ts);
+            let first_media = !is_fec && !s.media_seen;
+            s.media_seen |= !is_fec;
             let actions = if is_fec {
                 s.receiver.on_fec(ext, ts, packet.payload())
             } else {
                 s.receiver.on_media(ext, ts, packet.data())
             };
-            (s.stream, actions)
+            (s.stream, actions, first_media)
         });
-        let Some((stream, actions)) = result else {
+        let Some((stream, actions, first_media)) = result else {
             self.obj().forward(packet);
             return Ok(gst::FlowSuccess::Ok);
         };
-        self.apply(stream, actions, Some(packet));
+        if first_media && let Some(group) = self.group() {
+            peers::register(group, packet.ssrc(), &self.obj());
+        }
+        self.apply(stream, actions, packet.buffer().pts(), Some(packet));
         Ok(gst::FlowSuccess::Ok)
     }
 
@@ -323,7 +414,7 @@ impl RtpBaseFilter2Impl for RtpUlpFecDec {
             .map(|s| (s.stream, s.receiver.finish()))
             .collect();
         for (stream, actions) in pending {
-            self.apply(stream, actions, None);
+            self.apply(stream, actions, None, None);
         }
         Ok(gst::FlowSuccess::Ok)
     }
@@ -336,6 +427,11 @@ impl RtpBaseFilter2Impl for RtpUlpFecDec {
             return true;
         }
         self.parent_sink_event(event)
+    }
+
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        peers::unregister(&self.obj());
+        self.parent_stop()
     }
 
     fn flush(&self) {

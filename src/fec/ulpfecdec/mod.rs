@@ -7,6 +7,7 @@
 //! jitterbuffer's loss events: it keeps its own bounded packet store per SSRC.
 
 mod imp;
+mod peers;
 
 use gst::glib;
 use gst::prelude::*;

@@ -105,7 +105,11 @@ fn behind_a_jitterbuffer_ours_recovers_what_c_recovers_in_order() {
         // C passes the FEC packets it gets on; the jitterbuffer dropped them (no clock rate
         // for PT 122 with `payload=96` caps): only media comes out, the lost ones rebuilt.
         let c_media: Vec<&Vec<u8>> = c.packets.iter().filter(|p| pt(p) == MEDIA_PT).collect();
-        assert_eq!(c.recovered as usize, pattern.len(), "C recovers {pattern:?}");
+        assert_eq!(
+            c.recovered as usize,
+            pattern.len(),
+            "C recovers {pattern:?}"
+        );
         assert_eq!(c_media.len(), media.len());
         for (caps, pt_map) in [(CAPS_ANY_PT, false), (CAPS, true)] {
             let ours = through(&stream, &lost, caps, OURS, pt_map);
@@ -114,7 +118,11 @@ fn behind_a_jitterbuffer_ours_recovers_what_c_recovers_in_order() {
             // encoder's numbering restored.
             assert_packets(&ours.packets, &media, &format!("{pattern:?} {caps}"));
             for p in &c_media {
-                assert!(ours.packets.iter().any(|o| without_seq(o) == without_seq(p)));
+                assert!(
+                    ours.packets
+                        .iter()
+                        .any(|o| without_seq(o) == without_seq(p))
+                );
             }
         }
     }

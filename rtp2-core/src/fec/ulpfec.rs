@@ -35,6 +35,9 @@ pub enum UlpfecError {
     BadInput,
     /// The recovered packet would be longer than the FEC packet protects.
     TooLong,
+    /// The recovered bytes are no valid RTP packet (their CSRC count, header extension or
+    /// padding run past their end: GStreamer issue 7049's capture).
+    NotRtp,
 }
 
 impl std::fmt::Display for UlpfecError {
@@ -46,6 +49,7 @@ impl std::fmt::Display for UlpfecError {
             UlpfecError::EmptyMask => "ULPFEC mask protects no packet",
             UlpfecError::BadInput => "no or invalid media packets to protect",
             UlpfecError::TooLong => "recovered packet longer than the protection length",
+            UlpfecError::NotRtp => "recovered bytes are not a valid RTP packet",
         })
     }
 }
@@ -151,6 +155,9 @@ impl<'a> FecPacket<'a> {
         for p in others {
             xor_into(&mut out[FIXED..], &p[FIXED..]);
         }
+        // Recovery fields from a broken or hostile sender can announce CSRCs, an extension
+        // or padding the bytes do not hold: such a packet is not passed on.
+        crate::rtp::RtpPacket::parse(&out).map_err(|_| UlpfecError::NotRtp)?;
         Ok(out)
     }
 }

@@ -206,8 +206,15 @@ impl RecoveryWindow {
                             .filter_map(|s| self.media.get(s).map(|(p, _)| &p[..]))
                             .collect();
                         let time = f.time;
+                        // Recovery fields from a broken or hostile sender can announce
+                        // CSRCs, an extension or padding the bytes do not hold: such a
+                        // packet is not passed on (GStreamer issue 7049's capture).
                         let rec = FecPacket::parse(&f.payload)
-                            .and_then(|p| p.recover(seq as u16, self.ssrc, &others));
+                            .and_then(|p| p.recover(seq as u16, self.ssrc, &others))
+                            .and_then(|p| match crate::rtp::RtpPacket::parse(&p) {
+                                Ok(_) => Ok(p),
+                                Err(_) => Err(UlpfecError::NotRtp),
+                            });
                         self.fec.remove(i);
                         if let Ok(packet) = rec {
                             self.media.insert(seq, (packet.clone(), time));

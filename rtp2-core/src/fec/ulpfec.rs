@@ -155,9 +155,6 @@ impl<'a> FecPacket<'a> {
         for p in others {
             xor_into(&mut out[FIXED..], &p[FIXED..]);
         }
-        // Recovery fields from a broken or hostile sender can announce CSRCs, an extension
-        // or padding the bytes do not hold: such a packet is not passed on.
-        crate::rtp::RtpPacket::parse(&out).map_err(|_| UlpfecError::NotRtp)?;
         Ok(out)
     }
 }

@@ -302,3 +302,175 @@ fn rtpbin_request_fec_decoder_full_recovers_what_c_recovers() {
         assert!(ours.pads.get(&fec_pad).is_none_or(|p| p.is_empty()));
     }
 }
+
+/// Pushes `packets` through `launch` (an `appsrc name=src` first; `rtprecv name=recv` or an
+/// `appsink name=sink`), collecting per source pad of `recv` (or from `sink`). With
+/// `pt_map`, session 0 of the element named `send` or `recv` gets a clock rate for the FEC
+/// payload type as well (its `pt-map`).
+fn through_rtpbin2(
+    launch: &str,
+    packets: &[Vec<u8>],
+    pt_map: bool,
+) -> BTreeMap<String, Vec<Vec<u8>>> {
+    common::init_with_rsrtp();
+    let pipeline = gst::parse::launch(launch)
+        .unwrap()
+        .downcast::<gst::Pipeline>()
+        .unwrap();
+    if pt_map {
+        let bin = pipeline
+            .by_name("send")
+            .or_else(|| pipeline.by_name("recv"))
+            .unwrap();
+        let session = bin
+            .emit_by_name::<Option<gst::Object>>("get-session", &[&0u32])
+            .expect("session 0");
+        let caps = |pt: u8| {
+            format!("application/x-rtp,media=video,clock-rate=(int)90000,payload=(int){pt}")
+                .parse::<gst::Caps>()
+                .unwrap()
+        };
+        session.set_property(
+            "pt-map",
+            gst::Structure::builder("application/x-rtp2-pt-map")
+                .field(MEDIA_PT.to_string(), caps(MEDIA_PT))
+                .field(FEC_PT.to_string(), caps(FEC_PT))
+                .build(),
+        );
+    }
+    let out: Arc<Mutex<BTreeMap<String, Vec<Vec<u8>>>>> = Default::default();
+    let collect = |out: &Arc<Mutex<BTreeMap<String, Vec<Vec<u8>>>>>, name: String| {
+        let out = out.clone();
+        gst_app::AppSinkCallbacks::builder()
+            .new_sample(move |s| {
+                let sample = s.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                let b = sample.buffer().unwrap().map_readable().unwrap().to_vec();
+                out.lock().unwrap().entry(name.clone()).or_default().push(b);
+                Ok(gst::FlowSuccess::Ok)
+            })
+            .build()
+    };
+    if let Some(sink) = pipeline.by_name("sink") {
+        let sink = sink.downcast::<gst_app::AppSink>().unwrap();
+        sink.set_callbacks(collect(&out, "sink".into()));
+    }
+    if let Some(recv) = pipeline.by_name("recv") {
+        let (weak, o) = (pipeline.downgrade(), out.clone());
+        recv.connect_pad_added(move |_, pad| {
+            let Some(pipeline) = weak.upgrade() else {
+                return;
+            };
+            if pad.direction() != gst::PadDirection::Src {
+                return;
+            }
+            let sink = gst_app::AppSink::builder()
+                .sync(false)
+                .callbacks(collect(&o, pad.name().to_string()))
+                .build();
+            pipeline.add(&sink).unwrap();
+            sink.sync_state_with_parent().unwrap();
+            pad.link(&sink.static_pad("sink").unwrap()).unwrap();
+        });
+    }
+    let src = pipeline
+        .by_name("src")
+        .unwrap()
+        .downcast::<gst_app::AppSrc>()
+        .unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    for (i, p) in packets.iter().enumerate() {
+        let mut b = gst::Buffer::from_mut_slice(p.clone());
+        b.get_mut()
+            .unwrap()
+            .set_pts(gst::ClockTime::from_mseconds(5 * i as u64));
+        src.push_buffer(b).unwrap();
+    }
+    src.end_of_stream().unwrap();
+    let msg = pipeline.bus().unwrap().timed_pop_filtered(
+        gst::ClockTime::from_seconds(20),
+        &[gst::MessageType::Eos, gst::MessageType::Error],
+    );
+    assert!(
+        matches!(msg.as_ref().map(|m| m.type_()), Some(gst::MessageType::Eos)),
+        "no EOS within 20 s: {msg:?}"
+    );
+    pipeline.set_state(gst::State::Null).unwrap();
+    let out = out.lock().unwrap().clone();
+    out
+}
+
+/// rtpbin2 (`rtpsend` / `rtprecv`, crates.io gst-plugin-rtp 0.15) has no FEC hook; our
+/// elements go around it: the encoder before `rtpsend`'s `rtp_sink_%u` (the session's
+/// `pt-map` naming the FEC payload type: `rtpsend` drops packets of a payload type it has no
+/// clock rate for), the decoder before `rtprecv`'s `rtp_sink_%u` (it needs no jitterbuffer;
+/// `rtprecv`'s orders what it rebuilt). After `rtprecv` it could not work: `rtprecv` gives
+/// each payload type a source pad (and a jitterbuffer) of its own.
+#[test]
+fn rtpbin2_hosts_our_encoder_and_decoder_around_it() {
+    let media = media(10, 6, 20_000);
+    let caps = format!("{CAPS},clock-rate=(int)90000");
+    let sent = through_rtpbin2(
+        &format!(
+            "appsrc name=src format=time caps=\"{caps}\" \
+             ! rtpulpfecenc2 pt={FEC_PT} percentage=50 ! send.rtp_sink_0 \
+             rtpsend name=send rtp-id=fec-send send.rtp_src_0 ! appsink name=sink sync=false"
+        ),
+        &media,
+        true,
+    );
+    let sent = &sent["sink"];
+    assert_eq!(sent.iter().filter(|p| pt(p) == FEC_PT).count(), 30);
+    // The same without the FEC payload type in the pt-map: rtpsend drops every FEC packet.
+    let dropped = through_rtpbin2(
+        &format!(
+            "appsrc name=src format=time caps=\"{caps}\" \
+             ! rtpulpfecenc2 pt={FEC_PT} percentage=50 ! send.rtp_sink_0 \
+             rtpsend name=send rtp-id=fec-send0 send.rtp_src_0 ! appsink name=sink sync=false"
+        ),
+        &media,
+        false,
+    );
+    assert_eq!(dropped["sink"].iter().filter(|p| pt(p) == FEC_PT).count(), 0);
+    let media_seqs: Vec<u16> = sent
+        .iter()
+        .filter(|p| pt(p) == MEDIA_PT)
+        .map(|p| seq(p))
+        .collect();
+    let lost = [media_seqs[3], media_seqs[20], media_seqs[44]];
+    let kept: Vec<Vec<u8>> = sent
+        .iter()
+        .filter(|p| !lost.contains(&seq(p)))
+        .cloned()
+        .collect();
+    // Decoder before rtprecv: every media packet back, in order, on the one media pad.
+    let before = through_rtpbin2(
+        &format!(
+            "appsrc name=src format=time caps=\"{caps}\" ! rtpulpfecdec2 pt={FEC_PT} \
+             ! recv.rtp_sink_0 rtprecv name=recv rtp-id=fec-recv latency=100"
+        ),
+        &kept,
+        false,
+    );
+    assert_eq!(before.len(), 1, "{:?}", before.keys());
+    let (pad, got) = before.iter().next().unwrap();
+    assert_eq!(pad, &format!("rtp_src_0_{MEDIA_PT}_{SSRC}"));
+    assert_packets(got, &media, "through rtpulpfecdec2 ! rtprecv");
+    // After rtprecv: the FEC packets leave on a pad of their own (rtprecv takes a clock rate
+    // per SSRC from its first packet, so the FEC payload type of the media's SSRC passes),
+    // with a jitterbuffer of its own, away from the media.
+    let after = through_rtpbin2(
+        &format!(
+            "appsrc name=src format=time caps=\"{caps}\" \
+             ! recv.rtp_sink_0 rtprecv name=recv rtp-id=fec-recv-after latency=100"
+        ),
+        &kept,
+        false,
+    );
+    let pads: Vec<String> = [FEC_PT, MEDIA_PT]
+        .iter()
+        .map(|pt| format!("rtp_src_0_{pt}_{SSRC}"))
+        .collect();
+    assert_eq!(after.keys().cloned().collect::<Vec<_>>(), pads);
+    assert_eq!(after[&pads[0]].len(), 30);
+    assert_eq!(after[&pads[1]].len(), media.len() - lost.len());
+}

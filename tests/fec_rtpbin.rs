@@ -430,7 +430,10 @@ fn rtpbin2_hosts_our_encoder_and_decoder_around_it() {
         &media,
         false,
     );
-    assert_eq!(dropped["sink"].iter().filter(|p| pt(p) == FEC_PT).count(), 0);
+    assert_eq!(
+        dropped["sink"].iter().filter(|p| pt(p) == FEC_PT).count(),
+        0
+    );
     let media_seqs: Vec<u16> = sent
         .iter()
         .filter(|p| pt(p) == MEDIA_PT)

@@ -180,6 +180,53 @@ fn unprovable_media_loss_is_a_discont_and_fec_loss_is_nothing() {
     assert_packets(&packets, &media, "lost FEC packet: nothing downstream");
 }
 
+/// A frame with a loss waits for its FEC packets; what it held and what was rebuilt go out
+/// in order, each with the PTS of a packet of its own frame, not the later packet's that
+/// released it; renumbered packets keep their PTS (the filter base copied none for a header
+/// rewritten: `copy_region` from an offset other than 0 leaves PTS and DTS unset).
+#[test]
+fn held_and_rebuilt_packets_keep_their_frames_pts() {
+    init();
+    let media = media(10, 6, 9000);
+    let stream = run(&format!("rtpulpfecenc2 pt={FEC_PT} percentage=50"), &media);
+    let lost = media_seqs(&stream, &[13, 32]);
+    let mut h = gst_check::Harness::new_parse(&format!("rtpulpfecdec2 pt={FEC_PT}"));
+    h.set_src_caps_str(CAPS);
+    // Input PTS: 10 ms per packet; the PTS of each RTP timestamp's packets.
+    let mut frame_pts: std::collections::HashMap<[u8; 4], Vec<gst::ClockTime>> = Default::default();
+    for (i, p) in stream.iter().enumerate() {
+        let pts = gst::ClockTime::from_mseconds(10 * i as u64);
+        frame_pts
+            .entry(p[4..8].try_into().unwrap())
+            .or_default()
+            .push(pts);
+        if lost.contains(&seq(p)) {
+            continue;
+        }
+        let mut b = gst::Buffer::from_mut_slice(p.clone());
+        b.get_mut().unwrap().set_pts(pts);
+        h.push(b).unwrap();
+    }
+    h.push_event(gst::event::Eos::new());
+    let out: Vec<(Vec<u8>, gst::ClockTime)> = std::iter::from_fn(|| h.try_pull())
+        .map(|b| {
+            let p = b.map_readable().unwrap().to_vec();
+            let pts = b.pts().unwrap_or_else(|| panic!("seq {}: no PTS", seq(&p)));
+            (p, pts)
+        })
+        .collect();
+    let packets: Vec<Vec<u8>> = out.iter().map(|(p, _)| p.clone()).collect();
+    assert_packets(&packets, &media, "in order, rebuilt in place");
+    for (p, pts) in &out {
+        let own = &frame_pts[&<[u8; 4]>::try_from(&p[4..8]).unwrap()];
+        assert!(
+            own.contains(pts),
+            "seq {}: PTS {pts} not of its frame",
+            seq(p)
+        );
+    }
+}
+
 #[test]
 fn junk_is_counted_never_fatal() {
     init();

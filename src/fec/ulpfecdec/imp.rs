@@ -10,17 +10,17 @@
 //! Inside `rtpbin` the FEC packets reach another decoder instance (`peers`), which hands
 //! them to this one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{LazyLock, Mutex};
 
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
-use rtp2_core::fec::extend_seqnum;
 use rtp2_core::fec::receiver::{Actions, ReceiverStats, UlpfecReceiver};
 use rtp2_core::fec::recovery::WindowLimits;
 
 use super::peers;
+use super::ssrc::Ssrc;
 use crate::base::extensions::lock;
 use crate::base::filter::{
     FilterPacket, OutputStream, Rewrite, RtpBaseFilter2, RtpBaseFilter2Ext, RtpBaseFilter2Impl,
@@ -33,14 +33,14 @@ const DEFAULT_MAX_PACKETS: u32 = 512;
 const DEFAULT_MAX_TIME: u64 = 1_000_000_000;
 
 #[derive(Debug, Clone)]
-struct Settings {
+pub(super) struct Settings {
     pt: u32,
     passthrough: bool,
     max_packets: u32,
     max_time: u64,
     /// Address of the `storage` given (C's `rtpstorage`, one per `rtpbin` session): not
     /// read, not kept (a GObject of C's plugin, not `Send`); it names the decoder's group.
-    storage: Option<usize>,
+    pub(super) storage: Option<usize>,
 }
 
 impl Default for Settings {
@@ -55,20 +55,9 @@ impl Default for Settings {
     }
 }
 
-struct Ssrc {
-    receiver: UlpfecReceiver,
-    stream: StreamId,
-    last_use: u64,
-    /// Extended sequence number and timestamp of the last packet handled here: where an FEC
-    /// packet handed over by a peer decoder is placed.
-    last_ext: (u64, u64),
-    /// A media packet of this SSRC came in (this decoder is the one its peers hand FEC to).
-    media_seen: bool,
-}
-
 #[derive(Default)]
-struct State {
-    ssrcs: HashMap<u32, Ssrc>,
+pub(super) struct State {
+    pub(super) ssrcs: HashMap<u32, Ssrc>,
     /// Output streams of forgotten SSRCs, reused (their numbering shift restarts).
     spare_streams: Vec<StreamId>,
     clock_rate: u32,
@@ -77,7 +66,7 @@ struct State {
     retired: ReceiverStats,
     /// `payload` of the sink caps (after `rtpbin`'s payload-type demuxer: the one type
     /// this pad receives).
-    caps_payload: Option<i32>,
+    pub(super) caps_payload: Option<i32>,
 }
 
 impl State {
@@ -96,13 +85,13 @@ impl State {
 
 #[derive(Default)]
 pub struct RtpUlpFecDec {
-    settings: Mutex<Settings>,
-    state: Mutex<State>,
+    pub(super) settings: Mutex<Settings>,
+    pub(super) state: Mutex<State>,
 }
 
 impl RtpUlpFecDec {
     /// The receiver of `ssrc`, made (and a stream found) when new. `None`: no stream.
-    fn with_receiver<R>(&self, ssrc: u32, f: impl FnOnce(&mut Ssrc) -> R) -> Option<R> {
+    pub(super) fn with_receiver<R>(&self, ssrc: u32, f: impl FnOnce(&mut Ssrc) -> R) -> Option<R> {
         let settings = lock(&self.settings).clone();
         let mut state = lock(&self.state);
         state.uses += 1;
@@ -139,6 +128,7 @@ impl RtpUlpFecDec {
                     last_use: uses,
                     last_ext: (0, 0),
                     media_seen: false,
+                    frame_pts: VecDeque::new(),
                 },
             );
         }
@@ -151,10 +141,11 @@ impl RtpUlpFecDec {
 impl RtpUlpFecDec {
     /// Carries out a receiver's decisions (no lock held): numbers taken out, packets sent,
     /// the current packet forwarded.
-    fn apply(
+    pub(super) fn apply(
         &self,
         stream: StreamId,
         actions: Actions,
+        output_pts: Vec<Option<gst::ClockTime>>,
         pts: Option<gst::ClockTime>,
         current: Option<&FilterPacket>,
     ) {
@@ -166,7 +157,8 @@ impl RtpUlpFecDec {
             let rebuilt = r.rebuilt;
             let mut buffer = gst::Buffer::from_mut_slice(r.packet);
             if let Some(b) = buffer.get_mut() {
-                b.set_pts(pts);
+                // Its frame's PTS (a held or rebuilt packet leaves after later ones came).
+                b.set_pts(output_pts.get(i).copied().flatten().or(pts));
                 if i == 0 && actions.discont {
                     // Media may be missing before it (receiver.rs: an uncertain number).
                     b.set_flags(gst::BufferFlags::DISCONT);
@@ -181,46 +173,6 @@ impl RtpUlpFecDec {
             && actions.forward_current
         {
             obj.forward_on(packet, stream, Rewrite::default());
-        }
-    }
-}
-
-impl RtpUlpFecDec {
-    /// What names this decoder's group of peers: the `storage` given, else the parent bin.
-    fn group(&self) -> Option<usize> {
-        let storage = lock(&self.settings).storage;
-        storage.or_else(|| self.obj().parent().map(|p| p.as_ptr() as usize))
-    }
-
-    /// The decoder to hand FEC packets of `ssrc` to: only when this pad receives nothing but
-    /// the FEC payload type (its caps say so, as after `rtpbin`'s demuxer) and no media of
-    /// `ssrc` came here.
-    fn media_peer(&self, ssrc: u32, fec_pt: u32) -> Option<super::RtpUlpFecDec> {
-        {
-            let state = lock(&self.state);
-            let fec_only = state
-                .caps_payload
-                .is_some_and(|p| u32::try_from(p).ok() == Some(fec_pt));
-            if !fec_only || state.ssrcs.get(&ssrc).is_some_and(|s| s.media_seen) {
-                return None;
-            }
-        }
-        peers::media_decoder(self.group()?, ssrc, &self.obj())
-    }
-
-    /// An FEC packet a peer decoder received, placed in this decoder's numbering (nearest
-    /// to the last packet handled here).
-    fn take_peer_fec(&self, packet: &FilterPacket) {
-        let result = self.with_receiver(packet.ssrc(), |s| {
-            let (last_seq, last_ts) = s.last_ext;
-            let ext = extend_seqnum(last_seq, packet.seqnum());
-            let delta = packet.timestamp().wrapping_sub(last_ts as u32) as i32;
-            let ts = last_ts.wrapping_add_signed(i64::from(delta));
-            s.last_ext = (ext.max(last_seq), if ext > last_seq { ts } else { last_ts });
-            (s.stream, s.receiver.on_fec(ext, ts, packet.payload()))
-        });
-        if let Some((stream, actions)) = result {
-            self.apply(stream, actions, packet.buffer().pts(), None);
         }
     }
 }
@@ -392,18 +344,25 @@ impl RtpBaseFilter2Impl for RtpUlpFecDec {
             let actions = if is_fec {
                 s.receiver.on_fec(ext, ts, packet.payload())
             } else {
+                s.note_pts(packet.timestamp(), packet.buffer().pts());
                 s.receiver.on_media(ext, ts, packet.data())
             };
-            (s.stream, actions, first_media)
+            (s.stream, s.output_pts(&actions), actions, first_media)
         });
-        let Some((stream, actions, first_media)) = result else {
+        let Some((stream, output_pts, actions, first_media)) = result else {
             self.obj().forward(packet);
             return Ok(gst::FlowSuccess::Ok);
         };
         if first_media && let Some(group) = self.group() {
             peers::register(group, packet.ssrc(), &self.obj());
         }
-        self.apply(stream, actions, packet.buffer().pts(), Some(packet));
+        self.apply(
+            stream,
+            actions,
+            output_pts,
+            packet.buffer().pts(),
+            Some(packet),
+        );
         Ok(gst::FlowSuccess::Ok)
     }
 
@@ -411,10 +370,13 @@ impl RtpBaseFilter2Impl for RtpUlpFecDec {
         let pending: Vec<_> = lock(&self.state)
             .ssrcs
             .values_mut()
-            .map(|s| (s.stream, s.receiver.finish()))
+            .map(|s| {
+                let actions = s.receiver.finish();
+                (s.stream, s.output_pts(&actions), actions)
+            })
             .collect();
-        for (stream, actions) in pending {
-            self.apply(stream, actions, None, None);
+        for (stream, output_pts, actions) in pending {
+            self.apply(stream, actions, output_pts, None, None);
         }
         Ok(gst::FlowSuccess::Ok)
     }

@@ -8,6 +8,7 @@
 
 mod imp;
 mod peers;
+mod ssrc;
 
 use gst::glib;
 use gst::prelude::*;

@@ -21,6 +21,11 @@ use gst::prelude::*;
 use crate::base::extensions::lock;
 
 use super::RtpUlpFecDec;
+use super::imp;
+use gst::subclass::prelude::*;
+
+use crate::base::filter::FilterPacket;
+use rtp2_core::fec::extend_seqnum;
 
 /// A group (address of the object naming it) and an SSRC.
 type Key = (usize, u32);
@@ -63,4 +68,45 @@ pub(super) fn unregister(decoder: &RtpUlpFecDec) {
             .is_some()
     });
     drop(alive);
+}
+
+impl imp::RtpUlpFecDec {
+    /// What names this decoder's group of peers: the `storage` given, else the parent bin.
+    pub(super) fn group(&self) -> Option<usize> {
+        let storage = lock(&self.settings).storage;
+        storage.or_else(|| self.obj().parent().map(|p| p.as_ptr() as usize))
+    }
+
+    /// The decoder to hand FEC packets of `ssrc` to: only when this pad receives nothing but
+    /// the FEC payload type (its caps say so, as after `rtpbin`'s demuxer) and no media of
+    /// `ssrc` came here.
+    pub(super) fn media_peer(&self, ssrc: u32, fec_pt: u32) -> Option<super::RtpUlpFecDec> {
+        {
+            let state = lock(&self.state);
+            let fec_only = state
+                .caps_payload
+                .is_some_and(|p| u32::try_from(p).ok() == Some(fec_pt));
+            if !fec_only || state.ssrcs.get(&ssrc).is_some_and(|s| s.media_seen) {
+                return None;
+            }
+        }
+        media_decoder(self.group()?, ssrc, &self.obj())
+    }
+
+    /// An FEC packet a peer decoder received, placed in this decoder's numbering (nearest
+    /// to the last packet handled here).
+    pub(super) fn take_peer_fec(&self, packet: &FilterPacket) {
+        let result = self.with_receiver(packet.ssrc(), |s| {
+            let (last_seq, last_ts) = s.last_ext;
+            let ext = extend_seqnum(last_seq, packet.seqnum());
+            let delta = packet.timestamp().wrapping_sub(last_ts as u32) as i32;
+            let ts = last_ts.wrapping_add_signed(i64::from(delta));
+            s.last_ext = (ext.max(last_seq), if ext > last_seq { ts } else { last_ts });
+            let actions = s.receiver.on_fec(ext, ts, packet.payload());
+            (s.stream, s.output_pts(&actions), actions)
+        });
+        if let Some((stream, output_pts, actions)) = result {
+            self.apply(stream, actions, output_pts, packet.buffer().pts(), None);
+        }
+    }
 }

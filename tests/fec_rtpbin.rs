@@ -190,7 +190,7 @@ fn receive_through_rtpbin(
     pipeline.add_many([src.upcast_ref(), &rtpbin]).unwrap();
     src.link_pads(Some("src"), &rtpbin, Some("recv_rtp_sink_0"))
         .unwrap();
-    let pads: Arc<Mutex<BTreeMap<String, Vec<Vec<u8>>>>> = Default::default();
+    let pads: PadPackets = Default::default();
     let pipe_weak = pipeline.downgrade();
     let out = pads.clone();
     rtpbin.connect_pad_added(move |_, pad| {
@@ -303,6 +303,9 @@ fn rtpbin_request_fec_decoder_full_recovers_what_c_recovers() {
     }
 }
 
+/// Packets collected per pad name.
+type PadPackets = Arc<Mutex<BTreeMap<String, Vec<Vec<u8>>>>>;
+
 /// Pushes `packets` through `launch` (an `appsrc name=src` first; `rtprecv name=recv` or an
 /// `appsink name=sink`), collecting per source pad of `recv` (or from `sink`). With
 /// `pt_map`, session 0 of the element named `send` or `recv` gets a clock rate for the FEC
@@ -338,8 +341,8 @@ fn through_rtpbin2(
                 .build(),
         );
     }
-    let out: Arc<Mutex<BTreeMap<String, Vec<Vec<u8>>>>> = Default::default();
-    let collect = |out: &Arc<Mutex<BTreeMap<String, Vec<Vec<u8>>>>>, name: String| {
+    let out: PadPackets = Default::default();
+    let collect = |out: &PadPackets, name: String| {
         let out = out.clone();
         gst_app::AppSinkCallbacks::builder()
             .new_sample(move |s| {
@@ -395,8 +398,7 @@ fn through_rtpbin2(
         "no EOS within 20 s: {msg:?}"
     );
     pipeline.set_state(gst::State::Null).unwrap();
-    let out = out.lock().unwrap().clone();
-    out
+    out.lock().unwrap().clone()
 }
 
 /// rtpbin2 (`rtpsend` / `rtprecv`, crates.io gst-plugin-rtp 0.15) has no FEC hook; our

@@ -67,6 +67,8 @@ pub(super) struct State {
     /// `payload` of the sink caps (after `rtpbin`'s payload-type demuxer: the one type
     /// this pad receives).
     pub(super) caps_payload: Option<i32>,
+    /// SSRCs forgotten whose entry among the peers is still to be removed.
+    forgotten: Vec<u32>,
 }
 
 impl State {
@@ -112,6 +114,9 @@ impl RtpUlpFecDec {
                 state.retired.fec_received += r.fec_received;
                 state.retired.uncertain += r.uncertain;
                 state.spare_streams.push(old.stream);
+                if old.media_seen {
+                    state.forgotten.push(oldest);
+                }
             }
             let stream = state.spare_streams.pop()?;
             let rate = u64::from(state.clock_rate.max(1));
@@ -353,8 +358,16 @@ impl RtpBaseFilter2Impl for RtpUlpFecDec {
             self.obj().forward(packet);
             return Ok(gst::FlowSuccess::Ok);
         };
-        if first_media && let Some(group) = self.group() {
-            peers::register(group, packet.ssrc(), &self.obj());
+        if first_media {
+            // Bounded: an SSRC is forgotten only when a new one comes, at most 16 of them
+            // having seen media.
+            let forgotten = std::mem::take(&mut lock(&self.state).forgotten);
+            if let Some(group) = self.group() {
+                for ssrc in forgotten {
+                    peers::forget(group, ssrc, &self.obj());
+                }
+                peers::register(group, packet.ssrc(), &self.obj());
+            }
         }
         self.apply(
             stream,

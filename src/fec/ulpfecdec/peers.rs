@@ -48,6 +48,29 @@ pub(super) fn register(group: usize, ssrc: u32, decoder: &RtpUlpFecDec) {
     drop(alive);
 }
 
+/// Forgets `decoder`'s entry for `ssrc` in `group` (it forgot that SSRC): the table holds at
+/// most the SSRCs each live decoder follows.
+pub(super) fn forget(group: usize, ssrc: u32, decoder: &RtpUlpFecDec) {
+    let removed = {
+        let mut table = lock(&MEDIA_DECODERS);
+        match table.get(&(group, ssrc)).map(|d| d.upgrade()) {
+            Some(Some(d)) if d == *decoder => table.remove(&(group, ssrc)).map(|_| d),
+            _ => None,
+        }
+    };
+    drop(removed);
+}
+
+/// Entries of `decoder` in the table.
+#[cfg(test)]
+pub(super) fn entries_of(decoder: &RtpUlpFecDec) -> usize {
+    let alive: Vec<RtpUlpFecDec> = lock(&MEDIA_DECODERS)
+        .values()
+        .filter_map(|d| d.upgrade())
+        .collect();
+    alive.iter().filter(|d| *d == decoder).count()
+}
+
 /// The media decoder of `ssrc` in `group`, when it is another element than `asking`.
 pub(super) fn media_decoder(
     group: usize,
@@ -108,5 +131,50 @@ impl imp::RtpUlpFecDec {
         if let Some((stream, output_pts, actions)) = result {
             self.apply(stream, actions, output_pts, packet.buffer().pts(), None);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use gst::prelude::*;
+
+    use super::*;
+
+    /// A decoder in a bin (so it has a group) fed media of 100 SSRCs keeps at most the 16 it
+    /// follows among the peers.
+    #[test]
+    fn the_table_holds_only_the_ssrcs_a_decoder_follows() {
+        gst::init().unwrap();
+        crate::plugin_register_static().ok();
+        let pipeline = gst::parse::launch(
+            "appsrc name=src format=time caps=application/x-rtp,clock-rate=90000 \
+             ! rtpulpfecdec2 name=dec pt=122 ! fakesink sync=false",
+        )
+        .unwrap()
+        .downcast::<gst::Pipeline>()
+        .unwrap();
+        let dec = pipeline
+            .by_name("dec")
+            .unwrap()
+            .downcast::<RtpUlpFecDec>()
+            .unwrap();
+        let src = pipeline.by_name("src").unwrap();
+        pipeline.set_state(gst::State::Playing).unwrap();
+        for ssrc in 0..100u32 {
+            let mut p = vec![0x80, 96, 0, 1, 0, 0, 0, 0];
+            p.extend_from_slice(&ssrc.to_be_bytes());
+            p.extend_from_slice(&[1, 2, 3]);
+            let flow: gst::FlowReturn =
+                src.emit_by_name("push-buffer", &[&gst::Buffer::from_mut_slice(p)]);
+            assert_eq!(flow, gst::FlowReturn::Ok);
+        }
+        let _: gst::FlowReturn = src.emit_by_name("end-of-stream", &[]);
+        let bus = pipeline.bus().unwrap();
+        bus.timed_pop_filtered(gst::ClockTime::from_seconds(10), &[gst::MessageType::Eos])
+            .expect("EOS");
+        let entries = entries_of(&dec);
+        pipeline.set_state(gst::State::Null).unwrap();
+        assert!((1..=16).contains(&entries), "{entries} entries");
+        assert_eq!(entries_of(&dec), 0, "forgotten when stopped");
     }
 }

@@ -138,6 +138,95 @@ fn lost_fec_packets_leave_no_gap_and_lost_media_does() {
     assert_packets(&out, &want, "a gap of two");
 }
 
+/// A lost media packet no arrived FEC packet covers (frame 4's first packet and frame 4's
+/// first FEC packet, the one over it, both lost) cannot be told from a lost FEC packet: it
+/// leaves no gap, and the packet after it is a DISCONT, so that the depayloader sees the
+/// loss. A lost FEC packet alone (frame 3's last) leaves neither.
+#[test]
+fn unprovable_media_loss_is_a_discont_and_fec_loss_is_nothing() {
+    init();
+    let media = media(10, 6, 5000);
+    let stream = run(&format!("rtpulpfecenc pt={FEC_PT} percentage=50"), &media);
+    let fec = fec_seqs(&stream);
+    let flags = |lost: &[u16]| -> Vec<(Vec<u8>, bool)> {
+        let mut h = gst_check::Harness::new_parse(&format!("rtpulpfecdec2 pt={FEC_PT}"));
+        h.set_src_caps_str(CAPS);
+        for p in stream.iter().filter(|p| !lost.contains(&seq(p))) {
+            h.push(gst::Buffer::from_mut_slice(p.clone())).unwrap();
+        }
+        h.push_event(gst::event::Eos::new());
+        std::iter::from_fn(|| h.try_pull())
+            .map(|b| {
+                let discont = b.flags().contains(gst::BufferFlags::DISCONT);
+                (b.map_readable().unwrap().to_vec(), discont)
+            })
+            .collect()
+    };
+    let lost = [media_seqs(&stream, &[24])[0], fec[12]];
+    let out = flags(&lost);
+    let disconts: Vec<usize> = (0..out.len()).filter(|&i| out[i].1).collect();
+    assert_eq!(out.len(), media.len() - 1);
+    // Packet 25 comes out where 24 would have (no gap), marked.
+    let at = out
+        .iter()
+        .position(|(p, _)| without_seq(p) == without_seq(&media[25]))
+        .unwrap();
+    assert_eq!(disconts, [at]);
+    assert_eq!(seq(&out[at].0), seq(&media[24]));
+    // Frame 3's last FEC packet alone: everything, no DISCONT.
+    let out = flags(&[fec[11]]);
+    assert!(out.iter().all(|(_, d)| !d));
+    let packets: Vec<Vec<u8>> = out.into_iter().map(|(p, _)| p).collect();
+    assert_packets(&packets, &media, "lost FEC packet: nothing downstream");
+}
+
+/// A frame with a loss waits for its FEC packets; what it held and what was rebuilt go out
+/// in order, each with the PTS of a packet of its own frame, not the later packet's that
+/// released it; renumbered packets keep their PTS (the filter base copied none for a header
+/// rewritten: `copy_region` from an offset other than 0 leaves PTS and DTS unset).
+#[test]
+fn held_and_rebuilt_packets_keep_their_frames_pts() {
+    init();
+    let media = media(10, 6, 9000);
+    let stream = run(&format!("rtpulpfecenc2 pt={FEC_PT} percentage=50"), &media);
+    let lost = media_seqs(&stream, &[13, 32]);
+    let mut h = gst_check::Harness::new_parse(&format!("rtpulpfecdec2 pt={FEC_PT}"));
+    h.set_src_caps_str(CAPS);
+    // Input PTS: 10 ms per packet; the PTS of each RTP timestamp's packets.
+    let mut frame_pts: std::collections::HashMap<[u8; 4], Vec<gst::ClockTime>> = Default::default();
+    for (i, p) in stream.iter().enumerate() {
+        let pts = gst::ClockTime::from_mseconds(10 * i as u64);
+        frame_pts
+            .entry(p[4..8].try_into().unwrap())
+            .or_default()
+            .push(pts);
+        if lost.contains(&seq(p)) {
+            continue;
+        }
+        let mut b = gst::Buffer::from_mut_slice(p.clone());
+        b.get_mut().unwrap().set_pts(pts);
+        h.push(b).unwrap();
+    }
+    h.push_event(gst::event::Eos::new());
+    let out: Vec<(Vec<u8>, gst::ClockTime)> = std::iter::from_fn(|| h.try_pull())
+        .map(|b| {
+            let p = b.map_readable().unwrap().to_vec();
+            let pts = b.pts().unwrap_or_else(|| panic!("seq {}: no PTS", seq(&p)));
+            (p, pts)
+        })
+        .collect();
+    let packets: Vec<Vec<u8>> = out.iter().map(|(p, _)| p.clone()).collect();
+    assert_packets(&packets, &media, "in order, rebuilt in place");
+    for (p, pts) in &out {
+        let own = &frame_pts[&<[u8; 4]>::try_from(&p[4..8]).unwrap()];
+        assert!(
+            own.contains(pts),
+            "seq {}: PTS {pts} not of its frame",
+            seq(p)
+        );
+    }
+}
+
 #[test]
 fn junk_is_counted_never_fatal() {
     init();

@@ -8,19 +8,25 @@
 //! media densely, so that a depayloader downstream sees no gap for an FEC packet, received
 //! or lost, and still sees one for each lost media packet it could not rebuild.
 //!
-//! Whether a lost packet was media or FEC: senders put a frame's FEC packets right after the
-//! frame (marker set on its last packet). A gap inside a frame (same timestamp on both sides)
-//! is media. A gap right after a complete frame and before an FEC packet is FEC. A gap
-//! between two frames can be FEC of the first or the start of the second: the second frame
-//! is held (one frame of latency, only then) until its own FEC packets have arrived, and each
-//! lost number is media exactly when one of them protects it. A lost packet that no received
-//! FEC packet protects is taken for an FEC packet: unrecoverable anyway, its loss is then not
-//! visible as a gap (a depayloader still sees a fragment's missing start).
+//! Whether a lost packet was media or FEC: senders put a group's FEC packets right after its
+//! media (a group: a frame, marker set on its last packet, or several), and an FEC packet's
+//! span (SN base to its last protected number) holds only media. So a lost number is media
+//! when it lies inside a received FEC packet's span or inside a frame (same timestamp on
+//! both sides); it is FEC when it lies after a complete frame and before an FEC packet
+//! (outside that packet's span), or before the first packet of a group whose first FEC
+//! packet (the one right after the group's last media packet) arrived: that packet's SN base
+//! is the group's start. A gap between two frames is decided when the second frame's FEC
+//! packets have come: that frame is held meanwhile (one frame of latency, only after a
+//! loss). A frame with a loss inside waits for its FEC packets too, so that a rebuilt packet
+//! leaves in its place. A lost number that nothing decides (the FEC packets that would tell
+//! are lost too) leaves no gap, and the next packet out carries a DISCONT: a depayloader
+//! learns that media may be missing, and a lost FEC packet never makes a gap.
 
 use std::collections::BTreeSet;
 
+use super::extend_seqnum;
 use super::recovery::{Recovered, RecoveryWindow, WindowLimits};
-use super::ulpfec::UlpfecError;
+use super::ulpfec::{FecPacket, UlpfecError};
 
 /// Most removed sequence numbers remembered to renumber late recovered packets.
 const REMOVED_HISTORY: usize = 1024;
@@ -29,6 +35,8 @@ const LOST_HISTORY: usize = 1024;
 
 /// Most media packets held while a gap is undecided.
 const MAX_HELD: usize = 96;
+/// Most group starts remembered.
+const GROUP_STARTS: usize = 64;
 
 /// What the element does after a packet, in this order: take `skip` input numbers out of the
 /// stream, send `output` (whole packets, output numbers written in), then forward the packet
@@ -45,6 +53,9 @@ pub struct Actions {
     pub forward_current: bool,
     /// Why the FEC packet handled could not be used (it is still taken out).
     pub invalid: Option<UlpfecError>,
+    /// The first packet of `output` follows a lost number that could have been media: mark
+    /// it DISCONT.
+    pub discont: bool,
 }
 
 /// Counters of a receiver.
@@ -58,6 +69,8 @@ pub struct ReceiverStats {
     pub fec_lost: u64,
     /// FEC packets received.
     pub fec_received: u64,
+    /// Lost packets neither shown media nor FEC: no gap, a DISCONT on the next packet.
+    pub uncertain: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -65,6 +78,8 @@ struct LastSeen {
     ext_seqnum: u64,
     /// A media packet with the marker bit, or an FEC packet (both end what came before).
     ends_frame: bool,
+    /// An FEC packet.
+    fec: bool,
 }
 
 /// The receiver of one SSRC.
@@ -79,6 +94,12 @@ pub struct UlpfecReceiver {
     /// Media held while `undecided` waits, and the timestamp of the frame held.
     held: Vec<Recovered>,
     hold_ts: Option<u64>,
+    /// First media packet held (the first received after an undecided gap).
+    hold_first: u64,
+    /// Group starts: SN bases of FEC packets that came right after a frame's last packet.
+    group_starts: BTreeSet<u64>,
+    /// A lost number was left undecided: the next packet out is a DISCONT.
+    discont_next: bool,
     removed: BTreeSet<u64>,
     removed_before: u64,
     lost: BTreeSet<u64>,
@@ -96,6 +117,9 @@ impl UlpfecReceiver {
             undecided: BTreeSet::new(),
             held: Vec::new(),
             hold_ts: None,
+            hold_first: 0,
+            group_starts: BTreeSet::new(),
+            discont_next: false,
             removed: BTreeSet::new(),
             removed_before: 0,
             lost: BTreeSet::new(),
@@ -140,19 +164,31 @@ impl UlpfecReceiver {
                     self.media_lost(gap);
                 } else {
                     self.undecided.extend(gap);
-                    self.hold_ts = Some(ext_timestamp);
                 }
+                // The frame waits for its FEC packets (to decide, to rebuild in order).
+                self.hold_ts = Some(ext_timestamp);
+                self.hold_first = ext_seqnum;
             }
         }
-        self.seen(ext_seqnum, marker);
+        self.seen(ext_seqnum, marker, false);
         self.last_media_ts = Some(ext_timestamp);
         let recovered = self.window.insert_media(ext_seqnum, packet, ext_timestamp);
-        if self.hold_ts.is_some() {
-            self.held.push(Recovered {
+        let discont_here = self.discont_next && actions.output.is_empty();
+        if self.hold_ts.is_some() || discont_here {
+            // Held, or sent as output to carry the DISCONT.
+            let r = Recovered {
                 ext_seqnum,
                 packet: packet.to_vec(),
                 rebuilt: false,
-            });
+            };
+            if self.hold_ts.is_some() {
+                self.held.push(r);
+            } else {
+                let r = self.numbered(r);
+                actions.output.push(r);
+                actions.discont = true;
+                self.discont_next = false;
+            }
         } else {
             actions.forward_current = true;
         }
@@ -166,14 +202,34 @@ impl UlpfecReceiver {
     pub fn on_fec(&mut self, ext_seqnum: u64, ext_timestamp: u64, payload: &[u8]) -> Actions {
         let mut actions = Actions::default();
         let gap = self.gap_before(ext_seqnum);
-        if self.hold_ts.is_none() && self.last.is_some_and(|l| l.ends_frame) {
-            // After a complete frame or an FEC packet: FEC packets lost.
-            self.stats.fec_lost += gap.end - gap.start;
-            actions.skip += self.remove(gap);
-        } else {
-            self.undecided.extend(gap);
+        // The numbers this packet protects lie in [base, end]: media.
+        let span = FecPacket::parse(payload).ok().map(|f| {
+            let base = extend_seqnum(ext_seqnum, f.sn_base);
+            (base, base + u64::from(47 - f.mask.trailing_zeros().min(47)))
+        });
+        let after_frame = self.last.is_some_and(|l| l.ends_frame);
+        if gap.is_empty()
+            && self.last.is_some_and(|l| l.ends_frame && !l.fec)
+            && let Some((base, _)) = span
+        {
+            // Right after a frame's last packet: the group's first FEC packet.
+            self.group_starts.insert(base);
+            while self.group_starts.len() > GROUP_STARTS {
+                self.group_starts.pop_first();
+            }
         }
-        self.seen(ext_seqnum, true);
+        for s in gap {
+            if span.is_some_and(|(base, end)| (base..=end).contains(&s)) {
+                self.media_lost(s..s + 1);
+            } else if after_frame {
+                // After a complete frame or an FEC packet, outside this packet's group.
+                self.stats.fec_lost += 1;
+                actions.skip += self.remove(s..s + 1);
+            } else {
+                self.undecided.insert(s);
+            }
+        }
+        self.seen(ext_seqnum, true, true);
         actions.skip += self.remove(ext_seqnum..ext_seqnum + 1);
         match self.window.insert_fec(ext_seqnum, payload, ext_timestamp) {
             Ok(recovered) => {
@@ -209,12 +265,13 @@ impl UlpfecReceiver {
         self.lost.clear();
     }
 
-    fn seen(&mut self, ext_seqnum: u64, ends_frame: bool) {
+    fn seen(&mut self, ext_seqnum: u64, ends_frame: bool, fec: bool) {
         self.first_seen = Some(self.first_seen.map_or(ext_seqnum, |f| f.min(ext_seqnum)));
         if self.last.is_none_or(|l| ext_seqnum > l.ext_seqnum) {
             self.last = Some(LastSeen {
                 ext_seqnum,
                 ends_frame,
+                fec,
             });
         }
     }
@@ -226,12 +283,20 @@ impl UlpfecReceiver {
         }
     }
 
-    /// Settles every undecided number (media when a received FEC packet protects it or it
-    /// was rebuilt), then releases the held media, numbered.
+    /// Settles every undecided number (media when it was rebuilt or lies in a received FEC
+    /// packet's span; FEC when it lies before the start of the held frame's group; else
+    /// uncertain), then releases the held media, numbered, the first a DISCONT after an
+    /// uncertain number.
     fn decide(&mut self, actions: &mut Actions) {
         let undecided = std::mem::take(&mut self.undecided);
         for s in undecided {
-            if self.window.has_media(s) || self.window.is_protected(s) {
+            let before_group = self.hold_ts.is_some()
+                && self
+                    .group_starts
+                    .range(s + 1..=self.hold_first)
+                    .next()
+                    .is_some();
+            if self.window.has_media(s) || self.window.in_span(s) {
                 self.media_lost(s..s + 1);
                 if let Some(p) = self.window.media_packet(s) {
                     let r = Recovered {
@@ -245,7 +310,12 @@ impl UlpfecReceiver {
                     self.stats.unrecovered = self.stats.unrecovered.saturating_sub(1);
                 }
             } else {
-                self.stats.fec_lost += 1;
+                if before_group {
+                    self.stats.fec_lost += 1;
+                } else {
+                    self.stats.uncertain += 1;
+                    self.discont_next = true;
+                }
                 actions.skip += self.remove(s..s + 1);
             }
         }
@@ -255,6 +325,11 @@ impl UlpfecReceiver {
         for r in held {
             let r = self.numbered(r);
             actions.output.push(r);
+        }
+        if self.discont_next && !actions.output.is_empty() {
+            // On the first packet out (with nothing held: the next media packet, on_media).
+            actions.discont = true;
+            self.discont_next = false;
         }
     }
 

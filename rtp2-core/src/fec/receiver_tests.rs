@@ -44,20 +44,36 @@ fn stream(frames: u64) -> Vec<(u64, u64, Vec<u8>, bool)> {
 /// Feeds `packets` minus `lost` (ext seqnums); returns the output media (seqnum, payload
 /// byte) in order and the receiver.
 fn run(lost: &[u64]) -> (Vec<(u16, u8)>, UlpfecReceiver) {
+    let (mut out, _, r) = run_in_order(lost);
+    out.sort_unstable();
+    (out, r)
+}
+
+/// [`run`], the output in the order it left and the output numbers that carried a DISCONT.
+fn run_in_order(lost: &[u64]) -> (Vec<(u16, u8)>, Vec<u16>, UlpfecReceiver) {
     let mut r = UlpfecReceiver::new(SSRC, WindowLimits::default());
     let mut out = Vec::new();
+    let mut disconts = Vec::new();
     let mut removed = 0u64;
-    let mut take = |actions: Actions, current: Option<(u64, u8)>, out: &mut Vec<(u16, u8)>| {
+    let mut take = |actions: Actions,
+                    current: Option<(u64, u8)>,
+                    out: &mut Vec<(u16, u8)>,
+                    disconts: &mut Vec<u16>| {
         removed += actions.skip;
-        for rec in actions.output {
-            out.push((
-                u16::from_be_bytes([rec.packet[2], rec.packet[3]]),
-                rec.packet[12],
-            ));
+        for (i, rec) in actions.output.iter().enumerate() {
+            let seq = u16::from_be_bytes([rec.packet[2], rec.packet[3]]);
+            if actions.discont && i == 0 {
+                disconts.push(seq);
+            }
+            out.push((seq, rec.packet[12]));
         }
         if let Some((ext, byte)) = current
             && actions.forward_current
         {
+            assert!(
+                !actions.discont || !actions.output.is_empty(),
+                "DISCONT kept"
+            );
             out.push(((ext - removed) as u16, byte));
         }
     };
@@ -67,16 +83,15 @@ fn run(lost: &[u64]) -> (Vec<(u16, u8)>, UlpfecReceiver) {
         }
         if fec {
             let a = r.on_fec(ext, ts, &p);
-            take(a, None, &mut out);
+            take(a, None, &mut out, &mut disconts);
         } else {
             let a = r.on_media(ext, ts, &p);
-            take(a, Some((ext, p[12])), &mut out);
+            take(a, Some((ext, p[12])), &mut out, &mut disconts);
         }
     }
     let a = r.finish();
-    take(a, None, &mut out);
-    out.sort_unstable();
-    (out, r)
+    take(a, None, &mut out, &mut disconts);
+    (out, disconts, r)
 }
 
 #[test]
@@ -129,10 +144,15 @@ fn no_loss_gives_dense_media_numbering() {
 fn lost_fec_packets_leave_no_gap() {
     // FEC of frames 0..4 at 1004/1005, 1010/1011, …: lose the first or second FEC packet
     // of frames after the first (the frame interval is learnt from the first two frames).
-    let (out, r) = run(&[1004, 1011, 1016, 1017]);
-    assert_eq!(out, dense());
+    // 1011 is ambiguous (frame 2's FEC packets, which would tell, are lost too): no gap,
+    // counted `uncertain`, its next packet a DISCONT.
+    let (out, disconts, r) = run_in_order(&[1004, 1011, 1016, 1017]);
+    let mut sorted = out.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, dense());
+    assert_eq!(disconts, [1008]);
     assert_eq!(r.stats().unrecovered, 0);
-    assert_eq!(r.stats().fec_lost, 4);
+    assert_eq!((r.stats().fec_lost, r.stats().uncertain), (3, 1));
 }
 
 #[test]
@@ -184,4 +204,47 @@ fn too_short_media_is_only_passed_on() {
     let a = r.on_media(5, 3000, &[0x80, 96]);
     assert!(a.forward_current && a.output.is_empty() && a.skip == 0);
     assert_eq!(r.held(), (1, 0, 0));
+}
+
+#[test]
+fn lost_media_no_arrived_fec_covers_is_seen_downstream() {
+    // 1012 starts frame 2; 1016, frame 2's FEC packet over {1012, 1013}, is lost too: no
+    // FEC packet that arrived says whether 1012 was media or FEC. It must not vanish
+    // silently: the packet after it carries a DISCONT (1013, output 1008).
+    let (out, disconts, r) = run_in_order(&[1012, 1016]);
+    assert_eq!(disconts, [1008]);
+    assert_eq!(out.len(), 19);
+    assert_eq!(r.stats().uncertain, 1);
+    // When the FEC packet over {1012, 1013} arrives, its span shows they were media: a gap.
+    let (out, disconts, r) = run_in_order(&[1012, 1013]);
+    assert!(disconts.is_empty(), "{disconts:?}");
+    assert!(
+        !out.iter().any(|(s, _)| [1008, 1009].contains(s)),
+        "{out:?}"
+    );
+    assert_eq!(r.stats().unrecovered, 2);
+}
+
+#[test]
+fn a_lost_fec_packet_makes_no_discont_when_the_next_group_tells() {
+    // 1011 (frame 1's second FEC packet): frame 2's first FEC packet (1016, right after
+    // its marker packet) starts its group at 1012, so 1011 was FEC.
+    for lost in [&[1011u64][..], &[1010, 1011], &[1004, 1005, 1011, 1017]] {
+        let (out, disconts, r) = run_in_order(lost);
+        assert!(disconts.is_empty(), "{lost:?}: {disconts:?}");
+        let mut sorted = out.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, dense(), "{lost:?}");
+        assert_eq!(r.stats().fec_lost, lost.len() as u64);
+    }
+}
+
+#[test]
+fn output_is_in_order_when_a_frame_waits_for_its_fec() {
+    // Media lost inside frames (1001, 1008, 1014): each frame waits for its FEC packets, and
+    // the rebuilt packet leaves in its place, not after the rest of its frame.
+    let (out, disconts, r) = run_in_order(&[1001, 1008, 1014]);
+    assert_eq!(out, dense());
+    assert!(disconts.is_empty());
+    assert_eq!(r.stats().recovered, 3);
 }

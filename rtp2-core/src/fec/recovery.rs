@@ -105,6 +105,16 @@ impl RecoveryWindow {
         })
     }
 
+    /// True when `ext_seqnum` lies inside a held FEC packet's span, from its SN base to the
+    /// last number it protects (RFC 5109 §7.4: the span holds only media when FEC packets
+    /// follow the media they protect, as RFC 5109 §10 senders do): so it was media.
+    pub fn in_span(&self, ext_seqnum: u64) -> bool {
+        self.fec.iter().any(|f| {
+            let last = u64::from(47 - f.mask.trailing_zeros().min(47));
+            ext_seqnum >= f.base && ext_seqnum - f.base <= last
+        })
+    }
+
     /// Adds a received media packet (whole RTP packet) at `time`; returns what it lets
     /// recover.
     pub fn insert_media(&mut self, ext_seqnum: u64, packet: &[u8], time: u64) -> Vec<Recovered> {
@@ -196,8 +206,15 @@ impl RecoveryWindow {
                             .filter_map(|s| self.media.get(s).map(|(p, _)| &p[..]))
                             .collect();
                         let time = f.time;
+                        // Recovery fields from a broken or hostile sender can announce
+                        // CSRCs, an extension or padding the bytes do not hold: such a
+                        // packet is not passed on (GStreamer issue 7049's capture).
                         let rec = FecPacket::parse(&f.payload)
-                            .and_then(|p| p.recover(seq as u16, self.ssrc, &others));
+                            .and_then(|p| p.recover(seq as u16, self.ssrc, &others))
+                            .and_then(|p| match crate::rtp::RtpPacket::parse(&p) {
+                                Ok(_) => Ok(p),
+                                Err(_) => Err(UlpfecError::NotRtp),
+                            });
                         self.fec.remove(i);
                         if let Ok(packet) = rec {
                             self.media.insert(seq, (packet.clone(), time));

@@ -35,6 +35,9 @@ pub enum UlpfecError {
     BadInput,
     /// The recovered packet would be longer than the FEC packet protects.
     TooLong,
+    /// The recovered bytes are no valid RTP packet (their CSRC count, header extension or
+    /// padding run past their end: GStreamer issue 7049's capture).
+    NotRtp,
 }
 
 impl std::fmt::Display for UlpfecError {
@@ -46,6 +49,7 @@ impl std::fmt::Display for UlpfecError {
             UlpfecError::EmptyMask => "ULPFEC mask protects no packet",
             UlpfecError::BadInput => "no or invalid media packets to protect",
             UlpfecError::TooLong => "recovered packet longer than the protection length",
+            UlpfecError::NotRtp => "recovered bytes are not a valid RTP packet",
         })
     }
 }

@@ -204,6 +204,9 @@ fn rewritten(packet: &FilterPacket, fields: &HeaderFields) -> Option<gst::Buffer
         )
         .ok()?;
     let out = buffer.get_mut()?;
+    // A region not starting at offset 0 gets no PTS/DTS from `copy_region`.
+    out.set_pts(packet.buffer.pts());
+    out.set_dts(packet.buffer.dts());
     out.prepend_memory(gst::Memory::from_mut_slice(header));
     // The MARKER flag follows the marker bit, as on every packet of this plugin.
     let mut flags = out.flags();

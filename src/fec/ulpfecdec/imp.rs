@@ -7,8 +7,10 @@
 //! FEC packets taken out of the numbering, recovered packets go out whole with their output
 //! sequence number. `GstRTPPacketLost` events from a jitterbuffer upstream are not passed
 //! on: they name input sequence numbers, and the output numbering shows media losses itself.
+//! Inside `rtpbin` the FEC packets reach another decoder instance (`peers`), which hands
+//! them to this one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{LazyLock, Mutex};
 
 use gst::glib;
@@ -17,6 +19,8 @@ use gst::subclass::prelude::*;
 use rtp2_core::fec::receiver::{Actions, ReceiverStats, UlpfecReceiver};
 use rtp2_core::fec::recovery::WindowLimits;
 
+use super::peers;
+use super::ssrc::Ssrc;
 use crate::base::extensions::lock;
 use crate::base::filter::{
     FilterPacket, OutputStream, Rewrite, RtpBaseFilter2, RtpBaseFilter2Ext, RtpBaseFilter2Impl,
@@ -29,11 +33,14 @@ const DEFAULT_MAX_PACKETS: u32 = 512;
 const DEFAULT_MAX_TIME: u64 = 1_000_000_000;
 
 #[derive(Debug, Clone)]
-struct Settings {
+pub(super) struct Settings {
     pt: u32,
     passthrough: bool,
     max_packets: u32,
     max_time: u64,
+    /// Address of the `storage` given (C's `rtpstorage`, one per `rtpbin` session): not
+    /// read, not kept (a GObject of C's plugin, not `Send`); it names the decoder's group.
+    pub(super) storage: Option<usize>,
 }
 
 impl Default for Settings {
@@ -43,25 +50,25 @@ impl Default for Settings {
             passthrough: false,
             max_packets: DEFAULT_MAX_PACKETS,
             max_time: DEFAULT_MAX_TIME,
+            storage: None,
         }
     }
 }
 
-struct Ssrc {
-    receiver: UlpfecReceiver,
-    stream: StreamId,
-    last_use: u64,
-}
-
 #[derive(Default)]
-struct State {
-    ssrcs: HashMap<u32, Ssrc>,
+pub(super) struct State {
+    pub(super) ssrcs: HashMap<u32, Ssrc>,
     /// Output streams of forgotten SSRCs, reused (their numbering shift restarts).
     spare_streams: Vec<StreamId>,
     clock_rate: u32,
     uses: u64,
     /// Counters of forgotten SSRCs.
     retired: ReceiverStats,
+    /// `payload` of the sink caps (after `rtpbin`'s payload-type demuxer: the one type
+    /// this pad receives).
+    pub(super) caps_payload: Option<i32>,
+    /// SSRCs forgotten whose entry among the peers is still to be removed.
+    forgotten: Vec<u32>,
 }
 
 impl State {
@@ -72,6 +79,7 @@ impl State {
             t.unrecovered += r.unrecovered;
             t.fec_lost += r.fec_lost;
             t.fec_received += r.fec_received;
+            t.uncertain += r.uncertain;
             t
         })
     }
@@ -79,13 +87,13 @@ impl State {
 
 #[derive(Default)]
 pub struct RtpUlpFecDec {
-    settings: Mutex<Settings>,
-    state: Mutex<State>,
+    pub(super) settings: Mutex<Settings>,
+    pub(super) state: Mutex<State>,
 }
 
 impl RtpUlpFecDec {
     /// The receiver of `ssrc`, made (and a stream found) when new. `None`: no stream.
-    fn with_receiver<R>(&self, ssrc: u32, f: impl FnOnce(&mut Ssrc) -> R) -> Option<R> {
+    pub(super) fn with_receiver<R>(&self, ssrc: u32, f: impl FnOnce(&mut Ssrc) -> R) -> Option<R> {
         let settings = lock(&self.settings).clone();
         let mut state = lock(&self.state);
         state.uses += 1;
@@ -104,7 +112,11 @@ impl RtpUlpFecDec {
                 state.retired.unrecovered += r.unrecovered;
                 state.retired.fec_lost += r.fec_lost;
                 state.retired.fec_received += r.fec_received;
+                state.retired.uncertain += r.uncertain;
                 state.spare_streams.push(old.stream);
+                if old.media_seen {
+                    state.forgotten.push(oldest);
+                }
             }
             let stream = state.spare_streams.pop()?;
             let rate = u64::from(state.clock_rate.max(1));
@@ -119,6 +131,9 @@ impl RtpUlpFecDec {
                     receiver: UlpfecReceiver::new(ssrc, limits),
                     stream,
                     last_use: uses,
+                    last_ext: (0, 0),
+                    media_seen: false,
+                    frame_pts: VecDeque::new(),
                 },
             );
         }
@@ -131,17 +146,28 @@ impl RtpUlpFecDec {
 impl RtpUlpFecDec {
     /// Carries out a receiver's decisions (no lock held): numbers taken out, packets sent,
     /// the current packet forwarded.
-    fn apply(&self, stream: StreamId, actions: Actions, current: Option<&FilterPacket>) {
+    pub(super) fn apply(
+        &self,
+        stream: StreamId,
+        actions: Actions,
+        output_pts: Vec<Option<gst::ClockTime>>,
+        pts: Option<gst::ClockTime>,
+        current: Option<&FilterPacket>,
+    ) {
         let obj = self.obj();
         if actions.skip > 0 {
             obj.skip_in_stream(stream, actions.skip);
         }
-        let pts = current.and_then(|p| p.buffer().pts());
-        for r in actions.output {
+        for (i, r) in actions.output.into_iter().enumerate() {
             let rebuilt = r.rebuilt;
             let mut buffer = gst::Buffer::from_mut_slice(r.packet);
             if let Some(b) = buffer.get_mut() {
-                b.set_pts(pts);
+                // Its frame's PTS (a held or rebuilt packet leaves after later ones came).
+                b.set_pts(output_pts.get(i).copied().flatten().or(pts));
+                if i == 0 && actions.discont {
+                    // Media may be missing before it (receiver.rs: an uncertain number).
+                    b.set_flags(gst::BufferFlags::DISCONT);
+                }
             }
             obj.emit_buffer(buffer, rebuilt);
         }
@@ -213,7 +239,13 @@ impl ObjectImpl for RtpUlpFecDec {
         match pspec.name() {
             "pt" => s.pt = value.get().unwrap_or(0),
             // Accepted and not kept: the decoder has a store of its own.
-            "storage" => {}
+            "storage" => {
+                s.storage = value
+                    .get::<Option<glib::Object>>()
+                    .ok()
+                    .flatten()
+                    .map(|o| o.as_ptr() as usize)
+            }
             "passthrough" => s.passthrough = value.get().unwrap_or(false),
             "max-stored-packets" => s.max_packets = value.get().unwrap_or(DEFAULT_MAX_PACKETS),
             "max-stored-time" => s.max_time = value.get().unwrap_or(DEFAULT_MAX_TIME),
@@ -278,14 +310,18 @@ impl RtpBaseFilter2Impl for RtpUlpFecDec {
     }
 
     fn set_sink_caps(&self, caps: &gst::Caps) -> bool {
-        if let Some(rate) = caps
-            .structure(0)
+        let s = caps.structure(0);
+        let payload = s.and_then(|s| s.get::<i32>("payload").ok());
+        let rate = s
             .and_then(|s| s.get::<i32>("clock-rate").ok())
             .and_then(|r| u32::try_from(r).ok())
-            .filter(|r| *r > 0)
-        {
-            lock(&self.state).clock_rate = rate;
+            .filter(|r| *r > 0);
+        let mut state = lock(&self.state);
+        state.caps_payload = payload;
+        if let Some(rate) = rate {
+            state.clock_rate = rate;
         }
+        drop(state);
         self.obj().set_src_caps(caps)
     }
 
@@ -299,20 +335,47 @@ impl RtpBaseFilter2Impl for RtpUlpFecDec {
             return Ok(gst::FlowSuccess::Ok);
         }
         let is_fec = u32::from(packet.payload_type()) == pt;
+        if is_fec && let Some(peer) = self.media_peer(packet.ssrc(), pt) {
+            // rtpbin: the media comes through `peer`; the recovered packets leave there.
+            peer.imp().take_peer_fec(packet);
+            let _ = peer.finish_pending();
+            return Ok(gst::FlowSuccess::Ok);
+        }
         let (ext, ts) = (packet.ext_seqnum(), packet.ext_timestamp());
         let result = self.with_receiver(packet.ssrc(), |s| {
+            s.last_ext = (ext, ts);
+            let first_media = !is_fec && !s.media_seen;
+            s.media_seen |= !is_fec;
             let actions = if is_fec {
                 s.receiver.on_fec(ext, ts, packet.payload())
             } else {
+                s.note_pts(packet.timestamp(), packet.buffer().pts());
                 s.receiver.on_media(ext, ts, packet.data())
             };
-            (s.stream, actions)
+            (s.stream, s.output_pts(&actions), actions, first_media)
         });
-        let Some((stream, actions)) = result else {
+        let Some((stream, output_pts, actions, first_media)) = result else {
             self.obj().forward(packet);
             return Ok(gst::FlowSuccess::Ok);
         };
-        self.apply(stream, actions, Some(packet));
+        if first_media {
+            // Bounded: an SSRC is forgotten only when a new one comes, at most 16 of them
+            // having seen media.
+            let forgotten = std::mem::take(&mut lock(&self.state).forgotten);
+            if let Some(group) = self.group() {
+                for ssrc in forgotten {
+                    peers::forget(group, ssrc, &self.obj());
+                }
+                peers::register(group, packet.ssrc(), &self.obj());
+            }
+        }
+        self.apply(
+            stream,
+            actions,
+            output_pts,
+            packet.buffer().pts(),
+            Some(packet),
+        );
         Ok(gst::FlowSuccess::Ok)
     }
 
@@ -320,10 +383,13 @@ impl RtpBaseFilter2Impl for RtpUlpFecDec {
         let pending: Vec<_> = lock(&self.state)
             .ssrcs
             .values_mut()
-            .map(|s| (s.stream, s.receiver.finish()))
+            .map(|s| {
+                let actions = s.receiver.finish();
+                (s.stream, s.output_pts(&actions), actions)
+            })
             .collect();
-        for (stream, actions) in pending {
-            self.apply(stream, actions, None);
+        for (stream, output_pts, actions) in pending {
+            self.apply(stream, actions, output_pts, None, None);
         }
         Ok(gst::FlowSuccess::Ok)
     }
@@ -336,6 +402,11 @@ impl RtpBaseFilter2Impl for RtpUlpFecDec {
             return true;
         }
         self.parent_sink_event(event)
+    }
+
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        peers::unregister(&self.obj());
+        self.parent_stop()
     }
 
     fn flush(&self) {

@@ -7,6 +7,8 @@
 //! jitterbuffer's loss events: it keeps its own bounded packet store per SSRC.
 
 mod imp;
+mod peers;
+mod ssrc;
 
 use gst::glib;
 use gst::prelude::*;

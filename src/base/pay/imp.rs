@@ -582,7 +582,7 @@ impl RtpBasePay2 {
         state.bytes_sent += payload_len as u64;
     }
 
-    /// Output buffers of the queued packets, each header written by one writer in place into
+    /// Appends to `out` the output buffers of the queued packets, each header written by one writer in place into
     /// the packet's header memory (pooled when possible): first the fixed 12 bytes of all
     /// packets, in batches of consecutive sequence numbers (SIMD where the CPU has it), then
     /// per packet the CSRCs, the header extension block and the payload-format prefix
@@ -593,38 +593,19 @@ impl RtpBasePay2 {
         pending: &mut Vec<PendingPacket>,
         pending_inputs: &[gst::Buffer],
         params: &BuildParams,
-    ) -> SmallVec<[gst::Buffer; 16]> {
-        let mut timestamps: SmallVec<[u32; 16]> = SmallVec::new();
-        let mut markers: SmallVec<[bool; 16]> = SmallVec::new();
-        let mut runs: SmallVec<[(u16, usize); 4]> = SmallVec::new();
-        for p in pending.iter() {
-            let continues = runs
-                .last()
-                .is_some_and(|(first, len)| first.wrapping_add(*len as u16) == p.seq);
-            match runs.last_mut() {
-                Some((_, len)) if continues => *len += 1,
-                _ => runs.push((p.seq, 1)),
-            }
-            timestamps.push(p.timestamp);
-            markers.push(p.marker);
-        }
-        let mut headers: SmallVec<[[u8; FIXED_HEADER_LEN]; 16]> =
-            smallvec::smallvec![[0u8; FIXED_HEADER_LEN]; timestamps.len()];
-        let mut at = 0;
-        for (first_seq, len) in runs {
-            let range = at..at + len;
-            write_headers_auto(
-                &params.template,
-                first_seq,
-                &timestamps[range.clone()],
-                &markers[range.clone()],
-                &mut headers[range],
-            );
-            at += len;
-        }
+        out: &mut SmallVec<[gst::Buffer; 16]>,
+    ) {
+        let mut stack = [[0u8; FIXED_HEADER_LEN]; STACK_PACKETS];
+        let mut heap = Vec::new();
+        let headers: &mut [[u8; FIXED_HEADER_LEN]] = if pending.len() <= STACK_PACKETS {
+            &mut stack[..pending.len()]
+        } else {
+            heap.resize(pending.len(), [0u8; FIXED_HEADER_LEN]);
+            &mut heap
+        };
+        write_fixed_headers(&params.template, pending, headers);
         let element = self.obj();
         let allowed_tags = self.vfuncs().allowed_meta_tags;
-        let mut out = SmallVec::with_capacity(pending.len());
         for (p, fixed) in pending.drain(..).zip(headers.iter()) {
             let range = p.inputs.at as usize..(p.inputs.at + p.inputs.count) as usize;
             let inputs = pending_inputs.get(range).unwrap_or_default();
@@ -704,7 +685,6 @@ impl RtpBasePay2 {
             }
             out.push(output);
         }
-        out
     }
 
     /// RTP timestamp of `pts` (RFC 3550 §5.1): running time scaled to the clock rate, plus
@@ -731,7 +711,8 @@ impl RtpBasePay2 {
     /// Pushes what was queued, as one buffer list when there are several packets. The
     /// packets are built after the state lock is released (header extensions write then).
     pub(super) fn push_pending(&self) -> FlowResult {
-        let (packets, buffer_list) = {
+        let mut packets = SmallVec::new();
+        let buffer_list = {
             let mut state = lock(&self.state);
             if state.pending.is_empty() {
                 return Ok(gst::FlowSuccess::Ok);
@@ -757,8 +738,8 @@ impl RtpBasePay2 {
                 // Nothing foreign runs (no header extension, no meta to copy): built under
                 // the lock, straight from the state's vector, which keeps its capacity.
                 let state = &mut *state;
-                let packets = self.build_packets(&mut state.pending, &[], &params);
-                (packets, settings.buffer_list)
+                self.build_packets(&mut state.pending, &[], &params, &mut packets);
+                settings.buffer_list
             } else {
                 // Header extensions write and meta transforms run: without the lock.
                 let spare = std::mem::take(&mut state.spare_pending);
@@ -766,20 +747,18 @@ impl RtpBasePay2 {
                 let spare = std::mem::take(&mut state.spare_inputs);
                 let mut inputs = std::mem::replace(&mut state.pending_inputs, spare);
                 drop(state);
-                let packets = self.build_packets(&mut pending, &inputs, &params);
+                self.build_packets(&mut pending, &inputs, &params, &mut packets);
                 // The emptied vectors keep their capacity for the next input.
                 inputs.clear();
                 let mut state = lock(&self.state);
                 state.spare_pending = pending;
                 state.spare_inputs = inputs;
-                (packets, settings.buffer_list)
+                settings.buffer_list
             }
         };
         match packets.len() {
             0 => Ok(gst::FlowSuccess::Ok),
-            1 => self
-                .src_pad
-                .push(packets.into_iter().next().unwrap_or_default()),
+            1 => self.src_pad.push(packets.pop().unwrap_or_default()),
             _ if buffer_list => {
                 let mut list = gst::BufferList::new_sized(packets.len());
                 {
@@ -938,6 +917,51 @@ fn set_packet_flags(buffer: &mut gst::BufferRef, flags: gst::BufferFlags) {
         gst::BufferFlags::DISCONT | gst::BufferFlags::DELTA_UNIT | gst::BufferFlags::MARKER,
     );
     buffer.set_flags(flags);
+}
+
+/// Packets per push whose fixed headers are written on the stack (more spill to the heap).
+const STACK_PACKETS: usize = 16;
+
+/// Writes the fixed headers of `pending` into `out` (one per packet), in batches of
+/// consecutive sequence numbers ([`write_headers_auto`]: SIMD where the CPU has it).
+fn write_fixed_headers(
+    template: &HeaderTemplate,
+    pending: &[PendingPacket],
+    out: &mut [[u8; FIXED_HEADER_LEN]],
+) {
+    let n = pending.len();
+    let (mut timestamps, mut markers) = ([0u32; STACK_PACKETS], [false; STACK_PACKETS]);
+    let (mut timestamps_heap, mut markers_heap) = (Vec::new(), Vec::new());
+    let (timestamps, markers): (&mut [u32], &mut [bool]) = if n <= STACK_PACKETS {
+        (&mut timestamps[..n], &mut markers[..n])
+    } else {
+        timestamps_heap.resize(n, 0);
+        markers_heap.resize(n, false);
+        (&mut timestamps_heap, &mut markers_heap)
+    };
+    for (p, (timestamp, marker)) in pending
+        .iter()
+        .zip(timestamps.iter_mut().zip(markers.iter_mut()))
+    {
+        *timestamp = p.timestamp;
+        *marker = p.marker;
+    }
+    let mut start = 0;
+    while start < n {
+        let first_seq = pending[start].seq;
+        let mut end = start + 1;
+        while end < n && pending[end].seq == first_seq.wrapping_add((end - start) as u16) {
+            end += 1;
+        }
+        write_headers_auto(
+            template,
+            first_seq,
+            &timestamps[start..end],
+            &markers[start..end],
+            &mut out[start..end],
+        );
+        start = end;
+    }
 }
 
 /// The TIME segment that maps input timestamps to running time. Other formats (BYTES from

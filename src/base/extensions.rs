@@ -190,6 +190,8 @@ impl HeaderExtensions {
             let flags = match form {
                 ExtensionForm::OneByte => gst_rtp::RTPHeaderExtensionFlags::ONE_BYTE,
                 ExtensionForm::TwoByte => gst_rtp::RTPHeaderExtensionFlags::TWO_BYTE,
+                // A form the core learns later: skipped, as a block of another profile.
+                _ => continue,
             };
             let Ok(elements) = parse_elements(*profile, data) else {
                 continue;

@@ -215,6 +215,8 @@ impl RtpIn {
                 self.seqnum.check(seq);
                 resync = true;
             }
+            // A verdict the core adds later: the packet is taken as in order.
+            _ => {}
         }
         let ext_seqnum = self.ext_seqnum.unwrap(seq);
         let ext_timestamp = self.ext_timestamp.unwrap(rtp.timestamp());

@@ -12,4 +12,5 @@ pub mod depay;
 pub(crate) mod extensions;
 pub mod filter;
 pub mod pay;
+mod plumbing;
 pub(crate) mod rtp_in;

@@ -19,6 +19,9 @@ use super::IncomingPacket;
 use super::allocation::ProposedAllocator;
 use super::relation::{FromPackets, PacketWindow, allowed_metas, copy_metas};
 use crate::base::extensions::{HeaderExtensions, configure_from_caps, lock};
+use crate::base::plumbing::{
+    GuardedPadFunctions, add_pads, caps_not_handled, input_not_handled, pad_template, vfuncs_of,
+};
 use crate::base::rtp_in::{RtpIn, Verdict, parse_batch, report_bad_input};
 
 type FlowResult = Result<gst::FlowSuccess, gst::FlowError>;
@@ -246,11 +249,7 @@ impl RtpBaseDepay2 {
 
     /// The virtual method table of this instance's (most derived) class.
     fn vfuncs(&self) -> &'static Class {
-        let obj = self.obj();
-        let class: &Class = obj.class().as_ref();
-        // SAFETY: the class structure of a static GType is allocated once and never freed,
-        // so it outlives the borrow of `obj`.
-        unsafe { &*(class as *const Class) }
+        vfuncs_of(self)
     }
 
     pub(super) fn set_src_caps(&self, caps: &gst::Caps) -> bool {
@@ -778,24 +777,8 @@ impl ObjectSubclass for RtpBaseDepay2 {
     fn class_init(klass: &mut Self::Class) {
         klass.start = |_| Ok(());
         klass.stop = |_| Ok(());
-        klass.set_sink_caps = |obj, caps| {
-            gst::error!(
-                crate::CAT,
-                obj = obj,
-                "{} does not handle caps {caps}",
-                obj.type_().name()
-            );
-            false
-        };
-        klass.handle_packet = |obj, _| {
-            gst::error!(
-                crate::CAT,
-                obj = obj,
-                "{} has no handle_packet",
-                obj.type_().name()
-            );
-            Err(gst::FlowError::NotSupported)
-        };
+        klass.set_sink_caps = caps_not_handled;
+        klass.handle_packet = |obj, _| input_not_handled(obj, "handle_packet");
         klass.drain = |_| Ok(gst::FlowSuccess::Ok);
         klass.flush = |_| {};
         klass.sink_event = |obj, event| obj.imp().default_sink_event(event);
@@ -805,48 +788,20 @@ impl ObjectSubclass for RtpBaseDepay2 {
     }
 
     fn with_class(klass: &Self::Class) -> Self {
-        let sink_templ = klass
-            .pad_template("sink")
-            .unwrap_or_else(|| panic!("depayloader class has no 'sink' pad template"));
-        let src_templ = klass
-            .pad_template("src")
-            .unwrap_or_else(|| panic!("depayloader class has no 'src' pad template"));
+        let sink_templ = pad_template(klass, "sink", "depayloader");
         let sink_pad = gst::Pad::builder_from_template(&sink_templ)
-            .chain_function(|_pad, parent, buffer| {
-                RtpBaseDepay2::catch_panic_pad_function(
-                    parent,
-                    || Err(gst::FlowError::Error),
-                    |imp| imp.sink_chain(buffer),
-                )
-            })
-            .chain_list_function(|_pad, parent, list| {
-                RtpBaseDepay2::catch_panic_pad_function(
-                    parent,
-                    || Err(gst::FlowError::Error),
-                    |imp| imp.sink_chain_list(list),
-                )
-            })
-            .event_function(|_pad, parent, event| {
-                RtpBaseDepay2::catch_panic_pad_function(
-                    parent,
-                    || false,
-                    |imp| (imp.vfuncs().sink_event)(&imp.obj(), event),
-                )
-            })
+            .guarded_chain(Self::sink_chain)
+            .guarded_chain_list(Self::sink_chain_list)
+            .guarded_event(|imp: &Self, event| (imp.vfuncs().sink_event)(&imp.obj(), event))
             .build();
+        let src_templ = pad_template(klass, "src", "depayloader");
         let src_pad = gst::Pad::builder_from_template(&src_templ)
-            .event_function(|_pad, parent, event| {
-                RtpBaseDepay2::catch_panic_pad_function(
-                    parent,
-                    || false,
-                    |imp| {
-                        if event.type_() == gst::EventType::Reconfigure {
-                            // Downstream changed: its allocator may have too.
-                            lock(&imp.state).allocation_stale = true;
-                        }
-                        (imp.vfuncs().src_event)(&imp.obj(), event)
-                    },
-                )
+            .guarded_event(|imp: &Self, event| {
+                if event.type_() == gst::EventType::Reconfigure {
+                    // Downstream changed: its allocator may have too.
+                    lock(&imp.state).allocation_stale = true;
+                }
+                (imp.vfuncs().src_event)(&imp.obj(), event)
             })
             .build();
         RtpBaseDepay2 {
@@ -949,10 +904,7 @@ impl ObjectImpl for RtpBaseDepay2 {
 
     fn constructed(&self) {
         self.parent_constructed();
-        let obj = self.obj();
-        if let Err(err) = obj.add_pad(&self.sink_pad).and(obj.add_pad(&self.src_pad)) {
-            gst::error!(crate::CAT, imp = self, "Cannot add pads: {err}");
-        }
+        add_pads(&*self.obj(), &self.sink_pad, &self.src_pad);
     }
 }
 

@@ -20,6 +20,9 @@ use smallvec::SmallVec;
 use super::pool::RtpPacketPool;
 use super::{InputId, InputRange, OutgoingPacket, PacketPayload, PacketTiming, PayloadPrefix};
 use crate::base::extensions::{HeaderExtensions, configure_from_caps, lock};
+use crate::base::plumbing::{
+    GuardedPadFunctions, add_pads, caps_not_handled, input_not_handled, pad_template, vfuncs_of,
+};
 
 type FlowResult = Result<gst::FlowSuccess, gst::FlowError>;
 
@@ -383,11 +386,7 @@ impl RtpBasePay2 {
 
     /// The virtual method table of this instance's (most derived) class.
     fn vfuncs(&self) -> &'static Class {
-        let obj = self.obj();
-        let class: &Class = obj.class().as_ref();
-        // SAFETY: the class structure of a static GType is allocated once and never freed,
-        // so it outlives the borrow of `obj`.
-        unsafe { &*(class as *const Class) }
+        vfuncs_of(self)
     }
 
     /// The source pad needs reconfiguring (`add-extension`, `clear-extensions`, a reconfigure
@@ -1117,24 +1116,8 @@ impl ObjectSubclass for RtpBasePay2 {
         klass.allowed_meta_tags = &[];
         klass.start = |_| Ok(());
         klass.stop = |_| Ok(());
-        klass.set_sink_caps = |obj, caps| {
-            gst::error!(
-                crate::CAT,
-                obj = obj,
-                "{} does not handle caps {caps}",
-                obj.type_().name()
-            );
-            false
-        };
-        klass.handle_buffer = |obj, _| {
-            gst::error!(
-                crate::CAT,
-                obj = obj,
-                "{} has no handle_buffer",
-                obj.type_().name()
-            );
-            Err(gst::FlowError::NotSupported)
-        };
+        klass.set_sink_caps = caps_not_handled;
+        klass.handle_buffer = |obj, _| input_not_handled(obj, "handle_buffer");
         klass.drain = |_| Ok(gst::FlowSuccess::Ok);
         klass.flush = |_| {};
         klass.sink_event = |obj, event| obj.imp().default_sink_event(event);
@@ -1144,49 +1127,21 @@ impl ObjectSubclass for RtpBasePay2 {
     }
 
     fn with_class(klass: &Self::Class) -> Self {
-        let sink_templ = klass
-            .pad_template("sink")
-            .unwrap_or_else(|| panic!("payloader class has no 'sink' pad template"));
-        let src_templ = klass
-            .pad_template("src")
-            .unwrap_or_else(|| panic!("payloader class has no 'src' pad template"));
+        let sink_templ = pad_template(klass, "sink", "payloader");
         let sink_pad = gst::Pad::builder_from_template(&sink_templ)
-            .chain_function(|_pad, parent, buffer| {
-                RtpBasePay2::catch_panic_pad_function(
-                    parent,
-                    || Err(gst::FlowError::Error),
-                    |imp| imp.sink_chain(buffer),
-                )
-            })
-            .event_function(|_pad, parent, event| {
-                RtpBasePay2::catch_panic_pad_function(
-                    parent,
-                    || false,
-                    |imp| (imp.vfuncs().sink_event)(&imp.obj(), event),
-                )
-            })
-            .query_function(|_pad, parent, query| {
-                RtpBasePay2::catch_panic_pad_function(
-                    parent,
-                    || false,
-                    |imp| (imp.vfuncs().sink_query)(&imp.obj(), query),
-                )
-            })
+            .guarded_chain(Self::sink_chain)
+            .guarded_event(|imp: &Self, event| (imp.vfuncs().sink_event)(&imp.obj(), event))
+            .guarded_query(|imp: &Self, query| (imp.vfuncs().sink_query)(&imp.obj(), query))
             .build();
+        let src_templ = pad_template(klass, "src", "payloader");
         let src_pad = gst::Pad::builder_from_template(&src_templ)
-            .event_function(|_pad, parent, event| {
-                RtpBasePay2::catch_panic_pad_function(
-                    parent,
-                    || false,
-                    |imp| {
-                        if event.type_() == gst::EventType::Reconfigure {
-                            imp.reconfigure.store(true, Ordering::Relaxed);
-                        } else if gst_video::UpstreamForceKeyUnitEvent::parse(&event).is_ok() {
-                            imp.keyframe_requests.fetch_add(1, Ordering::Relaxed);
-                        }
-                        (imp.vfuncs().src_event)(&imp.obj(), event)
-                    },
-                )
+            .guarded_event(|imp: &Self, event| {
+                if event.type_() == gst::EventType::Reconfigure {
+                    imp.reconfigure.store(true, Ordering::Relaxed);
+                } else if gst_video::UpstreamForceKeyUnitEvent::parse(&event).is_ok() {
+                    imp.keyframe_requests.fetch_add(1, Ordering::Relaxed);
+                }
+                (imp.vfuncs().src_event)(&imp.obj(), event)
             })
             .build();
         let settings = Settings::default();
@@ -1422,10 +1377,7 @@ impl ObjectImpl for RtpBasePay2 {
 
     fn constructed(&self) {
         self.parent_constructed();
-        let obj = self.obj();
-        if let Err(err) = obj.add_pad(&self.sink_pad).and(obj.add_pad(&self.src_pad)) {
-            gst::error!(crate::CAT, imp = self, "Cannot add pads: {err}");
-        }
+        add_pads(&*self.obj(), &self.sink_pad, &self.src_pad);
     }
 }
 

@@ -71,38 +71,67 @@ pub(crate) fn add_pads(element: &impl IsA<gst::Element>, sink_pad: &gst::Pad, sr
 
 /// Pad functions that run a method of the element's implementation `T`; a panic in it posts
 /// an error and returns the fallback (`FlowError::Error`, `false`) instead of unwinding
-/// into GStreamer (`catch_panic_pad_function`).
+/// into GStreamer (`catch_panic_pad_function`). Generic over the function, so that the
+/// method is called directly (and may be inlined), as in a hand-written pad function.
 pub(crate) trait GuardedPadFunctions: Sized {
     /// Chain function.
-    fn guarded_chain<T: ElementImpl>(self, f: fn(&T, gst::Buffer) -> FlowResult) -> Self;
+    fn guarded_chain<T, F>(self, f: F) -> Self
+    where
+        T: ElementImpl,
+        F: Fn(&T, gst::Buffer) -> FlowResult + Send + Sync + 'static;
     /// Chain-list function.
-    fn guarded_chain_list<T: ElementImpl>(self, f: fn(&T, gst::BufferList) -> FlowResult) -> Self;
+    fn guarded_chain_list<T, F>(self, f: F) -> Self
+    where
+        T: ElementImpl,
+        F: Fn(&T, gst::BufferList) -> FlowResult + Send + Sync + 'static;
     /// Event function.
-    fn guarded_event<T: ElementImpl>(self, f: fn(&T, gst::Event) -> bool) -> Self;
+    fn guarded_event<T, F>(self, f: F) -> Self
+    where
+        T: ElementImpl,
+        F: Fn(&T, gst::Event) -> bool + Send + Sync + 'static;
     /// Query function.
-    fn guarded_query<T: ElementImpl>(self, f: fn(&T, &mut gst::QueryRef) -> bool) -> Self;
+    fn guarded_query<T, F>(self, f: F) -> Self
+    where
+        T: ElementImpl,
+        F: Fn(&T, &mut gst::QueryRef) -> bool + Send + Sync + 'static;
 }
 
 impl GuardedPadFunctions for gst::PadBuilder<gst::Pad> {
-    fn guarded_chain<T: ElementImpl>(self, f: fn(&T, gst::Buffer) -> FlowResult) -> Self {
+    fn guarded_chain<T, F>(self, f: F) -> Self
+    where
+        T: ElementImpl,
+        F: Fn(&T, gst::Buffer) -> FlowResult + Send + Sync + 'static,
+    {
         self.chain_function(move |_pad, parent, buffer| {
             T::catch_panic_pad_function(parent, || Err(gst::FlowError::Error), |imp| f(imp, buffer))
         })
     }
 
-    fn guarded_chain_list<T: ElementImpl>(self, f: fn(&T, gst::BufferList) -> FlowResult) -> Self {
+    fn guarded_chain_list<T, F>(self, f: F) -> Self
+    where
+        T: ElementImpl,
+        F: Fn(&T, gst::BufferList) -> FlowResult + Send + Sync + 'static,
+    {
         self.chain_list_function(move |_pad, parent, list| {
             T::catch_panic_pad_function(parent, || Err(gst::FlowError::Error), |imp| f(imp, list))
         })
     }
 
-    fn guarded_event<T: ElementImpl>(self, f: fn(&T, gst::Event) -> bool) -> Self {
+    fn guarded_event<T, F>(self, f: F) -> Self
+    where
+        T: ElementImpl,
+        F: Fn(&T, gst::Event) -> bool + Send + Sync + 'static,
+    {
         self.event_function(move |_pad, parent, event| {
             T::catch_panic_pad_function(parent, || false, |imp| f(imp, event))
         })
     }
 
-    fn guarded_query<T: ElementImpl>(self, f: fn(&T, &mut gst::QueryRef) -> bool) -> Self {
+    fn guarded_query<T, F>(self, f: F) -> Self
+    where
+        T: ElementImpl,
+        F: Fn(&T, &mut gst::QueryRef) -> bool + Send + Sync + 'static,
+    {
         self.query_function(move |_pad, parent, query| {
             T::catch_panic_pad_function(parent, || false, |imp| f(imp, query))
         })

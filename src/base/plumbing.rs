@@ -216,3 +216,21 @@ macro_rules! subclass_plumbing {
 }
 
 pub(crate) use subclass_plumbing;
+
+/// `Deref` of a base class's class structure (`#[repr(C)]`, first field `parent`, a
+/// `GstElementClass`) to `glib::Class<gst::Element>`, so that pad templates and the other
+/// element class methods can be read from it.
+macro_rules! element_class_deref {
+    ($class:ty) => {
+        impl std::ops::Deref for $class {
+            type Target = glib::Class<gst::Element>;
+            fn deref(&self) -> &Self::Target {
+                // SAFETY: `parent` is the first field of this `#[repr(C)]` struct and
+                // `glib::Class<gst::Element>` is a transparent wrapper of `GstElementClass`.
+                unsafe { &*(&self.parent as *const _ as *const glib::Class<gst::Element>) }
+            }
+        }
+    };
+}
+
+pub(crate) use element_class_deref;

@@ -20,7 +20,8 @@ use super::allocation::ProposedAllocator;
 use super::relation::{FromPackets, PacketWindow, allowed_metas, copy_metas};
 use crate::base::extensions::{HeaderExtensions, configure_from_caps, lock};
 use crate::base::plumbing::{
-    GuardedPadFunctions, add_pads, caps_not_handled, input_not_handled, pad_template, vfuncs_of,
+    GuardedPadFunctions, add_pads, caps_not_handled, element_class_deref, input_not_handled,
+    pad_template, vfuncs_of,
 };
 use crate::base::rtp_in::{RtpIn, Verdict, parse_batch, report_bad_input};
 
@@ -53,14 +54,7 @@ unsafe impl ClassStruct for Class {
     type Type = RtpBaseDepay2;
 }
 
-impl std::ops::Deref for Class {
-    type Target = glib::Class<gst::Element>;
-    fn deref(&self) -> &Self::Target {
-        // SAFETY: `parent` is the first field of this `#[repr(C)]` struct and
-        // `glib::Class<gst::Element>` is a transparent wrapper of `GstElementClass`.
-        unsafe { &*(&self.parent as *const _ as *const glib::Class<gst::Element>) }
-    }
-}
+element_class_deref!(Class);
 
 const DEFAULT_MAX_REORDER: u32 = 100;
 /// Derived PTS further than this from the arrival PTS means the clocks drifted apart (or the

@@ -14,7 +14,9 @@ use rtp2_core::rtp::RtpPacket;
 use super::output::StreamState;
 use super::{FilterPacket, OutputStream, StreamId};
 use crate::base::extensions::lock;
-use crate::base::plumbing::{GuardedPadFunctions, add_pads, pad_template, vfuncs_of};
+use crate::base::plumbing::{
+    GuardedPadFunctions, add_pads, element_class_deref, pad_template, vfuncs_of,
+};
 
 use super::input::InputStreams;
 use crate::base::rtp_in::{Verdict, report_bad_input};
@@ -40,14 +42,7 @@ unsafe impl ClassStruct for Class {
     type Type = RtpBaseFilter2;
 }
 
-impl std::ops::Deref for Class {
-    type Target = glib::Class<gst::Element>;
-    fn deref(&self) -> &Self::Target {
-        // SAFETY: `parent` is the first field of this `#[repr(C)]` struct and
-        // `glib::Class<gst::Element>` is a transparent wrapper of `GstElementClass`.
-        unsafe { &*(&self.parent as *const _ as *const glib::Class<gst::Element>) }
-    }
-}
+element_class_deref!(Class);
 
 const DEFAULT_MAX_REORDER: u32 = 100;
 

@@ -21,7 +21,8 @@ use super::pool::RtpPacketPool;
 use super::{InputId, InputRange, OutgoingPacket, PacketPayload, PacketTiming, PayloadPrefix};
 use crate::base::extensions::{HeaderExtensions, configure_from_caps, lock};
 use crate::base::plumbing::{
-    GuardedPadFunctions, add_pads, caps_not_handled, input_not_handled, pad_template, vfuncs_of,
+    GuardedPadFunctions, add_pads, caps_not_handled, element_class_deref, input_not_handled,
+    pad_template, vfuncs_of,
 };
 
 type FlowResult = Result<gst::FlowSuccess, gst::FlowError>;
@@ -57,14 +58,7 @@ unsafe impl ClassStruct for Class {
     type Type = RtpBasePay2;
 }
 
-impl std::ops::Deref for Class {
-    type Target = glib::Class<gst::Element>;
-    fn deref(&self) -> &Self::Target {
-        // SAFETY: `parent` is the first field of this `#[repr(C)]` struct and
-        // `glib::Class<gst::Element>` is a transparent wrapper of `GstElementClass`.
-        unsafe { &*(&self.parent as *const _ as *const glib::Class<gst::Element>) }
-    }
-}
+element_class_deref!(Class);
 
 pub(crate) const DEFAULT_MTU: u32 = 1400;
 const DEFAULT_PT: u32 = 96;

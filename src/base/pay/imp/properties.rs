@@ -78,25 +78,8 @@ impl ObjectImpl for RtpBasePay2 {
                     .default_value(true)
                     .mutable_playing()
                     .build(),
-                glib::ParamSpecBoolean::builder("auto-header-extension")
-                    .nick("Automatic RTP header extension")
-                    .blurb(
-                        "Whether RTP header extensions should be automatically enabled, \
-                         if an implementation is available",
-                    )
-                    .default_value(true)
-                    .mutable_ready()
-                    .build(),
-                gst::ParamSpecArray::builder("extensions")
-                    .nick("RTP header extensions")
-                    .blurb("A list of already enabled RTP header extensions")
-                    .element_spec(
-                        &glib::ParamSpecObject::builder::<gst_rtp::RTPHeaderExtension>("extension")
-                            .read_only()
-                            .build(),
-                    )
-                    .read_only()
-                    .build(),
+                crate::base::extensions::auto_header_extension_pspec(),
+                crate::base::extensions::extensions_pspec(),
                 glib::ParamSpecBoolean::builder("buffer-list")
                     .nick("Buffer List")
                     .blurb("Push the packets made from one input buffer as one buffer list")

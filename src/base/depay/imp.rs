@@ -23,7 +23,9 @@ use crate::base::plumbing::{
     GuardedPadFunctions, add_pads, caps_not_handled, element_class_deref, input_not_handled,
     pad_template, vfuncs_of,
 };
-use crate::base::rtp_in::{RtpIn, Verdict, parse_batch, report_bad_input};
+use crate::base::rtp_in::{
+    DEFAULT_MAX_REORDER, RtpIn, Verdict, max_reorder_pspec, parse_batch, report_bad_input,
+};
 
 type FlowResult = Result<gst::FlowSuccess, gst::FlowError>;
 
@@ -56,7 +58,6 @@ unsafe impl ClassStruct for Class {
 
 element_class_deref!(Class);
 
-const DEFAULT_MAX_REORDER: u32 = 100;
 /// Derived PTS further than this from the arrival PTS means the clocks drifted apart (or the
 /// sender jumped): re-anchor the RTP → PTS mapping.
 const MAX_PTS_DRIFT: gst::ClockTime = gst::ClockTime::from_seconds(1);

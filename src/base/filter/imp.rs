@@ -19,7 +19,7 @@ use crate::base::plumbing::{
 };
 
 use super::input::InputStreams;
-use crate::base::rtp_in::{Verdict, report_bad_input};
+use crate::base::rtp_in::{DEFAULT_MAX_REORDER, Verdict, max_reorder_pspec, report_bad_input};
 
 pub(super) type FlowResult = Result<gst::FlowSuccess, gst::FlowError>;
 
@@ -43,8 +43,6 @@ unsafe impl ClassStruct for Class {
 }
 
 element_class_deref!(Class);
-
-const DEFAULT_MAX_REORDER: u32 = 100;
 
 /// Counters of the output side (the input side's are `InputStreams::stats`).
 #[derive(Debug, Default)]
@@ -319,13 +317,7 @@ impl ObjectImpl for RtpBaseFilter2 {
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             vec![
-                glib::ParamSpecInt::builder("max-reorder")
-                    .nick("Max Reorder")
-                    .blurb("Max seqnum reorder before assuming sender has restarted")
-                    .minimum(0)
-                    .default_value(DEFAULT_MAX_REORDER as i32)
-                    .mutable_playing()
-                    .build(),
+                max_reorder_pspec(),
                 glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
                     .nick("Statistics")
                     .blurb("Various statistics")

@@ -10,13 +10,7 @@ impl ObjectImpl for RtpBaseDepay2 {
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             vec![
-                glib::ParamSpecInt::builder("max-reorder")
-                    .nick("Max Reorder")
-                    .blurb("Max seqnum reorder before assuming sender has restarted")
-                    .minimum(0)
-                    .default_value(DEFAULT_MAX_REORDER as i32)
-                    .mutable_playing()
-                    .build(),
+                max_reorder_pspec(),
                 glib::ParamSpecBoolean::builder("source-info")
                     .nick("RTP source information")
                     .blurb("Add RTP source information as buffer meta")

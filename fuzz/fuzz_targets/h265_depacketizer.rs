@@ -44,6 +44,7 @@ fuzz_target!(|data: &[u8]| {
                     r.len()
                 }
                 NalData::Owned(v) => v.len(),
+                _ => unreachable!("NAL data form unknown to this target"),
             };
             assert!(len >= 2 && len <= config.max_nal_size + 2);
         }

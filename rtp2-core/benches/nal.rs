@@ -64,6 +64,7 @@ fn render(plans: &[PacketPlan], nals: &[Vec<u8>]) -> Vec<Vec<u8>> {
                 match c {
                     Chunk::Bytes(b) => out.extend_from_slice(b.as_slice()),
                     Chunk::Nal { id, range } => out.extend_from_slice(&nals[*id][range.clone()]),
+                    _ => unreachable!("chunk kind unknown to this benchmark"),
                 }
             }
             out
@@ -102,6 +103,7 @@ fn bench_codec<F: NalFormat, D: Depacketize + Default>(
                     .map(|n| match &n.data {
                         NalData::Payload(r) => r.len(),
                         NalData::Owned(v) => v.len(),
+                        _ => 0,
                     })
                     .sum::<usize>()
             })

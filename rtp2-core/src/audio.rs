@@ -7,10 +7,8 @@
 //! receiver (SDP, RFC 4566 §6) or the element's properties. Packets always hold whole frames.
 
 /// How a codec's bytes map to time and RTP clock ticks.
-///
-/// Not `#[non_exhaustive]`: the audio payloader base matches it exhaustively, so that a new
-/// framing is a compile error there rather than a silent fallback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AudioFraming {
     /// Byte-divisible codecs, such as G.722 (8000 bytes per second, one RTP tick per byte
     /// at its 8000 Hz RTP clock).

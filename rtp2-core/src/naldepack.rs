@@ -16,10 +16,8 @@ use crate::seqnum::SeqnumUnwrapper;
 pub const MAX_DEINTERLEAVE_NALS: usize = 4096;
 
 /// The bytes of an output NAL unit.
-///
-/// Not `#[non_exhaustive]`: a closed pair (shared range or owned bytes) that every consumer
-/// must handle whole; the depayloaders match it exhaustively.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum NalData {
     /// A range of the payload passed to the depacketizer's `push` (share it).
     Payload(Range<usize>),

@@ -111,10 +111,8 @@ impl NalRef {
 }
 
 /// A piece of a packet payload.
-///
-/// Not `#[non_exhaustive]`: a closed pair (packetizer bytes or a NAL unit range) that every
-/// consumer must handle whole; the payloaders match it exhaustively.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Chunk {
     /// Bytes made by the packetizer (aggregation and fragmentation headers, sizes).
     Bytes(HeaderBytes),

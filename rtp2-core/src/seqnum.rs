@@ -7,10 +7,8 @@
 //! (the idea of RFC 3550 Appendix A.1).
 
 /// What a packet's sequence number says about the stream.
-///
-/// Not `#[non_exhaustive]`: every verdict needs its own handling in the depayloader base,
-/// which matches it exhaustively so that a new verdict is a compile error there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SeqnumVerdict {
     /// First packet since creation or [`SeqnumTracker::reset`].
     First,

@@ -190,6 +190,8 @@ impl HeaderExtensions {
             let flags = match form {
                 ExtensionForm::OneByte => gst_rtp::RTPHeaderExtensionFlags::ONE_BYTE,
                 ExtensionForm::TwoByte => gst_rtp::RTPHeaderExtensionFlags::TWO_BYTE,
+                // A form the core learns later: skipped, as a block of another profile.
+                _ => continue,
             };
             let Ok(elements) = parse_elements(*profile, data) else {
                 continue;
@@ -346,6 +348,34 @@ fn extmap_uri(value: &glib::SendValue) -> Option<String> {
     }
     let array = value.get::<gst::Array>().ok()?;
     array.get(1)?.get::<String>().ok()
+}
+
+/// The `auto-header-extension` property of payloaders and depayloaders (as in C).
+pub fn auto_header_extension_pspec() -> glib::ParamSpec {
+    glib::ParamSpecBoolean::builder("auto-header-extension")
+        .nick("Automatic RTP header extension")
+        .blurb(
+            "Whether RTP header extensions should be automatically enabled, \
+             if an implementation is available",
+        )
+        .default_value(true)
+        .mutable_ready()
+        .build()
+}
+
+/// The read-only `extensions` property of payloaders and depayloaders: the enabled
+/// extensions (as in C).
+pub fn extensions_pspec() -> glib::ParamSpec {
+    gst::ParamSpecArray::builder("extensions")
+        .nick("RTP header extensions")
+        .blurb("A list of already enabled RTP header extensions")
+        .element_spec(
+            &glib::ParamSpecObject::builder::<gst_rtp::RTPHeaderExtension>("extension")
+                .read_only()
+                .build(),
+        )
+        .read_only()
+        .build()
 }
 
 /// Installs the `add-extension`, `clear-extensions` and `request-extension` signals

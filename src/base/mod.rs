@@ -5,11 +5,13 @@
 //! The base classes every element of this plugin subclasses: [`pay::RtpBasePay2`] for
 //! payloaders, [`audiopay::RtpBaseAudioPay2`] for constant-bitrate audio payloaders, and
 //! [`depay::RtpBaseDepay2`] for depayloaders, with the RFC 8285 header-extension plumbing
-//! they share (`extensions`). See docs/base-classes.md.
+//! they share (`extensions`), and [`filter::RtpBaseFilter2`] for RTP-to-RTP elements. What the
+//! bases need alike to be subclassed is in `plumbing`. See docs/base-classes.md.
 
 pub mod audiopay;
 pub mod depay;
 pub(crate) mod extensions;
 pub mod filter;
 pub mod pay;
+mod plumbing;
 pub(crate) mod rtp_in;

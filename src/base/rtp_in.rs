@@ -30,7 +30,24 @@ use rtp2_core::hdrsimd::{FixedHeader, parse_headers_auto};
 use rtp2_core::rtp::{FIXED_HEADER_LEN, RtpPacket, RtpParseError};
 use rtp2_core::seqnum::{SeqnumTracker, SeqnumUnwrapper, SeqnumVerdict, TimestampUnwrapper};
 
+use gst::prelude::*;
+
 use crate::base::extensions::lock;
+
+/// Default of `max-reorder` (as the C depayloaders): how far behind the expected sequence
+/// number a packet is taken as late rather than as a sender restart.
+pub const DEFAULT_MAX_REORDER: u32 = 100;
+
+/// The `max-reorder` property of the elements with an RTP input (depayloaders, filters).
+pub fn max_reorder_pspec() -> gst::glib::ParamSpec {
+    gst::glib::ParamSpecInt::builder("max-reorder")
+        .nick("Max Reorder")
+        .blurb("Max seqnum reorder before assuming sender has restarted")
+        .minimum(0)
+        .default_value(DEFAULT_MAX_REORDER as i32)
+        .mutable_playing()
+        .build()
+}
 
 /// Element warning messages about bad input are posted at most this often.
 pub const WARNING_INTERVAL: Duration = Duration::from_secs(1);
@@ -215,6 +232,8 @@ impl RtpIn {
                 self.seqnum.check(seq);
                 resync = true;
             }
+            // A verdict the core adds later: the packet is taken as in order.
+            _ => {}
         }
         let ext_seqnum = self.ext_seqnum.unwrap(seq);
         let ext_timestamp = self.ext_timestamp.unwrap(rtp.timestamp());
@@ -333,8 +352,6 @@ mod tests {
             other => panic!("expected Accept, got {other:?}"),
         }
     }
-
-    use gst::prelude::*;
 
     #[test]
     fn verdicts_across_gap_late_wrap_and_restart() {

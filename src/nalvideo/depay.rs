@@ -376,6 +376,8 @@ impl<C: NalCodec> NalDepayState<C> {
                     let (kind, vcl) = self.note_nal(&bytes);
                     AuNal::owned(kind, vcl, bytes, packets.clone())
                 }
+                // A form the core adds later has no bytes this element can read.
+                _ => continue,
             };
             if self.au_timestamp.is_some_and(|ts| ts != nal.timestamp) {
                 self.finish_au(actions);

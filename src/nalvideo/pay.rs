@@ -273,6 +273,8 @@ impl<C: NalCodec> NalPayState<C> {
                         let at = (nal.offset + range.start)..(nal.offset + range.end);
                         share_range(&nal.source, at, &mut payload);
                     }
+                    // A chunk kind the core adds later has no bytes for this payloader.
+                    _ => {}
                 }
             }
             let (pts, flags, first_input) = self

@@ -34,10 +34,8 @@ pub const ONE_BYTE_PROFILE: u16 = 0xBEDE;
 pub const TWO_BYTE_PROFILE: u16 = 0x1000;
 
 /// The two element layouts of RFC 8285.
-///
-/// Not `#[non_exhaustive]`: RFC 8285 defines exactly these two forms, and the header
-/// extension code matches them exhaustively.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ExtensionForm {
     /// 4-bit id, 4-bit length-minus-one (§4.2).
     OneByte,

@@ -32,6 +32,8 @@ fn resync_tolerance(framing: &AudioFraming) -> gst::ClockTime {
             frame_duration_ns, ..
         } => gst::ClockTime::from_nseconds(frame_duration_ns / 2),
         AudioFraming::Bytes { .. } => BYTES_RESYNC_TOLERANCE,
+        // A framing added to the core later: the tolerance of byte codecs.
+        _ => BYTES_RESYNC_TOLERANCE,
     }
 }
 

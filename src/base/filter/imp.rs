@@ -14,9 +14,12 @@ use rtp2_core::rtp::RtpPacket;
 use super::output::StreamState;
 use super::{FilterPacket, OutputStream, StreamId};
 use crate::base::extensions::lock;
+use crate::base::plumbing::{
+    GuardedPadFunctions, add_pads, element_class_deref, pad_template, vfuncs_of,
+};
 
 use super::input::InputStreams;
-use crate::base::rtp_in::{Verdict, report_bad_input};
+use crate::base::rtp_in::{DEFAULT_MAX_REORDER, Verdict, max_reorder_pspec, report_bad_input};
 
 pub(super) type FlowResult = Result<gst::FlowSuccess, gst::FlowError>;
 
@@ -39,16 +42,7 @@ unsafe impl ClassStruct for Class {
     type Type = RtpBaseFilter2;
 }
 
-impl std::ops::Deref for Class {
-    type Target = glib::Class<gst::Element>;
-    fn deref(&self) -> &Self::Target {
-        // SAFETY: `parent` is the first field of this `#[repr(C)]` struct and
-        // `glib::Class<gst::Element>` is a transparent wrapper of `GstElementClass`.
-        unsafe { &*(&self.parent as *const _ as *const glib::Class<gst::Element>) }
-    }
-}
-
-const DEFAULT_MAX_REORDER: u32 = 100;
+element_class_deref!(Class);
 
 /// Counters of the output side (the input side's are `InputStreams::stats`).
 #[derive(Debug, Default)]
@@ -116,10 +110,7 @@ impl RtpBaseFilter2 {
     }
 
     fn vfuncs(&self) -> &'static Class {
-        let obj = self.obj();
-        let class: &Class = obj.class().as_ref();
-        // SAFETY: the class structure of a static GType is allocated once and never freed.
-        unsafe { &*(class as *const Class) }
+        vfuncs_of(self)
     }
 
     pub(super) fn add_output_stream(&self, stream: OutputStream) -> StreamId {
@@ -301,44 +292,16 @@ impl ObjectSubclass for RtpBaseFilter2 {
     }
 
     fn with_class(klass: &Self::Class) -> Self {
-        let sink_templ = klass
-            .pad_template("sink")
-            .unwrap_or_else(|| panic!("filter class has no 'sink' pad template"));
-        let src_templ = klass
-            .pad_template("src")
-            .unwrap_or_else(|| panic!("filter class has no 'src' pad template"));
+        let sink_templ = pad_template(klass, "sink", "filter");
         let sink_pad = gst::Pad::builder_from_template(&sink_templ)
-            .chain_function(|_pad, parent, buffer| {
-                RtpBaseFilter2::catch_panic_pad_function(
-                    parent,
-                    || Err(gst::FlowError::Error),
-                    |imp| imp.sink_chain(buffer),
-                )
-            })
-            .chain_list_function(|_pad, parent, list| {
-                RtpBaseFilter2::catch_panic_pad_function(
-                    parent,
-                    || Err(gst::FlowError::Error),
-                    |imp| imp.sink_chain_list(list),
-                )
-            })
-            .event_function(|_pad, parent, event| {
-                RtpBaseFilter2::catch_panic_pad_function(
-                    parent,
-                    || false,
-                    |imp| (imp.vfuncs().sink_event)(&imp.obj(), event),
-                )
-            })
+            .guarded_chain(Self::sink_chain)
+            .guarded_chain_list(Self::sink_chain_list)
+            .guarded_event(|imp: &Self, event| (imp.vfuncs().sink_event)(&imp.obj(), event))
             .flags(gst::PadFlags::PROXY_CAPS | gst::PadFlags::PROXY_ALLOCATION)
             .build();
+        let src_templ = pad_template(klass, "src", "filter");
         let src_pad = gst::Pad::builder_from_template(&src_templ)
-            .event_function(|_pad, parent, event| {
-                RtpBaseFilter2::catch_panic_pad_function(
-                    parent,
-                    || false,
-                    |imp| (imp.vfuncs().src_event)(&imp.obj(), event),
-                )
-            })
+            .guarded_event(|imp: &Self, event| (imp.vfuncs().src_event)(&imp.obj(), event))
             .flags(gst::PadFlags::PROXY_CAPS)
             .build();
         RtpBaseFilter2 {
@@ -354,13 +317,7 @@ impl ObjectImpl for RtpBaseFilter2 {
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             vec![
-                glib::ParamSpecInt::builder("max-reorder")
-                    .nick("Max Reorder")
-                    .blurb("Max seqnum reorder before assuming sender has restarted")
-                    .minimum(0)
-                    .default_value(DEFAULT_MAX_REORDER as i32)
-                    .mutable_playing()
-                    .build(),
+                max_reorder_pspec(),
                 glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
                     .nick("Statistics")
                     .blurb("Various statistics")
@@ -389,10 +346,7 @@ impl ObjectImpl for RtpBaseFilter2 {
 
     fn constructed(&self) {
         self.parent_constructed();
-        let obj = self.obj();
-        if let Err(err) = obj.add_pad(&self.sink_pad).and(obj.add_pad(&self.src_pad)) {
-            gst::error!(crate::CAT, imp = self, "Cannot add pads: {err}");
-        }
+        add_pads(&*self.obj(), &self.sink_pad, &self.src_pad);
     }
 }
 

@@ -45,6 +45,8 @@ use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 
+use crate::base::plumbing::subclass_plumbing;
+
 pub use imp::Class;
 
 glib::wrapper! {
@@ -369,77 +371,18 @@ pub trait RtpBaseFilter2Impl: ElementImpl + ObjectSubclass<Type: IsA<RtpBaseFilt
     }
 }
 
-/// Calls into the parent class's implementation.
-pub trait RtpBaseFilter2ImplExt: RtpBaseFilter2Impl {
-    /// Runs the parent class's `start`.
-    fn parent_start(&self) -> Result<(), gst::ErrorMessage> {
-        (self.parent_vfuncs().start)(self.obj().upcast_ref())
-    }
-    /// Runs the parent class's `stop`.
-    fn parent_stop(&self) -> Result<(), gst::ErrorMessage> {
-        (self.parent_vfuncs().stop)(self.obj().upcast_ref())
-    }
-    /// Runs the parent class's `set_sink_caps`.
-    fn parent_set_sink_caps(&self, caps: &gst::Caps) -> bool {
-        (self.parent_vfuncs().set_sink_caps)(self.obj().upcast_ref(), caps)
-    }
-    /// Runs the parent class's `handle_packet`.
-    fn parent_handle_packet(
-        &self,
-        packet: &FilterPacket,
-    ) -> Result<gst::FlowSuccess, gst::FlowError> {
-        (self.parent_vfuncs().handle_packet)(self.obj().upcast_ref(), packet)
-    }
-    /// Runs the parent class's `drain`.
-    fn parent_drain(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
-        (self.parent_vfuncs().drain)(self.obj().upcast_ref())
-    }
-    /// Runs the parent class's `flush`.
-    fn parent_flush(&self) {
-        (self.parent_vfuncs().flush)(self.obj().upcast_ref())
-    }
-    /// Runs the parent class's `sink_event`.
-    fn parent_sink_event(&self, event: gst::Event) -> bool {
-        (self.parent_vfuncs().sink_event)(self.obj().upcast_ref(), event)
-    }
-    /// Runs the parent class's `src_event`.
-    fn parent_src_event(&self, event: gst::Event) -> bool {
-        (self.parent_vfuncs().src_event)(self.obj().upcast_ref(), event)
-    }
-
-    /// The parent class structure's virtual method table.
-    fn parent_vfuncs(&self) -> &'static Class {
-        let data = Self::type_data();
-        // SAFETY: the parent class of any subclass of RtpBaseFilter2 is RtpBaseFilter2 or one
-        // of its subclasses, whose class structures all start with `Class` (`#[repr(C)]`);
-        // class structures live for the rest of the process.
-        unsafe { &*(data.as_ref().parent_class() as *const Class) }
-    }
-}
-
-impl<T: RtpBaseFilter2Impl> RtpBaseFilter2ImplExt for T {}
-
-fn imp_of<T: RtpBaseFilter2Impl>(obj: &RtpBaseFilter2) -> &T {
-    // The trampolines are only installed on classes of T (or subclasses of T).
-    match obj.dynamic_cast_ref::<T::Type>() {
-        Some(o) => o.imp(),
-        None => unreachable!("vfunc of {} called on another type", T::NAME),
-    }
-}
-
-// SAFETY: `class_init` chains up to the parent class first and then only fills the vfunc
-// pointers of this class structure with trampolines for `T`, as GObject subclassing requires.
-unsafe impl<T: RtpBaseFilter2Impl> IsSubclassable<T> for RtpBaseFilter2 {
-    fn class_init(class: &mut glib::Class<Self>) {
-        Self::parent_class_init::<T>(class);
-        let klass = class.as_mut();
-        klass.start = |obj| imp_of::<T>(obj).start();
-        klass.stop = |obj| imp_of::<T>(obj).stop();
-        klass.set_sink_caps = |obj, caps| imp_of::<T>(obj).set_sink_caps(caps);
-        klass.handle_packet = |obj, packet| imp_of::<T>(obj).handle_packet(packet);
-        klass.drain = |obj| imp_of::<T>(obj).drain();
-        klass.flush = |obj| imp_of::<T>(obj).flush();
-        klass.sink_event = |obj, event| imp_of::<T>(obj).sink_event(event);
-        klass.src_event = |obj, event| imp_of::<T>(obj).src_event(event);
-    }
+subclass_plumbing! {
+    base: RtpBaseFilter2, class: Class, imp: RtpBaseFilter2Impl, ext: RtpBaseFilter2ImplExt,
+    consts: [],
+    vfuncs: [
+        fn start / parent_start() -> Result<(), gst::ErrorMessage>;
+        fn stop / parent_stop() -> Result<(), gst::ErrorMessage>;
+        fn set_sink_caps / parent_set_sink_caps(caps: &gst::Caps) -> bool;
+        fn handle_packet / parent_handle_packet(packet: &FilterPacket)
+            -> Result<gst::FlowSuccess, gst::FlowError>;
+        fn drain / parent_drain() -> Result<gst::FlowSuccess, gst::FlowError>;
+        fn flush / parent_flush();
+        fn sink_event / parent_sink_event(event: gst::Event) -> bool;
+        fn src_event / parent_src_event(event: gst::Event) -> bool;
+    ]
 }

@@ -26,6 +26,8 @@ mod refclk;
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
+
+use crate::base::plumbing::subclass_plumbing;
 use smallvec::SmallVec;
 
 pub use imp::Class;
@@ -429,88 +431,21 @@ pub trait RtpBasePay2Impl: ElementImpl + ObjectSubclass<Type: IsA<RtpBasePay2>> 
     }
 }
 
-/// Calls into the parent class's implementation, for subclasses that override a method
-/// and still want the inherited behaviour.
-pub trait RtpBasePay2ImplExt: RtpBasePay2Impl {
-    /// Runs the parent class's `start` (the base class default).
-    fn parent_start(&self) -> Result<(), gst::ErrorMessage> {
-        (self.parent_vfuncs().start)(self.obj().upcast_ref())
-    }
-    /// Runs the parent class's `stop` (the base class default).
-    fn parent_stop(&self) -> Result<(), gst::ErrorMessage> {
-        (self.parent_vfuncs().stop)(self.obj().upcast_ref())
-    }
-    /// Runs the parent class's `set_sink_caps` (the base class default).
-    fn parent_set_sink_caps(&self, caps: &gst::Caps) -> bool {
-        (self.parent_vfuncs().set_sink_caps)(self.obj().upcast_ref(), caps)
-    }
-    /// Runs the parent class's `handle_buffer` (the base class default).
-    fn parent_handle_buffer(
-        &self,
-        buffer: &gst::Buffer,
-    ) -> Result<gst::FlowSuccess, gst::FlowError> {
-        (self.parent_vfuncs().handle_buffer)(self.obj().upcast_ref(), buffer)
-    }
-    /// Runs the parent class's `drain` (the base class default).
-    fn parent_drain(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
-        (self.parent_vfuncs().drain)(self.obj().upcast_ref())
-    }
-    /// Runs the parent class's `flush` (the base class default).
-    fn parent_flush(&self) {
-        (self.parent_vfuncs().flush)(self.obj().upcast_ref())
-    }
-    /// Runs the parent class's `sink_event` (the base class default).
-    fn parent_sink_event(&self, event: gst::Event) -> bool {
-        (self.parent_vfuncs().sink_event)(self.obj().upcast_ref(), event)
-    }
-    /// Runs the parent class's `src_event` (the base class default).
-    fn parent_src_event(&self, event: gst::Event) -> bool {
-        (self.parent_vfuncs().src_event)(self.obj().upcast_ref(), event)
-    }
-    /// Runs the parent class's `sink_query` (the base class default).
-    fn parent_sink_query(&self, query: &mut gst::QueryRef) -> bool {
-        (self.parent_vfuncs().sink_query)(self.obj().upcast_ref(), query)
-    }
-
-    /// The parent class structure's virtual method table.
-    fn parent_vfuncs(&self) -> &'static Class {
-        let data = Self::type_data();
-        // SAFETY: the parent class of any subclass of RtpBasePay2 is RtpBasePay2 or one of its
-        // subclasses, whose class structures all start with `Class` (`#[repr(C)]`); class
-        // structures live as long as the type system, i.e. for the rest of the process.
-        unsafe { &*(data.as_ref().parent_class() as *const Class) }
-    }
-}
-
-impl<T: RtpBasePay2Impl> RtpBasePay2ImplExt for T {}
-
-fn imp_of<T: RtpBasePay2Impl>(obj: &RtpBasePay2) -> &T {
-    // The class_init below only installs these trampolines on classes of type T (or its
-    // subclasses), so every instance that reaches them is a T::Type.
-    match obj.dynamic_cast_ref::<T::Type>() {
-        Some(o) => o.imp(),
-        None => unreachable!("vfunc of {} called on another type", T::NAME),
-    }
-}
-
-// SAFETY: the class structure of this type is its `imp::Class` (`#[repr(C)]`, parent class
-// first), which every subclass's class structure starts with; `class_init` only chains
-// up and sets function pointers of this class.
-unsafe impl<T: RtpBasePay2Impl> IsSubclassable<T> for RtpBasePay2 {
-    fn class_init(class: &mut glib::Class<Self>) {
-        Self::parent_class_init::<T>(class);
-        let klass = class.as_mut();
-        klass.allowed_meta_tags = T::ALLOWED_META_TAGS;
-        klass.start = |obj| imp_of::<T>(obj).start();
-        klass.stop = |obj| imp_of::<T>(obj).stop();
-        klass.set_sink_caps = |obj, caps| imp_of::<T>(obj).set_sink_caps(caps);
-        klass.handle_buffer = |obj, buffer| imp_of::<T>(obj).handle_buffer(buffer);
-        klass.drain = |obj| imp_of::<T>(obj).drain();
-        klass.flush = |obj| imp_of::<T>(obj).flush();
-        klass.sink_event = |obj, event| imp_of::<T>(obj).sink_event(event);
-        klass.src_event = |obj, event| imp_of::<T>(obj).src_event(event);
-        klass.sink_query = |obj, query| imp_of::<T>(obj).sink_query(query);
-    }
+subclass_plumbing! {
+    base: RtpBasePay2, class: Class, imp: RtpBasePay2Impl, ext: RtpBasePay2ImplExt,
+    consts: [allowed_meta_tags = ALLOWED_META_TAGS],
+    vfuncs: [
+        fn start / parent_start() -> Result<(), gst::ErrorMessage>;
+        fn stop / parent_stop() -> Result<(), gst::ErrorMessage>;
+        fn set_sink_caps / parent_set_sink_caps(caps: &gst::Caps) -> bool;
+        fn handle_buffer / parent_handle_buffer(buffer: &gst::Buffer)
+            -> Result<gst::FlowSuccess, gst::FlowError>;
+        fn drain / parent_drain() -> Result<gst::FlowSuccess, gst::FlowError>;
+        fn flush / parent_flush();
+        fn sink_event / parent_sink_event(event: gst::Event) -> bool;
+        fn src_event / parent_src_event(event: gst::Event) -> bool;
+        fn sink_query / parent_sink_query(query: &mut gst::QueryRef) -> bool;
+    ]
 }
 
 #[cfg(test)]

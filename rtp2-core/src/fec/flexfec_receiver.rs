@@ -84,6 +84,11 @@ impl FlexfecReceiver {
         self.only_ssrc = ssrc;
     }
 
+    /// Continues the counters of a receiver this one replaces (a configuration change).
+    pub fn carry_stats(&mut self, stats: FlexfecStats) {
+        self.stats = stats;
+    }
+
     /// The counters.
     pub fn stats(&self) -> FlexfecStats {
         self.stats

@@ -96,6 +96,9 @@ fn media(frames: usize, payload: usize) -> Vec<gst::Buffer> {
 /// A packet as it left an encoder: the pad it left on ("src", "fec_0", "fec_1").
 type Sent = (String, gst::Buffer);
 
+/// A scheme's name, what our encoder sent and what C's sent (if C has the scheme).
+type Encoded = (&'static str, Vec<Sent>, Option<Vec<Sent>>);
+
 /// Runs `enc` (one element) over `input`; returns what left every source pad, in order.
 fn encode(enc: &str, input: &[gst::Buffer]) -> Vec<Sent> {
     let element = gst::parse::launch(enc)
@@ -131,8 +134,7 @@ fn encode(enc: &str, input: &[gst::Buffer]) -> Vec<Sent> {
         log.lock().unwrap().push(("src".into(), o));
     }
     drop(h);
-    let out = log.lock().unwrap().clone();
-    out
+    log.lock().unwrap().clone()
 }
 
 /// The media packets sent, by sequence number (what a delivered packet must equal).
@@ -276,7 +278,7 @@ fn main() {
     println!("|---|---|---|---|---|---|---|");
     let pct = |delivered: usize| 100.0 * (packets.len() - delivered) as f64 / packets.len() as f64;
     for overhead in [10u32, 20, 33, 50] {
-        let encoded: Vec<(&str, Vec<Sent>, Option<Vec<Sent>>)> = schemes(overhead)
+        let encoded: Vec<Encoded> = schemes(overhead)
             .into_iter()
             .map(|(name, ours, c)| {
                 (

@@ -110,16 +110,16 @@ impl FlexfecReceiver {
     fn stream(&mut self, ssrc: u32, seq: u16) -> &mut MediaStream {
         self.uses += 1;
         let uses = self.uses;
-        if !self.streams.contains_key(&ssrc) && self.streams.len() >= self.max_streams {
-            if let Some(oldest) = self
+        if !self.streams.contains_key(&ssrc)
+            && self.streams.len() >= self.max_streams
+            && let Some(oldest) = self
                 .streams
                 .iter()
                 .min_by_key(|(_, s)| s.last_use)
                 .map(|(k, _)| *k)
-            {
-                self.streams.remove(&oldest);
-                self.stats.streams_evicted += 1;
-            }
+        {
+            self.streams.remove(&oldest);
+            self.stats.streams_evicted += 1;
         }
         let limits = self.limits;
         let s = self.streams.entry(ssrc).or_insert_with(|| {

@@ -193,7 +193,7 @@ impl FlexfecSender {
             }
             Protection::Column { l, d } | Protection::RowColumn { l, d } => {
                 let (l, du) = (usize::from(l), usize::from(d));
-                if matches!(self.protection, Protection::RowColumn { .. }) && n % l == 0 {
+                if matches!(self.protection, Protection::RowColumn { .. }) && n.is_multiple_of(l) {
                     out.extend(self.row_repair(n - l, l as u8, 1));
                 }
                 self.since_paced += 1;

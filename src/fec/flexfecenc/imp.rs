@@ -230,14 +230,25 @@ impl RtpBaseFilter2Impl for RtpFlexFecEnc {
             s.ssrc
         };
         let first = (glib::random_int() & 0xffff) as u16;
-        *lock(&self.state) = State {
-            sender: Some(FlexfecSender::new(
-                s.wire_format.into(),
+        let sender = FlexfecSender::new(
+            s.wire_format.into(),
+            s.core_protection(),
+            fec_ssrc,
+            s.pt as u8,
+            first,
+        );
+        if sender.protection() != s.core_protection() {
+            // flexfec-03's 109-bit mask cannot span the block asked for.
+            gst::warning!(
+                crate::CAT,
+                imp = self,
+                "{:?} does not fit flexfec-03 masks: using {:?} (RFC 8627 has no such limit)",
                 s.core_protection(),
-                fec_ssrc,
-                s.pt as u8,
-                first,
-            )),
+                sender.protection()
+            );
+        }
+        *lock(&self.state) = State {
+            sender: Some(sender),
             media_ssrc: None,
             fec_ssrc,
         };

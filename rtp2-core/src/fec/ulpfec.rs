@@ -11,13 +11,12 @@
 //! Only level 0 is written and read, covering whole packets (what libwebrtc, Chrome and
 //! GStreamer's `rtpulpfecenc` send); further levels are ignored on input.
 
-use super::parity::{ParityError, ParityFields};
+use super::parity::{FIXED, ParityError, ParityFields};
 
 /// Length of the FEC header (RFC 5109 §7.3).
 pub const FEC_HEADER_LEN: usize = 10;
 /// Most media packets one FEC packet can protect (the long mask, L = 1).
 pub const MAX_PROTECTED: u16 = 48;
-use super::parity::FIXED;
 
 /// Why an FEC packet cannot be read, written or used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -54,7 +54,7 @@ struct State {
     receiver: Option<FlexfecReceiver>,
     /// FEC payload type from the caps (when `pt` is −1).
     caps_pt: Option<u8>,
-    /// Stats of receivers replaced (caps changes).
+    /// Window time (µs of PTS) of the last packet, for packets without a PTS.
     last_time: u64,
 }
 

@@ -291,6 +291,49 @@ fn main() {
         }
         write(&corpus.join("fec"), name, &seed);
     }
+    // FlexFEC: H.264 packets from the C payloader protected by our core sender in both
+    // wire formats and every protection (the `flexfec` target: first byte = format, repair
+    // packets whole with the marker flag, media whole).
+    {
+        use rtp2_core::fec::flexfec::WireFormat;
+        use rtp2_core::fec::flexfec_sender::{FlexfecSender, Protection};
+        use rtp2_core::fec::masks::MaskKind;
+        let src = "videotestsrc num-buffers=3 pattern=ball ! video/x-raw,width=160,height=120,format=I420,framerate=30/1 ! x264enc speed-preset=ultrafast";
+        let (packets, _) = collect(&format!("{src} ! rtph264pay mtu=300 ! appsink name=sink"));
+        for (fname, format) in [
+            ("03", WireFormat::Flexfec03),
+            ("rfc8627", WireFormat::Rfc8627),
+        ] {
+            for (pname, protection) in [
+                (
+                    "flexible",
+                    Protection::Flexible {
+                        kind: MaskKind::Interleaved,
+                        percentage: 50,
+                    },
+                ),
+                ("row", Protection::Row { l: 4 }),
+                ("rowcol", Protection::RowColumn { l: 4, d: 3 }),
+            ] {
+                let mut sender = FlexfecSender::new(format, protection, 0xfec, 110, 0);
+                let mut seed = vec![u8::from(format == WireFormat::Rfc8627)];
+                let mut put = |flag: u8, bytes: &[u8]| {
+                    seed.extend_from_slice(&(bytes.len() as u16).to_be_bytes());
+                    seed.push(flag);
+                    seed.extend_from_slice(bytes);
+                };
+                for p in packets.iter().take(30) {
+                    let map = p.map_readable().expect("readable");
+                    let repairs = sender.push(&map);
+                    put(0, &map);
+                    for r in repairs {
+                        put(1, &r);
+                    }
+                }
+                write(&corpus.join("flexfec"), &format!("{fname}-{pname}"), &seed);
+            }
+        }
+    }
     // Decoding-order packets built from the RFC layouts (no payloader makes them).
     let nals_of = |launch: &str| -> Vec<Vec<u8>> {
         let (aus, _) = collect(launch);

@@ -12,7 +12,7 @@ shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   targets=(rtp_header h264_depacketizer h265_depacketizer audio_framing params simd_differential
-    hdrext_formats fec)
+    hdrext_formats fec flexfec)
 fi
 rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked

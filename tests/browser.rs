@@ -28,6 +28,9 @@ mod audio;
 /// Our RED + ULPFEC into Chromium.
 #[path = "browser/fec.rs"]
 mod fec;
+/// Our flexfec-03 into Chromium.
+#[path = "browser/flexfec.rs"]
+mod flexfec;
 /// Chromium's H.264 into our and the C depayloader, with either side offering.
 #[path = "browser/from_chromium.rs"]
 mod from_chromium;

@@ -456,8 +456,8 @@ fn handlers_on_every_signal_of_every_element_never_deadlock() {
     }
     assert_eq!(
         elements.len(),
-        12,
-        "every element of the plugin (8 payloaders and depayloaders, 4 FEC/RED): {elements:?}"
+        14,
+        "every element of the plugin (8 payloaders and depayloaders, 6 FEC/RED/FlexFEC): {elements:?}"
     );
     println!("{elements:#?}");
 }

@@ -3,23 +3,28 @@
 // https://mozilla.org/MPL/2.0/.
 
 //! FEC elements on `RtpBaseFilter2`: `rtpulpfecenc2` / `rtpulpfecdec2` (ULPFEC, RFC 5109)
-//! and `rtpredenc2` / `rtpreddec2` (RED, RFC 2198), drop-ins for GStreamer's C elements.
+//! and `rtpredenc2` / `rtpreddec2` (RED, RFC 2198), drop-ins for GStreamer's C elements,
+//! and `rtpflexfecenc2` / `rtpflexfecdec2` (FlexFEC: flexfec-03 and RFC 8627).
 //! The formats and the recovery logic are in `rtp2_core::fec`; this is the glue. See
 //! docs/fec.md.
 
 use gst::glib;
 
+pub(crate) mod flexfecdec;
+pub(crate) mod flexfecenc;
 pub(crate) mod reddec;
 pub(crate) mod redenc;
 pub(crate) mod ulpfecdec;
 pub(crate) mod ulpfecenc;
 
-/// Registers the four elements.
+/// Registers the FEC elements.
 pub(crate) fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     ulpfecenc::register(plugin)?;
     ulpfecdec::register(plugin)?;
     redenc::register(plugin)?;
-    reddec::register(plugin)
+    reddec::register(plugin)?;
+    flexfecenc::register(plugin)?;
+    flexfecdec::register(plugin)
 }
 
 /// The `sink` and `src` templates (`application/x-rtp`) the filter base class needs.

@@ -11,10 +11,18 @@
 //! - [`masks`]: which media packets each FEC packet of a group protects.
 //! - [`recovery`]: the receiver's bounded window of media and FEC packets, with iterative
 //!   recovery (a recovered packet can complete another FEC packet's set).
+//! - [`parity`]: the XOR parity both formats carry (the one engine of encoding and recovery).
+//! - [`flexfec`]: FlexFEC repair headers, flexfec-03 (libwebrtc) and RFC 8627.
+//! - [`flexfec_sender`] / [`flexfec_receiver`]: FlexFEC on a stream of its own: flexible,
+//!   row, column and row+column protection; recovery over every protected SSRC.
 //! - [`receiver`]: one SSRC's ULPFEC receiver when FEC shares the media's sequence numbers:
 //!   takes FEC packets out, renumbers the media, tells lost FEC from lost media.
 
+pub mod flexfec;
+pub mod flexfec_receiver;
+pub mod flexfec_sender;
 pub mod masks;
+pub mod parity;
 pub mod receiver;
 pub mod recovery;
 pub mod red;

@@ -2,14 +2,17 @@
 // If a copy of the MPL was not distributed with this file, You can obtain one at
 // https://mozilla.org/MPL/2.0/.
 
-//! The receiver's window for ULPFEC (RFC 5109 §9): the media packets and FEC packets of one
-//! SSRC, bounded in count and in age, and recovery that runs until nothing more can be done,
-//! so that a packet recovered from one FEC packet can complete the set of another.
+//! The receiver's window for XOR FEC (ULPFEC, RFC 5109 §9; FlexFEC, RFC 8627 §6.3): the
+//! media packets and FEC packets of one SSRC, bounded in count and in age, and recovery that
+//! runs until nothing more can be done, so that a packet recovered from one FEC packet can
+//! complete the set of another. FEC packets enter as the sequence numbers they protect and
+//! their [`ParityFields`], whatever header format carried them.
 
 use std::collections::{BTreeMap, VecDeque};
 
 use super::extend_seqnum;
-use super::ulpfec::{FecPacket, UlpfecError, mask_offsets};
+use super::parity::ParityFields;
+use super::ulpfec::{FecPacket, UlpfecError};
 
 /// Bounds of a [`RecoveryWindow`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,10 +37,10 @@ impl Default for WindowLimits {
 
 #[derive(Debug)]
 struct StoredFec {
-    /// Extended sequence number of the mask's first bit.
-    base: u64,
-    mask: u64,
-    payload: Vec<u8>,
+    /// Extended sequence numbers protected, ascending.
+    seqs: Vec<u64>,
+    parity: ParityFields,
+    data: Vec<u8>,
     time: u64,
 }
 
@@ -98,20 +101,18 @@ impl RecoveryWindow {
 
     /// True when a held FEC packet protects `ext_seqnum` (so it was a media packet).
     pub fn is_protected(&self, ext_seqnum: u64) -> bool {
-        self.fec.iter().any(|f| {
-            ext_seqnum >= f.base
-                && ext_seqnum - f.base < 48
-                && f.mask & (1 << (47 - (ext_seqnum - f.base))) != 0
-        })
+        self.fec
+            .iter()
+            .any(|f| f.seqs.binary_search(&ext_seqnum).is_ok())
     }
 
-    /// True when `ext_seqnum` lies inside a held FEC packet's span, from its SN base to the
+    /// True when `ext_seqnum` lies inside a held FEC packet's span, from the first to the
     /// last number it protects (RFC 5109 §7.4: the span holds only media when FEC packets
     /// follow the media they protect, as RFC 5109 §10 senders do): so it was media.
     pub fn in_span(&self, ext_seqnum: u64) -> bool {
         self.fec.iter().any(|f| {
-            let last = u64::from(47 - f.mask.trailing_zeros().min(47));
-            ext_seqnum >= f.base && ext_seqnum - f.base <= last
+            f.seqs.first().is_some_and(|&first| ext_seqnum >= first)
+                && f.seqs.last().is_some_and(|&last| ext_seqnum <= last)
         })
     }
 
@@ -134,15 +135,34 @@ impl RecoveryWindow {
     ) -> Result<Vec<Recovered>, UlpfecError> {
         let fec = FecPacket::parse(payload)?;
         let base = extend_seqnum(reference, fec.sn_base);
+        let seqs = fec.offsets().map(|o| base + u64::from(o)).collect();
+        Ok(self.insert_parity(seqs, fec.parity(), fec.data, time))
+    }
+
+    /// Adds a received FEC packet of any format: the extended sequence numbers it protects
+    /// (`seqs`, any order, duplicates ignored), its parity fields and data, at `time`; returns
+    /// what it lets recover.
+    pub fn insert_parity(
+        &mut self,
+        mut seqs: Vec<u64>,
+        parity: ParityFields,
+        data: &[u8],
+        time: u64,
+    ) -> Vec<Recovered> {
+        seqs.sort_unstable();
+        seqs.dedup();
+        if seqs.is_empty() {
+            return Vec::new();
+        }
         self.fec.push_back(StoredFec {
-            base,
-            mask: fec.mask,
-            payload: payload.to_vec(),
+            seqs,
+            parity,
+            data: data.to_vec(),
             time,
         });
         self.newest = self.newest.max(time);
         self.evict();
-        Ok(self.recover_all())
+        self.recover_all()
     }
 
     /// Forgets everything.
@@ -181,9 +201,7 @@ impl RecoveryWindow {
             let mut i = 0;
             while i < self.fec.len() {
                 let f = &self.fec[i];
-                let seqs: Vec<u64> = mask_offsets(f.mask)
-                    .map(|o| f.base + u64::from(o))
-                    .collect();
+                let seqs = &f.seqs;
                 let missing: Vec<u64> = seqs
                     .iter()
                     .copied()
@@ -209,14 +227,13 @@ impl RecoveryWindow {
                         // Recovery fields from a broken or hostile sender can announce
                         // CSRCs, an extension or padding the bytes do not hold: such a
                         // packet is not passed on (GStreamer issue 7049's capture).
-                        let rec = FecPacket::parse(&f.payload)
-                            .and_then(|p| p.recover(seq as u16, self.ssrc, &others))
-                            .and_then(|p| match crate::rtp::RtpPacket::parse(&p) {
-                                Ok(_) => Ok(p),
-                                Err(_) => Err(UlpfecError::NotRtp),
-                            });
+                        let rec = f
+                            .parity
+                            .recover(&f.data, seq as u16, self.ssrc, &others)
+                            .ok()
+                            .filter(|p| crate::rtp::RtpPacket::parse(p).is_ok());
                         self.fec.remove(i);
-                        if let Ok(packet) = rec {
+                        if let Some(packet) = rec {
                             self.media.insert(seq, (packet.clone(), time));
                             out.push(Recovered {
                                 ext_seqnum: seq,

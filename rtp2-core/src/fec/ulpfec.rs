@@ -11,13 +11,12 @@
 //! Only level 0 is written and read, covering whole packets (what libwebrtc, Chrome and
 //! GStreamer's `rtpulpfecenc` send); further levels are ignored on input.
 
-use super::xor_into;
+use super::parity::{FIXED, ParityError, ParityFields};
 
 /// Length of the FEC header (RFC 5109 §7.3).
 pub const FEC_HEADER_LEN: usize = 10;
 /// Most media packets one FEC packet can protect (the long mask, L = 1).
 pub const MAX_PROTECTED: u16 = 48;
-const FIXED: usize = 12;
 
 /// Why an FEC packet cannot be read, written or used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +54,15 @@ impl std::fmt::Display for UlpfecError {
 }
 
 impl std::error::Error for UlpfecError {}
+
+impl From<ParityError> for UlpfecError {
+    fn from(e: ParityError) -> Self {
+        match e {
+            ParityError::TooLong => UlpfecError::TooLong,
+            _ => UlpfecError::BadInput,
+        }
+    }
+}
 
 /// A parsed ULPFEC payload (FEC header and level 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,34 +136,17 @@ impl<'a> FecPacket<'a> {
         ssrc: u32,
         others: &[&[u8]],
     ) -> Result<Vec<u8>, UlpfecError> {
-        let mut b0 = self.pxcc_recovery;
-        let mut b1 = self.mpt_recovery;
-        let mut ts = self.ts_recovery;
-        let mut len = self.length_recovery;
-        for p in others {
-            if p.len() < FIXED {
-                return Err(UlpfecError::BadInput);
-            }
-            b0 ^= p[0] & 0x3f;
-            b1 ^= p[1];
-            ts ^= u32::from_be_bytes([p[4], p[5], p[6], p[7]]);
-            len ^= (p.len() - FIXED) as u16;
+        Ok(self.parity().recover(self.data, seqnum, ssrc, others)?)
+    }
+
+    /// The recovery fields of the FEC header, for the shared XOR engine.
+    pub fn parity(&self) -> ParityFields {
+        ParityFields {
+            pxcc: self.pxcc_recovery,
+            mpt: self.mpt_recovery,
+            ts: self.ts_recovery,
+            length: self.length_recovery,
         }
-        let len = usize::from(len);
-        if len > self.data.len() {
-            return Err(UlpfecError::TooLong);
-        }
-        let mut out = vec![0u8; FIXED + len];
-        out[0] = 0x80 | b0;
-        out[1] = b1;
-        out[2..4].copy_from_slice(&seqnum.to_be_bytes());
-        out[4..8].copy_from_slice(&ts.to_be_bytes());
-        out[8..12].copy_from_slice(&ssrc.to_be_bytes());
-        out[FIXED..].copy_from_slice(&self.data[..len]);
-        for p in others {
-            xor_into(&mut out[FIXED..], &p[FIXED..]);
-        }
-        Ok(out)
     }
 }
 
@@ -185,33 +176,22 @@ pub fn encode(sn_base: u16, packets: &[(u16, &[u8])]) -> Result<Vec<u8>, UlpfecE
     }
     let mask = mask_of(packets.iter().map(|(o, _)| *o));
     let long_mask = mask & 0xffff_ffff != 0;
-    let protection_len = packets
-        .iter()
-        .map(|(_, p)| p.len() - FIXED)
-        .max()
-        .unwrap_or(0);
-    let protection_len = u16::try_from(protection_len).map_err(|_| UlpfecError::TooLong)?;
+    let (parity, data) = ParityFields::compute(packets.iter().map(|(_, p)| *p))?;
+    let protection_len = u16::try_from(data.len()).map_err(|_| UlpfecError::TooLong)?;
     let level_len = if long_mask { 8 } else { 4 };
     let start = FEC_HEADER_LEN + level_len;
-    let mut out = vec![0u8; start + usize::from(protection_len)];
-    let (mut b0, mut b1, mut ts, mut len) = (0u8, 0u8, 0u32, 0u16);
-    for (_, p) in packets {
-        b0 ^= p[0] & 0x3f;
-        b1 ^= p[1];
-        ts ^= u32::from_be_bytes([p[4], p[5], p[6], p[7]]);
-        len ^= (p.len() - FIXED) as u16;
-        xor_into(&mut out[start..], &p[FIXED..]);
-    }
-    out[0] = (u8::from(long_mask) << 6) | b0;
-    out[1] = b1;
+    let mut out = vec![0u8; start];
+    out[0] = (u8::from(long_mask) << 6) | parity.pxcc;
+    out[1] = parity.mpt;
     out[2..4].copy_from_slice(&sn_base.to_be_bytes());
-    out[4..8].copy_from_slice(&ts.to_be_bytes());
-    out[8..10].copy_from_slice(&len.to_be_bytes());
+    out[4..8].copy_from_slice(&parity.ts.to_be_bytes());
+    out[8..10].copy_from_slice(&parity.length.to_be_bytes());
     out[10..12].copy_from_slice(&protection_len.to_be_bytes());
     out[12..14].copy_from_slice(&((mask >> 32) as u16).to_be_bytes());
     if long_mask {
         out[14..18].copy_from_slice(&(mask as u32).to_be_bytes());
     }
+    out.extend_from_slice(&data);
     Ok(out)
 }
 

@@ -242,7 +242,7 @@ impl RtpBaseFilter2 {
         }
     }
 
-    fn stats(&self) -> gst::Structure {
+    pub(super) fn stats(&self) -> gst::Structure {
         let state = lock(&self.state);
         let s = &state.stats;
         let builder = gst::Structure::builder("application/x-rtp-filter-stats")

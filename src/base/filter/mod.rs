@@ -319,6 +319,12 @@ pub trait RtpBaseFilter2Ext: IsA<RtpBaseFilter2> + 'static {
         self.upcast_ref::<RtpBaseFilter2>().imp().push_pending()
     }
 
+    /// The base class's `stats` structure, for a subclass that overrides the property to
+    /// add its own counters (an FEC decoder's `recovered` / `unrecovered`).
+    fn filter_stats(&self) -> gst::Structure {
+        self.upcast_ref::<RtpBaseFilter2>().imp().stats()
+    }
+
     /// The source pad.
     fn src_pad(&self) -> gst::Pad {
         self.upcast_ref::<RtpBaseFilter2>().imp().src_pad().clone()

@@ -1,0 +1,323 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! The FlexFEC sender of one media stream: media packets go in (the caller sends them on
+//! unchanged), whole repair packets on the FEC stream's own SSRC, payload type and sequence
+//! numbers come out (RFC 8627 §1.1 and §4.1):
+//!
+//! - **flexible**: per group (a frame, up to the marker bit, at most 48 packets), a share of
+//!   FEC packets given by the overhead percentage, their masks from [`group_masks`];
+//! - **row** (1-D non-interleaved, RFC 8627 §1.1.1): one repair packet per `l` consecutive
+//!   packets;
+//! - **column** (1-D interleaved, §1.1.2): per block of `l`×`d` packets, one repair packet
+//!   per column (packets j, j + l, …, j + l·(d − 1));
+//! - **row and column** (2-D, §1.1.3): both, so that a row repair rebuilds what a column
+//!   repair then completes, iteratively.
+//!
+//! Column repairs are paced as SMPTE 2022-1 senders do: the first right after its block, the
+//! others one per `d` media packets of the next block, so that a burst of loss does not take
+//! a block's column repairs together.
+//!
+//! RFC 8627 writes row and column repairs with the fixed L/D header (§4.2.2.2); flexfec-03
+//! has only the flexible mask, so there a column's span `l`·(`d` − 1) must stay under 109.
+//! A gap in the media numbering (loss upstream) restarts the block.
+
+use super::flexfec::{
+    FlexfecError, ProtectedStream, RepairRtp, StreamMask, WireFormat, mask_of_offsets,
+    repair_packet,
+};
+use super::masks::{MaskKind, group_masks};
+use std::collections::VecDeque;
+
+/// Most packets in a flexible group.
+pub const MAX_GROUP: usize = 48;
+
+/// How media packets are protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Protection {
+    /// Masks of `kind` over each group; `percentage` FEC packets per 100 media packets.
+    Flexible {
+        /// The mask layout.
+        kind: MaskKind,
+        /// Overhead in percent of media packets (accumulated across groups).
+        percentage: u32,
+    },
+    /// One repair packet per `l` consecutive packets.
+    Row {
+        /// L, packets per row.
+        l: u8,
+    },
+    /// One repair packet per column of an `l`×`d` block.
+    Column {
+        /// L, columns.
+        l: u8,
+        /// D, rows.
+        d: u8,
+    },
+    /// Row and column repairs of an `l`×`d` block.
+    RowColumn {
+        /// L, columns.
+        l: u8,
+        /// D, rows.
+        d: u8,
+    },
+}
+
+/// The sender of one media stream.
+#[derive(Debug)]
+pub struct FlexfecSender {
+    format: WireFormat,
+    protection: Protection,
+    fec_ssrc: u32,
+    payload_type: u8,
+    seqnum: u16,
+    /// The current group or block: whole media packets, consecutive sequence numbers.
+    packets: Vec<Vec<u8>>,
+    media_ssrc: u32,
+    budget: u64,
+    /// Column repairs waiting for their turn, and media packets since the last one left.
+    paced: VecDeque<Vec<u8>>,
+    since_paced: usize,
+    /// Media packets protected so far.
+    pub protected: u64,
+}
+
+fn seq_of(p: &[u8]) -> u16 {
+    u16::from_be_bytes([p[2], p[3]])
+}
+
+impl FlexfecSender {
+    /// A sender writing `format` repair packets on `fec_ssrc` / `payload_type`, numbered from
+    /// `first_seqnum`. `protection` is clamped to what the format can express.
+    pub fn new(
+        format: WireFormat,
+        protection: Protection,
+        fec_ssrc: u32,
+        payload_type: u8,
+        first_seqnum: u16,
+    ) -> Self {
+        let max_span = usize::from(format.max_mask_bits());
+        let protection = match protection {
+            Protection::Row { l } => Protection::Row {
+                l: l.max(1).min(max_span.min(255) as u8),
+            },
+            Protection::Column { l, d } | Protection::RowColumn { l, d } => {
+                let l = l.max(1);
+                let mut d = d.max(2);
+                if format == WireFormat::Flexfec03 {
+                    // A column's span must fit the flexible mask.
+                    while usize::from(l) * (usize::from(d) - 1) >= max_span && d > 2 {
+                        d -= 1;
+                    }
+                }
+                let l = if format == WireFormat::Flexfec03 && usize::from(l) >= max_span {
+                    (max_span - 1) as u8
+                } else {
+                    l
+                };
+                match protection {
+                    Protection::Column { .. } => Protection::Column { l, d },
+                    _ => Protection::RowColumn { l, d },
+                }
+            }
+            p => p,
+        };
+        FlexfecSender {
+            format,
+            protection,
+            fec_ssrc,
+            payload_type: payload_type & 0x7f,
+            seqnum: first_seqnum,
+            packets: Vec::new(),
+            media_ssrc: 0,
+            budget: 0,
+            paced: VecDeque::new(),
+            since_paced: 0,
+            protected: 0,
+        }
+    }
+
+    /// The protection in use (after clamping).
+    pub fn protection(&self) -> Protection {
+        self.protection
+    }
+
+    /// A media packet (whole RTP packet) sent; returns the repair packets to send after it.
+    /// Packets shorter than an RTP header are not protected.
+    pub fn push(&mut self, packet: &[u8]) -> Vec<Vec<u8>> {
+        let out = self.push_unnumbered(packet);
+        self.numbered(out)
+    }
+
+    /// Gives repair packets their sequence numbers in the order they leave (paced column
+    /// repairs leave after row repairs made later).
+    fn numbered(&mut self, mut out: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+        for p in &mut out {
+            if let Some(seq) = p.get_mut(2..4) {
+                seq.copy_from_slice(&self.seqnum.to_be_bytes());
+                self.seqnum = self.seqnum.wrapping_add(1);
+            }
+        }
+        out
+    }
+
+    fn push_unnumbered(&mut self, packet: &[u8]) -> Vec<Vec<u8>> {
+        if packet.len() < 12 {
+            return Vec::new();
+        }
+        let ssrc = u32::from_be_bytes([packet[8], packet[9], packet[10], packet[11]]);
+        let mut out = Vec::new();
+        if let Some(last) = self.packets.last()
+            && (ssrc != self.media_ssrc || seq_of(packet) != seq_of(last).wrapping_add(1))
+        {
+            // Another stream or a gap: the block cannot be completed.
+            out = self.flush_unnumbered();
+        }
+        self.media_ssrc = ssrc;
+        self.packets.push(packet.to_vec());
+        let n = self.packets.len();
+        let marker = packet[1] & 0x80 != 0;
+        match self.protection {
+            Protection::Flexible { .. } => {
+                if marker || n >= MAX_GROUP {
+                    out.extend(self.flush_unnumbered());
+                }
+            }
+            Protection::Row { l } => {
+                if n >= usize::from(l) {
+                    out.extend(self.row_repair(0, l, 0));
+                    self.finish_block();
+                }
+            }
+            Protection::Column { l, d } | Protection::RowColumn { l, d } => {
+                let (l, du) = (usize::from(l), usize::from(d));
+                if matches!(self.protection, Protection::RowColumn { .. }) && n.is_multiple_of(l) {
+                    out.extend(self.row_repair(n - l, l as u8, 1));
+                }
+                self.since_paced += 1;
+                if self.since_paced >= du {
+                    out.extend(self.paced.pop_front());
+                    self.since_paced = 0;
+                }
+                if n >= l * du {
+                    // Anything still waiting goes first (a block shorter than a pacing round).
+                    out.extend(self.paced.drain(..));
+                    for j in 0..l {
+                        let repair = self.column_repair(j, l as u8, d);
+                        self.paced.extend(repair);
+                    }
+                    out.extend(self.paced.pop_front());
+                    self.since_paced = 0;
+                    self.finish_block();
+                }
+            }
+        }
+        out
+    }
+
+    /// Ends the current group (EOS, a gap): a flexible group gets its FEC packets, column
+    /// repairs still paced leave; a partial row or block gets none.
+    pub fn flush(&mut self) -> Vec<Vec<u8>> {
+        let out = self.flush_unnumbered();
+        self.numbered(out)
+    }
+
+    fn flush_unnumbered(&mut self) -> Vec<Vec<u8>> {
+        let n = self.packets.len();
+        if n == 0 {
+            return self.paced.drain(..).collect();
+        }
+        let out = match self.protection {
+            Protection::Flexible { kind, percentage } => {
+                self.budget += n as u64 * u64::from(percentage);
+                let k = (self.budget / 100).min(n as u64) as usize;
+                self.budget -= k as u64 * 100;
+                self.budget = self.budget.min(100 * MAX_GROUP as u64);
+                if k == 0 {
+                    Vec::new()
+                } else {
+                    group_masks(n, k, kind)
+                        .into_iter()
+                        .filter_map(|offsets| self.flexible_repair(&offsets).ok())
+                        .collect()
+                }
+            }
+            _ => self.paced.drain(..).collect(),
+        };
+        self.finish_block();
+        out
+    }
+
+    fn finish_block(&mut self) {
+        self.protected += self.packets.len() as u64;
+        self.packets.clear();
+    }
+
+    fn emit(
+        &mut self,
+        stream: ProtectedStream,
+        indexes: &[usize],
+    ) -> Result<Vec<u8>, FlexfecError> {
+        let packets: Vec<&[u8]> = indexes
+            .iter()
+            .filter_map(|&i| self.packets.get(i).map(|p| &p[..]))
+            .collect();
+        let timestamp = packets
+            .last()
+            .map_or(0, |p| u32::from_be_bytes([p[4], p[5], p[6], p[7]]));
+        let rtp = RepairRtp {
+            ssrc: self.fec_ssrc,
+            payload_type: self.payload_type,
+            // Written when it leaves (`numbered`).
+            seqnum: 0,
+            timestamp,
+        };
+        repair_packet(self.format, rtp, stream, &packets)
+    }
+
+    fn flexible_repair(&mut self, offsets: &[u16]) -> Result<Vec<u8>, FlexfecError> {
+        let first = self.packets.first().map_or(0, |p| seq_of(p));
+        let stream = ProtectedStream {
+            ssrc: self.media_ssrc,
+            sn_base: first,
+            mask: StreamMask::Flexible(mask_of_offsets(offsets.iter().copied())),
+        };
+        let idx: Vec<usize> = offsets.iter().map(|&o| usize::from(o)).collect();
+        self.emit(stream, &idx)
+    }
+
+    /// The repair packet of the row of `l` packets starting at index `start`; `d` is the D
+    /// of its fixed header (1: columns follow).
+    fn row_repair(&mut self, start: usize, l: u8, d: u8) -> Option<Vec<u8>> {
+        let idx: Vec<usize> = (start..start + usize::from(l)).collect();
+        let sn_base = seq_of(self.packets.get(start)?);
+        let mask = match self.format {
+            WireFormat::Rfc8627 => StreamMask::Fixed { l, d },
+            _ => StreamMask::Flexible(mask_of_offsets(0..u16::from(l))),
+        };
+        let stream = ProtectedStream {
+            ssrc: self.media_ssrc,
+            sn_base,
+            mask,
+        };
+        self.emit(stream, &idx).ok()
+    }
+
+    fn column_repair(&mut self, j: usize, l: u8, d: u8) -> Option<Vec<u8>> {
+        let lu = usize::from(l);
+        let idx: Vec<usize> = (0..usize::from(d)).map(|r| j + r * lu).collect();
+        let sn_base = seq_of(self.packets.get(j)?);
+        let mask = match self.format {
+            WireFormat::Rfc8627 => StreamMask::Fixed { l, d },
+            _ => StreamMask::Flexible(mask_of_offsets((0..u16::from(d)).map(|r| r * u16::from(l)))),
+        };
+        let stream = ProtectedStream {
+            ssrc: self.media_ssrc,
+            sn_base,
+            mask,
+        };
+        self.emit(stream, &idx).ok()
+    }
+}

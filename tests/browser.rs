@@ -25,6 +25,9 @@ mod media;
 /// G.722 both ways, the audio level extension, transport-wide cc, the harness's hooks.
 #[path = "browser/audio.rs"]
 mod audio;
+/// Our H.264 with our FlexFEC (flexfec-03) into Chromium, with and without the FEC.
+#[path = "browser/flexfec.rs"]
+mod flexfec;
 /// Chromium's H.264 into our and the C depayloader, with either side offering.
 #[path = "browser/from_chromium.rs"]
 mod from_chromium;

@@ -14,8 +14,10 @@ const MEDIA_SSRC: u32 = 0x2f1e_0d01;
 const FEC_SSRC: u32 = 0x5a4b_3c02;
 /// The payload type of the FlexFEC packets (webrtcbin's offer leaves it unused).
 const FEC_PT: u32 = 118;
-/// libwebrtc receives FlexFEC only with both trials on (the first puts `flexfec-03` among
-/// its codecs, the second creates the receive stream for an `FEC-FR` group).
+/// The FlexFEC field trials of libwebrtc, as the issue asks (with them Chromium also lists
+/// `flexfec-03` among the codecs it sends, see tests/browser/audio.rs). Chromium 156 receives
+/// FlexFEC without them too (measured: the same figures without the flag); what it needs is
+/// the `FEC-FR` group, without which it counts no FEC packet and recovers nothing.
 const TRIALS: &str =
     "--force-fieldtrials=WebRTC-FlexFEC-03-Advertised/Enabled/WebRTC-FlexFEC-03/Enabled/";
 /// The share of packets dropped before webrtcbin.
@@ -32,9 +34,10 @@ const SECONDS: u64 = 12;
 /// Our H.264 (x264, as in tests/browser/video.rs, PLI feedback only) with, when `fec`,
 /// `rtpflexfecenc2` (flexfec-03, [`FEC_PROTECTION`]) between the payloader and the loss, into
 /// webrtcbin; a copy of what passes the loss goes to our `rtpflexfecdec2`, which counts what
-/// was recoverable. webrtcbin 1.22 knows nothing of FlexFEC: the
-/// repair packets simply share the video pad (its caps say H.264 only; nothing on the send
-/// path filters by payload type or SSRC) and the offer is munged ([`announce_flexfec`]).
+/// was recoverable. webrtcbin 1.22 knows nothing of FlexFEC: the repair packets share the
+/// video pad (whose caps say H.264 only; nothing on its send path filters by payload type or
+/// SSRC: Chromium counts every one that passed the loss) and the offer is munged
+/// ([`announce_flexfec`]).
 fn sender(fec: bool) -> String {
     let fec = if fec {
         format!("rtpflexfecenc2 name=fec pt={FEC_PT} ssrc={FEC_SSRC} {FEC_PROTECTION} ! ")
@@ -126,7 +129,9 @@ fn seeded_loss(pad: &gst::Pad) -> Arc<Dropped> {
             return gst::PadProbeReturn::Ok;
         };
         let map = b.map_readable().unwrap();
-        let ssrc = map.get(8..12).map(|s| u32::from_be_bytes(s.try_into().unwrap()));
+        let ssrc = map
+            .get(8..12)
+            .map(|s| u32::from_be_bytes(s.try_into().unwrap()));
         let (stream, sent, dropped, spared) = if ssrc == Some(FEC_SSRC) {
             (2, &c.fec_sent, &c.fec_dropped, 0)
         } else {
@@ -261,6 +266,7 @@ fn h264_with_flexfec_to_chromium() {
     with.print("with FEC");
     let without = run(test, false);
     without.print("without FEC");
+    println!("OFFER (munged)\n{}\nANSWER\n{}", with.offer, with.answer);
     let flexfec_line = format!("a=rtpmap:{FEC_PT} flexfec-03/90000");
     assert!(with.offer.contains(&flexfec_line), "{}", with.offer);
     assert!(with.answer.contains(&flexfec_line), "{}", with.answer);
@@ -280,16 +286,23 @@ fn h264_with_flexfec_to_chromium() {
     assert!(with.n("framesDecoded") > 0.0);
     assert!(with.ours.0 > 0, "our decoder recovered nothing");
     assert_eq!(without.n("fecPacketsReceived"), 0.0);
-    // Chromium recovered: more frames decoded, and no longer frozen, than on the same loss
-    // without FEC.
+    // Chromium recovered: more frames decoded (measured: 300 to 303 of 360 with FEC, 102 to
+    // 103 without) and less time frozen (0 s with, 6.1 s in 2 freezes without) on the same
+    // seeded loss.
     assert!(
-        with.n("framesDecoded") > without.n("framesDecoded"),
+        with.n("framesDecoded") >= 1.5 * without.n("framesDecoded"),
         "decoded {} with FEC, {} without",
         with.n("framesDecoded"),
         without.n("framesDecoded")
     );
     assert!(
-        with.n("totalFreezesDuration") <= without.n("totalFreezesDuration"),
+        with.n("freezeCount") <= without.n("freezeCount"),
+        "{} freezes with FEC, {} without",
+        with.n("freezeCount"),
+        without.n("freezeCount")
+    );
+    assert!(
+        with.n("totalFreezesDuration") < without.n("totalFreezesDuration"),
         "frozen {} s with FEC, {} s without",
         with.n("totalFreezesDuration"),
         without.n("totalFreezesDuration")

@@ -376,3 +376,77 @@ fn memory_is_bounded_with_only_repair_packets_for_many_ssrcs() {
         assert!(st.get::<u64>("ssrcs-evicted").unwrap() >= 19_000, "{st}");
     }
 }
+
+#[test]
+fn encoder_as_rtpbin_fec_encoder_sends_its_own_ssrc_with_the_media() {
+    common::init();
+    let pipeline = gst::Pipeline::new();
+    let src = gst_app::AppSrc::builder()
+        .caps(&CAPS.parse::<gst::Caps>().unwrap())
+        .format(gst::Format::Time)
+        .build();
+    let rtpbin = gst::ElementFactory::make("rtpbin")
+        .build()
+        .expect("rtpbin (gst-plugins-good rtpmanager) is not installed");
+    let sink = gst_app::AppSink::builder().sync(false).build();
+    rtpbin.connect("request-fec-encoder", false, |_| {
+        let e = gst::ElementFactory::make("rtpflexfecenc2")
+            .property("pt", u32::from(FLEX_PT))
+            .property("ssrc", 4242u32)
+            .property_from_str("wire-format", "rfc8627")
+            .property_from_str("protection", "row")
+            .property("columns", 4u32)
+            .build()
+            .unwrap();
+        Some(e.to_value())
+    });
+    pipeline
+        .add_many([src.upcast_ref(), &rtpbin, sink.upcast_ref()])
+        .unwrap();
+    src.link_pads(Some("src"), &rtpbin, Some("send_rtp_sink_0"))
+        .unwrap();
+    rtpbin
+        .link_pads(Some("send_rtp_src_0"), &sink, Some("sink"))
+        .unwrap();
+    let media = media(10, 4, 300);
+    for (i, p) in media.iter().enumerate() {
+        let mut b = gst::Buffer::from_mut_slice(p.clone());
+        b.get_mut()
+            .unwrap()
+            .set_pts(gst::ClockTime::from_mseconds(5 * i as u64));
+        src.push_buffer(b).unwrap();
+    }
+    src.end_of_stream().unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let mut out = Vec::new();
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(10) {
+        match sink.try_pull_sample(gst::ClockTime::from_mseconds(200)) {
+            Some(s) => out.push(s.buffer().unwrap().map_readable().unwrap().to_vec()),
+            None if sink.is_eos() => break,
+            None => {}
+        }
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    let fec: Vec<&Vec<u8>> = out.iter().filter(|p| pt(p) == FLEX_PT).collect();
+    assert_eq!(fec.len(), 10, "one repair per row of 4");
+    assert!(
+        fec.iter()
+            .all(|p| p[8..12] == 4242u32.to_be_bytes() && p[0] & 0x0f == 1)
+    );
+    let passed: Vec<Vec<u8>> = out.iter().filter(|p| pt(p) == MEDIA_PT).cloned().collect();
+    assert_packets(&passed, &media, "media through rtpbin untouched");
+    // What left rtpbin recovers a loss in every row.
+    let kept: Vec<Vec<u8>> = out
+        .iter()
+        .filter(|p| !(pt(p) == MEDIA_PT && (seq(p) - 300) % 4 == 1))
+        .cloned()
+        .collect();
+    let mut h =
+        gst_check::Harness::new_parse(&format!("rtpflexfecdec2 pt={FLEX_PT} wire-format=rfc8627"));
+    h.set_src_caps_str(CAPS);
+    let got = push_all(&mut h, &kept);
+    let mut got: Vec<Vec<u8>> = got.into_iter().filter(|p| pt(p) == MEDIA_PT).collect();
+    got.sort_by_key(|p| seq(p));
+    assert_packets(&got, &media, "every row's loss recovered");
+}

@@ -23,7 +23,7 @@ fn media(seq: u16, seed: u64, i: usize) -> Vec<u8> {
         x
     };
     let len = 1 + (next() % 300) as usize;
-    let mut p = vec![0x80, (next() as u8) & 0xff];
+    let mut p = vec![0x80, next() as u8];
     p.extend_from_slice(&seq.to_be_bytes());
     p.extend_from_slice(&(next() as u32).to_be_bytes());
     p.extend_from_slice(&MEDIA_SSRC.to_be_bytes());

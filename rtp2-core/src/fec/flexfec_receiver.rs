@@ -50,6 +50,9 @@ struct MediaStream {
     media_seen: bool,
     /// Packets rebuilt before any media packet came (sent if they precede the first one).
     early: Vec<u64>,
+    /// Packets rebuilt ahead of the newest media packet, not sent yet (sent when a gap shows
+    /// them missing, or at the end).
+    ahead: BTreeSet<u64>,
 }
 
 /// The receiver of one FlexFEC repair flow and the media streams it protects.
@@ -107,16 +110,16 @@ impl FlexfecReceiver {
     fn stream(&mut self, ssrc: u32, seq: u16) -> &mut MediaStream {
         self.uses += 1;
         let uses = self.uses;
-        if !self.streams.contains_key(&ssrc) && self.streams.len() >= self.max_streams {
-            if let Some(oldest) = self
+        if !self.streams.contains_key(&ssrc)
+            && self.streams.len() >= self.max_streams
+            && let Some(oldest) = self
                 .streams
                 .iter()
                 .min_by_key(|(_, s)| s.last_use)
                 .map(|(k, _)| *k)
-            {
-                self.streams.remove(&oldest);
-                self.stats.streams_evicted += 1;
-            }
+        {
+            self.streams.remove(&oldest);
+            self.stats.streams_evicted += 1;
         }
         let limits = self.limits;
         let s = self.streams.entry(ssrc).or_insert_with(|| {
@@ -129,6 +132,7 @@ impl FlexfecReceiver {
                 last_use: uses,
                 media_seen: false,
                 early: Vec::new(),
+                ahead: BTreeSet::new(),
             }
         });
         s.last_use = uses;
@@ -158,6 +162,7 @@ impl FlexfecReceiver {
             // The gap: numbers older than the window cannot be rebuilt, only counted.
             let gap_start = (s.newest + 1).max(ext.saturating_sub(max_media));
             lost_now += gap_start - (s.newest + 1);
+            s.ahead = s.ahead.split_off(&(ext + 1));
             for g in gap_start..ext {
                 if s.window.has_media(g) {
                     missed.push(g);
@@ -250,12 +255,41 @@ impl FlexfecReceiver {
                 }
                 continue;
             }
+            if r.ext_seqnum > s.newest {
+                s.ahead.insert(r.ext_seqnum);
+                while s.ahead.len() > LOST_HISTORY {
+                    s.ahead.pop_first();
+                }
+                continue;
+            }
             if s.lost.remove(&r.ext_seqnum) || r.ext_seqnum < s.first {
                 self.stats.recovered += 1;
                 if r.ext_seqnum >= s.first {
                     self.stats.unrecovered = self.stats.unrecovered.saturating_sub(1);
                 }
                 out.push(r);
+            }
+        }
+        out
+    }
+
+    /// The end of the stream: packets rebuilt ahead of the newest media packet (the last ones
+    /// of the stream were lost) are sent now.
+    pub fn finish(&mut self) -> Vec<Recovered> {
+        let mut out = Vec::new();
+        for s in self.streams.values_mut() {
+            let newest = s.newest;
+            for ext in std::mem::take(&mut s.ahead) {
+                if ext > newest
+                    && let Some(p) = s.window.media_packet(ext)
+                {
+                    self.stats.recovered += 1;
+                    out.push(Recovered {
+                        ext_seqnum: ext,
+                        packet: p.to_vec(),
+                        rebuilt: true,
+                    });
+                }
             }
         }
         out

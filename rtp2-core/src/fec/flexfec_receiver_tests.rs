@@ -96,3 +96,31 @@ fn memory_stays_bounded_with_only_repair_packets_and_many_ssrcs() {
     }
     assert!(rx.stats().streams_evicted > 9_000);
 }
+
+#[test]
+fn the_last_packets_rebuilt_leave_at_the_end() {
+    let format = WireFormat::Rfc8627;
+    let mut rx = FlexfecReceiver::new(format, WindowLimits::default(), 4);
+    let mut tx = FlexfecSender::new(format, Protection::Column { l: 2, d: 2 }, 9, 100, 0);
+    let p: Vec<Vec<u8>> = (0..4u16).map(|s| media(5, s)).collect();
+    let mut repairs = Vec::new();
+    for q in &p {
+        repairs.extend(tx.push(q));
+    }
+    repairs.extend(tx.flush());
+    assert_eq!(repairs.len(), 2);
+    for q in &p[..3] {
+        assert!(rx.on_media(q, 0).is_empty());
+    }
+    for r in &repairs {
+        assert!(
+            rx.on_fec(r, 0).unwrap().is_empty(),
+            "3 is not known missing yet"
+        );
+    }
+    let end = rx.finish();
+    assert_eq!(end.len(), 1);
+    assert_eq!(end[0].packet, p[3]);
+    assert_eq!(rx.stats().recovered, 1);
+    assert!(rx.finish().is_empty());
+}

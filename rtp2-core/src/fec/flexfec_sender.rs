@@ -15,6 +15,10 @@
 //! - **row and column** (2-D, §1.1.3): both, so that a row repair rebuilds what a column
 //!   repair then completes, iteratively.
 //!
+//! Column repairs are paced as SMPTE 2022-1 senders do: the first right after its block, the
+//! others one per `d` media packets of the next block, so that a burst of loss does not take
+//! a block's column repairs together.
+//!
 //! RFC 8627 writes row and column repairs with the fixed L/D header (§4.2.2.2); flexfec-03
 //! has only the flexible mask, so there a column's span `l`·(`d` − 1) must stay under 109.
 //! A gap in the media numbering (loss upstream) restarts the block.
@@ -24,6 +28,7 @@ use super::flexfec::{
     repair_packet,
 };
 use super::masks::{MaskKind, group_masks};
+use std::collections::VecDeque;
 
 /// Most packets in a flexible group.
 pub const MAX_GROUP: usize = 48;
@@ -72,6 +77,9 @@ pub struct FlexfecSender {
     packets: Vec<Vec<u8>>,
     media_ssrc: u32,
     budget: u64,
+    /// Column repairs waiting for their turn, and media packets since the last one left.
+    paced: VecDeque<Vec<u8>>,
+    since_paced: usize,
     /// Media packets protected so far.
     pub protected: u64,
 }
@@ -125,6 +133,8 @@ impl FlexfecSender {
             packets: Vec::new(),
             media_ssrc: 0,
             budget: 0,
+            paced: VecDeque::new(),
+            since_paced: 0,
             protected: 0,
         }
     }
@@ -137,6 +147,23 @@ impl FlexfecSender {
     /// A media packet (whole RTP packet) sent; returns the repair packets to send after it.
     /// Packets shorter than an RTP header are not protected.
     pub fn push(&mut self, packet: &[u8]) -> Vec<Vec<u8>> {
+        let out = self.push_unnumbered(packet);
+        self.numbered(out)
+    }
+
+    /// Gives repair packets their sequence numbers in the order they leave (paced column
+    /// repairs leave after row repairs made later).
+    fn numbered(&mut self, mut out: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+        for p in &mut out {
+            if let Some(seq) = p.get_mut(2..4) {
+                seq.copy_from_slice(&self.seqnum.to_be_bytes());
+                self.seqnum = self.seqnum.wrapping_add(1);
+            }
+        }
+        out
+    }
+
+    fn push_unnumbered(&mut self, packet: &[u8]) -> Vec<Vec<u8>> {
         if packet.len() < 12 {
             return Vec::new();
         }
@@ -146,7 +173,7 @@ impl FlexfecSender {
             && (ssrc != self.media_ssrc || seq_of(packet) != seq_of(last).wrapping_add(1))
         {
             // Another stream or a gap: the block cannot be completed.
-            out = self.flush();
+            out = self.flush_unnumbered();
         }
         self.media_ssrc = ssrc;
         self.packets.push(packet.to_vec());
@@ -155,7 +182,7 @@ impl FlexfecSender {
         match self.protection {
             Protection::Flexible { .. } => {
                 if marker || n >= MAX_GROUP {
-                    out.extend(self.flush());
+                    out.extend(self.flush_unnumbered());
                 }
             }
             Protection::Row { l } => {
@@ -166,13 +193,23 @@ impl FlexfecSender {
             }
             Protection::Column { l, d } | Protection::RowColumn { l, d } => {
                 let (l, du) = (usize::from(l), usize::from(d));
-                if matches!(self.protection, Protection::RowColumn { .. }) && n % l == 0 {
+                if matches!(self.protection, Protection::RowColumn { .. }) && n.is_multiple_of(l) {
                     out.extend(self.row_repair(n - l, l as u8, 1));
                 }
+                self.since_paced += 1;
+                if self.since_paced >= du {
+                    out.extend(self.paced.pop_front());
+                    self.since_paced = 0;
+                }
                 if n >= l * du {
+                    // Anything still waiting goes first (a block shorter than a pacing round).
+                    out.extend(self.paced.drain(..));
                     for j in 0..l {
-                        out.extend(self.column_repair(j, l as u8, d));
+                        let repair = self.column_repair(j, l as u8, d);
+                        self.paced.extend(repair);
                     }
+                    out.extend(self.paced.pop_front());
+                    self.since_paced = 0;
                     self.finish_block();
                 }
             }
@@ -180,12 +217,17 @@ impl FlexfecSender {
         out
     }
 
-    /// Ends the current group (EOS, a gap): a flexible group gets its FEC packets, a partial
-    /// row or block gets one repair packet over what it has (flexible mask).
+    /// Ends the current group (EOS, a gap): a flexible group gets its FEC packets, column
+    /// repairs still paced leave; a partial row or block gets none.
     pub fn flush(&mut self) -> Vec<Vec<u8>> {
+        let out = self.flush_unnumbered();
+        self.numbered(out)
+    }
+
+    fn flush_unnumbered(&mut self) -> Vec<Vec<u8>> {
         let n = self.packets.len();
         if n == 0 {
-            return Vec::new();
+            return self.paced.drain(..).collect();
         }
         let out = match self.protection {
             Protection::Flexible { kind, percentage } => {
@@ -202,7 +244,7 @@ impl FlexfecSender {
                         .collect()
                 }
             }
-            _ => Vec::new(),
+            _ => self.paced.drain(..).collect(),
         };
         self.finish_block();
         out
@@ -228,12 +270,11 @@ impl FlexfecSender {
         let rtp = RepairRtp {
             ssrc: self.fec_ssrc,
             payload_type: self.payload_type,
-            seqnum: self.seqnum,
+            // Written when it leaves (`numbered`).
+            seqnum: 0,
             timestamp,
         };
-        let out = repair_packet(self.format, rtp, stream, &packets)?;
-        self.seqnum = self.seqnum.wrapping_add(1);
-        Ok(out)
+        repair_packet(self.format, rtp, stream, &packets)
     }
 
     fn flexible_repair(&mut self, offsets: &[u16]) -> Result<Vec<u8>, FlexfecError> {

@@ -298,6 +298,16 @@ impl RtpBaseFilter2Impl for RtpFlexFecDec {
         Ok(gst::FlowSuccess::Ok)
     }
 
+    fn drain(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let recovered = lock(&self.state)
+            .receiver
+            .as_mut()
+            .map(|r| r.finish())
+            .unwrap_or_default();
+        self.send(recovered, None);
+        Ok(gst::FlowSuccess::Ok)
+    }
+
     fn sink_event(&self, event: gst::Event) -> bool {
         if let gst::EventView::CustomDownstream(c) = event.view()
             && c.structure()

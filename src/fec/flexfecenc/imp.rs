@@ -4,8 +4,8 @@
 
 //! The encoder: media packets are forwarded unchanged (the same buffer); the media SSRC seen
 //! first is protected by an `rtp2_core` `FlexfecSender`, whose repair packets (whole RTP
-//! packets with the FEC SSRC, payload type and numbering) go out after the media packet that
-//! completed them. Packets of other SSRCs, and of the FEC payload type, pass unprotected.
+//! packets with the FEC SSRC, payload type and numbering) go out just before the media packet
+//! that completed them. Packets of other SSRCs, and of the FEC payload type, pass unprotected.
 
 use std::sync::{LazyLock, Mutex};
 
@@ -230,14 +230,25 @@ impl RtpBaseFilter2Impl for RtpFlexFecEnc {
             s.ssrc
         };
         let first = (glib::random_int() & 0xffff) as u16;
-        *lock(&self.state) = State {
-            sender: Some(FlexfecSender::new(
-                s.wire_format.into(),
+        let sender = FlexfecSender::new(
+            s.wire_format.into(),
+            s.core_protection(),
+            fec_ssrc,
+            s.pt as u8,
+            first,
+        );
+        if sender.protection() != s.core_protection() {
+            // flexfec-03's 109-bit mask cannot span the block asked for.
+            gst::warning!(
+                crate::CAT,
+                imp = self,
+                "{:?} does not fit flexfec-03 masks: using {:?} (RFC 8627 has no such limit)",
                 s.core_protection(),
-                fec_ssrc,
-                s.pt as u8,
-                first,
-            )),
+                sender.protection()
+            );
+        }
+        *lock(&self.state) = State {
+            sender: Some(sender),
             media_ssrc: None,
             fec_ssrc,
         };
@@ -246,22 +257,21 @@ impl RtpBaseFilter2Impl for RtpFlexFecEnc {
 
     fn handle_packet(&self, packet: &FilterPacket) -> Result<gst::FlowSuccess, gst::FlowError> {
         let pt = lock(&self.settings).pt;
-        self.obj().forward(packet);
-        if u32::from(packet.payload_type()) == pt {
-            return Ok(gst::FlowSuccess::Ok);
-        }
-        let repairs = {
+        let repairs = if u32::from(packet.payload_type()) == pt {
+            Vec::new()
+        } else {
             let mut state = lock(&self.state);
-            if packet.ssrc() == state.fec_ssrc {
-                return Ok(gst::FlowSuccess::Ok);
-            }
             let media = *state.media_ssrc.get_or_insert(packet.ssrc());
+            let ours = media == packet.ssrc() && packet.ssrc() != state.fec_ssrc;
             match state.sender.as_mut() {
-                Some(sender) if media == packet.ssrc() => sender.push(packet.data()),
+                Some(sender) if ours => sender.push(packet.data()),
                 _ => Vec::new(),
             }
         };
+        // The repairs a packet completes leave just before it (as SMPTE 2022-1 senders do):
+        // a burst of loss then rarely takes a row's last packet and its repair together.
         self.send(repairs, packet.buffer().pts());
+        self.obj().forward(packet);
         Ok(gst::FlowSuccess::Ok)
     }
 

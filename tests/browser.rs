@@ -28,7 +28,7 @@ mod audio;
 /// Our RED + ULPFEC into Chromium.
 #[path = "browser/fec.rs"]
 mod fec;
-/// Our flexfec-03 into Chromium.
+/// Our H.264 with our FlexFEC (flexfec-03) into Chromium, with and without the FEC.
 #[path = "browser/flexfec.rs"]
 mod flexfec;
 /// Chromium's H.264 into our and the C depayloader, with either side offering.

@@ -11,5 +11,6 @@ pub mod audiopay;
 pub mod depay;
 pub(crate) mod extensions;
 pub mod filter;
+pub(crate) mod orientation;
 pub mod pay;
 pub(crate) mod rtp_in;

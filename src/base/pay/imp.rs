@@ -20,6 +20,7 @@ use smallvec::SmallVec;
 use super::pool::RtpPacketPool;
 use super::{InputId, InputRange, OutgoingPacket, PacketPayload, PacketTiming, PayloadPrefix};
 use crate::base::extensions::{HeaderExtensions, configure_from_caps, lock};
+use crate::base::orientation;
 
 type FlowResult = Result<gst::FlowSuccess, gst::FlowError>;
 
@@ -275,6 +276,10 @@ pub struct RtpBasePay2 {
     keyframe_requests: AtomicU64,
     /// Recycles output packet buffers (see `pool.rs`).
     pool: RtpPacketPool,
+    /// The last `image-orientation` tag on the sink pad, for a CVO extension
+    /// (`crate::base::orientation`); `has_orientation` spares other streams the lock.
+    orientation: Mutex<Option<String>>,
+    has_orientation: AtomicBool,
 }
 
 impl RtpBasePay2 {
@@ -824,7 +829,24 @@ impl RtpBasePay2 {
         }
     }
 
+    /// `buffer` with the orientation meta when a tag gave one and a CVO extension is set.
+    fn with_orientation(&self, buffer: gst::Buffer) -> gst::Buffer {
+        if !self.has_orientation.load(Ordering::Relaxed) {
+            return buffer;
+        }
+        let Some(o) = lock(&self.orientation).clone() else {
+            return buffer;
+        };
+        let extensions = lock(&self.extensions).clone();
+        if orientation::has_cvo(extensions.iter()) {
+            orientation::with_orientation_meta(buffer, &o)
+        } else {
+            buffer
+        }
+    }
+
     fn sink_chain(&self, buffer: gst::Buffer) -> FlowResult {
+        let buffer = self.with_orientation(buffer);
         if !self.begin_input(Some(&buffer)) {
             gst::element_imp_error!(
                 self,
@@ -1138,7 +1160,13 @@ impl ObjectSubclass for RtpBasePay2 {
                 RtpBasePay2::catch_panic_pad_function(
                     parent,
                     || false,
-                    |imp| (imp.vfuncs().sink_event)(&imp.obj(), event),
+                    |imp| {
+                        if let Some(o) = orientation::orientation_of_tag_event(&event) {
+                            *lock(&imp.orientation) = Some(o);
+                            imp.has_orientation.store(true, Ordering::Relaxed);
+                        }
+                        (imp.vfuncs().sink_event)(&imp.obj(), event)
+                    },
                 )
             })
             .query_function(|_pad, parent, query| {
@@ -1180,6 +1208,8 @@ impl ObjectSubclass for RtpBasePay2 {
             reconfigure: AtomicBool::new(false),
             keyframe_requests: AtomicU64::new(0),
             pool: RtpPacketPool::default(),
+            orientation: Mutex::new(None),
+            has_orientation: AtomicBool::new(false),
         }
     }
 }
@@ -1427,6 +1457,8 @@ impl ElementImpl for RtpBasePay2 {
             }
             let settings = *lock(&self.settings);
             *lock(&self.state) = State::new(&settings);
+            *lock(&self.orientation) = None;
+            self.has_orientation.store(false, Ordering::Relaxed);
         }
         Ok(res)
     }

@@ -28,6 +28,9 @@ mod audio;
 /// Chromium's H.264 into our and the C depayloader, with either side offering.
 #[path = "browser/from_chromium.rs"]
 mod from_chromium;
+/// Our video orientation and playout delay header extensions read by Chromium.
+#[path = "browser/hdrext.rs"]
+mod hdrext;
 /// Our H.264 into Chromium.
 #[path = "browser/video.rs"]
 mod video;

@@ -168,13 +168,13 @@ fn run(first: &str, change: Option<&'static str>, cvo_on_pay: bool) -> Seen {
 }
 
 /// The tag reaches the depayloader's output and videoflip turns 320×240 into 240×320; the
-/// element rode the key frame's last packet only (no change, no other key frame).
+/// element rides the last packet of every frame (not upright: libwebrtc's rule).
 #[test]
 fn tag_through_cvo_rotates_with_videoflip() {
     let seen = run("rotate-90", None, true);
     assert_eq!(seen.tags, ["rotate-90"], "{seen:?}");
     assert_eq!(seen.sizes, [(240, 320)], "{seen:?}");
-    assert_eq!(seen.cvo_packets, 1, "{seen:?}");
+    assert_eq!(seen.cvo_packets, 40, "{seen:?}");
 }
 
 /// Without the CVO extension nothing carries the orientation over RTP: no tag after the
@@ -187,13 +187,24 @@ fn no_cvo_extension_no_rotation() {
 }
 
 /// A new tag mid-stream (on a delta frame) is written on that frame and announced once
-/// downstream: videoflip turns back from 240×320 to 320×240 for rotate-180.
+/// downstream: videoflip turns back from 240×320 to 320×240 for rotate-0. 19 turned frames
+/// and the change carry the element, the upright delta frames after it do not.
 #[test]
 fn orientation_change_mid_stream() {
-    let seen = run("rotate-90", Some("rotate-180"), true);
-    assert_eq!(seen.tags, ["rotate-90", "rotate-180"], "{seen:?}");
+    let seen = run("rotate-90", Some("rotate-0"), true);
+    assert_eq!(seen.tags, ["rotate-90", "rotate-0"], "{seen:?}");
     assert_eq!(seen.sizes, [(240, 320), (320, 240)], "{seen:?}");
-    assert_eq!(seen.cvo_packets, 2, "{seen:?}");
+    assert_eq!(seen.cvo_packets, 20, "{seen:?}");
+}
+
+/// Upright from the start: the key frame alone carries the element (rotate-0), and the tag
+/// downstream says so.
+#[test]
+fn upright_only_on_the_key_frame() {
+    let seen = run("rotate-0", None, true);
+    assert_eq!(seen.tags, ["rotate-0"], "{seen:?}");
+    assert_eq!(seen.sizes, [(320, 240)], "{seen:?}");
+    assert_eq!(seen.cvo_packets, 1, "{seen:?}");
 }
 
 /// A flip and a quarter turn: `flip-rotate-270` arrives as such (videoflip: 240×320).

@@ -152,21 +152,19 @@ fn playout_delay_sets_chromium_target_delay() {
     let made: Arc<Mutex<Option<gst::Element>>> = Arc::default();
     let m = made.clone();
     vpay.connect("request-extension", false, move |args| {
-        let uri = args[2].get::<String>().ok()?;
-        if uri != DELAY_URI {
-            return None;
-        }
-        let ext = gst::ElementFactory::make("rtphdrextplayoutdelay")
-            .property("min-delay", 600u32)
-            .property("max-delay", 2000u32)
-            .build()
-            .ok()?;
-        *m.lock().unwrap() = Some(ext.clone());
-        Some(
-            ext.downcast::<gst_rtp::RTPHeaderExtension>()
-                .ok()?
-                .to_value(),
-        )
+        let uri = args[2].get::<String>().unwrap_or_default();
+        let ext = (uri == DELAY_URI)
+            .then(|| {
+                gst::ElementFactory::make("rtphdrextplayoutdelay")
+                    .property("min-delay", 600u32)
+                    .property("max-delay", 2000u32)
+                    .build()
+                    .ok()
+            })
+            .flatten();
+        *m.lock().unwrap() = ext.clone();
+        let ext = ext.and_then(|e| e.downcast::<gst_rtp::RTPHeaderExtension>().ok());
+        Some(ext.to_value())
     });
     let messages = bus_messages(&pipeline);
     play(&pipeline);

@@ -6,6 +6,7 @@
 //! the page, our playout delay sets Chromium's jitter buffer target delay.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use gst::prelude::*;
 
@@ -212,6 +213,84 @@ fn playout_delay_sets_chromium_target_delay() {
         "target delay {with_delay} s with min-delay 600 ms"
     );
     assert!(without < 0.3, "target delay {without} s after min-delay 0");
+    let errors: Vec<String> = errors_and_warnings(&messages)
+        .into_iter()
+        .filter(|m| m.starts_with("error"))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    stop(pipeline, peer);
+}
+
+/// The RFC 6464 level (-dBov) Chromium's `RTCRtpReceiver.getSynchronizationSources()`
+/// gives in `report` (linear there, 10^(-level/20)).
+fn source_level(report: &Report) -> Option<f64> {
+    report.0["sources"]
+        .as_array()?
+        .iter()
+        .find_map(|s| s["audioLevel"].as_f64())
+        .map(|l| -20.0 * l.max(1e-7).log10())
+}
+
+/// The C `rtphdrextclientaudiolevel` on `rtpg722pay2` (created from the negotiated extmap):
+/// Chromium's `getSynchronizationSources()` gives the level we sent. Only the first level:
+/// headless Chromium 156 keeps the entry of its first frames there (same `rtpTimestamp` and
+/// level 4 s apart, with or without encoded insertable streams; measured: 9 -dBov read after
+/// the tone fell to 29), while the frames' metadata follows every packet
+/// (tests/browser/audio.rs): the later reading is printed, not asserted.
+#[test]
+fn audio_level_read_by_get_synchronization_sources() {
+    let test = "hdrext::audio_level_read_by_get_synchronization_sources";
+    if !enter_browser_test(test) {
+        return;
+    }
+    let (pipeline, webrtc) = launch(&format!(
+        "webrtcbin name=webrtc bundle-policy=max-bundle \
+         audiotestsrc name=tone is-live=true wave=sine freq=440 volume=0.5 \
+         ! audio/x-raw,rate=16000,channels=1 ! level audio-level-meta=true \
+         ! avenc_g722 ! rtpg722pay2 name=apay ! {} ! webrtc.",
+        g722_caps(true)
+    ));
+    send_only(&webrtc);
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let l = sent.clone();
+    on_buffers(&src(&pipeline, "apay"), move |b| {
+        if let Some(level) = b
+            .map_readable()
+            .ok()
+            .and_then(|m| super::audio::sent_level(&m))
+        {
+            l.lock().unwrap().push(level);
+        }
+    });
+    let messages = bus_messages(&pipeline);
+    play(&pipeline);
+    let peer = BrowserPeer::connect(&webrtc, Options::new(test), CONNECT).expect("connected");
+    assert!(peer.answer.contains(AUDIO_LEVEL_URI), "{}", peer.answer);
+    let apay = pipeline.by_name("apay").unwrap();
+    assert!(
+        extension_factories(&apay).contains(&"rtphdrextclientaudiolevel".to_owned()),
+        "{:?}",
+        extension_factories(&apay)
+    );
+    let last_sent = || sent.lock().unwrap().last().copied().map(f64::from);
+    std::thread::sleep(Duration::from_secs(4));
+    let r1 = peer.next_report(REPORT).expect("a report");
+    let loud = (last_sent(), source_level(&r1));
+    pipeline
+        .by_name("tone")
+        .unwrap()
+        .set_property("volume", 0.05f64);
+    std::thread::sleep(Duration::from_secs(4));
+    let r2 = peer.next_report(REPORT).expect("a report");
+    let quiet = (last_sent(), source_level(&r2));
+    println!(
+        "FIGURES audio level via getSynchronizationSources: (sent, read) -dBov {loud:?} loud, \
+         {quiet:?} quiet; entries {} then {}",
+        r1.0["sources"], r2.0["sources"]
+    );
+    let (sent, read) = (loud.0.expect("levels sent"), loud.1.expect("a level read"));
+    assert!((sent - read).abs() <= 1.0, "sent {sent}, read {read}");
+    assert!(quiet.0.expect("levels sent") - sent >= 15.0, "{loud:?} {quiet:?}");
     let errors: Vec<String> = errors_and_warnings(&messages)
         .into_iter()
         .filter(|m| m.starts_with("error"))

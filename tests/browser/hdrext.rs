@@ -290,7 +290,10 @@ fn audio_level_read_by_get_synchronization_sources() {
     );
     let (sent, read) = (loud.0.expect("levels sent"), loud.1.expect("a level read"));
     assert!((sent - read).abs() <= 1.0, "sent {sent}, read {read}");
-    assert!(quiet.0.expect("levels sent") - sent >= 15.0, "{loud:?} {quiet:?}");
+    assert!(
+        quiet.0.expect("levels sent") - sent >= 15.0,
+        "{loud:?} {quiet:?}"
+    );
     let errors: Vec<String> = errors_and_warnings(&messages)
         .into_iter()
         .filter(|m| m.starts_with("error"))

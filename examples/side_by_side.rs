@@ -16,6 +16,10 @@ use std::time::{Duration, Instant};
 use gst::prelude::*;
 use gst_rtp::prelude::*;
 
+/// Issue 18: the cost of a WebRTC header-extension set, ours and C.
+#[path = "side_by_side/hdrext_cost.rs"]
+mod hdrext_cost;
+
 /// Input buffers and their caps.
 #[derive(Clone)]
 struct Input {
@@ -79,8 +83,12 @@ static ONLY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
 /// element, which only hides the difference between them.)
 ///
 /// A description ending in ` +twcc` gets the C `rtphdrexttwcc` header extension (id 1) through
-/// `add-extension`, as a WebRTC sender has it (ours and C alike).
+/// `add-extension`, as a WebRTC sender has it (ours and C alike); one ending in ` +ext:a,b,c`
+/// gets those extensions, ids 1, 2, 3 (see `hdrext_cost`).
 fn harness_for(description: &str) -> gst_check::Harness {
+    if let Some(element) = hdrext_cost::with_extensions(description) {
+        return gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
+    }
     if let Some(element) = description.strip_suffix(" +twcc") {
         let element = gst::parse::launch(element).expect("element description");
         let twcc = gst::ElementFactory::make("rtphdrexttwcc")
@@ -101,6 +109,25 @@ fn harness_for(description: &str) -> gst_check::Harness {
     gst_check::Harness::with_element(&element, Some("sink"), Some("src"))
 }
 
+/// The measured part: one push per buffer, timed. Not inlined, so that
+/// `valgrind --tool=callgrind --toggle-collect='*push_all*'` counts the instructions of this
+/// part alone (see `hdrext_cost`).
+#[inline(never)]
+fn push_all(
+    h: &mut gst_check::Harness,
+    owned: Vec<gst::Buffer>,
+    per_buffer: &mut Vec<Duration>,
+    total: &mut Duration,
+) {
+    for b in owned {
+        let start = Instant::now();
+        h.push(b).expect("push");
+        let spent = start.elapsed();
+        per_buffer.push(spent);
+        *total += spent;
+    }
+}
+
 /// Runs `input` through a fresh `element`; returns (total time, packets out, per-buffer times).
 fn run_once(element: &str, input: &Input) -> (Duration, usize, Vec<Duration>) {
     let mut h = harness_for(element);
@@ -118,13 +145,7 @@ fn run_once(element: &str, input: &Input) -> (Duration, usize, Vec<Duration>) {
         .iter()
         .map(|b| b.copy_deep().unwrap_or_else(|_| b.clone()))
         .collect();
-    for b in owned {
-        let start = Instant::now();
-        h.push(b).expect("push");
-        let spent = start.elapsed();
-        per_buffer.push(spent);
-        total += spent;
-    }
+    push_all(&mut h, owned, &mut per_buffer, &mut total);
     let outputs = h.buffers_received() as usize;
     (total, outputs, per_buffer)
 }
@@ -244,6 +265,9 @@ fn main() {
     );
     gst::init().expect("gst init");
     gstrtp2::plugin_register_static().expect("register rtp2");
+    if hdrext_cost::one_variant(&args, frames) {
+        return;
+    }
 
     let hd = lazy(|| {
         collect(&format!(
@@ -424,6 +448,7 @@ fn main() {
         true,
         rounds,
     );
+    hdrext_cost::rows(frames, rounds);
     // The floor of this runner: the harness around `identity` (an element that does nothing
     // with the buffer) against the C element on the same input. Time below this ratio cannot
     // be shown by a harness measurement whatever the element does.

@@ -34,6 +34,12 @@ mod flexfec;
 /// Chromium's H.264 into our and the C depayloader, with either side offering.
 #[path = "browser/from_chromium.rs"]
 mod from_chromium;
+/// Our video orientation and playout delay header extensions read by Chromium.
+#[path = "browser/hdrext.rs"]
+mod hdrext;
+/// Chromium's header extensions read by ours.
+#[path = "browser/hdrext_from_chromium.rs"]
+mod hdrext_from_chromium;
 /// Our H.264 into Chromium.
 #[path = "browser/video.rs"]
 mod video;

@@ -112,7 +112,7 @@ fn webrtcbin_twcc_stats(webrtc: &gst::Element) -> Vec<gst::Structure> {
 }
 
 /// The RFC 6464 level (-dBov, 0..=127) of an RTP packet's extension element 2.
-fn sent_level(packet: &[u8]) -> Option<u8> {
+pub(crate) fn sent_level(packet: &[u8]) -> Option<u8> {
     common::webrtc::extension_elements(packet)
         .into_iter()
         .find(|(id, data)| *id == 2 && data.len() == 1)

@@ -19,6 +19,7 @@ use super::IncomingPacket;
 use super::allocation::ProposedAllocator;
 use super::relation::{FromPackets, PacketWindow, allowed_metas, copy_metas};
 use crate::base::extensions::{HeaderExtensions, configure_from_caps, lock};
+use crate::base::orientation::{OrientationTags, orientation_of_output, tag_event};
 use crate::base::plumbing::{
     GuardedPadFunctions, add_pads, caps_not_handled, element_class_deref, input_not_handled,
     pad_template, vfuncs_of,
@@ -151,6 +152,8 @@ struct State {
     /// push.
     allocation_stale: bool,
     stats: Stats,
+    /// The orientation announced downstream as `image-orientation` (CVO extension).
+    orientation: OrientationTags,
 }
 
 /// What a buffer gets on its way out: PTS, DISCONT and what the packets it was made from
@@ -194,6 +197,7 @@ impl State {
             allocator: None,
             allocation_stale: false,
             stats: Stats::default(),
+            orientation: OrientationTags::default(),
         }
     }
 

@@ -21,6 +21,7 @@ use super::pool::RtpPacketPool;
 use super::refclk::ClockSignal;
 use super::{InputId, InputRange, OutgoingPacket, PacketPayload, PacketTiming, PayloadPrefix};
 use crate::base::extensions::{HeaderExtensions, configure_from_caps, lock};
+use crate::base::orientation;
 use crate::base::plumbing::{
     GuardedPadFunctions, add_pads, caps_not_handled, element_class_deref, input_not_handled,
     pad_template, vfuncs_of,
@@ -283,6 +284,10 @@ pub struct RtpBasePay2 {
     keyframe_requests: AtomicU64,
     /// Recycles output packet buffers (see `pool.rs`).
     pool: RtpPacketPool,
+    /// The last `image-orientation` tag on the sink pad, for a CVO extension
+    /// (`crate::base::orientation`); `has_orientation` spares other streams the lock.
+    orientation: Mutex<Option<String>>,
+    has_orientation: AtomicBool,
 }
 
 impl RtpBasePay2 {
@@ -369,7 +374,13 @@ impl ObjectSubclass for RtpBasePay2 {
         let sink_templ = pad_template(klass, "sink", "payloader");
         let sink_pad = gst::Pad::builder_from_template(&sink_templ)
             .guarded_chain(Self::sink_chain)
-            .guarded_event(|imp: &Self, event| (imp.vfuncs().sink_event)(&imp.obj(), event))
+            .guarded_event(|imp: &Self, event| {
+                if let Some(o) = orientation::orientation_of_tag_event(&event) {
+                    *lock(&imp.orientation) = Some(o);
+                    imp.has_orientation.store(true, Ordering::Relaxed);
+                }
+                (imp.vfuncs().sink_event)(&imp.obj(), event)
+            })
             .guarded_query(|imp: &Self, query| (imp.vfuncs().sink_query)(&imp.obj(), query))
             .build();
         let src_templ = pad_template(klass, "src", "payloader");
@@ -398,6 +409,8 @@ impl ObjectSubclass for RtpBasePay2 {
             reconfigure: AtomicBool::new(false),
             keyframe_requests: AtomicU64::new(0),
             pool: RtpPacketPool::default(),
+            orientation: Mutex::new(None),
+            has_orientation: AtomicBool::new(false),
         }
     }
 }
@@ -427,6 +440,8 @@ impl ElementImpl for RtpBasePay2 {
             }
             let settings = *lock(&self.settings);
             *lock(&self.state) = State::new(&settings);
+            *lock(&self.orientation) = None;
+            self.has_orientation.store(false, Ordering::Relaxed);
         }
         Ok(res)
     }

@@ -5,9 +5,11 @@
 //! `rtphdrextcvo`: 3GPP coordination of video orientation (TS 26.114 §7.4.5). The
 //! `orientation` property takes the values of the `image-orientation` tag (`rotate-90`,
 //! `flip-rotate-270`, …); a `rtphdrextcvo` custom meta on an input buffer (field
-//! `orientation`, same strings) overrides it. Following libwebrtc's rule the element is
-//! written on the last packet (marker bit) of key frames (inputs without `DELTA_UNIT`) and of
-//! the frame where the orientation changes. On receipt the orientation goes into the same meta and the
+//! `orientation`, same strings) overrides it; our payloaders put the `image-orientation` tag
+//! they receive into that meta (`crate::base::orientation`). Following libwebrtc's rule the
+//! element is written on the last packet (marker bit) of key frames (inputs without
+//! `DELTA_UNIT`), of the frame where the orientation changes, and of every frame that is not
+//! upright (libwebrtc's receiver reads a frame without the element as unrotated). On receipt the orientation goes into the same meta and the
 //! `orientation` property.
 
 use gst::glib;
@@ -93,7 +95,10 @@ impl ExtensionBehaviour for Cvo {
         let key = !input.flags().contains(gst::BufferFlags::DELTA_UNIT);
         // The last packet of the frame (marker set); every packet if we cannot tell.
         let last = marker.unwrap_or(true);
-        if last && (key || self.last_written != Some(o)) {
+        // libwebrtc's receiver takes a frame without the element as unrotated, so its sender
+        // also writes every frame that is not upright: so do we.
+        let turned = o != VideoOrientation::default();
+        if last && (key || turned || self.last_written != Some(o)) {
             self.last_written = Some(o);
             Some(o)
         } else {

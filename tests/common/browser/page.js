@@ -96,6 +96,9 @@ async function report(pc) {
   const stats = [...(await pc.getStats()).values()];
   const sources = pc.getReceivers().filter((r) => r.track.kind === 'audio')
     .flatMap((r) => r.getSynchronizationSources());
+  // The size the page shows the received video at (after a CVO rotation).
+  const remote = document.getElementById('remote');
+  page.remoteVideo = { width: remote.videoWidth, height: remote.videoHeight };
   page.ice = pc.iceConnectionState;
   page.connection = pc.connectionState;
   document.getElementById('state').textContent = pc.connectionState;

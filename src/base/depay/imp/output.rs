@@ -24,8 +24,13 @@ impl RtpBaseDepay2 {
             return;
         }
         drop(state);
-        self.decorate(&mut buffer, decoration);
-        lock(&self.state).pending.push(buffer);
+        let orientation = self.decorate(&mut buffer, decoration);
+        let mut state = lock(&self.state);
+        if let Some(o) = orientation {
+            let index = state.pending.len();
+            state.orientation.note(o, index);
+        }
+        state.pending.push(buffer);
     }
 
     /// PTS, DISCONT and what the packets `packets` carried, for the next output.
@@ -51,9 +56,15 @@ impl RtpBaseDepay2 {
         }
     }
 
-    /// Applies `decoration` (metas included; called without the state lock).
-    pub(super) fn decorate(&self, buffer: &mut gst::Buffer, decoration: OutputDecoration) {
+    /// Applies `decoration` (metas included; called without the state lock). Returns the
+    /// orientation a CVO extension read, if any.
+    pub(super) fn decorate(
+        &self,
+        buffer: &mut gst::Buffer,
+        decoration: OutputDecoration,
+    ) -> Option<String> {
         let mut caps_update = false;
+        let mut orientation = None;
         {
             let out = buffer.make_mut();
             Self::set_times_and_flags(out, &decoration);
@@ -66,6 +77,7 @@ impl RtpBaseDepay2 {
                 // The extensions read from a snapshot, without lock.
                 let extensions = lock(&self.extensions).clone();
                 caps_update = extensions.read(self.obj().upcast_ref(), &from.extensions, out);
+                orientation = orientation_of_output(out);
             }
             if let Some(latency) = crate::capture_time::latency_of(out) {
                 lock(&self.state)
@@ -83,6 +95,7 @@ impl RtpBaseDepay2 {
                 self.set_src_caps(&caps);
             }
         }
+        orientation
     }
 
     /// Outputs the packet's whole payload as the input buffer itself with the RTP header cut
@@ -145,10 +158,13 @@ impl RtpBaseDepay2 {
             out.set_flags(output.flags);
             out.set_duration(output.duration);
         }
-        self.decorate(&mut buffer, output.decoration);
+        let orientation = self.decorate(&mut buffer, output.decoration);
         let mut state = lock(&self.state);
         let index = output.index.min(state.pending.len());
         state.pending.insert(index, buffer);
+        if let Some(o) = orientation {
+            state.orientation.note(o, index);
+        }
     }
 
     pub(in crate::base::depay) fn mark_discont(&self) {
@@ -182,6 +198,16 @@ impl RtpBaseDepay2 {
         let mut state = lock(&self.state);
         if state.pending.is_empty() {
             return Ok(gst::FlowSuccess::Ok);
+        }
+        if let Some((at, o)) = state.orientation.take_due() {
+            // The outputs before the change, the tag, then the rest.
+            let at = at.min(state.pending.len());
+            let later: Vec<gst::Buffer> = state.pending.drain(at..).collect();
+            drop(state);
+            let before = self.push_pending();
+            self.src_pad.push_event(tag_event(&self.src_pad, &o));
+            lock(&self.state).pending.extend(later);
+            return before.and_then(|_| self.push_pending());
         }
         if std::mem::take(&mut state.allocation_stale) {
             drop(state);

@@ -33,7 +33,24 @@ impl RtpBasePay2 {
         }
     }
 
+    /// `buffer` with the orientation meta when a tag gave one and a CVO extension is set.
+    fn with_orientation(&self, buffer: gst::Buffer) -> gst::Buffer {
+        if !self.has_orientation.load(Ordering::Relaxed) {
+            return buffer;
+        }
+        let Some(o) = lock(&self.orientation).clone() else {
+            return buffer;
+        };
+        let extensions = lock(&self.extensions).clone();
+        if orientation::has_cvo(extensions.iter()) {
+            orientation::with_orientation_meta(buffer, &o)
+        } else {
+            buffer
+        }
+    }
+
     pub(super) fn sink_chain(&self, buffer: gst::Buffer) -> FlowResult {
+        let buffer = self.with_orientation(buffer);
         if !self.begin_input(Some(&buffer)) {
             gst::element_imp_error!(
                 self,

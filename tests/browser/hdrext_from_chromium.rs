@@ -1,0 +1,209 @@
+// This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+// If a copy of the MPL was not distributed with this file, You can obtain one at
+// https://mozilla.org/MPL/2.0/.
+
+//! Issue 18 with Chromium as the sender: the header extensions libwebrtc writes on its
+//! camera's H.264, read by our extension elements behind `rtph264depay2`.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use gst::prelude::*;
+
+use super::*;
+
+const CVO: &str = "urn:3gpp:video-orientation";
+const ABS_SEND_TIME: &str = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
+const TOFFSET: &str = "urn:ietf:params:rtp-hdrext:toffset";
+const ABS_CAPTURE_TIME: &str = "http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time";
+const PLAYOUT_DELAY: &str = "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay";
+
+/// What our depayloader's outputs carried: (wall clock in s since 1900, value) per meta, and
+/// the `image-orientation` tags after it.
+#[derive(Default, Debug)]
+struct Read {
+    /// abs-send-time, 6.18 fixed point seconds (as 1/2^32 s, modulo 64 s).
+    send_times: Vec<(f64, u64)>,
+    /// toffset, RTP ticks.
+    offsets: Vec<i32>,
+    /// abs-capture-time, NTP 32.32.
+    capture_times: Vec<(f64, u64)>,
+    /// playout-delay (min, max) ms.
+    delays: Vec<(u32, u32)>,
+    tags: Vec<String>,
+    outputs: u64,
+}
+
+/// Seconds since 1900 now (NTP era 0).
+fn ntp_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        + 2_208_988_800.0
+}
+
+fn meta_u64(b: &gst::BufferRef, meta: &str, field: &str) -> Option<u64> {
+    let m = gst::meta::CustomMeta::from_buffer(b, meta).ok()?;
+    m.structure().get::<u64>(field).ok()
+}
+
+/// Chromium's camera (H.264) into webrtcbin, whose offer lists CVO, abs-send-time, toffset,
+/// abs-capture-time and playout-delay; `rtph264depay2` creates our elements from the
+/// `extmap-N` caps. Chromium 156 answers all five and writes three of them, with sane
+/// values: abs-send-time on every frame, advancing with the wall clock; abs-capture-time
+/// about once a second, within 1 s of our clock (same machine); CVO on the key frames,
+/// arriving as the `image-orientation` tag `rotate-0` (the fake camera is upright: a rotated
+/// track needs a camera that reports a rotation, which headless Chromium has not).
+/// toffset and playout-delay, though answered, were on no packet in 8 s (libwebrtc sends the
+/// playout delay only for a track given one); they are checked when present, their absence
+/// printed.
+#[test]
+fn chromium_extensions_read_by_ours() {
+    let test = "hdrext_from_chromium::chromium_extensions_read_by_ours";
+    if !enter_browser_test(test) {
+        return;
+    }
+    let (pipeline, webrtc) = launch("webrtcbin name=webrtc bundle-policy=max-bundle");
+    receive_only(
+        &webrtc,
+        &format!(
+            "{},packetization-mode=(string)1,profile-level-id=(string)42e01f,\
+             extmap-3=(string){CVO},extmap-4=(string){ABS_SEND_TIME},extmap-5=(string){TOFFSET},\
+             extmap-6=(string){ABS_CAPTURE_TIME},extmap-7=(string){PLAYOUT_DELAY}",
+            h264_caps(true)
+        ),
+    );
+    let read = Arc::new(Mutex::new(Read::default()));
+    let (weak, r) = (pipeline.downgrade(), read.clone());
+    webrtc.connect_pad_added(move |_, pad| {
+        let Some(pipeline) = weak.upgrade() else {
+            return;
+        };
+        if pad.direction() != gst::PadDirection::Src || media_of(pad) != "video" {
+            return;
+        }
+        let bin = link_bin(
+            &pipeline,
+            pad,
+            "rtph264depay2 name=vdepay ! fakesink name=ours sync=false",
+        );
+        let out = bin.by_name("vdepay").unwrap().static_pad("src").unwrap();
+        let r = r.clone();
+        out.add_probe(
+            gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
+            move |_, info| {
+                let mut read = r.lock().unwrap();
+                if let Some(ev) = info.event()
+                    && let gst::EventView::Tag(t) = ev.view()
+                    && let Some(o) = t.tag().get::<gst::tags::ImageOrientation>()
+                {
+                    read.tags.push(o.get().to_owned());
+                }
+                if let Some(b) = info.buffer() {
+                    read.outputs += 1;
+                    let now = ntp_now();
+                    if let Some(t) = meta_u64(b, "rtphdrextabssendtime", "ntp") {
+                        read.send_times.push((now, t));
+                    }
+                    if let Some(t) = meta_u64(b, "rtphdrextabscapturetime", "ntp") {
+                        read.capture_times.push((now, t));
+                    }
+                    if let Ok(m) = gst::meta::CustomMeta::from_buffer(b, "rtphdrexttoffset")
+                        && let Ok(o) = m.structure().get::<i32>("offset")
+                    {
+                        read.offsets.push(o);
+                    }
+                    if let Ok(m) = gst::meta::CustomMeta::from_buffer(b, "rtphdrextplayoutdelay")
+                        && let (Ok(min), Ok(max)) = (
+                            m.structure().get::<u32>("min-delay"),
+                            m.structure().get::<u32>("max-delay"),
+                        )
+                    {
+                        read.delays.push((min, max));
+                    }
+                }
+                gst::PadProbeReturn::Ok
+            },
+        );
+    });
+    let messages = bus_messages(&pipeline);
+    play(&pipeline);
+    let peer = BrowserPeer::connect(&webrtc, Options::new(test), CONNECT).expect("connected");
+    std::thread::sleep(Duration::from_secs(8));
+    let _ = pipeline.set_state(gst::State::Paused);
+    let read = std::mem::take(&mut *read.lock().unwrap());
+    let answered: Vec<&str> = [CVO, ABS_SEND_TIME, TOFFSET, ABS_CAPTURE_TIME, PLAYOUT_DELAY]
+        .into_iter()
+        .filter(|u| peer.answer.contains(u))
+        .collect();
+    let depay = pipeline.by_name("vdepay").expect("video arrived");
+    let factories: Vec<String> = depay
+        .property::<gst::Array>("extensions")
+        .iter()
+        .filter_map(|e| e.get::<gst::Element>().ok())
+        .map(|e| {
+            let stats = e
+                .find_property("stats")
+                .map(|_| e.property::<gst::Structure>("stats").to_string());
+            format!("{} {stats:?}", e.factory().unwrap().name())
+        })
+        .collect();
+    // abs-send-time: its advance between the first and last output against the wall clock's
+    // (both modulo 64 s; 8 s apart).
+    let send_advance = match (read.send_times.first(), read.send_times.last()) {
+        (Some(&(w0, t0)), Some(&(w1, t1))) => {
+            let span = 64u64 << 32;
+            let d = (t1 + span - t0) % span;
+            Some((d as f64 / 2f64.powi(32), w1 - w0))
+        }
+        _ => None,
+    };
+    let capture_skew = read
+        .capture_times
+        .last()
+        .map(|&(w, t)| t as f64 / 2f64.powi(32) - w);
+    println!(
+        "FIGURES chromium->us extensions: answered {answered:?}; {} outputs; abs-send-time on \
+         {} (advance {send_advance:?} s, wall clock); toffset on {} (range {:?}..{:?} ticks); \
+         abs-capture-time on {} (last minus wall clock {capture_skew:?} s); playout-delay on {} \
+         {:?}; tags {:?}; elements {factories:?}",
+        read.outputs,
+        read.send_times.len(),
+        read.offsets.len(),
+        read.offsets.iter().min(),
+        read.offsets.iter().max(),
+        read.capture_times.len(),
+        read.delays.len(),
+        read.delays.first(),
+        read.tags,
+    );
+    assert!(read.outputs >= 60, "{} outputs", read.outputs);
+    for uri in [CVO, ABS_SEND_TIME, ABS_CAPTURE_TIME] {
+        assert!(answered.contains(&uri), "Chromium did not answer {uri}");
+    }
+    assert_eq!(read.tags.first().map(String::as_str), Some("rotate-0"));
+    assert!(read.send_times.len() as u64 >= read.outputs * 9 / 10);
+    let (advance, wall) = send_advance.unwrap();
+    assert!(
+        (advance - wall).abs() < 0.5,
+        "abs-send-time advanced {advance} s in {wall} s"
+    );
+    assert!(read.capture_times.len() >= 4, "{:?}", read.capture_times);
+    let skew = capture_skew.unwrap();
+    assert!(skew.abs() < 1.0, "abs-capture-time {skew} s from the clock");
+    assert!(
+        read.offsets.iter().all(|o| (0..9000).contains(o)),
+        "toffset outside 0..100 ms: {:?}",
+        read.offsets
+    );
+    for (min, max) in &read.delays {
+        assert!(min <= max && *max <= 40_950, "playout delay {min}..{max}");
+    }
+    let errors: Vec<String> = errors_and_warnings(&messages)
+        .into_iter()
+        .filter(|m| m.starts_with("error"))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    stop(pipeline, peer);
+}

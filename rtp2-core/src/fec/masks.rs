@@ -21,7 +21,6 @@ pub enum MaskKind {
     Contiguous,
     /// FEC packet j protects media packets j, j + fec, j + 2·fec, …: any burst of up to
     /// `fec` consecutive losses is recoverable (each FEC packet misses at most one).
-    #[default]
     Interleaved,
     /// libwebrtc's masks for random loss (`kFecMaskRandom`): up to 12 media packets its
     /// table (each media packet protected by one or more FEC packets, chosen offline for the
@@ -30,7 +29,10 @@ pub enum MaskKind {
     Random,
     /// libwebrtc's masks for bursty loss (`kFecMaskBursty`): up to 12 media packets its
     /// table (any burst of up to `fec` media losses is recoverable, with overlapping
-    /// protection for isolated losses); above 12 the interleaved layout, as libwebrtc.
+    /// protection for isolated losses); above 12 the interleaved layout, as libwebrtc. The
+    /// default: the lowest residual loss over random and bursty loss together
+    /// (docs/fec.md).
+    #[default]
     Bursty,
 }
 

@@ -13,7 +13,7 @@ use std::sync::{LazyLock, Mutex};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
-use rtp2_core::fec::masks::{MaskKind, group_masks};
+use rtp2_core::fec::masks::{MaskKind, unequal_masks};
 use rtp2_core::fec::ulpfec::{self, MAX_PROTECTED};
 
 use super::MaskType;
@@ -50,7 +50,8 @@ struct Group {
     packets: Vec<(u16, Vec<u8>)>,
     ssrc: u32,
     timestamp: u32,
-    important: bool,
+    /// Offsets of the `NON_DROPPABLE` packets.
+    important: Vec<u16>,
 }
 
 #[derive(Debug, Default)]
@@ -82,7 +83,7 @@ impl RtpUlpFecEnc {
         if n == 0 || settings.pt > 127 {
             return Vec::new();
         }
-        let pct = if group.important {
+        let pct = if !group.important.is_empty() {
             settings.percentage.max(settings.percentage_important)
         } else {
             settings.percentage
@@ -98,11 +99,20 @@ impl RtpUlpFecEnc {
         }
         let kind = match settings.mask_type {
             MaskType::Contiguous => MaskKind::Contiguous,
-            _ => MaskKind::Interleaved,
+            MaskType::Interleaved => MaskKind::Interleaved,
+            MaskType::Random => MaskKind::Random,
+            _ => MaskKind::Bursty,
+        };
+        // Unequal protection (libwebrtc's masks only) when important packets are asked for
+        // more protection.
+        let important: &[u16] = if settings.percentage_important > 0 {
+            &group.important
+        } else {
+            &[]
         };
         let base = group.packets[0].0;
         let mut out = Vec::with_capacity(k);
-        for mask in group_masks(n, k, kind) {
+        for mask in unequal_masks(n, k, important, kind) {
             let prot: Vec<(u16, &[u8])> = mask
                 .iter()
                 .filter_map(|&i| group.packets.get(usize::from(i)))
@@ -287,10 +297,13 @@ impl RtpBaseFilter2Impl for RtpUlpFecEnc {
                 g.ssrc = packet.ssrc();
             }
             g.timestamp = packet.timestamp();
-            g.important |= packet
+            if packet
                 .buffer()
                 .flags()
-                .contains(gst::BufferFlags::NON_DROPPABLE);
+                .contains(gst::BufferFlags::NON_DROPPABLE)
+            {
+                g.important.push(g.packets.len() as u16);
+            }
             g.packets.push((emitted.seqnum, packet.data().to_vec()));
             if !settings.multipacket || packet.marker() || g.packets.len() >= 48 {
                 fec.extend(self.finish_group(&mut state, &settings));

@@ -56,8 +56,16 @@ impl RtpBaseFilter2 {
             timestamp: packet.timestamp(),
             ssrc: packet.ssrc(),
         };
+        // A writable input (upstream let go of it, one memory) is rewritten in place once
+        // the subclass has returned and unmapped it: no copy, no new memory.
+        let in_place = fields != unchanged
+            && packet.buffer.is_writable()
+            && packet.buffer.n_memory() == 1
+            && lock(&self.state).rewrite_input.is_none();
         let buffer = if fields == unchanged {
             packet.buffer.clone()
+        } else if in_place {
+            gst::Buffer::new()
         } else {
             rewritten(packet, &fields)?
         };
@@ -66,6 +74,9 @@ impl RtpBaseFilter2 {
             state.stats.packets_forwarded += 1;
         } else {
             state.stats.packets_rewritten += 1;
+        }
+        if in_place {
+            state.rewrite_input = Some((state.pending.len(), fields));
         }
         state.pending.push(buffer);
         Some(Emitted {
@@ -186,6 +197,24 @@ fn random_seqnum() -> u16 {
     (glib::random_int() & 0xffff) as u16
 }
 
+/// The input `buffer` (unmapped, one memory) with `fields` written over its fixed header:
+/// in place when nothing else holds it, else (a subclass kept a reference) on a copy.
+/// `None` when its memory cannot be mapped.
+pub(super) fn rewritten_in_place(
+    mut buffer: gst::Buffer,
+    fields: &HeaderFields,
+) -> Option<gst::Buffer> {
+    let out = buffer.make_mut();
+    {
+        let mut map = out.map_writable().ok()?;
+        patch_fixed_header(map.get_mut(..12)?, fields);
+    }
+    let mut flags = out.flags();
+    flags.set(gst::BufferFlags::MARKER, fields.marker);
+    out.set_flags(flags);
+    Some(buffer)
+}
+
 /// `packet` with `fields` in its fixed header: a new memory for the header (CSRCs and
 /// extension block copied as they are) before the input's payload memory, shared.
 fn rewritten(packet: &FilterPacket, fields: &HeaderFields) -> Option<gst::Buffer> {
@@ -212,22 +241,23 @@ fn rewritten(packet: &FilterPacket, fields: &HeaderFields) -> Option<gst::Buffer
     Some(buffer)
 }
 
-/// A new packet: a 12-byte header memory with `fields` (version 2, no padding, extension or
-/// CSRC) before `payload`'s memories, shared.
+/// A new packet: the 12-byte header with `fields` (version 2, no padding, extension or
+/// CSRC) and `payload`'s bytes in one memory. Packets are small: one copy costs less than
+/// a header memory and the shared payload's, and downstream maps one memory without
+/// merging.
 fn new_packet(
     fields: &HeaderFields,
     payload: &gst::Buffer,
     pts: Option<gst::ClockTime>,
 ) -> gst::Buffer {
-    let mut header = [0u8; rtp2_core::rtp::FIXED_HEADER_LEN];
-    header[0] = 0x80;
-    patch_fixed_header(&mut header, fields);
-    let mut buffer = gst::Buffer::new();
+    let header_len = rtp2_core::rtp::FIXED_HEADER_LEN;
+    let mut bytes = vec![0u8; header_len + payload.size()];
+    bytes[0] = 0x80;
+    patch_fixed_header(&mut bytes[..header_len], fields);
+    // A payload buffer of our own making: copying it out cannot fail (every byte is there).
+    let _ = payload.copy_to_slice(0, &mut bytes[header_len..]);
+    let mut buffer = gst::Buffer::from_mut_slice(bytes);
     if let Some(out) = buffer.get_mut() {
-        out.append_memory(gst::Memory::from_slice(header));
-        for memory in payload.iter_memories_owned() {
-            out.append_memory(memory);
-        }
         out.set_pts(pts);
         if fields.marker {
             out.set_flags(gst::BufferFlags::MARKER);

@@ -86,9 +86,19 @@ pub struct RtpUlpFecDec {
 impl RtpUlpFecDec {
     /// The receiver of `ssrc`, made (and a stream found) when new. `None`: no stream.
     fn with_receiver<R>(&self, ssrc: u32, f: impl FnOnce(&mut Ssrc) -> R) -> Option<R> {
+        {
+            // The usual case, one lookup.
+            let mut state = lock(&self.state);
+            state.uses += 1;
+            let uses = state.uses;
+            if let Some(entry) = state.ssrcs.get_mut(&ssrc) {
+                entry.last_use = uses;
+                return Some(f(entry));
+            }
+        }
+        // A new SSRC (settings locked before state, as everywhere).
         let settings = lock(&self.settings).clone();
         let mut state = lock(&self.state);
-        state.uses += 1;
         let uses = state.uses;
         if !state.ssrcs.contains_key(&ssrc) {
             if state.ssrcs.len() >= MAX_SSRCS

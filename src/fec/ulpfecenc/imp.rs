@@ -60,7 +60,15 @@ struct State {
     group: Group,
     /// Percent-packets owed (`percentage` × packets, minus 100 per FEC packet sent).
     budget: u64,
+    /// The masks of the last group and what they were made for (frames repeat their
+    /// shape).
+    masks: Option<(MaskKey, Vec<Vec<u16>>)>,
+    /// Packet buffers of finished groups, reused for the next ones.
+    spare: Vec<Vec<u8>>,
 }
+
+/// Media count, FEC count, mask kind, important offsets.
+type MaskKey = (usize, usize, MaskKind, Vec<u16>);
 
 /// An FEC packet to send (made under the lock, sent after it).
 struct Pending {
@@ -110,9 +118,18 @@ impl RtpUlpFecEnc {
         } else {
             &[]
         };
+        let key = (n, k, kind, important.to_vec());
+        if state
+            .masks
+            .as_ref()
+            .is_none_or(|(cached, _)| *cached != key)
+        {
+            let masks = unequal_masks(n, k, important, kind);
+            state.masks = Some((key, masks));
+        }
         let base = group.packets[0].0;
         let mut out = Vec::with_capacity(k);
-        for mask in unequal_masks(n, k, important, kind) {
+        for mask in state.masks.iter().flat_map(|(_, masks)| masks) {
             let prot: Vec<(u16, &[u8])> = mask
                 .iter()
                 .filter_map(|&i| group.packets.get(usize::from(i)))
@@ -125,6 +142,13 @@ impl RtpUlpFecEnc {
                 });
             }
         }
+        state.spare.extend(
+            group
+                .packets
+                .into_iter()
+                .map(|(_, p)| p)
+                .take(usize::from(MAX_PROTECTED)),
+        );
         {
             let mut protected = lock(&self.protected);
             *protected = protected.wrapping_add(n as u32);
@@ -304,7 +328,11 @@ impl RtpBaseFilter2Impl for RtpUlpFecEnc {
             {
                 g.important.push(g.packets.len() as u16);
             }
-            g.packets.push((emitted.seqnum, packet.data().to_vec()));
+            let mut bytes = state.spare.pop().unwrap_or_default();
+            bytes.clear();
+            bytes.extend_from_slice(packet.data());
+            let g = &mut state.group;
+            g.packets.push((emitted.seqnum, bytes));
             if !settings.multipacket || packet.marker() || g.packets.len() >= 48 {
                 fec.extend(self.finish_group(&mut state, &settings));
             }

@@ -64,7 +64,12 @@ pub struct RecoveryWindow {
     evicted_up_to: Option<u64>,
     /// FEC packets dropped unused (window full or too old).
     pub fec_expired: u64,
+    /// Packet buffers of evicted media packets, reused for the next ones (bounded).
+    spare: Vec<Vec<u8>>,
 }
+
+/// Most evicted packet buffers kept for reuse.
+const MAX_SPARE: usize = 8;
 
 impl RecoveryWindow {
     /// An empty window for `ssrc`.
@@ -108,7 +113,12 @@ impl RecoveryWindow {
     /// Adds a received media packet (whole RTP packet) at `time`; returns what it lets
     /// recover.
     pub fn insert_media(&mut self, ext_seqnum: u64, packet: &[u8], time: u64) -> Vec<Recovered> {
-        self.media.insert(ext_seqnum, (packet.to_vec(), time));
+        let mut bytes = self.spare.pop().unwrap_or_default();
+        bytes.clear();
+        bytes.extend_from_slice(packet);
+        if let Some((old, _)) = self.media.insert(ext_seqnum, (bytes, time)) {
+            self.recycle(old);
+        }
         self.newest = self.newest.max(time);
         self.evict();
         self.recover_all()
@@ -142,6 +152,12 @@ impl RecoveryWindow {
         self.fec.clear();
     }
 
+    fn recycle(&mut self, bytes: Vec<u8>) {
+        if self.spare.len() < MAX_SPARE {
+            self.spare.push(bytes);
+        }
+    }
+
     fn evict(&mut self) {
         let oldest = self.newest.saturating_sub(self.limits.max_age);
         while self.media.len() > self.limits.max_media
@@ -150,8 +166,9 @@ impl RecoveryWindow {
                 .first_key_value()
                 .is_some_and(|(_, (_, t))| *t < oldest)
         {
-            if let Some((seq, _)) = self.media.pop_first() {
+            if let Some((seq, (bytes, _))) = self.media.pop_first() {
                 self.evicted_up_to = self.evicted_up_to.max(Some(seq));
+                self.recycle(bytes);
             }
         }
         while self.fec.len() > self.limits.max_fec

@@ -244,19 +244,33 @@ fn rewritten(packet: &FilterPacket, fields: &HeaderFields) -> Option<gst::Buffer
 /// A new packet: the 12-byte header with `fields` (version 2, no padding, extension or
 /// CSRC) and `payload`'s bytes in one memory. Packets are small: one copy costs less than
 /// a header memory and the shared payload's, and downstream maps one memory without
-/// merging.
+/// merging. (A payload that cannot be mapped keeps its memories, after a header memory.)
 fn new_packet(
     fields: &HeaderFields,
     payload: &gst::Buffer,
     pts: Option<gst::ClockTime>,
 ) -> gst::Buffer {
-    let header_len = rtp2_core::rtp::FIXED_HEADER_LEN;
-    let mut bytes = vec![0u8; header_len + payload.size()];
-    bytes[0] = 0x80;
-    patch_fixed_header(&mut bytes[..header_len], fields);
-    // A payload buffer of our own making: copying it out cannot fail (every byte is there).
-    let _ = payload.copy_to_slice(0, &mut bytes[header_len..]);
-    let mut buffer = gst::Buffer::from_mut_slice(bytes);
+    let mut header = [0u8; rtp2_core::rtp::FIXED_HEADER_LEN];
+    header[0] = 0x80;
+    patch_fixed_header(&mut header, fields);
+    let mut buffer = match payload.map_readable() {
+        Ok(map) => {
+            let mut bytes = Vec::with_capacity(header.len() + map.len());
+            bytes.extend_from_slice(&header);
+            bytes.extend_from_slice(&map);
+            gst::Buffer::from_mut_slice(bytes)
+        }
+        Err(_) => {
+            let mut buffer = gst::Buffer::new();
+            if let Some(out) = buffer.get_mut() {
+                out.append_memory(gst::Memory::from_slice(header));
+                for memory in payload.iter_memories_owned() {
+                    out.append_memory(memory);
+                }
+            }
+            buffer
+        }
+    };
     if let Some(out) = buffer.get_mut() {
         out.set_pts(pts);
         if fields.marker {

@@ -171,6 +171,11 @@ impl RtpBaseFilter2 {
     pub(super) fn push_pending(&self) -> FlowResult {
         let pending = {
             let mut state = lock(&self.state);
+            if state.rewrite_input.is_some() {
+                // Inside `handle_packet`, with the input's in-place rewrite still to come:
+                // everything goes out after it, in order.
+                return Ok(gst::FlowSuccess::Ok);
+            }
             state.stats.packets_pushed += state.pending.len() as u64;
             std::mem::take(&mut state.pending)
         };

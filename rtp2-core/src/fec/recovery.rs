@@ -188,29 +188,27 @@ impl RecoveryWindow {
             let mut i = 0;
             while i < self.fec.len() {
                 let f = &self.fec[i];
-                let seqs: Vec<u64> = mask_offsets(f.mask)
-                    .map(|o| f.base + u64::from(o))
-                    .collect();
-                let missing: Vec<u64> = seqs
-                    .iter()
-                    .copied()
-                    .filter(|s| !self.media.contains_key(s))
-                    .collect();
+                // Counted without allocating: most FEC packets miss nothing or several.
+                let (mut missing, mut missing_seq) = (0usize, 0u64);
+                for s in mask_offsets(f.mask).map(|o| f.base + u64::from(o)) {
+                    if !self.media.contains_key(&s) {
+                        missing += 1;
+                        missing_seq = s;
+                    }
+                }
                 // A packet older than the store cannot be told from a lost one: unusable.
-                let too_old = missing
-                    .iter()
-                    .any(|&s| self.evicted_up_to.is_some_and(|e| s <= e));
-                match missing.len() {
+                let too_old = missing == 1 && self.evicted_up_to.is_some_and(|e| missing_seq <= e);
+                match missing {
                     0 => {
                         self.fec.remove(i);
                         continue;
                     }
                     1 if !too_old => {
-                        let seq = missing[0];
-                        let others: Vec<&[u8]> = seqs
-                            .iter()
-                            .filter(|&&s| s != seq)
-                            .filter_map(|s| self.media.get(s).map(|(p, _)| &p[..]))
+                        let seq = missing_seq;
+                        let others: Vec<&[u8]> = mask_offsets(f.mask)
+                            .map(|o| f.base + u64::from(o))
+                            .filter(|&s| s != seq)
+                            .filter_map(|s| self.media.get(&s).map(|(p, _)| &p[..]))
                             .collect();
                         let time = f.time;
                         let rec = FecPacket::parse(&f.payload)

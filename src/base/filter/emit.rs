@@ -35,20 +35,6 @@ impl RtpBaseFilter2 {
         stream: StreamId,
         rewrite: Rewrite,
     ) -> Option<Emitted> {
-        let (fields, ext_seqnum) = {
-            let mut state = lock(&self.state);
-            let s = state.streams.get_mut(stream.0)?;
-            let ext_seqnum = s.forwarded(packet.ext_seqnum, random_seqnum);
-            let fields = HeaderFields {
-                marker: rewrite.marker.unwrap_or(packet.marker()),
-                payload_type: s.config.payload_type.unwrap_or(packet.payload_type()),
-                seqnum: ext_seqnum as u16,
-                timestamp: rewrite.timestamp.unwrap_or(packet.timestamp()),
-                ssrc: s.config.ssrc.unwrap_or(packet.ssrc()),
-            };
-            state.current_used = true;
-            (fields, ext_seqnum)
-        };
         let unchanged = HeaderFields {
             marker: packet.marker(),
             payload_type: packet.payload_type(),
@@ -58,27 +44,42 @@ impl RtpBaseFilter2 {
         };
         // A writable input (upstream let go of it, one memory) is rewritten in place once
         // the subclass has returned and unmapped it: no copy, no new memory.
-        let in_place = fields != unchanged
-            && packet.buffer.is_writable()
-            && packet.buffer.n_memory() == 1
-            && lock(&self.state).rewrite_input.is_none();
-        let buffer = if fields == unchanged {
-            packet.buffer.clone()
-        } else if in_place {
-            gst::Buffer::new()
-        } else {
-            rewritten(packet, &fields)?
-        };
+        let writable = packet.buffer.is_writable() && packet.buffer.n_memory() == 1;
         let mut state = lock(&self.state);
+        let s = state.streams.get_mut(stream.0)?;
+        let ext_seqnum = s.forwarded(packet.ext_seqnum, random_seqnum);
+        let fields = HeaderFields {
+            marker: rewrite.marker.unwrap_or(packet.marker()),
+            payload_type: s.config.payload_type.unwrap_or(packet.payload_type()),
+            seqnum: ext_seqnum as u16,
+            timestamp: rewrite.timestamp.unwrap_or(packet.timestamp()),
+            ssrc: s.config.ssrc.unwrap_or(packet.ssrc()),
+        };
+        state.current_used = true;
+        let in_place = fields != unchanged && writable && state.rewrite_input.is_none();
+        if fields != unchanged && !in_place {
+            // The input is held elsewhere: a new header before its payload, made unlocked.
+            drop(state);
+            let buffer = rewritten(packet, &fields)?;
+            let mut state = lock(&self.state);
+            state.stats.packets_rewritten += 1;
+            state.pending.push(buffer);
+            return Some(Emitted {
+                seqnum: fields.seqnum,
+                ext_seqnum,
+                ssrc: fields.ssrc,
+            });
+        }
         if fields == unchanged {
             state.stats.packets_forwarded += 1;
+            state.pending.push(packet.buffer.clone());
         } else {
             state.stats.packets_rewritten += 1;
         }
         if in_place {
+            // Its place in the output order, filled once the input is unmapped.
             state.rewrite_input = Some((state.pending.len(), fields));
         }
-        state.pending.push(buffer);
         Some(Emitted {
             seqnum: fields.seqnum,
             ext_seqnum,

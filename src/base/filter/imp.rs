@@ -82,8 +82,8 @@ pub(super) struct State {
     pub(super) current_used: bool,
     pub(super) src_caps: Option<gst::Caps>,
     pub(super) pending: Vec<gst::Buffer>,
-    /// The input packet being handled goes out rewritten in place (it is writable): the
-    /// index of its placeholder in `pending` and its header fields, applied once the
+    /// The input packet being handled goes out rewritten in place (it is writable): its
+    /// index in `pending` (where it is inserted) and its header fields, applied once the
     /// subclass has returned and the input is no longer mapped.
     pub(super) rewrite_input: Option<(usize, HeaderFields)>,
     pub(super) last_seqnum: u16,
@@ -172,15 +172,11 @@ impl RtpBaseFilter2 {
                 let mut state = lock(&self.state);
                 match out {
                     Some(out) => {
-                        if let Some(slot) = state.pending.get_mut(index) {
-                            *slot = out;
-                        }
+                        let index = index.min(state.pending.len());
+                        state.pending.insert(index, out);
                         false
                     }
                     None => {
-                        if index < state.pending.len() {
-                            state.pending.remove(index);
-                        }
                         state.stats.packets_rewritten =
                             state.stats.packets_rewritten.saturating_sub(1);
                         true

@@ -9,6 +9,7 @@
 //! on: they name input sequence numbers, and the output numbering shows media losses itself.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{LazyLock, Mutex};
 
 use gst::glib;
@@ -47,6 +48,27 @@ impl Default for Settings {
     }
 }
 
+/// SSRCs are random (RFC 3550 §8.1) and at most [`MAX_SSRCS`] are kept, so a multiply
+/// spreads them well enough; colliding ones cost a few comparisons, never more memory.
+#[derive(Default)]
+struct SsrcHasher(u64);
+
+impl Hasher for SsrcHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
 struct Ssrc {
     receiver: UlpfecReceiver,
     stream: StreamId,
@@ -55,7 +77,7 @@ struct Ssrc {
 
 #[derive(Default)]
 struct State {
-    ssrcs: HashMap<u32, Ssrc>,
+    ssrcs: HashMap<u32, Ssrc, BuildHasherDefault<SsrcHasher>>,
     /// Output streams of forgotten SSRCs, reused (their numbering shift restarts).
     spare_streams: Vec<StreamId>,
     clock_rate: u32,

@@ -7,16 +7,27 @@
 //! does), random loss 1/5/10 % and bursty loss (Gilbert–Elliott: mean burst 3 packets, 5 %
 //! and 10 % average), the same loss draw for every mask type. `contiguous` is the layout of
 //! GStreamer's C `rtpulpfecenc` (tests/fec_ulpfec.rs shows the C decoder recovers from ours
-//! exactly what it recovers from C's). Run: `cargo run --release --example fec_residual`.
+//! exactly what it recovers from C's). A second table measures unequal protection (UEP):
+//! the first 3 packets of each frame important. A third, frames of 4 and 24 packets.
+//! Run: `cargo run --release --example fec_residual [-- docs/fec-residual.svg]` (with a
+//! path, also draws the first table as an SVG plot there).
 
-use rtp2_core::fec::masks::{MaskKind, group_masks};
+use std::fmt::Write as _;
+
+use rtp2_core::fec::masks::{MaskKind, unequal_masks};
 use rtp2_core::fec::recovery::{RecoveryWindow, WindowLimits};
 use rtp2_core::fec::ulpfec::encode;
 
-const PER_FRAME: usize = 12;
-const FRAMES: usize = 4000;
+const FRAMES: usize = 20_000;
 /// Extended sequence number of each frame's first packet in its own window.
 const WINDOW_BASE: u64 = 1 << 20;
+const OVERHEADS: [u64; 4] = [10, 20, 33, 50];
+const KINDS: [(&str, MaskKind); 4] = [
+    ("contiguous (C)", MaskKind::Contiguous),
+    ("interleaved", MaskKind::Interleaved),
+    ("random", MaskKind::Random),
+    ("bursty", MaskKind::Bursty),
+];
 
 struct Rng(u64);
 impl Rng {
@@ -34,6 +45,14 @@ enum Loss {
     /// Gilbert–Elliott: average loss, mean burst length (all lost in the bad state).
     Bursty(f64, f64),
 }
+
+const LOSSES: [(&str, Loss); 5] = [
+    ("random 1%", Loss::Random(0.01)),
+    ("random 5%", Loss::Random(0.05)),
+    ("random 10%", Loss::Random(0.10)),
+    ("bursty 5% (burst 3)", Loss::Bursty(0.05, 3.0)),
+    ("bursty 10% (burst 3)", Loss::Bursty(0.10, 3.0)),
+];
 
 /// One loss decision per packet sent, from a fixed seed.
 fn draw(loss: Loss, n: usize) -> Vec<bool> {
@@ -64,22 +83,36 @@ fn packet(seq: u16, i: usize) -> Vec<u8> {
     p
 }
 
-/// Residual loss in % of media packets.
-fn residual(kind: MaskKind, overhead: u64, loss: Loss) -> f64 {
+/// One scenario: frame size, FEC overhead, loss model, mask kind, how many of each frame's
+/// first packets are important (their loss counted apart), and whether the masks protect
+/// them more (UEP).
+#[derive(Clone, Copy)]
+struct Scenario {
+    per_frame: usize,
+    overhead: u64,
+    loss: Loss,
+    kind: MaskKind,
+    important: usize,
+    uep: bool,
+}
+
+/// Residual loss in % of media packets: (all packets, important packets).
+fn residual(s: Scenario) -> (f64, f64) {
     let mut budget = 0u64;
-    let mut lost_draw = draw(loss, FRAMES * PER_FRAME * 2).into_iter();
-    let (mut lost_total, mut seq) = (0usize, 0u16);
+    let mut lost_draw = draw(s.loss, FRAMES * s.per_frame * 2).into_iter();
+    let (mut lost_total, mut lost_important, mut seq) = (0usize, 0usize, 0u16);
+    let important: Vec<u16> = (0..s.important as u16).filter(|_| s.uep).collect();
     for _ in 0..FRAMES {
-        let media: Vec<Vec<u8>> = (0..PER_FRAME)
+        let media: Vec<Vec<u8>> = (0..s.per_frame)
             .map(|i| packet(seq.wrapping_add(i as u16), i))
             .collect();
-        budget += PER_FRAME as u64 * overhead;
-        let k = (budget / 100) as usize;
+        budget += s.per_frame as u64 * s.overhead;
+        let k = (budget / 100).min(s.per_frame as u64) as usize;
         budget -= k as u64 * 100;
         let fecs: Vec<Vec<u8>> = if k == 0 {
             Vec::new()
         } else {
-            group_masks(PER_FRAME, k, kind)
+            unequal_masks(s.per_frame, k, &important, s.kind)
                 .iter()
                 .map(|m| {
                     let prot: Vec<(u16, &[u8])> =
@@ -103,30 +136,207 @@ fn residual(kind: MaskKind, overhead: u64, loss: Loss) -> f64 {
                 let _ = w.insert_fec(base, f, 0);
             }
         }
-        lost_total += missing.iter().filter(|s| !w.has_media(**s)).count();
-        seq = seq.wrapping_add((PER_FRAME + k) as u16);
+        for s_missing in missing.iter().filter(|s| !w.has_media(**s)) {
+            lost_total += 1;
+            if s_missing - base < s.important as u64 {
+                lost_important += 1;
+            }
+        }
+        seq = seq.wrapping_add((s.per_frame + k) as u16);
     }
-    100.0 * lost_total as f64 / (FRAMES * PER_FRAME) as f64
+    let pct = |n: usize, of: usize| 100.0 * n as f64 / of.max(1) as f64;
+    (
+        pct(lost_total, FRAMES * s.per_frame),
+        pct(lost_important, FRAMES * s.important),
+    )
+}
+
+fn equal(per_frame: usize, overhead: u64, loss: Loss, kind: MaskKind) -> f64 {
+    residual(Scenario {
+        per_frame,
+        overhead,
+        loss,
+        kind,
+        important: 0,
+        uep: false,
+    })
+    .0
+}
+
+/// Residual loss of the main table: [loss][overhead][none, kinds…].
+fn main_table() -> Vec<Vec<Vec<f64>>> {
+    LOSSES
+        .iter()
+        .map(|&(_, loss)| {
+            OVERHEADS
+                .iter()
+                .map(|&overhead| {
+                    let mut row = vec![equal(12, 0, loss, MaskKind::Contiguous)];
+                    row.extend(KINDS.iter().map(|&(_, k)| equal(12, overhead, loss, k)));
+                    row
+                })
+                .collect()
+        })
+        .collect()
 }
 
 fn main() {
-    let losses = [
-        ("random 1%", Loss::Random(0.01)),
-        ("random 5%", Loss::Random(0.05)),
-        ("random 10%", Loss::Random(0.10)),
-        ("bursty 5% (burst 3)", Loss::Bursty(0.05, 3.0)),
-        ("bursty 10% (burst 3)", Loss::Bursty(0.10, 3.0)),
-    ];
-    println!("| loss | overhead | none | contiguous (C) | interleaved (ours) |");
-    println!("|---|---|---|---|---|");
-    for (name, loss) in losses {
-        for overhead in [10, 20, 33, 50] {
-            println!(
-                "| {name} | {overhead}% | {:.2}% | {:.2}% | {:.2}% |",
-                residual(MaskKind::Contiguous, 0, loss),
-                residual(MaskKind::Contiguous, overhead, loss),
-                residual(MaskKind::Interleaved, overhead, loss),
+    let table = main_table();
+    println!("Frames of 12 packets, residual loss (% of media packets):\n");
+    let names: Vec<&str> = KINDS.iter().map(|(n, _)| *n).collect();
+    println!("| loss | overhead | no FEC | {} |", names.join(" | "));
+    println!("|---|---|---|{}", "---|".repeat(KINDS.len()));
+    for (li, (name, _)) in LOSSES.iter().enumerate() {
+        for (oi, overhead) in OVERHEADS.iter().enumerate() {
+            let cells: Vec<String> = table[li][oi].iter().map(|v| format!("{v:.3}%")).collect();
+            println!("| {name} | {overhead}% | {} |", cells.join(" | "));
+        }
+    }
+
+    println!("\nUnequal protection, frames of 12, the first 3 important (all / important):\n");
+    println!("| loss | overhead | random | random + UEP | bursty | bursty + UEP |");
+    println!("|---|---|---|---|---|---|");
+    for (name, loss) in [LOSSES[1], LOSSES[2], LOSSES[4]] {
+        for overhead in [20, 33, 50] {
+            let mut cells = Vec::new();
+            for kind in [MaskKind::Random, MaskKind::Bursty] {
+                for uep in [false, true] {
+                    let (all, imp) = residual(Scenario {
+                        per_frame: 12,
+                        overhead,
+                        loss,
+                        kind,
+                        important: 3,
+                        uep,
+                    });
+                    cells.push(format!("{all:.3}% / {imp:.3}%"));
+                }
+            }
+            println!("| {name} | {overhead}% | {} |", cells.join(" | "));
+        }
+    }
+
+    println!("\nOther frame sizes, 33% overhead:\n");
+    println!(
+        "| loss | packets per frame | no FEC | {} |",
+        names.join(" | ")
+    );
+    println!("|---|---|---|{}", "---|".repeat(KINDS.len()));
+    for (name, loss) in LOSSES {
+        for per_frame in [4, 24] {
+            let mut cells = vec![format!(
+                "{:.3}%",
+                equal(per_frame, 0, loss, MaskKind::Contiguous)
+            )];
+            cells.extend(
+                KINDS
+                    .iter()
+                    .map(|&(_, k)| format!("{:.3}%", equal(per_frame, 33, loss, k))),
+            );
+            println!("| {name} | {per_frame} | {} |", cells.join(" | "));
+        }
+    }
+
+    if let Some(path) = std::env::args().nth(1) {
+        std::fs::write(&path, svg(&table)).expect("write the SVG");
+        println!("\nwrote {path}");
+    }
+}
+
+/// Hand-written SVG: one panel per loss model, residual loss (y, log scale from 0.001 % to
+/// 10 %; zero drawn at the bottom) vs overhead (x), one line per mask kind and a dashed
+/// line for no FEC.
+fn svg(table: &[Vec<Vec<f64>>]) -> String {
+    const COLORS: [&str; 5] = ["#888888", "#d62728", "#1f77b4", "#2ca02c", "#9467bd"];
+    const WIDTHS: [f64; 5] = [1.5, 4.0, 1.8, 1.8, 1.8];
+    let (pw, ph, ml, mt, gap) = (200.0, 260.0, 55.0, 45.0, 60.0);
+    let width = ml + LOSSES.len() as f64 * (pw + gap);
+    let height = mt + ph + 80.0;
+    let (lo, hi) = (-3.0f64, 1.0f64);
+    let y_of = |v: f64| mt + ph - (v.max(1e-3).log10() - lo) / (hi - lo) * ph;
+    let x_of = |o: f64| (o - 10.0) / 40.0 * pw;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        s,
+        r#"<text x="{ml}" y="18" font-size="14">Residual packet loss after ULPFEC recovery (% of media packets, log scale) vs FEC overhead; frames of 12 packets; examples/fec_residual.rs</text>"#
+    );
+    for (li, (name, _)) in LOSSES.iter().enumerate() {
+        let x0 = ml + li as f64 * (pw + gap);
+        let _ = writeln!(
+            s,
+            r#"<rect x="{x0}" y="{mt}" width="{pw}" height="{ph}" fill="none" stroke="black"/>"#
+        );
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="middle" font-size="12">{name}</text>"#,
+            x0 + pw / 2.0,
+            mt - 6.0
+        );
+        for (e, label) in ["0.001%", "0.01%", "0.1%", "1%", "10%"].iter().enumerate() {
+            let y = y_of(10f64.powi(e as i32 - 3));
+            let _ = writeln!(
+                s,
+                "<line x1=\"{x0}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"#dddddd\"/>\
+                 <text x=\"{}\" y=\"{}\" text-anchor=\"end\">{label}</text>",
+                x0 + pw,
+                x0 - 3.0,
+                y + 4.0
+            );
+        }
+        for o in OVERHEADS {
+            let x = x0 + x_of(o as f64);
+            let _ = writeln!(
+                s,
+                r#"<text x="{x}" y="{}" text-anchor="middle">{o}%</text>"#,
+                mt + ph + 14.0
+            );
+        }
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="middle">FEC overhead</text>"#,
+            x0 + pw / 2.0,
+            mt + ph + 28.0
+        );
+        for (ki, color) in COLORS.iter().enumerate() {
+            let points: Vec<String> = OVERHEADS
+                .iter()
+                .enumerate()
+                .map(|(oi, &o)| {
+                    format!("{:.1},{:.1}", x0 + x_of(o as f64), y_of(table[li][oi][ki]))
+                })
+                .collect();
+            let dash = if ki == 0 {
+                r#" stroke-dasharray="4 3""#
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                s,
+                r#"<polyline points="{}" fill="none" stroke="{color}" stroke-opacity="0.85" stroke-width="{}"{dash}/>"#,
+                points.join(" "),
+                WIDTHS[ki]
             );
         }
     }
+    let legend: Vec<&str> = std::iter::once("no FEC")
+        .chain(KINDS.iter().map(|(n, _)| *n))
+        .collect();
+    for (i, (name, color)) in legend.iter().zip(COLORS).enumerate() {
+        let x = ml + i as f64 * 150.0;
+        let y = mt + ph + 60.0;
+        let _ = writeln!(
+            s,
+            r#"<line x1="{x}" y1="{y}" x2="{}" y2="{y}" stroke="{color}" stroke-width="3"/><text x="{}" y="{}">{name}</text>"#,
+            x + 25.0,
+            x + 30.0,
+            y + 4.0
+        );
+    }
+    s.push_str("</svg>\n");
+    s
 }

@@ -355,3 +355,38 @@ fn toy_filter_sends_a_recovered_packet_with_its_own_seqnum() {
     assert_eq!(stat(&stats, "packets-emitted"), 2, "{stats}");
     assert_eq!(stat(&stats, "packets-lost"), 1, "{stats}");
 }
+
+/// A writable input (nothing else holds it, as from a socket) that goes out renumbered is
+/// rewritten in place: the same memory, its header patched, no copy; the packets are the
+/// ones the step table expects either way.
+#[test]
+fn toy_filter_rewrites_a_writable_input_in_place() {
+    init();
+    let filter = gst::ElementFactory::make("rtp2toyfec")
+        .property("inband", true)
+        .build()
+        .unwrap();
+    let mut h = gst_check::Harness::with_element(&filter, Some("sink"), Some("src"));
+    h.play();
+    h.set_src_caps_str(TOY_RTP_CAPS);
+    let mut in_place = 0;
+    for (i, step) in INBAND_STEPS.iter().enumerate() {
+        let bytes = rtp_packet(step.pt, step.seq, step.ts, step.ssrc, false, step.payload);
+        let input = gst::Buffer::from_mut_slice(bytes);
+        let at = input.map_readable().unwrap().as_ptr() as usize;
+        h.push(input).unwrap();
+        let got = pull_all(&mut h);
+        check_packets(i, &got, step.out);
+        let media = got.iter().find(|b| rtp_fields(b).pt != FEC_PT).unwrap();
+        if rtp_fields(media).seq != step.seq {
+            assert_eq!(media.n_memory(), 1, "step {i}");
+            assert_eq!(
+                media.map_readable().unwrap().as_ptr() as usize,
+                at,
+                "step {i}: rewritten in place"
+            );
+            in_place += 1;
+        }
+    }
+    assert_eq!(in_place, 3, "three packets renumbered");
+}

@@ -250,7 +250,10 @@ impl UlpfecReceiver {
 
     /// Output sequence number of input `ext_seqnum` (removed numbers before it subtracted).
     pub fn output_seqnum(&self, ext_seqnum: u64) -> u64 {
-        let below = self.removed_before + self.removed.range(..ext_seqnum).count() as u64;
+        // Counted from the newest end: the numbers asked for are recent, so few removed
+        // numbers lie above them (a count from the oldest end walks the whole history).
+        let above = self.removed.range(ext_seqnum..).count() as u64;
+        let below = self.removed_before + self.removed.len() as u64 - above;
         ext_seqnum.wrapping_sub(below)
     }
 

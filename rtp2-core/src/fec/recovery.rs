@@ -67,7 +67,12 @@ pub struct RecoveryWindow {
     evicted_up_to: Option<u64>,
     /// FEC packets dropped unused (window full or too old).
     pub fec_expired: u64,
+    /// Packet buffers of evicted media packets, reused for the next ones (bounded).
+    spare: Vec<Vec<u8>>,
 }
+
+/// Most evicted packet buffers kept for reuse.
+const MAX_SPARE: usize = 8;
 
 impl RecoveryWindow {
     /// An empty window for `ssrc`.
@@ -119,7 +124,12 @@ impl RecoveryWindow {
     /// Adds a received media packet (whole RTP packet) at `time`; returns what it lets
     /// recover.
     pub fn insert_media(&mut self, ext_seqnum: u64, packet: &[u8], time: u64) -> Vec<Recovered> {
-        self.media.insert(ext_seqnum, (packet.to_vec(), time));
+        let mut bytes = self.spare.pop().unwrap_or_default();
+        bytes.clear();
+        bytes.extend_from_slice(packet);
+        if let Some((old, _)) = self.media.insert(ext_seqnum, (bytes, time)) {
+            self.recycle(old);
+        }
         self.newest = self.newest.max(time);
         self.evict();
         self.recover_all()
@@ -172,6 +182,12 @@ impl RecoveryWindow {
         self.fec.clear();
     }
 
+    fn recycle(&mut self, bytes: Vec<u8>) {
+        if self.spare.len() < MAX_SPARE {
+            self.spare.push(bytes);
+        }
+    }
+
     fn evict(&mut self) {
         let oldest = self.newest.saturating_sub(self.limits.max_age);
         while self.media.len() > self.limits.max_media
@@ -180,8 +196,9 @@ impl RecoveryWindow {
                 .first_key_value()
                 .is_some_and(|(_, (_, t))| *t < oldest)
         {
-            if let Some((seq, _)) = self.media.pop_first() {
+            if let Some((seq, (bytes, _))) = self.media.pop_first() {
                 self.evicted_up_to = self.evicted_up_to.max(Some(seq));
+                self.recycle(bytes);
             }
         }
         while self.fec.len() > self.limits.max_fec
@@ -201,27 +218,29 @@ impl RecoveryWindow {
             let mut i = 0;
             while i < self.fec.len() {
                 let f = &self.fec[i];
-                let seqs = &f.seqs;
-                let missing: Vec<u64> = seqs
-                    .iter()
-                    .copied()
-                    .filter(|s| !self.media.contains_key(s))
-                    .collect();
+                // Counted without allocating: most FEC packets miss nothing or several.
+                let (mut missing, mut missing_seq) = (0usize, 0u64);
+                for &s in &f.seqs {
+                    if !self.media.contains_key(&s) {
+                        missing += 1;
+                        missing_seq = s;
+                    }
+                }
                 // A packet older than the store cannot be told from a lost one: unusable.
-                let too_old = missing
-                    .iter()
-                    .any(|&s| self.evicted_up_to.is_some_and(|e| s <= e));
-                match missing.len() {
+                let too_old = missing == 1 && self.evicted_up_to.is_some_and(|e| missing_seq <= e);
+                match missing {
                     0 => {
                         self.fec.remove(i);
                         continue;
                     }
                     1 if !too_old => {
-                        let seq = missing[0];
-                        let others: Vec<&[u8]> = seqs
+                        let seq = missing_seq;
+                        let others: Vec<&[u8]> = f
+                            .seqs
                             .iter()
-                            .filter(|&&s| s != seq)
-                            .filter_map(|s| self.media.get(s).map(|(p, _)| &p[..]))
+                            .copied()
+                            .filter(|&s| s != seq)
+                            .filter_map(|s| self.media.get(&s).map(|(p, _)| &p[..]))
                             .collect();
                         let time = f.time;
                         // Recovery fields from a broken or hostile sender can announce

@@ -3,7 +3,8 @@
 // https://mozilla.org/MPL/2.0/.
 
 use super::*;
-use crate::fec::masks::{MaskKind, group_masks};
+use crate::fec::masks::tests::{KINDS, peel};
+use crate::fec::masks::{MaskKind, group_masks, unequal_masks};
 use crate::fec::ulpfec::encode;
 use proptest::prelude::*;
 
@@ -96,35 +97,61 @@ fn old_time_is_evicted() {
     assert!(!w.has_media(1) && w.has_media(2));
 }
 
+/// Feeds a group's received media and FEC packets to a fresh window (FEC first or last),
+/// returns what it rebuilt.
+fn run_group(
+    reference: u64,
+    packets: &[Vec<u8>],
+    lost: &[usize],
+    fecs: &[&Vec<u8>],
+    fec_first: bool,
+) -> Vec<Recovered> {
+    let mut w = RecoveryWindow::new(SSRC, WindowLimits::default());
+    let mut got = Vec::new();
+    let feed_fec = |w: &mut RecoveryWindow, got: &mut Vec<Recovered>| {
+        for f in fecs {
+            got.extend(w.insert_fec(reference, f, 0).unwrap());
+        }
+    };
+    if fec_first {
+        feed_fec(&mut w, &mut got);
+    }
+    for (i, p) in packets.iter().enumerate() {
+        if !lost.contains(&i) {
+            got.extend(w.insert_media(reference + i as u64, p, 0));
+        }
+    }
+    if !fec_first {
+        feed_fec(&mut w, &mut got);
+    }
+    got
+}
+
+fn any_kind() -> impl Strategy<Value = MaskKind> {
+    prop::sample::select(KINDS.to_vec())
+}
+
 proptest! {
-    /// Encode a group with interleaved masks, drop any burst up to the FEC count (the
-    /// guarantee), deliver the rest in any order: every packet comes back byte-exact.
+    /// Encode a group with any mask kind, drop any burst within the kind's guarantee (up to
+    /// the FEC count for interleaved and bursty masks, one packet for the others), deliver
+    /// the rest in any order: every packet comes back byte-exact.
     #[test]
     fn burst_within_guarantee_is_recovered(
-        n in 1usize..48, fec in 1usize..12, start in any::<prop::sample::Index>(),
-        base in any::<u16>(), fec_first in any::<bool>(),
+        n in 1usize..=48, fec in 1usize..=48, start in any::<prop::sample::Index>(),
+        base in any::<u16>(), fec_first in any::<bool>(), kind in any_kind(),
     ) {
         let fec = fec.min(n);
         let packets: Vec<Vec<u8>> =
             (0..n).map(|i| media(base.wrapping_add(i as u16), 20 + i * 7 % 50)).collect();
-        let fecs = protect(base, &packets, fec, MaskKind::Interleaved);
-        let burst_start = start.index(n);
-        let lost: Vec<usize> = (burst_start..(burst_start + fec).min(n)).collect();
-        let reference = (1 << 20) + u64::from(base);
-        let mut w = RecoveryWindow::new(SSRC, WindowLimits::default());
-        let mut got = Vec::new();
-        let feed_fec = |w: &mut RecoveryWindow, got: &mut Vec<Recovered>| {
-            for f in &fecs {
-                got.extend(w.insert_fec(reference, f, 0).unwrap());
-            }
+        let fecs = protect(base, &packets, fec, kind);
+        let guarantee = match kind {
+            MaskKind::Interleaved | MaskKind::Bursty => fec,
+            _ => 1,
         };
-        if fec_first { feed_fec(&mut w, &mut got); }
-        for (i, p) in packets.iter().enumerate() {
-            if !lost.contains(&i) {
-                got.extend(w.insert_media(reference + i as u64, p, 0));
-            }
-        }
-        if !fec_first { feed_fec(&mut w, &mut got); }
+        let burst_start = start.index(n);
+        let lost: Vec<usize> = (burst_start..(burst_start + guarantee).min(n)).collect();
+        let reference = (1 << 20) + u64::from(base);
+        let got = run_group(reference, &packets, &lost, &fecs.iter().collect::<Vec<_>>(), fec_first);
         // Every lost packet comes back exactly; a packet whose FEC packets came before it
         // may be rebuilt before it arrives, also exactly.
         for r in &got {
@@ -134,6 +161,46 @@ proptest! {
         for &i in &lost {
             prop_assert!(got.iter().any(|r| r.ext_seqnum == reference + i as u64), "{} lost", i);
         }
+    }
+
+    /// Any mask kind, with or without unequal protection, any media and FEC packets lost:
+    /// the window rebuilds exactly the media packets that iterative recovery over the
+    /// received FEC packets' masks allows (computed from the masks alone), byte-exact.
+    #[test]
+    fn any_loss_recovers_what_the_masks_allow(
+        n in 1usize..=48, fec in 1usize..=48, lost_media in any::<u64>(), lost_fec in any::<u64>(),
+        important in any::<u64>(), uep in any::<bool>(), base in any::<u16>(),
+        kind in any_kind(),
+    ) {
+        let fec = fec.min(n);
+        let packets: Vec<Vec<u8>> =
+            (0..n).map(|i| media(base.wrapping_add(i as u16), 10 + i * 13 % 70)).collect();
+        let important: Vec<u16> = (0..n as u16).filter(|i| uep && important & 1 << i != 0).collect();
+        let masks = unequal_masks(n, fec, &important, kind);
+        let fecs: Vec<Vec<u8>> = masks
+            .iter()
+            .map(|offs| {
+                let prot: Vec<(u16, &[u8])> =
+                    offs.iter().map(|&o| (o, &packets[usize::from(o)][..])).collect();
+                encode(base, &prot).unwrap()
+            })
+            .collect();
+        let lost: Vec<usize> = (0..n).filter(|i| lost_media & 1 << i != 0).collect();
+        let received: Vec<usize> = (0..fec).filter(|j| lost_fec & 1 << j == 0).collect();
+        let received_masks: Vec<Vec<u16>> = received.iter().map(|&j| masks[j].clone()).collect();
+        let lost_offsets: Vec<u16> = lost.iter().map(|&i| i as u16).collect();
+        let left = peel(&received_masks, &lost_offsets);
+        let reference = (1 << 20) + u64::from(base);
+        let fec_refs: Vec<&Vec<u8>> = received.iter().map(|&j| &fecs[j]).collect();
+        let got = run_group(reference, &packets, &lost, &fec_refs, false);
+        for r in &got {
+            let i = (r.ext_seqnum - reference) as usize;
+            prop_assert_eq!(&r.packet, &packets[i]);
+        }
+        let mut rebuilt: Vec<u16> = got.iter().map(|r| (r.ext_seqnum - reference) as u16).collect();
+        rebuilt.sort_unstable();
+        let expected: Vec<u16> = lost_offsets.iter().copied().filter(|o| !left.contains(o)).collect();
+        prop_assert_eq!(rebuilt, expected);
     }
 
     #[test]

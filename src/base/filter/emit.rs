@@ -35,20 +35,6 @@ impl RtpBaseFilter2 {
         stream: StreamId,
         rewrite: Rewrite,
     ) -> Option<Emitted> {
-        let (fields, ext_seqnum) = {
-            let mut state = lock(&self.state);
-            let s = state.streams.get_mut(stream.0)?;
-            let ext_seqnum = s.forwarded(packet.ext_seqnum, random_seqnum);
-            let fields = HeaderFields {
-                marker: rewrite.marker.unwrap_or(packet.marker()),
-                payload_type: s.config.payload_type.unwrap_or(packet.payload_type()),
-                seqnum: ext_seqnum as u16,
-                timestamp: rewrite.timestamp.unwrap_or(packet.timestamp()),
-                ssrc: s.config.ssrc.unwrap_or(packet.ssrc()),
-            };
-            state.current_used = true;
-            (fields, ext_seqnum)
-        };
         let unchanged = HeaderFields {
             marker: packet.marker(),
             payload_type: packet.payload_type(),
@@ -56,18 +42,44 @@ impl RtpBaseFilter2 {
             timestamp: packet.timestamp(),
             ssrc: packet.ssrc(),
         };
-        let buffer = if fields == unchanged {
-            packet.buffer.clone()
-        } else {
-            rewritten(packet, &fields)?
-        };
+        // A writable input (upstream let go of it, one memory) is rewritten in place once
+        // the subclass has returned and unmapped it: no copy, no new memory.
+        let writable = packet.buffer.is_writable() && packet.buffer.n_memory() == 1;
         let mut state = lock(&self.state);
+        let s = state.streams.get_mut(stream.0)?;
+        let ext_seqnum = s.forwarded(packet.ext_seqnum, random_seqnum);
+        let fields = HeaderFields {
+            marker: rewrite.marker.unwrap_or(packet.marker()),
+            payload_type: s.config.payload_type.unwrap_or(packet.payload_type()),
+            seqnum: ext_seqnum as u16,
+            timestamp: rewrite.timestamp.unwrap_or(packet.timestamp()),
+            ssrc: s.config.ssrc.unwrap_or(packet.ssrc()),
+        };
+        state.current_used = true;
+        let in_place = fields != unchanged && writable && state.rewrite_input.is_none();
+        if fields != unchanged && !in_place {
+            // The input is held elsewhere: a new header before its payload, made unlocked.
+            drop(state);
+            let buffer = rewritten(packet, &fields)?;
+            let mut state = lock(&self.state);
+            state.stats.packets_rewritten += 1;
+            state.pending.push(buffer);
+            return Some(Emitted {
+                seqnum: fields.seqnum,
+                ext_seqnum,
+                ssrc: fields.ssrc,
+            });
+        }
         if fields == unchanged {
             state.stats.packets_forwarded += 1;
+            state.pending.push(packet.buffer.clone());
         } else {
             state.stats.packets_rewritten += 1;
         }
-        state.pending.push(buffer);
+        if in_place {
+            // Its place in the output order, filled once the input is unmapped.
+            state.rewrite_input = Some((state.pending.len(), fields));
+        }
         Some(Emitted {
             seqnum: fields.seqnum,
             ext_seqnum,
@@ -160,6 +172,11 @@ impl RtpBaseFilter2 {
     pub(super) fn push_pending(&self) -> FlowResult {
         let pending = {
             let mut state = lock(&self.state);
+            if state.rewrite_input.is_some() {
+                // Inside `handle_packet`, with the input's in-place rewrite still to come:
+                // everything goes out after it, in order.
+                return Ok(gst::FlowSuccess::Ok);
+            }
             state.stats.packets_pushed += state.pending.len() as u64;
             std::mem::take(&mut state.pending)
         };
@@ -184,6 +201,24 @@ impl RtpBaseFilter2 {
 /// A random first sequence number (RFC 3550 §5.1), as payloaders pick theirs.
 fn random_seqnum() -> u16 {
     (glib::random_int() & 0xffff) as u16
+}
+
+/// The input `buffer` (unmapped, one memory) with `fields` written over its fixed header:
+/// in place when nothing else holds it, else (a subclass kept a reference) on a copy.
+/// `None` when its memory cannot be mapped.
+pub(super) fn rewritten_in_place(
+    mut buffer: gst::Buffer,
+    fields: &HeaderFields,
+) -> Option<gst::Buffer> {
+    let out = buffer.make_mut();
+    {
+        let mut map = out.map_writable().ok()?;
+        patch_fixed_header(map.get_mut(..12)?, fields);
+    }
+    let mut flags = out.flags();
+    flags.set(gst::BufferFlags::MARKER, fields.marker);
+    out.set_flags(flags);
+    Some(buffer)
 }
 
 /// `packet` with `fields` in its fixed header: a new memory for the header (CSRCs and
@@ -215,8 +250,10 @@ fn rewritten(packet: &FilterPacket, fields: &HeaderFields) -> Option<gst::Buffer
     Some(buffer)
 }
 
-/// A new packet: a 12-byte header memory with `fields` (version 2, no padding, extension or
-/// CSRC) before `payload`'s memories, shared.
+/// A new packet: the 12-byte header with `fields` (version 2, no padding, extension or
+/// CSRC) and `payload`'s bytes in one memory. Packets are small: one copy costs less than
+/// a header memory and the shared payload's, and downstream maps one memory without
+/// merging. (A payload that cannot be mapped keeps its memories, after a header memory.)
 fn new_packet(
     fields: &HeaderFields,
     payload: &gst::Buffer,
@@ -225,12 +262,25 @@ fn new_packet(
     let mut header = [0u8; rtp2_core::rtp::FIXED_HEADER_LEN];
     header[0] = 0x80;
     patch_fixed_header(&mut header, fields);
-    let mut buffer = gst::Buffer::new();
-    if let Some(out) = buffer.get_mut() {
-        out.append_memory(gst::Memory::from_slice(header));
-        for memory in payload.iter_memories_owned() {
-            out.append_memory(memory);
+    let mut buffer = match payload.map_readable() {
+        Ok(map) => {
+            let mut bytes = Vec::with_capacity(header.len() + map.len());
+            bytes.extend_from_slice(&header);
+            bytes.extend_from_slice(&map);
+            gst::Buffer::from_mut_slice(bytes)
         }
+        Err(_) => {
+            let mut buffer = gst::Buffer::new();
+            if let Some(out) = buffer.get_mut() {
+                out.append_memory(gst::Memory::from_slice(header));
+                for memory in payload.iter_memories_owned() {
+                    out.append_memory(memory);
+                }
+            }
+            buffer
+        }
+    };
+    if let Some(out) = buffer.get_mut() {
         out.set_pts(pts);
         if fields.marker {
             out.set_flags(gst::BufferFlags::MARKER);

@@ -11,7 +11,8 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 use rtp2_core::rtp::RtpPacket;
 
-use super::output::StreamState;
+use super::emit::rewritten_in_place;
+use super::output::{HeaderFields, StreamState};
 use super::{FilterPacket, OutputStream, StreamId};
 use crate::base::extensions::lock;
 use crate::base::plumbing::{
@@ -75,6 +76,10 @@ pub(super) struct State {
     pub(super) current_used: bool,
     pub(super) src_caps: Option<gst::Caps>,
     pub(super) pending: Vec<gst::Buffer>,
+    /// The input packet being handled goes out rewritten in place (it is writable): its
+    /// index in `pending` (where it is inserted) and its header fields, applied once the
+    /// subclass has returned and the input is no longer mapped.
+    pub(super) rewrite_input: Option<(usize, HeaderFields)>,
     pub(super) last_seqnum: u16,
     pub(super) stats: Stats,
 }
@@ -88,6 +93,7 @@ impl State {
             current_used: false,
             src_caps: None,
             pending: Vec::new(),
+            rewrite_input: None,
             last_seqnum: 0,
             stats: Stats::default(),
         }
@@ -148,7 +154,34 @@ impl RtpBaseFilter2 {
     }
 
     /// Validates one packet, tracks its SSRC's sequence numbers and hands it to the subclass.
-    fn handle_buffer(&self, buffer: &gst::Buffer) -> FlowResult {
+    fn handle_buffer(&self, buffer: gst::Buffer) -> FlowResult {
+        let res = self.handle_mapped(&buffer);
+        let rewrite = lock(&self.state).rewrite_input.take();
+        if let Some((index, fields)) = rewrite {
+            let out = rewritten_in_place(buffer, &fields);
+            let failed = {
+                let mut state = lock(&self.state);
+                match out {
+                    Some(out) => {
+                        let index = index.min(state.pending.len());
+                        state.pending.insert(index, out);
+                        false
+                    }
+                    None => {
+                        state.stats.packets_rewritten =
+                            state.stats.packets_rewritten.saturating_sub(1);
+                        true
+                    }
+                }
+            };
+            if failed {
+                self.bad_input(&"unwritable buffer");
+            }
+        }
+        res
+    }
+
+    fn handle_mapped(&self, buffer: &gst::Buffer) -> FlowResult {
         let Ok(map) = buffer.map_readable() else {
             self.bad_input(&"unreadable buffer");
             return Ok(gst::FlowSuccess::Ok);
@@ -195,7 +228,7 @@ impl RtpBaseFilter2 {
     }
 
     fn sink_chain(&self, buffer: gst::Buffer) -> FlowResult {
-        let res = self.handle_buffer(&buffer);
+        let res = self.handle_buffer(buffer);
         let pushed = self.push_pending();
         res.and(pushed)
     }
@@ -205,7 +238,7 @@ impl RtpBaseFilter2 {
         // The packets are taken out of the list (not shared with it), so that a forwarded
         // packet the filter alone holds stays writable downstream.
         for buffer in list.make_mut().drain(..) {
-            res = self.handle_buffer(&buffer);
+            res = self.handle_buffer(buffer);
             if res.is_err() {
                 break;
             }

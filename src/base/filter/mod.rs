@@ -18,8 +18,8 @@
 //! - [`RtpBaseFilter2Ext::forward`]: the packet goes out unchanged, as the same buffer (zero
 //!   copy);
 //! - [`RtpBaseFilter2Ext::forward_on`]: the packet goes out with a rewritten fixed header on
-//!   an output stream (its sequence number, SSRC and payload type from the stream); the payload
-//!   memory is shared, only the header is copied;
+//!   an output stream (its sequence number, SSRC and payload type from the stream): in place
+//!   when the input is writable, else the payload memory is shared and only the header copied;
 //! - [`RtpBaseFilter2Ext::emit_packet`]: a packet the subclass made (an FEC packet) goes out on an
 //!   output stream, with the next sequence number of that stream;
 //! - [`RtpBaseFilter2Ext::emit_recovered`]: a packet whose whole header the subclass gives (a
@@ -186,7 +186,7 @@ pub struct Rewrite {
 /// A packet made by the subclass, for [`RtpBaseFilter2Ext::emit_packet`].
 #[derive(Debug, Clone)]
 pub struct NewPacket {
-    /// The payload (memory shared, never copied; a new buffer or part of an input).
+    /// The payload (copied after the header into the packet's one memory).
     pub payload: gst::Buffer,
     /// Marker bit.
     pub marker: bool,
@@ -215,7 +215,7 @@ pub struct RecoveredPacket {
     pub timestamp: u32,
     /// The marker bit.
     pub marker: bool,
-    /// The payload (memory shared, never copied).
+    /// The payload (copied after the header into the packet's one memory).
     pub payload: gst::Buffer,
     /// PTS of the output buffer; `None`: the PTS of the input packet being handled.
     pub pts: Option<gst::ClockTime>,
@@ -249,7 +249,8 @@ pub trait RtpBaseFilter2Ext: IsA<RtpBaseFilter2> + 'static {
     }
 
     /// Sends `packet` on `stream` with its fixed header rewritten (the stream's SSRC,
-    /// payload type and sequence number, and `rewrite`); the payload memory is shared.
+    /// payload type and sequence number, and `rewrite`): in place when nothing else holds the
+    /// input, else with the payload memory shared.
     /// Without any change this is [`Self::forward`]. `None` for an unknown stream.
     fn forward_on(
         &self,

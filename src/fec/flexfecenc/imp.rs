@@ -71,6 +71,8 @@ impl Settings {
 fn mask_kind(mask_type: MaskType) -> MaskKind {
     match mask_type {
         MaskType::Contiguous => MaskKind::Contiguous,
+        MaskType::Random => MaskKind::Random,
+        MaskType::Bursty => MaskKind::Bursty,
         _ => MaskKind::Interleaved,
     }
 }

@@ -11,6 +11,7 @@
 //! them to this one.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{LazyLock, Mutex};
 
 use gst::glib;
@@ -55,9 +56,30 @@ impl Default for Settings {
     }
 }
 
+/// SSRCs are random (RFC 3550 §8.1) and at most [`MAX_SSRCS`] are kept, so a multiply
+/// spreads them well enough; colliding ones cost a few comparisons, never more memory.
+#[derive(Default)]
+pub(super) struct SsrcHasher(u64);
+
+impl Hasher for SsrcHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
 #[derive(Default)]
 pub(super) struct State {
-    pub(super) ssrcs: HashMap<u32, Ssrc>,
+    pub(super) ssrcs: HashMap<u32, Ssrc, BuildHasherDefault<SsrcHasher>>,
     /// Output streams of forgotten SSRCs, reused (their numbering shift restarts).
     spare_streams: Vec<StreamId>,
     clock_rate: u32,
@@ -94,9 +116,19 @@ pub struct RtpUlpFecDec {
 impl RtpUlpFecDec {
     /// The receiver of `ssrc`, made (and a stream found) when new. `None`: no stream.
     pub(super) fn with_receiver<R>(&self, ssrc: u32, f: impl FnOnce(&mut Ssrc) -> R) -> Option<R> {
+        {
+            // The usual case, one lookup.
+            let mut state = lock(&self.state);
+            state.uses += 1;
+            let uses = state.uses;
+            if let Some(entry) = state.ssrcs.get_mut(&ssrc) {
+                entry.last_use = uses;
+                return Some(f(entry));
+            }
+        }
+        // A new SSRC (settings locked before state, as everywhere).
         let settings = lock(&self.settings).clone();
         let mut state = lock(&self.state);
-        state.uses += 1;
         let uses = state.uses;
         if !state.ssrcs.contains_key(&ssrc) {
             if state.ssrcs.len() >= MAX_SSRCS

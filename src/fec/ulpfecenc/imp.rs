@@ -13,7 +13,7 @@ use std::sync::{LazyLock, Mutex};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
-use rtp2_core::fec::masks::{MaskKind, group_masks};
+use rtp2_core::fec::masks::{MaskKind, unequal_masks};
 use rtp2_core::fec::ulpfec::{self, MAX_PROTECTED};
 
 use super::MaskType;
@@ -50,7 +50,8 @@ struct Group {
     packets: Vec<(u16, Vec<u8>)>,
     ssrc: u32,
     timestamp: u32,
-    important: bool,
+    /// Offsets of the `NON_DROPPABLE` packets.
+    important: Vec<u16>,
 }
 
 #[derive(Debug, Default)]
@@ -59,7 +60,15 @@ struct State {
     group: Group,
     /// Percent-packets owed (`percentage` × packets, minus 100 per FEC packet sent).
     budget: u64,
+    /// The masks of the last group and what they were made for (frames repeat their
+    /// shape).
+    masks: Option<(MaskKey, Vec<Vec<u16>>)>,
+    /// Packet buffers of finished groups, reused for the next ones.
+    spare: Vec<Vec<u8>>,
 }
+
+/// Media count, FEC count, mask kind, important offsets.
+type MaskKey = (usize, usize, MaskKind, Vec<u16>);
 
 /// An FEC packet to send (made under the lock, sent after it).
 struct Pending {
@@ -82,7 +91,7 @@ impl RtpUlpFecEnc {
         if n == 0 || settings.pt > 127 {
             return Vec::new();
         }
-        let pct = if group.important {
+        let pct = if !group.important.is_empty() {
             settings.percentage.max(settings.percentage_important)
         } else {
             settings.percentage
@@ -98,11 +107,29 @@ impl RtpUlpFecEnc {
         }
         let kind = match settings.mask_type {
             MaskType::Contiguous => MaskKind::Contiguous,
-            _ => MaskKind::Interleaved,
+            MaskType::Interleaved => MaskKind::Interleaved,
+            MaskType::Random => MaskKind::Random,
+            _ => MaskKind::Bursty,
         };
+        // Unequal protection (libwebrtc's masks only) when important packets are asked for
+        // more protection.
+        let important: &[u16] = if settings.percentage_important > 0 {
+            &group.important
+        } else {
+            &[]
+        };
+        let key = (n, k, kind, important.to_vec());
+        if state
+            .masks
+            .as_ref()
+            .is_none_or(|(cached, _)| *cached != key)
+        {
+            let masks = unequal_masks(n, k, important, kind);
+            state.masks = Some((key, masks));
+        }
         let base = group.packets[0].0;
         let mut out = Vec::with_capacity(k);
-        for mask in group_masks(n, k, kind) {
+        for mask in state.masks.iter().flat_map(|(_, masks)| masks) {
             let prot: Vec<(u16, &[u8])> = mask
                 .iter()
                 .filter_map(|&i| group.packets.get(usize::from(i)))
@@ -115,6 +142,13 @@ impl RtpUlpFecEnc {
                 });
             }
         }
+        state.spare.extend(
+            group
+                .packets
+                .into_iter()
+                .map(|(_, p)| p)
+                .take(usize::from(MAX_PROTECTED)),
+        );
         {
             let mut protected = lock(&self.protected);
             *protected = protected.wrapping_add(n as u32);
@@ -287,11 +321,18 @@ impl RtpBaseFilter2Impl for RtpUlpFecEnc {
                 g.ssrc = packet.ssrc();
             }
             g.timestamp = packet.timestamp();
-            g.important |= packet
+            if packet
                 .buffer()
                 .flags()
-                .contains(gst::BufferFlags::NON_DROPPABLE);
-            g.packets.push((emitted.seqnum, packet.data().to_vec()));
+                .contains(gst::BufferFlags::NON_DROPPABLE)
+            {
+                g.important.push(g.packets.len() as u16);
+            }
+            let mut bytes = state.spare.pop().unwrap_or_default();
+            bytes.clear();
+            bytes.extend_from_slice(packet.data());
+            let g = &mut state.group;
+            g.packets.push((emitted.seqnum, bytes));
             if !settings.multipacket || packet.marker() || g.packets.len() >= 48 {
                 fec.extend(self.finish_group(&mut state, &settings));
             }

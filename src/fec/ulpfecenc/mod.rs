@@ -27,12 +27,19 @@ pub enum MaskType {
     Contiguous = 0,
     /// FEC packet j protects packets j, j + k, j + 2k, …: bursts of up to k losses are
     /// recoverable.
-    #[default]
     #[enum_value(
         name = "Interleaved: bursts up to the FEC count recoverable",
         nick = "interleaved"
     )]
     Interleaved = 1,
+    /// libwebrtc's masks for random loss (its table up to 12 packets, interleaved above).
+    #[enum_value(name = "libwebrtc's random-loss masks", nick = "random")]
+    Random = 2,
+    /// libwebrtc's masks for bursty loss (its table up to 12 packets, interleaved above):
+    /// bursts of up to k losses recoverable, and overlapping protection for isolated ones.
+    #[default]
+    #[enum_value(name = "libwebrtc's bursty-loss masks", nick = "bursty")]
+    Bursty = 3,
 }
 
 /// Registers `rtpulpfecenc2`.

@@ -18,6 +18,7 @@ mod packet;
 mod pad;
 mod sequence;
 mod server;
+mod streams;
 mod timing;
 
 glib::wrapper! {

@@ -8,15 +8,17 @@
 //! shared between the streaming threads of different streams; the state and its series go
 //! away with the pad.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
 use gst::prelude::*;
 
-use super::keyframe::{Codec, carries_keyframe};
+use super::keyframe::Codec;
 use super::metrics::{ElementLabels, Families, StreamLabels, StreamSeries};
-use super::packet::{HEAD, Header, header, payload_head};
+use super::packet::{self, Packet};
 use super::sequence::StreamState;
+use super::streams::idx;
 use super::timing::{CREATE, ElementTiming, element_timing, feeds_of, pipeline_name};
 
 /// Streams tracked per pad; further streams are counted as untracked packets unless one of
@@ -44,8 +46,9 @@ struct Tracked {
     ssrc: u32,
     pt: u8,
     state: StreamState,
-    /// A packet of the current access unit carried a keyframe NAL unit.
-    au_has_key: bool,
+    /// Whether the current access unit's first slice is a keyframe one; `None` until a
+    /// packet of the access unit starts a slice.
+    au_key: Option<bool>,
     /// False until the stream's first packet (which starts the sequence) is accounted.
     started: bool,
     last_arrival_ns: u64,
@@ -106,9 +109,77 @@ pub(crate) struct PadProbe {
     inner: Mutex<PadInner>,
 }
 
+/// Bumped whenever a [`PadProbe`] is freed (its pad was finalized): a streaming thread's
+/// [`RECENT`] cache is only trusted while this has not changed.
+static PROBE_EPOCH: AtomicU64 = AtomicU64::new(0);
+
+/// The probes of the pads a thread pushed on last, by pad address: a hit costs a few loads
+/// instead of the pad's qdata lookup (which takes the qdata's bit lock and scans its list).
+struct Recent {
+    epoch: u64,
+    pads: [usize; RECENT_SLOTS],
+    probes: [*const PadProbe; RECENT_SLOTS],
+    next: usize,
+}
+
+/// Pads remembered per thread (a streaming thread usually pushes through a few pads in a
+/// row: source, queue-less chains of elements, ghost pads).
+const RECENT_SLOTS: usize = 8;
+
+thread_local! {
+    static RECENT: RefCell<Recent> = const {
+        RefCell::new(Recent {
+            epoch: u64::MAX,
+            pads: [0; RECENT_SLOTS],
+            probes: [std::ptr::null(); RECENT_SLOTS],
+            next: 0,
+        })
+    };
+}
+
+impl Drop for PadProbe {
+    fn drop(&mut self) {
+        // Before the pad's memory can be reused by another pad (see `PadProbe::get`).
+        PROBE_EPOCH.fetch_add(1, Ordering::Release);
+    }
+}
+
 impl PadProbe {
     /// The probe of `pad`, created on first use.
     pub(crate) fn get(pad: &gst::Pad) -> &PadProbe {
+        let key = pad.as_ptr() as usize;
+        let epoch = PROBE_EPOCH.load(Ordering::Acquire);
+        let hit = RECENT.with_borrow(|r| {
+            if r.epoch != epoch {
+                return None;
+            }
+            let i = r.pads.iter().position(|&p| p == key)?;
+            Some(r.probes[i])
+        });
+        if let Some(probe) = hit {
+            // SAFETY: the pointer was read from the qdata of the pad at this address while
+            // `PROBE_EPOCH` had this value. A probe is freed only with its pad, and its drop
+            // bumps the epoch first; so no probe was freed since, the pad at this address
+            // (alive: the caller borrows it) is still the one the probe belongs to, and the
+            // probe lives as long as it.
+            return unsafe { &*probe };
+        }
+        let probe = Self::get_or_create(pad);
+        RECENT.with_borrow_mut(|r| {
+            if r.epoch != epoch {
+                r.pads = [0; RECENT_SLOTS];
+                r.epoch = epoch;
+            }
+            let slot = r.next % RECENT_SLOTS;
+            r.pads[slot] = key;
+            r.probes[slot] = probe;
+            r.next = slot + 1;
+        });
+        probe
+    }
+
+    /// The probe of `pad` from its qdata, created on first use.
+    fn get_or_create(pad: &gst::Pad) -> &PadProbe {
         // SAFETY: the key only ever holds a `PadProbe`, set once under `CREATE` and never
         // replaced or stolen, so it lives as long as the pad, which outlives the borrow.
         if let Some(p) = unsafe { pad.qdata::<PadProbe>(*PAD_QUARK) } {
@@ -253,13 +324,22 @@ impl PadInner {
         codec: Codec,
         families: &Arc<Families>,
     ) {
-        if buffer.n_memory() == 0 {
+        let n_memory = buffer.n_memory();
+        if n_memory == 0 {
             return;
         }
-        let Some(h) = header(buffer) else {
+        // The payload is looked at while the stream's access unit is undecided.
+        let streams = &self.streams;
+        let look = |ssrc, pt| {
+            streams
+                .iter()
+                .find(|s| s.ssrc == ssrc && s.pt == pt)
+                .is_none_or(|s| s.au_key.is_none())
+        };
+        let Some(h) = packet::read(buffer, n_memory, codec, look) else {
             return;
         };
-        let idx = match self
+        let i = match self
             .streams
             .iter()
             .position(|s| s.ssrc == h.ssrc && s.pt == h.pt)
@@ -273,50 +353,45 @@ impl PadInner {
                 }
             },
         };
-        let s = &mut self.streams[idx];
-        let series = &s.series;
-        series.packets.inc();
-        series.bytes.inc_by(buffer.size() as u64);
-        // Once a packet of the access unit carried a keyframe, the rest need no look.
-        if codec != Codec::Other && !s.au_has_key {
-            s.au_has_key = carries_keyframe(codec, payload_head(buffer, &h, &mut [0; HEAD]));
+        let s = &mut self.streams[i];
+        let cells = &*s.series.cells;
+        cells.add(idx::PACKETS, 1);
+        cells.add(idx::BYTES, buffer.size() as u64);
+        // The access unit's first slice decides; later packets of it need no look.
+        if s.au_key.is_none() {
+            s.au_key = h.first_slice_key;
         }
         if h.marker {
-            series.markers.inc();
-            if std::mem::take(&mut s.au_has_key) {
-                series.keyframes.inc();
+            cells.add(idx::MARKERS, 1);
+            if s.au_key.take() == Some(true) {
+                cells.add(idx::KEYFRAMES, 1);
             }
         }
         if s.started {
             let o = s.state.on_sequence(h.seq);
-            if o.lost > 0 {
-                series.lost.inc_by(o.lost);
-            }
-            if o.expected > 0 {
-                series.expected.inc_by(o.expected);
-            }
-            if o.duplicate {
-                series.duplicates.inc();
-            }
-            if o.reordered {
-                series.reordered.inc();
-            }
-            if o.restarted {
-                series.restarts.inc();
-            }
-            if o.duplicate {
-                s.last_arrival_ns = ts;
-                return;
+            if o.expected == 1 && o.lost == 0 {
+                // The usual case: the next packet in order.
+                cells.add(idx::EXPECTED, 1);
+            } else {
+                cells.add(idx::LOST, o.lost);
+                cells.add(idx::EXPECTED, o.expected);
+                cells.add(idx::DUPLICATES, u64::from(o.duplicate));
+                cells.add(idx::REORDERED, u64::from(o.reordered));
+                cells.add(idx::RESTARTS, u64::from(o.restarted));
+                if o.duplicate {
+                    s.last_arrival_ns = ts;
+                    return;
+                }
             }
         }
         s.started = true;
         s.state.on_arrival(ts, h.ts, clock_rate);
-        series.jitter.set(s.state.jitter_seconds(clock_rate));
+        cells.set_jitter(s.state.jitter_q4(), clock_rate);
         s.last_arrival_ns = ts;
     }
 
     /// A new stream on this pad: its index, or `None` when a cap refuses it.
-    fn add_stream(&mut self, ts: u64, h: &Header, families: &Arc<Families>) -> Option<usize> {
+    fn add_stream(&mut self, ts: u64, h: &Packet, families: &Arc<Families>) -> Option<usize> {
         if self.refused.contains(&(h.ssrc, h.pt)) {
             return None;
         }
@@ -347,12 +422,12 @@ impl PadInner {
             return None;
         };
         // The first packet starts the sequence; it is expected (A.3: base_seq counts).
-        series.expected.inc();
+        series.cells.add(idx::EXPECTED, 1);
         self.streams.push(Tracked {
             ssrc: h.ssrc,
             pt: h.pt,
             state: StreamState::new(h.seq),
-            au_has_key: false,
+            au_key: None,
             started: false,
             last_arrival_ns: ts,
             series,
@@ -360,7 +435,7 @@ impl PadInner {
         Some(self.streams.len() - 1)
     }
 
-    fn refuse(&mut self, h: &Header, families: &Arc<Families>) {
+    fn refuse(&mut self, h: &Packet, families: &Arc<Families>) {
         families.refused_streams.inc();
         if self.refused.len() < MAX_REFUSED_MEMO {
             self.refused.push((h.ssrc, h.pt));

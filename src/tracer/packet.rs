@@ -17,6 +17,8 @@ pub(crate) struct Packet {
     pub seq: u16,
     pub ts: u32,
     pub ssrc: u32,
+    /// The packet's size in bytes.
+    pub size: usize,
     /// [`first_slice_is_key`] of the payload's start; `None` when `codec` was
     /// [`Codec::Other`] (nothing asked) or the payload starts no slice.
     pub first_slice_key: Option<bool>,
@@ -36,10 +38,16 @@ pub(crate) fn read(
         // A header split over memories: rare, copy it.
         let mut head = [0u8; 12];
         buffer.copy_to_slice(0, &mut head).ok()?;
-        return parse(&head, None);
+        return parse(&head, buffer.size());
     }
     let map = first.map_readable().ok()?;
-    let mut packet = parse(&map, None)?;
+    // One memory: its size is the packet's (no call for the buffer's size).
+    let size = if n_memory == 1 {
+        map.len()
+    } else {
+        buffer.size()
+    };
+    let mut packet = parse(&map, size)?;
     if codec != Codec::Other && look(packet.ssrc, packet.pt) {
         let offset = payload_offset(&map);
         if offset < map.len() {
@@ -55,7 +63,7 @@ pub(crate) fn read(
     Some(packet)
 }
 
-fn parse(b: &[u8], first_slice_key: Option<bool>) -> Option<Packet> {
+fn parse(b: &[u8], size: usize) -> Option<Packet> {
     if b.len() < 12 || b[0] >> 6 != 2 {
         return None;
     }
@@ -65,7 +73,8 @@ fn parse(b: &[u8], first_slice_key: Option<bool>) -> Option<Packet> {
         seq: u16::from_be_bytes([b[2], b[3]]),
         ts: u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
         ssrc: u32::from_be_bytes([b[8], b[9], b[10], b[11]]),
-        first_slice_key,
+        size,
+        first_slice_key: None,
     })
 }
 
@@ -99,6 +108,7 @@ mod tests {
         assert!(h.marker);
         assert_eq!((h.pt, h.seq, h.ts, h.ssrc), (96, 0x0102, 0x03040506, 0x0708090a));
         assert_eq!(h.first_slice_key, Some(true));
+        assert_eq!(h.size, 26);
         assert_eq!(read(&buffer, 1, Codec::Other, |_, _| true).unwrap().first_slice_key, None);
     }
 
@@ -112,6 +122,7 @@ mod tests {
             .append_memory(gst::Memory::from_slice([0x41, 0x9a]));
         let h = read(&buffer, 2, Codec::H264, |_, _| true).unwrap();
         assert_eq!(h.first_slice_key, Some(false));
+        assert_eq!(h.size, 14);
         let not_rtp = gst::Buffer::from_slice([0u8; 12]);
         assert!(read(&not_rtp, 1, Codec::H264, |_, _| true).is_none());
     }

@@ -113,26 +113,62 @@ pub(crate) struct PadProbe {
 /// [`RECENT`] cache is only trusted while this has not changed.
 static PROBE_EPOCH: AtomicU64 = AtomicU64::new(0);
 
-/// The probes of the pads a thread pushed on last, by pad address: a hit costs a few loads
-/// instead of the pad's qdata lookup (which takes the qdata's bit lock and scans its list).
+/// The probes of the pads a thread pushed on, by pad address (a small open-addressing table,
+/// kept at most half full): a hit costs a hash and a compare or two instead of the pad's
+/// qdata lookup (which takes the qdata's bit lock and scans its list).
 struct Recent {
     epoch: u64,
+    len: usize,
     pads: [usize; RECENT_SLOTS],
     probes: [*const PadProbe; RECENT_SLOTS],
-    next: usize,
 }
 
-/// Pads remembered per thread (a streaming thread usually pushes through a few pads in a
-/// row: source, queue-less chains of elements, ghost pads).
-const RECENT_SLOTS: usize = 8;
+/// Slots per thread (a streaming thread usually pushes through a few pads in a row: source,
+/// queue-less chains of elements, ghost pads); a power of two.
+const RECENT_SLOTS: usize = 32;
+
+impl Recent {
+    fn home(key: usize) -> usize {
+        // Fibonacci hashing: the top bits of the product spread nearby addresses.
+        (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (usize::BITS - RECENT_SLOTS.ilog2())) as usize
+    }
+
+    fn find(&self, key: usize) -> Option<*const PadProbe> {
+        let mut i = Self::home(key);
+        loop {
+            match self.pads[i] {
+                k if k == key => return Some(self.probes[i]),
+                0 => return None,
+                _ => i = (i + 1) % RECENT_SLOTS,
+            }
+        }
+    }
+
+    fn insert(&mut self, epoch: u64, key: usize, probe: *const PadProbe) {
+        if self.epoch != epoch || self.len >= RECENT_SLOTS / 2 {
+            self.pads = [0; RECENT_SLOTS];
+            self.len = 0;
+            self.epoch = epoch;
+        }
+        let mut i = Self::home(key);
+        while self.pads[i] != 0 && self.pads[i] != key {
+            i = (i + 1) % RECENT_SLOTS;
+        }
+        if self.pads[i] == 0 {
+            self.len += 1;
+        }
+        self.pads[i] = key;
+        self.probes[i] = probe;
+    }
+}
 
 thread_local! {
     static RECENT: RefCell<Recent> = const {
         RefCell::new(Recent {
             epoch: u64::MAX,
+            len: 0,
             pads: [0; RECENT_SLOTS],
             probes: [std::ptr::null(); RECENT_SLOTS],
-            next: 0,
         })
     };
 }
@@ -146,16 +182,11 @@ impl Drop for PadProbe {
 
 impl PadProbe {
     /// The probe of `pad`, created on first use.
+    #[inline]
     pub(crate) fn get(pad: &gst::Pad) -> &PadProbe {
         let key = pad.as_ptr() as usize;
         let epoch = PROBE_EPOCH.load(Ordering::Acquire);
-        let hit = RECENT.with_borrow(|r| {
-            if r.epoch != epoch {
-                return None;
-            }
-            let i = r.pads.iter().position(|&p| p == key)?;
-            Some(r.probes[i])
-        });
+        let hit = RECENT.with_borrow(|r| if r.epoch == epoch { r.find(key) } else { None });
         if let Some(probe) = hit {
             // SAFETY: the pointer was read from the qdata of the pad at this address while
             // `PROBE_EPOCH` had this value. A probe is freed only with its pad, and its drop
@@ -164,17 +195,15 @@ impl PadProbe {
             // probe lives as long as it.
             return unsafe { &*probe };
         }
+        Self::get_uncached(pad, epoch)
+    }
+
+    /// [`Self::get`] when this thread's cache does not know `pad`.
+    #[cold]
+    #[inline(never)]
+    fn get_uncached(pad: &gst::Pad, epoch: u64) -> &PadProbe {
         let probe = Self::get_or_create(pad);
-        RECENT.with_borrow_mut(|r| {
-            if r.epoch != epoch {
-                r.pads = [0; RECENT_SLOTS];
-                r.epoch = epoch;
-            }
-            let slot = r.next % RECENT_SLOTS;
-            r.pads[slot] = key;
-            r.probes[slot] = probe;
-            r.next = slot + 1;
-        });
+        RECENT.with_borrow_mut(|r| r.insert(epoch, pad.as_ptr() as usize, probe));
         probe
     }
 
@@ -255,7 +284,35 @@ impl PadProbe {
         self.refresh_idle(&inner);
     }
 
-    /// Accounts the buffers of one push at time `ts` (ns).
+    /// The first push on the pad: where it is (its element is in its pipeline by now).
+    #[cold]
+    #[inline(never)]
+    fn place(&self, inner: &mut PadInner, pad: &gst::Pad) {
+        let (placement, element) = Placement::of(pad);
+        if pad.direction() == gst::PadDirection::Src
+            && let Some(e) = element
+        {
+            inner.own = element_timing(&e);
+        }
+        inner.placed = Some(placement);
+        self.refresh_idle(inner);
+    }
+
+    /// A push before any caps event was seen on the pad: its caps tell whether it is RTP.
+    #[cold]
+    #[inline(never)]
+    fn learn_kind(&self, inner: &mut PadInner, pad: &gst::Pad) {
+        inner.kind = pad.current_caps().map_or(Kind::Unknown, |c| kind_of(&c));
+        self.refresh_idle(inner);
+    }
+
+    /// Whether a push on this pad needs no accounting.
+    #[inline]
+    pub(crate) fn is_idle(&self) -> bool {
+        self.idle.load(Ordering::Relaxed)
+    }
+
+    /// Accounts the buffers of one push at time `ts` (ns), unless [`Self::is_idle`].
     pub(crate) fn on_push<'a>(
         &self,
         ts: u64,
@@ -264,19 +321,12 @@ impl PadProbe {
         n: u64,
         buffers: impl Iterator<Item = &'a gst::BufferRef>,
     ) {
-        if self.idle.load(Ordering::Relaxed) {
+        if self.is_idle() {
             return;
         }
         let mut inner = self.lock();
         if inner.placed.is_none() {
-            let (placement, element) = Placement::of(pad);
-            if pad.direction() == gst::PadDirection::Src
-                && let Some(e) = element
-            {
-                inner.own = element_timing(&e);
-            }
-            inner.placed = Some(placement);
-            self.refresh_idle(&inner);
+            self.place(&mut inner, pad);
         }
         if let Some(t) = &inner.feeds {
             t.entry_ns.store(ts, Ordering::Relaxed);
@@ -291,8 +341,7 @@ impl PadProbe {
             return;
         }
         if inner.kind == Kind::Unknown {
-            inner.kind = pad.current_caps().map_or(Kind::Unknown, |c| kind_of(&c));
-            self.refresh_idle(&inner);
+            self.learn_kind(&mut inner, pad);
         }
         let Kind::Rtp(clock_rate, codec) = inner.kind else {
             return;
@@ -356,7 +405,7 @@ impl PadInner {
         let s = &mut self.streams[i];
         let cells = &*s.series.cells;
         cells.add(idx::PACKETS, 1);
-        cells.add(idx::BYTES, buffer.size() as u64);
+        cells.add(idx::BYTES, h.size as u64);
         // The access unit's first slice decides; later packets of it need no look.
         if s.au_key.is_none() {
             s.au_key = h.first_slice_key;
@@ -391,6 +440,8 @@ impl PadInner {
     }
 
     /// A new stream on this pad: its index, or `None` when a cap refuses it.
+    #[cold]
+    #[inline(never)]
     fn add_stream(&mut self, ts: u64, h: &Packet, families: &Arc<Families>) -> Option<usize> {
         if self.refused.contains(&(h.ssrc, h.pt)) {
             return None;

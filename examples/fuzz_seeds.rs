@@ -156,6 +156,24 @@ fn main() {
     gst::init().expect("gst init");
     gstrtp2::plugin_register_static().expect("register rtp2");
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    // RFC 7273 values as senders write them (ours, gst-rtsp-server's, AES67's).
+    for (i, value) in [
+        "ptp=IEEE1588-2008:FE-91-18-FF-FE-B5-42-33:0",
+        "ptp=IEEE1588-2008:39-A7-94-FF-FE-07-CB-D0",
+        "ntp=[2001:db8::1]:4123",
+        "ntp=/traceable/",
+        "direct=390032098",
+        "direct=0 rate=48000/1",
+    ]
+    .iter()
+    .enumerate()
+    {
+        write(
+            &corpus.join("params"),
+            &format!("rfc7273-{i}"),
+            value.as_bytes(),
+        );
+    }
     for (codec, encoder, pays) in [
         (
             "h264",

@@ -6,7 +6,8 @@
 # WebRTC peer, run headless in a loopback-only network namespace made with unshare and ip);
 # LLVM 19's llvm-cov and llvm-profdata, which read rustc 1.95's coverage profiles, and python3
 # (scripts/coverage.sh); prometheus (promtool and the server of the telemetry tests, which
-# start their own server). Does nothing when everything is already installed.
+# start their own server); linuxptp (ptp4l, the PTP grandmaster of tests/timing_ptp.rs). Does
+# nothing when everything is already installed.
 set -euo pipefail
 
 packages=(
@@ -20,6 +21,7 @@ packages=(
   chromium iproute2 util-linux
   llvm-19 python3
   prometheus
+  linuxptp
 )
 
 missing=()

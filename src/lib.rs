@@ -18,6 +18,7 @@ use std::sync::LazyLock;
 use gst::glib;
 
 pub mod base;
+pub(crate) mod capture_time;
 pub(crate) mod fec;
 pub(crate) mod g722;
 pub(crate) mod g729;

@@ -285,9 +285,12 @@ fn loss_duplicates_and_wraps() {
         let ts = ts0.wrapping_add(u32::from(seq.wrapping_sub(65533)) * 160);
         let mut b =
             gst::Buffer::from_mut_slice(rtp_packet(9, *seq, ts, 0x42, false, &[i as u8; 160]));
-        b.get_mut()
-            .unwrap()
-            .set_pts(gst::ClockTime::from_mseconds(1000 + 20 * i as u64));
+        // Only the first packet has a PTS: the others' come from the RTP time alone.
+        if i == 0 {
+            b.get_mut()
+                .unwrap()
+                .set_pts(gst::ClockTime::from_mseconds(1000));
+        }
         h.push(b).unwrap();
     }
     let mut outs = Vec::new();

@@ -4,12 +4,13 @@
 
 //! Signalling parsers fed from caps and SDP: avcC and hvcC records, parameter sets
 //! (H.264 SPS/PPS ids, H.265 SPS profile/tier/level and ids), `sprop-*` base64 lists, and
-//! NAL unit scanning of Annex B and length-prefixed data (1- to 4-byte lengths): no panic,
-//! ranges within the input.
+//! NAL unit scanning of Annex B and length-prefixed data (1- to 4-byte lengths), RFC 7273
+//! `ts-refclk` / `mediaclk` values: no panic, ranges within the input.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use rtp2_core::clock_signalling::{MediaClock, ReferenceClock};
 use rtp2_core::h264::params as h264;
 use rtp2_core::h265::params as h265;
 use rtp2_core::nal::{
@@ -41,6 +42,13 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = h264::parse_sprop_parameter_sets(text);
         let _ = h265::parse_sprop_value(text);
+        // RFC 7273 values: what parses writes back to a value that parses the same.
+        if let Some(clock) = ReferenceClock::parse(text) {
+            assert_eq!(ReferenceClock::parse(&clock.to_string()), Some(clock));
+        }
+        if let Some(clock) = MediaClock::parse(text) {
+            assert_eq!(MediaClock::parse(&clock.to_string()), Some(clock));
+        }
     }
     for r in annexb_nal_ranges(data) {
         assert!(r.start <= r.end && r.end <= data.len());

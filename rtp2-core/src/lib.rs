@@ -12,6 +12,8 @@
 //!   module with `unsafe`: intrinsics, each block with its safety argument).
 //! - [`seqnum`]: sequence number classification and 64-bit extension of counters.
 //! - [`time`]: nanoseconds ↔ RTP clock ticks.
+//! - [`clock_signalling`]: RFC 7273 `ts-refclk` and `mediaclk` values (PTP, NTP clocks).
+//! - [`latency`]: capture-to-output latency statistics in fixed memory.
 //! - [`audio`]: packet time of constant-bitrate audio (RFC 3551 §4.5).
 //! - [`g722`], [`g729`]: the audio payload formats of RFC 3551 §4.5.2 and §4.5.6.
 //! - [`nal`]: NAL units in Annex B and length-prefixed streams (H.264, H.265).
@@ -28,6 +30,7 @@
 
 pub mod audio;
 mod bits;
+pub mod clock_signalling;
 pub mod encoder_caps;
 pub mod fec;
 mod fragments;
@@ -37,6 +40,7 @@ pub mod h264;
 pub mod h265;
 pub mod hdrext;
 pub mod hdrsimd;
+pub mod latency;
 pub mod nal;
 #[cfg(test)]
 mod nal_roundtrip_tests;

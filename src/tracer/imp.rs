@@ -227,7 +227,9 @@ impl TracerImpl for RtpMetricsTracer {
         };
         let probe = PadProbe::get(pad);
         if !probe.is_idle() {
-            probe.on_push(ts, pad, &r.families, list.len() as u64, list.iter());
+            // By index: the buffers are walked once or twice (see `PadProbe::on_push`).
+            let buffers = (0..list.len()).filter_map(|i| list.get(i));
+            probe.on_push(ts, pad, &r.families, list.len() as u64, buffers);
         }
     }
 

@@ -2,17 +2,68 @@
 // If a copy of the MPL was not distributed with this file, You can obtain one at
 // https://mozilla.org/MPL/2.0/.
 
-//! A lock-free latency histogram: fixed buckets of relaxed atomics, cheap enough to observe
-//! every packet (prometheus-client's own `Histogram` takes a lock per observation).
+//! Lock-free latency histograms: fixed buckets of relaxed atomics, cheap enough to observe
+//! every packet (prometheus-client's own `Histogram` takes a lock per observation). Two
+//! bucket layouts: processing latency inside an element (µs to 100 ms) and capture-to-output
+//! latency across the network (ms to 10 s).
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::{MetricType, TypedMetric};
 
-/// Upper bounds of the buckets, in nanoseconds: 1 µs to 100 ms, roughly 1-2.5-5 per decade.
-const BOUNDS_NS: [u64; 16] = [
+/// A bucket layout: the upper bounds of the buckets in nanoseconds, increasing.
+pub(crate) trait Bounds: std::fmt::Debug + Send + Sync + 'static {
+    /// At most [`MAX_BUCKETS`] − 1 bounds (the last bucket is `+Inf`).
+    const NS: &'static [u64];
+}
+
+/// Processing latency: 1 µs to 100 ms, roughly 1-2.5-5 per decade.
+#[derive(Debug, Default)]
+pub(crate) struct Processing;
+
+impl Bounds for Processing {
+    const NS: &'static [u64] = &PROCESSING_NS;
+}
+
+/// Capture → output latency (a network and a jitterbuffer in between): 1 ms to 10 s.
+#[derive(Debug, Default)]
+pub(crate) struct Capture;
+
+impl Bounds for Capture {
+    const NS: &'static [u64] = &CAPTURE_NS;
+}
+
+const MS: u64 = 1_000_000;
+const CAPTURE_NS: [u64; 20] = [
+    MS,
+    5 * MS,
+    10 * MS,
+    20 * MS,
+    30 * MS,
+    40 * MS,
+    50 * MS,
+    75 * MS,
+    100 * MS,
+    150 * MS,
+    200 * MS,
+    250 * MS,
+    300 * MS,
+    400 * MS,
+    500 * MS,
+    750 * MS,
+    1_000 * MS,
+    2_000 * MS,
+    5_000 * MS,
+    10_000 * MS,
+];
+
+/// Buckets of a histogram at most (bounds and `+Inf`).
+const MAX_BUCKETS: usize = 24;
+
+const PROCESSING_NS: [u64; 16] = [
     1_000,
     2_500,
     5_000,
@@ -33,19 +84,37 @@ const BOUNDS_NS: [u64; 16] = [
 
 #[derive(Debug, Default)]
 struct Inner {
-    /// Per-bucket (not cumulative) counts; the last one is `+Inf`.
-    buckets: [AtomicU64; BOUNDS_NS.len() + 1],
+    /// Per-bucket (not cumulative) counts; bucket `B::NS.len()` is `+Inf`, those after unused.
+    buckets: [AtomicU64; MAX_BUCKETS],
     sum_ns: AtomicU64,
 }
 
-/// A histogram of durations in seconds; clones share the counts.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct LatencyHistogram(Arc<Inner>);
+/// A histogram of durations in seconds with the buckets of `B`; clones share the counts.
+#[derive(Debug)]
+pub(crate) struct Histogram<B: Bounds>(Arc<Inner>, PhantomData<B>);
 
-impl LatencyHistogram {
+/// Processing latency of our elements.
+pub(crate) type LatencyHistogram = Histogram<Processing>;
+/// Capture → output latency.
+pub(crate) type CaptureHistogram = Histogram<Capture>;
+
+impl<B: Bounds> Default for Histogram<B> {
+    fn default() -> Self {
+        const { assert!(B::NS.len() < MAX_BUCKETS) };
+        Histogram(Arc::default(), PhantomData)
+    }
+}
+
+impl<B: Bounds> Clone for Histogram<B> {
+    fn clone(&self) -> Self {
+        Histogram(self.0.clone(), PhantomData)
+    }
+}
+
+impl<B: Bounds> Histogram<B> {
     /// Records `n` observations of `ns` nanoseconds.
     pub(crate) fn observe_ns(&self, ns: u64, n: u64) {
-        let i = BOUNDS_NS.partition_point(|&b| b < ns);
+        let i = B::NS.partition_point(|&b| b < ns);
         self.0.buckets[i].fetch_add(n, Ordering::Relaxed);
         self.0
             .sum_ns
@@ -55,33 +124,33 @@ impl LatencyHistogram {
     /// How many observations were recorded.
     #[cfg(test)]
     pub(crate) fn count(&self) -> u64 {
-        self.0
-            .buckets
+        self.0.buckets[..=B::NS.len()]
             .iter()
             .map(|b| b.load(Ordering::Relaxed))
             .sum()
     }
 }
 
-impl TypedMetric for LatencyHistogram {
+impl<B: Bounds> TypedMetric for Histogram<B> {
     const TYPE: MetricType = MetricType::Histogram;
 }
 
-impl EncodeMetric for LatencyHistogram {
+impl<B: Bounds> EncodeMetric for Histogram<B> {
     fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
         // The encoder accumulates the per-bucket counts itself.
         let mut total = 0;
-        let mut buckets = [(0.0, 0u64); BOUNDS_NS.len() + 1];
+        let mut buckets = [(0.0, 0u64); MAX_BUCKETS];
+        let buckets = &mut buckets[..=B::NS.len()];
         for (i, slot) in buckets.iter_mut().enumerate() {
             let n = self.0.buckets[i].load(Ordering::Relaxed);
             total += n;
-            let bound = BOUNDS_NS.get(i).map_or(f64::INFINITY, |&b| b as f64 / 1e9);
+            let bound = B::NS.get(i).map_or(f64::INFINITY, |&b| b as f64 / 1e9);
             *slot = (bound, n);
         }
         // The count is the sum of the buckets read above, so `_count` equals the `+Inf`
         // bucket even while observations race with the scrape.
         let sum = self.0.sum_ns.load(Ordering::Relaxed) as f64 / 1e9;
-        encoder.encode_histogram::<NoLabelSet>(sum, total, &buckets, None)
+        encoder.encode_histogram::<NoLabelSet>(sum, total, buckets, None)
     }
 
     fn metric_type(&self) -> MetricType {
@@ -108,5 +177,22 @@ mod tests {
         assert!(text.contains("lat_bucket{le=\"0.000005\"} 3"), "{text}");
         assert!(text.contains("lat_bucket{le=\"+Inf\"} 4"), "{text}");
         assert!(text.contains("lat_count 4"), "{text}");
+    }
+
+    #[test]
+    fn capture_buckets_from_milliseconds_to_seconds() {
+        let h = CaptureHistogram::default();
+        h.observe_ns(45 * MS, 1);
+        h.observe_ns(20_000 * MS, 1);
+        assert_eq!(h.count(), 2);
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register("cap", "help", h.clone());
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        assert!(text.contains("cap_bucket{le=\"0.04\"} 0"), "{text}");
+        assert!(text.contains("cap_bucket{le=\"0.05\"} 1"), "{text}");
+        assert!(text.contains("cap_bucket{le=\"10.0\"} 1"), "{text}");
+        assert!(text.contains("cap_bucket{le=\"+Inf\"} 2"), "{text}");
+        assert_eq!(text.matches("cap_bucket").count(), 21, "{text}");
     }
 }

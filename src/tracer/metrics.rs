@@ -16,7 +16,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
 
-use super::latency::LatencyHistogram;
+use super::latency::{CaptureHistogram, LatencyHistogram};
 use super::streams::{StreamCells, StreamCollector, StreamTable};
 
 /// Labels of a per-stream series: where the packets were seen and which stream they are.
@@ -51,6 +51,7 @@ pub(crate) struct Families {
     /// The per-stream series (packets, bytes, loss, jitter, …), see [`StreamTable`].
     streams: Arc<StreamTable>,
     latency: Family<ElementLabels, LatencyHistogram>,
+    capture_latency: Family<ElementLabels, CaptureHistogram>,
     /// Packets of streams beyond the series cap, which no per-stream series counts.
     pub untracked_packets: Counter,
     /// Streams refused a series because the cap was reached.
@@ -77,6 +78,12 @@ impl Families {
             "Time from a buffer entering one of our elements to the element pushing the packet or frame it produced",
             Unit::Seconds,
             self.latency.clone(),
+        );
+        registry.register_with_unit(
+            "capture_latency",
+            "Time from capture (a timestamp/x-ntp reference timestamp meta: abs-capture-time, RFC 6051 NTP-64, RTCP sender reports) to one of our elements pushing the packet or frame, on this host's wall clock",
+            Unit::Seconds,
+            self.capture_latency.clone(),
         );
         registry.register(
             "untracked_packets",
@@ -120,6 +127,31 @@ impl Families {
             labels,
             families: self.clone(),
         }
+    }
+}
+
+impl Families {
+    /// The capture-latency histogram of one element; the series goes when the handle drops.
+    pub(crate) fn capture_latency(self: &Arc<Self>, labels: ElementLabels) -> CaptureSeries {
+        CaptureSeries {
+            histogram: self.capture_latency.get_or_create_owned(&labels),
+            labels,
+            families: self.clone(),
+        }
+    }
+}
+
+/// The capture-latency histogram of one element, removed from its family on drop.
+#[derive(Debug)]
+pub(crate) struct CaptureSeries {
+    pub histogram: CaptureHistogram,
+    labels: ElementLabels,
+    families: Arc<Families>,
+}
+
+impl Drop for CaptureSeries {
+    fn drop(&mut self) {
+        self.families.capture_latency.remove(&self.labels);
     }
 }
 

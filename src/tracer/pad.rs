@@ -130,7 +130,8 @@ const RECENT_SLOTS: usize = 32;
 impl Recent {
     fn home(key: usize) -> usize {
         // Fibonacci hashing: the top bits of the product spread nearby addresses.
-        (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (usize::BITS - RECENT_SLOTS.ilog2())) as usize
+        ((key as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (u64::BITS - RECENT_SLOTS.ilog2()))
+            as usize
     }
 
     fn find(&self, key: usize) -> Option<*const PadProbe> {
@@ -319,7 +320,7 @@ impl PadProbe {
         pad: &gst::Pad,
         families: &Arc<Families>,
         n: u64,
-        buffers: impl Iterator<Item = &'a gst::BufferRef>,
+        buffers: impl Iterator<Item = &'a gst::BufferRef> + Clone,
     ) {
         if self.is_idle() {
             return;
@@ -337,17 +338,27 @@ impl PadProbe {
                 t.observe(ts - entry, n, families);
             }
         }
-        if !inner.placed.as_ref().is_some_and(|p| p.counts) {
-            return;
-        }
-        if inner.kind == Kind::Unknown {
+        let counts = inner.placed.as_ref().is_some_and(|p| p.counts);
+        if counts && inner.kind == Kind::Unknown {
             self.learn_kind(&mut inner, pad);
         }
-        let Kind::Rtp(clock_rate, codec) = inner.kind else {
-            return;
+        let rtp = match inner.kind {
+            Kind::Rtp(clock_rate, codec) if counts => Some((clock_rate, codec)),
+            _ => None,
         };
-        for buffer in buffers {
-            inner.on_packet(ts, buffer, clock_rate, codec, families);
+        // Our element's outputs that carry a capture time: capture → output latency (a
+        // wall-clock read per output carrying one; a walk of the metas for the others).
+        if let Some(t) = &inner.own {
+            for buffer in buffers.clone() {
+                if let Some(age) = crate::capture_time::latency_of(buffer) {
+                    t.observe_capture(age.max(0) as u64, families);
+                }
+            }
+        }
+        if let Some((clock_rate, codec)) = rtp {
+            for buffer in buffers {
+                inner.on_packet(ts, buffer, clock_rate, codec, families);
+            }
         }
     }
 }

@@ -11,7 +11,7 @@ use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
 use gst::prelude::*;
 
-use super::metrics::{ElementLabels, Families, LatencySeries};
+use super::metrics::{CaptureSeries, ElementLabels, Families, LatencySeries};
 
 /// The qdata key of [`ElementTiming`] on elements.
 static ELEMENT_QUARK: LazyLock<glib::Quark> =
@@ -29,6 +29,8 @@ pub(crate) struct ElementTiming {
     element: glib::WeakRef<gst::Element>,
     /// Created at the first observation, when the element is in its pipeline (labels).
     series: OnceLock<Option<LatencySeries>>,
+    /// Capture → output latency, created at the first output carrying a capture time.
+    capture: OnceLock<Option<CaptureSeries>>,
 }
 
 impl ElementTiming {
@@ -43,6 +45,20 @@ impl ElementTiming {
         });
         if let Some(s) = series {
             s.histogram.observe_ns(ns, n);
+        }
+    }
+
+    /// Records an output pushed `ns` after its capture (see `super::capture`).
+    pub(crate) fn observe_capture(&self, ns: u64, families: &Arc<Families>) {
+        let series = self.capture.get_or_init(|| {
+            let element = self.element.upgrade()?;
+            Some(families.capture_latency(ElementLabels {
+                pipeline: pipeline_name(element.upcast_ref()),
+                element: element.name().to_string(),
+            }))
+        });
+        if let Some(s) = series {
+            s.histogram.observe_ns(ns, 1);
         }
     }
 }
@@ -83,6 +99,7 @@ pub(crate) fn element_timing(element: &gst::Element) -> Option<Arc<ElementTiming
         entry_ns: AtomicU64::new(0),
         element: element.downgrade(),
         series: OnceLock::new(),
+        capture: OnceLock::new(),
     });
     // SAFETY: the key's type is `Arc<ElementTiming>` everywhere; set once under `CREATE`.
     unsafe { element.set_qdata(*ELEMENT_QUARK, timing.clone()) };

@@ -54,9 +54,9 @@ impl std::ops::Deref for Class {
 }
 
 const DEFAULT_MAX_REORDER: u32 = 100;
-/// Derived PTS further than this from the arrival PTS means the clocks drifted apart (or the
-/// sender jumped): re-anchor the RTP → PTS mapping.
-const MAX_PTS_DRIFT: gst::ClockTime = gst::ClockTime::from_seconds(1);
+/// An input PTS this far from the one the RTP time predicts is logged (sender restart, clock
+/// jump).
+const PTS_JUMP: gst::ClockTime = gst::ClockTime::from_seconds(1);
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -83,6 +83,8 @@ struct Stats {
     dropped_payload: u64,
     buffers_pushed: u64,
     keyframe_requests: u64,
+    /// Capture → output latency of the outputs carrying a capture time (made at the first).
+    capture_latency: Option<Box<rtp2_core::latency::CaptureLatency>>,
 }
 
 #[derive(Debug)]
@@ -127,7 +129,8 @@ struct State {
     input_times: (Option<gst::ClockTime>, Option<gst::ClockTime>),
     /// SSRC, sequence numbers, verdicts and input counters.
     rtp_in: RtpIn,
-    /// (extended RTP timestamp, PTS) pair the output PTS are computed from.
+    /// (extended RTP timestamp, PTS) of the last packet with a PTS: the output PTS are
+    /// computed from it.
     anchor: Option<(u64, gst::ClockTime)>,
     discont_pending: bool,
     /// What the outputs made from each recent packet get from it (extension block, CSRCs,
@@ -331,6 +334,13 @@ impl RtpBaseDepay2 {
                 let extensions = lock(&self.extensions).clone();
                 caps_update = extensions.read(self.obj().upcast_ref(), &from.extensions, out);
             }
+            if let Some(latency) = crate::capture_time::latency_of(out) {
+                lock(&self.state)
+                    .stats
+                    .capture_latency
+                    .get_or_insert_with(Default::default)
+                    .observe(latency);
+            }
         }
         if caps_update {
             // Taken in a statement of its own: the guard is gone before set_src_caps locks
@@ -519,15 +529,17 @@ impl RtpBaseDepay2 {
             }
             let ext_timestamp = accepted.ext_timestamp;
             if let Some(pts) = buffer.pts() {
-                let drifted = state
+                // Every packet's PTS re-anchors the RTP time: upstream (a jitterbuffer) is the
+                // timing authority, and rtpbin's lip sync moves its PTS (`ts-offset`) by up
+                // to hundreds of milliseconds at once; outputs follow, as the C
+                // depayloaders' do (tests/timing_sync.rs).
+                let jumped = state
                     .pts_for(ext_timestamp)
-                    .is_none_or(|derived| derived.absdiff(pts) > MAX_PTS_DRIFT);
-                if drifted {
-                    if state.anchor.is_some() {
-                        gst::debug!(crate::CAT, imp = self, "Re-anchoring RTP time at {pts}");
-                    }
-                    state.anchor = Some((ext_timestamp, pts));
+                    .is_some_and(|derived| derived.absdiff(pts) > PTS_JUMP);
+                if jumped {
+                    gst::debug!(crate::CAT, imp = self, "Input PTS jumped to {pts}");
                 }
+                state.anchor = Some((ext_timestamp, pts));
             }
             state.window.record(accepted.ext_seqnum, &rtp, metas);
             (accepted.ext_seqnum, ext_timestamp, accepted.discont)
@@ -735,13 +747,14 @@ impl RtpBaseDepay2 {
             .field("ssrc", input.ssrc().unwrap_or(0))
             .field("seqnum", u32::from(input.last_seqnum()))
             .field("timestamp", input.last_timestamp());
-        input
+        let builder = input
             .stats
             .add_fields(builder)
             .field("packets-without-payload", s.packets_without_payload)
             .field("dropped-payload", s.dropped_payload)
             .field("buffers-pushed", s.buffers_pushed)
-            .field("keyframe-requests", s.keyframe_requests)
+            .field("keyframe-requests", s.keyframe_requests);
+        super::latency::add_fields(builder, s.capture_latency.as_deref())
             // The fields of the C base class's stats, under its names, for applications
             // that read them.
             .field("clock_rate", state.clock_rate.unwrap_or(0))

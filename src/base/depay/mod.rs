@@ -42,6 +42,7 @@
 
 mod allocation;
 mod imp;
+mod latency;
 mod relation;
 
 use gst::glib;

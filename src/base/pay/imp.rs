@@ -18,6 +18,7 @@ use rtp2_core::time::ns_to_clock;
 use smallvec::SmallVec;
 
 use super::pool::RtpPacketPool;
+use super::refclk::ClockSignal;
 use super::{InputId, InputRange, OutgoingPacket, PacketPayload, PacketTiming, PayloadPrefix};
 use crate::base::extensions::{HeaderExtensions, configure_from_caps, lock};
 
@@ -159,6 +160,8 @@ struct State {
     /// Input dropped as invalid, and when the last element warning about it was posted.
     dropped_invalid: u64,
     last_invalid_warning: Option<std::time::Instant>,
+    /// The network clock the RTP timestamps follow, signalled in the output caps (RFC 7273).
+    clock_signal: Option<ClockSignal>,
 }
 
 impl State {
@@ -210,6 +213,7 @@ impl State {
             bytes_sent: 0,
             dropped_invalid: 0,
             last_invalid_warning: None,
+            clock_signal: None,
         }
     }
 }
@@ -478,6 +482,14 @@ impl RtpBasePay2 {
             return false;
         };
         state.clock_rate = u32::try_from(clock_rate).ok().filter(|r| *r > 0);
+        // ONVIF replay timestamps follow the recording, not the clock: no clock to signal.
+        if let (Some(signal), Some(rate), false) = (
+            &state.clock_signal,
+            state.clock_rate,
+            settings.onvif_no_rate_control,
+        ) {
+            signal.set_fields(&mut s, state.timestamp_offset, rate);
+        }
         let sink_caps = state.sink_caps.clone();
         drop(state);
         let mut out = gst::Caps::builder_full().structure(s).build();
@@ -504,6 +516,30 @@ impl RtpBasePay2 {
         state.caps_generation = state.caps_generation.wrapping_add(1);
         drop(state);
         self.src_pad.push_event(gst::event::Caps::new(&out))
+    }
+
+    /// Takes the pipeline clock and base time on the way to PLAYING (both are set by then,
+    /// and the base time changes at every PLAYING): when they change what the output caps
+    /// signal (RFC 7273, see `refclk.rs`), the caps are negotiated again before the next
+    /// input.
+    fn update_clock_signal(&self) {
+        let element = self.obj();
+        let signal = element
+            .clock()
+            .zip(element.base_time())
+            .and_then(|(clock, base_time)| ClockSignal::of(&clock, base_time));
+        let mut state = lock(&self.state);
+        // The RTP timestamps must follow the signalled clock: sample-counted (continuous)
+        // timing takes its anchor again from the next timestamp, or a pause would leave the
+        // RTP timeline off the clock by the gap the source's timestamps make at resumption.
+        if signal.is_some() {
+            state.continuous_anchor = None;
+        }
+        if state.clock_signal != signal {
+            gst::debug!(crate::CAT, imp = self, "Clock signalling now {signal:?}");
+            state.clock_signal = signal;
+            self.reconfigure.store(true, Ordering::Relaxed);
+        }
     }
 
     /// Takes the sequence number and RTP timestamp of a subclass packet and queues it with its
@@ -1419,6 +1455,9 @@ impl ElementImpl for RtpBasePay2 {
                 self.post_error_message(err);
                 return Err(gst::StateChangeError);
             }
+        }
+        if transition == gst::StateChange::PausedToPlaying {
+            self.update_clock_signal();
         }
         let res = self.parent_change_state(transition)?;
         if transition == gst::StateChange::PausedToReady {

@@ -21,6 +21,7 @@
 
 mod imp;
 pub(crate) mod pool;
+mod refclk;
 
 use gst::glib;
 use gst::prelude::*;

@@ -217,7 +217,7 @@ impl TracerImpl for RtpMetricsTracer {
         // Most pads (ghost, proxy, not RTP and timing nothing) are idle: one check, no call.
         let probe = PadProbe::get(pad);
         if !probe.is_idle() {
-            probe.on_push(ts, pad, &r.families, 1, std::iter::once(buffer.as_ref()));
+            probe.on_push(ts, pad, &r.families, 1, || std::iter::once(buffer.as_ref()));
         }
     }
 
@@ -227,9 +227,7 @@ impl TracerImpl for RtpMetricsTracer {
         };
         let probe = PadProbe::get(pad);
         if !probe.is_idle() {
-            // By index: the buffers are walked once or twice (see `PadProbe::on_push`).
-            let buffers = (0..list.len()).filter_map(|i| list.get(i));
-            probe.on_push(ts, pad, &r.families, list.len() as u64, buffers);
+            probe.on_push(ts, pad, &r.families, list.len() as u64, || list.iter());
         }
     }
 

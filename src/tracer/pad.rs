@@ -313,14 +313,15 @@ impl PadProbe {
         self.idle.load(Ordering::Relaxed)
     }
 
-    /// Accounts the buffers of one push at time `ts` (ns), unless [`Self::is_idle`].
-    pub(crate) fn on_push<'a>(
+    /// Accounts the `n` buffers of one push at time `ts` (ns), unless [`Self::is_idle`];
+    /// `buffers` walks them (once or twice).
+    pub(crate) fn on_push<'a, I: Iterator<Item = &'a gst::BufferRef>>(
         &self,
         ts: u64,
         pad: &gst::Pad,
         families: &Arc<Families>,
         n: u64,
-        buffers: impl Iterator<Item = &'a gst::BufferRef> + Clone,
+        buffers: impl Fn() -> I,
     ) {
         if self.is_idle() {
             return;
@@ -349,14 +350,14 @@ impl PadProbe {
         // Our element's outputs that carry a capture time: capture → output latency (a
         // wall-clock read per output carrying one; a walk of the metas for the others).
         if let Some(t) = &inner.own {
-            for buffer in buffers.clone() {
+            for buffer in buffers() {
                 if let Some(age) = crate::capture_time::latency_of(buffer) {
                     t.observe_capture(age.max(0) as u64, families);
                 }
             }
         }
         if let Some((clock_rate, codec)) = rtp {
-            for buffer in buffers {
+            for buffer in buffers() {
                 inner.on_packet(ts, buffer, clock_rate, codec, families);
             }
         }

@@ -48,11 +48,7 @@ fn watch(
     while start.elapsed() < timeout && values.len() < enough {
         std::thread::sleep(Duration::from_millis(100));
         for p in pipelines {
-            if let Some(msg) = p
-                .bus()
-                .unwrap()
-                .pop_filtered(&[gst::MessageType::Error])
-            {
+            if let Some(msg) = p.bus().unwrap().pop_filtered(&[gst::MessageType::Error]) {
                 panic!("{}: {msg:?}", p.name());
             }
         }
@@ -137,7 +133,10 @@ fn rtpbin_round_trip_and_fraction_lost() {
     sender.set_state(gst::State::Null).unwrap();
     receiver.set_state(gst::State::Null).unwrap();
 
-    assert!(fractions.len() >= REPORTS, "receiver reports seen: {fractions:?}\n{body}");
+    assert!(
+        fractions.len() >= REPORTS,
+        "receiver reports seen: {fractions:?}\n{body}"
+    );
     let lost = mean(&fractions);
     assert!(
         (lost - loss).abs() < 0.05,
@@ -152,7 +151,10 @@ fn rtpbin_round_trip_and_fraction_lost() {
     eprintln!("fraction lost {fractions:?} (mean {lost}, netsim {loss}), round trip {rtt:?} s");
     // PLI, FIR and NACK counters, sent and received, exist for each source the sender's
     // session knows (its own and the receiver's): none was sent here.
-    assert!(feedback.len() >= 6 && feedback.len().is_multiple_of(6), "{body}");
+    assert!(
+        feedback.len() >= 6 && feedback.len().is_multiple_of(6),
+        "{body}"
+    );
     assert!(feedback.iter().all(|&v| v == 0.0), "{feedback:?}");
 }
 
@@ -200,7 +202,10 @@ fn rtpbin2_fraction_lost_and_jitterbuffer() {
     sender.set_state(gst::State::Null).unwrap();
     receiver.set_state(gst::State::Null).unwrap();
 
-    assert!(fractions.len() >= REPORTS, "receiver reports seen: {fractions:?}\n{body}");
+    assert!(
+        fractions.len() >= REPORTS,
+        "receiver reports seen: {fractions:?}\n{body}"
+    );
     let loss = netsim_loss(&body, "rtcp2-rcv");
     let lost = mean(&fractions);
     assert!(
@@ -214,7 +219,9 @@ fn rtpbin2_fraction_lost_and_jitterbuffer() {
     let jb_lost = sample(&body, "rtp2_jitterbuffer_lost_packets_total", &rcv);
     assert!(pushed > 100.0, "{body}");
     let ratio = jb_lost / (jb_lost + pushed);
-    eprintln!("fraction lost {fractions:?} (mean {lost}, netsim {loss}), jitter buffer lost {ratio}");
+    eprintln!(
+        "fraction lost {fractions:?} (mean {lost}, netsim {loss}), jitter buffer lost {ratio}"
+    );
     assert!(
         (ratio - loss).abs() < 0.03,
         "jitter buffer lost {jb_lost} of {} ({ratio}), netsim dropped {loss}",

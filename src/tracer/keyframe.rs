@@ -65,7 +65,9 @@ pub(crate) fn first_slice_is_key(codec: Codec, payload: &[u8]) -> Option<bool> {
         },
         Codec::H265 => match (first >> 1) & 0x3f {
             // AP (RFC 7798 §4.4.2), without DONL: 16-bit sizes after the 2-byte header.
-            48 => aggregated(payload.get(2..).unwrap_or(&[]), |b| h265_vcl((b >> 1) & 0x3f)),
+            48 => aggregated(payload.get(2..).unwrap_or(&[]), |b| {
+                h265_vcl((b >> 1) & 0x3f)
+            }),
             // FU (RFC 7798 §4.4.3): the FU header after the 2-byte payload header.
             49 => payload
                 .get(2)
@@ -127,12 +129,21 @@ mod tests {
         assert_eq!(first_slice_is_key(Codec::H265, &[1 << 1, 1, 0xaf]), P);
         // AP (48): VPS (32) then CRA (21).
         assert_eq!(
-            first_slice_is_key(Codec::H265, &[48 << 1, 1, 0, 2, 32 << 1, 1, 0, 2, 21 << 1, 1]),
+            first_slice_is_key(
+                Codec::H265,
+                &[48 << 1, 1, 0, 2, 32 << 1, 1, 0, 2, 21 << 1, 1]
+            ),
             K
         );
         // FU (49) start of an IDR_N_LP (20), and an end fragment.
-        assert_eq!(first_slice_is_key(Codec::H265, &[49 << 1, 1, 0x80 | 20, 0]), K);
-        assert_eq!(first_slice_is_key(Codec::H265, &[49 << 1, 1, 0x40 | 20, 0]), None);
+        assert_eq!(
+            first_slice_is_key(Codec::H265, &[49 << 1, 1, 0x80 | 20, 0]),
+            K
+        );
+        assert_eq!(
+            first_slice_is_key(Codec::H265, &[49 << 1, 1, 0x40 | 20, 0]),
+            None
+        );
     }
 
     #[test]

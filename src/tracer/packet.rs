@@ -106,10 +106,18 @@ mod tests {
         let buffer = gst::Buffer::from_slice(p);
         let h = read(&buffer, buffer.n_memory(), Codec::H264, |_, _| true).unwrap();
         assert!(h.marker);
-        assert_eq!((h.pt, h.seq, h.ts, h.ssrc), (96, 0x0102, 0x03040506, 0x0708090a));
+        assert_eq!(
+            (h.pt, h.seq, h.ts, h.ssrc),
+            (96, 0x0102, 0x03040506, 0x0708090a)
+        );
         assert_eq!(h.first_slice_key, Some(true));
         assert_eq!(h.size, 26);
-        assert_eq!(read(&buffer, 1, Codec::Other, |_, _| true).unwrap().first_slice_key, None);
+        assert_eq!(
+            read(&buffer, 1, Codec::Other, |_, _| true)
+                .unwrap()
+                .first_slice_key,
+            None
+        );
     }
 
     #[test]

@@ -168,7 +168,9 @@ impl Collector for StreamCollector {
         // Read every block once, summing streams that share labels (jitter: the largest).
         let mut rows: BTreeMap<StreamLabels, ([u64; COUNTER_COUNT], f64)> = BTreeMap::new();
         for (labels, cells) in self.0.lock().values() {
-            let row = rows.entry(labels.clone()).or_insert(([0; COUNTER_COUNT], 0.0));
+            let row = rows
+                .entry(labels.clone())
+                .or_insert(([0; COUNTER_COUNT], 0.0));
             for (sum, c) in row.0.iter_mut().zip(&cells.counters) {
                 *sum += c.get();
             }

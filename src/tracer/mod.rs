@@ -16,6 +16,7 @@ mod latency;
 mod metrics;
 mod packet;
 mod pad;
+mod recent;
 mod rtpbin2;
 mod sequence;
 mod server;

@@ -13,6 +13,14 @@
 //! pushes per packet than a bare element, each passing through the tracer's hook).
 //!
 //! `cargo run --release --example telemetry_overhead -- [--rounds N]`
+//!
+//! For instruction counts (reliable on a shared machine, unlike times): `--case h264|g722`
+//! runs one case, `--phase null|on` only the null-tracer phase or the null tracer plus
+//! `rtp-metrics` (no table), and
+//! `valgrind --tool=callgrind --collect-atstart=no --toggle-collect=telemetry_overhead::push_all`
+//! counts the pushes of the second run only (the first warms up): (Ir of `--phase on` − Ir
+//! of `--phase null`) / packets is what `rtp-metrics` adds per packet (the example prints
+//! the packet count).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -114,6 +122,16 @@ fn collect(description: &str) -> (Vec<gst::Buffer>, gst::Caps) {
 /// element's, so the tracer sees both pushes): time spent pushing, RTP packets involved,
 /// allocations made while pushing.
 fn run_once(element: &str, caps: &gst::Caps, buffers: &[gst::Buffer]) -> (Duration, u64, u64) {
+    run_with(element, caps, buffers, push_all)
+}
+
+/// [`run_once`] pushing with `push`.
+fn run_with(
+    element: &str,
+    caps: &gst::Caps,
+    buffers: &[gst::Buffer],
+    push: fn(&mut gst_check::Harness, Vec<gst::Buffer>),
+) -> (Duration, u64, u64) {
     let mut h = if element.contains('!') {
         gst_check::Harness::new_parse(element)
     } else {
@@ -128,9 +146,7 @@ fn run_once(element: &str, caps: &gst::Caps, buffers: &[gst::Buffer]) -> (Durati
         .collect();
     let allocations = ALLOCATIONS.load(Ordering::Relaxed);
     let start = Instant::now();
-    for b in owned {
-        h.push(b).expect("push");
-    }
+    push(&mut h, owned);
     let spent = start.elapsed();
     let allocated = ALLOCATIONS.load(Ordering::Relaxed) - allocations;
     let out = h.buffers_received();
@@ -141,6 +157,23 @@ fn run_once(element: &str, caps: &gst::Caps, buffers: &[gst::Buffer]) -> (Durati
         u64::from(out)
     };
     (spent, packets, allocated)
+}
+
+/// The timed part: every buffer pushed through the harness (callgrind's toggle point).
+#[inline(never)]
+fn push_all(h: &mut gst_check::Harness, buffers: Vec<gst::Buffer>) {
+    for b in buffers {
+        h.push(b).expect("push");
+    }
+}
+
+/// [`push_all`] under another name: a warm-up run callgrind does not count (first-run
+/// costs such as lazy initialisation would otherwise blur the difference of two phases).
+#[inline(never)]
+fn push_warm_up(h: &mut gst_check::Harness, buffers: Vec<gst::Buffer>) {
+    for b in buffers {
+        h.push(b).expect("push");
+    }
 }
 
 /// Least ns per packet (the run least disturbed by other jobs on the machine) and median
@@ -158,12 +191,17 @@ fn measure(element: &str, caps: &gst::Caps, buffers: &[gst::Buffer], rounds: usi
     (ns[0], allocs[allocs.len() / 2])
 }
 
+/// The value after `name` on the command line.
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let rounds = args
-        .iter()
-        .position(|a| a == "--rounds")
-        .and_then(|i| args.get(i + 1))
+    let rounds = arg(&args, "--rounds")
         .and_then(|v| v.parse().ok())
         .unwrap_or(15usize);
     gst::init().expect("gst init");
@@ -171,7 +209,7 @@ fn main() {
 
     let (h264, h264_caps) = collect(
         "videotestsrc num-buffers=60 pattern=smpte ! video/x-raw,width=1280,height=720,format=I420,framerate=30/1 \
-         ! x264enc speed-preset=ultrafast bitrate=8000 key-int-max=30 ! h264parse \
+         ! x264enc speed-preset=ultrafast bitrate=8000 key-int-max=30 threads=1 ! h264parse \
          ! video/x-h264,stream-format=byte-stream,alignment=au ! appsink name=sink sync=false",
     );
     let (packets, rtp_caps) = collect(
@@ -187,12 +225,34 @@ fn main() {
         })
         .collect();
 
-    let cases = [
-        ("rtph264pay2", &h264_caps, &h264),
+    let case = arg(&args, "--case");
+    let phase = arg(&args, "--phase");
+    let cases: Vec<(&str, &gst::Caps, &Vec<gst::Buffer>)> = [
+        ("h264", "rtph264pay2", &h264_caps, &h264),
         // `identity` pushes the packets from an element's pad, as `udpsrc` would (the
         // tracer counts RTP on element pads, not on the harness's own).
-        ("identity ! rtpg722depay2", &rtp_caps, &g722),
-    ];
+        ("g722", "identity ! rtpg722depay2", &rtp_caps, &g722),
+    ]
+    .into_iter()
+    .filter(|(name, ..)| case.as_deref().is_none_or(|c| c == *name))
+    .map(|(_, e, c, b)| (e, c, b))
+    .collect();
+    if let Some(phase) = phase {
+        // One phase only, for instruction counts under callgrind.
+        let null = glib::Object::new::<NullTracer>();
+        let tracer = (phase == "on").then(|| {
+            glib::Object::builder::<gstrtp2::tracer::RtpMetricsTracer>()
+                .property("port", 0i32)
+                .build()
+        });
+        for (e, c, b) in &cases {
+            run_with(e, c, b, push_warm_up);
+            let (_, packets, allocated) = run_once(e, c, b);
+            println!("{e}: phase {phase}: {packets} packets, {allocated} allocations");
+        }
+        drop((null, tracer));
+        return;
+    }
     let off: Vec<(f64, f64)> = cases
         .iter()
         .map(|(e, c, b)| measure(e, c, b, rounds))

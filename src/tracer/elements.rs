@@ -3,7 +3,8 @@
 // https://mozilla.org/MPL/2.0/.
 
 //! Element statistics read at scrape time, from the HTTP thread: our elements' `stats`,
-//! `rtpjitterbuffer`'s `stats` and `rtpsession`'s per-source statistics. The tracer keeps
+//! `rtpjitterbuffer`'s `stats`, `rtpsession`'s per-source statistics and rtpbin2's
+//! ([`super::rtpbin2`]). The tracer keeps
 //! weak references only, so an element that goes away simply stops appearing; reading a
 //! property takes the element's lock, which is fine here and never done on a streaming
 //! thread.
@@ -28,6 +29,8 @@ enum Source {
     JitterBuffer,
     /// `rtpsession` (`stats` structure with `source-stats`, gst-plugins-good).
     Session,
+    /// rtpbin2's `rtpsend` and `rtprecv` (`stats` structure per session, gst-plugin-rtp).
+    Rtpbin2,
 }
 
 /// Elements watched for scrape-time statistics.
@@ -37,7 +40,7 @@ pub(crate) struct WatchedElements {
 }
 
 /// One metric being collected: its description and rows of labels and value.
-struct Collected {
+pub(super) struct Collected {
     help: &'static str,
     unit: Option<Unit>,
     kind: MetricType,
@@ -74,7 +77,7 @@ const OURS: &[(&str, &str, &str)] = &[
 ];
 
 /// Maps `rtpjitterbuffer`'s `stats` counters: field, metric name, help.
-const JITTERBUFFER: &[(&str, &str, &str)] = &[
+pub(super) const JITTERBUFFER: &[(&str, &str, &str)] = &[
     (
         "num-pushed",
         "jitterbuffer_pushed_packets",
@@ -119,6 +122,8 @@ impl WatchedElements {
             Source::JitterBuffer
         } else if factory.name() == "rtpsession" {
             Source::Session
+        } else if ["rtpsend", "rtprecv"].contains(&factory.name().as_str()) {
+            Source::Rtpbin2
         } else {
             return;
         };
@@ -140,7 +145,8 @@ impl WatchedElements {
     }
 }
 
-fn add(
+/// Adds one row (`labels`, `value`) to metric `name` in `out`.
+pub(super) fn add(
     out: &mut BTreeMap<&'static str, Collected>,
     name: &'static str,
     help: &'static str,
@@ -161,13 +167,14 @@ fn add(
 }
 
 /// A numeric field of `s` as f64, whatever its integer type.
-fn number(s: &gst::StructureRef, field: &str) -> Option<f64> {
+pub(super) fn number(s: &gst::StructureRef, field: &str) -> Option<f64> {
     let v = s.value(field).ok()?;
     v.get::<u64>()
         .map(|x| x as f64)
         .or_else(|_| v.get::<u32>().map(f64::from))
         .or_else(|_| v.get::<i64>().map(|x| x as f64))
         .or_else(|_| v.get::<i32>().map(f64::from))
+        .or_else(|_| v.get::<u8>().map(f64::from))
         .or_else(|_| v.get::<f64>())
         .ok()
 }
@@ -235,8 +242,12 @@ fn collect_element(
             }
         }
         Source::Session => collect_session(out, &stats, &base),
+        Source::Rtpbin2 => super::rtpbin2::collect(out, &stats, &base),
     }
 }
+
+/// Help of `rtcp_fraction_lost_ratio` (rtpsession and rtpbin2).
+pub(super) const FRACTION_LOST_HELP: &str = "Fraction lost from the last RTCP receiver report (RFC 3550 section 6.4.1, 8-bit fixed point / 256)";
 
 /// `rtpsession`'s session counters and `source-stats`: RTCP round trip, fraction lost and
 /// feedback counts per source.
@@ -300,7 +311,7 @@ fn collect_session(
                 add(
                     out,
                     "rtcp_fraction_lost_ratio",
-                    "Fraction lost from the last RTCP receiver report (RFC 3550 section 6.4.1, 8-bit fixed point / 256)",
+                    FRACTION_LOST_HELP,
                     MetricType::Gauge,
                     None,
                     labels.clone(),

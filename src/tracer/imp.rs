@@ -211,14 +211,23 @@ impl TracerImpl for RtpMetricsTracer {
     const USE_STRUCTURE_PARAMS: bool = true;
 
     fn pad_push_pre(&self, ts: u64, pad: &gst::Pad, buffer: &gst::Buffer) {
-        if let Some(r) = self.running.get() {
-            PadProbe::get(pad).on_push(ts, pad, &r.families, 1, std::iter::once(buffer.as_ref()));
+        let Some(r) = self.running.get() else {
+            return;
+        };
+        // Most pads (ghost, proxy, not RTP and timing nothing) are idle: one check, no call.
+        let probe = PadProbe::get(pad);
+        if !probe.is_idle() {
+            probe.on_push(ts, pad, &r.families, 1, || std::iter::once(buffer.as_ref()));
         }
     }
 
     fn pad_push_list_pre(&self, ts: u64, pad: &gst::Pad, list: &gst::BufferList) {
-        if let Some(r) = self.running.get() {
-            PadProbe::get(pad).on_push(ts, pad, &r.families, list.len() as u64, list.iter());
+        let Some(r) = self.running.get() else {
+            return;
+        };
+        let probe = PadProbe::get(pad);
+        if !probe.is_idle() {
+            probe.on_push(ts, pad, &r.families, list.len() as u64, || list.iter());
         }
     }
 

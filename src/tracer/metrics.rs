@@ -3,9 +3,9 @@
 // https://mozilla.org/MPL/2.0/.
 
 //! The metric families of the `rtp-metrics` tracer and the handles that streaming threads
-//! update: each series is a set of atomics owned by one pad's stream (a clone of the
-//! family's entry), so two streams never touch the same memory; a series leaves its family
-//! when its handle drops (its pad or element went away).
+//! update: each stream's series is a block of counters owned by that stream
+//! ([`super::streams`]), so two streams never touch the same memory; a series leaves its
+//! family when its handle drops (its pad or element went away).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -17,11 +17,12 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
 
 use super::latency::{CaptureHistogram, LatencyHistogram};
+use super::streams::{StreamCells, StreamCollector, StreamTable};
 
 /// Labels of a per-stream series: where the packets were seen and which stream they are.
 /// All bounded: pipelines, elements and pads are finite, and the streams per pad and in
 /// total are capped.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
 pub(crate) struct StreamLabels {
     /// Name of the top-level bin (the pipeline).
     pub pipeline: String,
@@ -47,16 +48,8 @@ pub(crate) struct ElementLabels {
 /// Every family the streaming-thread hooks update, registered in one registry.
 #[derive(Debug, Default)]
 pub(crate) struct Families {
-    packets: Family<StreamLabels, Counter>,
-    bytes: Family<StreamLabels, Counter>,
-    expected: Family<StreamLabels, Counter>,
-    lost: Family<StreamLabels, Counter>,
-    duplicates: Family<StreamLabels, Counter>,
-    reordered: Family<StreamLabels, Counter>,
-    restarts: Family<StreamLabels, Counter>,
-    markers: Family<StreamLabels, Counter>,
-    keyframes: Family<StreamLabels, Counter>,
-    jitter: Family<StreamLabels, Gauge<f64, AtomicU64>>,
+    /// The per-stream series (packets, bytes, loss, jitter, …), see [`StreamTable`].
+    streams: Arc<StreamTable>,
     latency: Family<ElementLabels, LatencyHistogram>,
     capture_latency: Family<ElementLabels, CaptureHistogram>,
     /// Packets of streams beyond the series cap, which no per-stream series counts.
@@ -79,58 +72,7 @@ impl Families {
 
     /// Registers every family in `registry` (names get the registry's `rtp2` prefix).
     pub(crate) fn register(&self, registry: &mut Registry) {
-        let counters: [(&str, &str, &Family<StreamLabels, Counter>); 9] = [
-            (
-                "keyframes",
-                "H.264/H.265 access units (up to a marker bit) holding an IDR or IRAP NAL unit (RFC 6184, RFC 7798)",
-                &self.keyframes,
-            ),
-            (
-                "bytes",
-                "Bytes of RTP packets (header and payload) pushed on the pad",
-                &self.bytes,
-            ),
-            ("packets", "RTP packets pushed on the pad", &self.packets),
-            (
-                "expected_packets",
-                "Packets expected from the sequence numbers (RFC 3550 A.3: extended highest sequence number increase)",
-                &self.expected,
-            ),
-            (
-                "lost_packets",
-                "Packets missing in forward sequence-number gaps (RFC 3550 A.3)",
-                &self.lost,
-            ),
-            (
-                "duplicate_packets",
-                "Packets whose sequence number was already seen",
-                &self.duplicates,
-            ),
-            (
-                "reordered_packets",
-                "Packets older than the highest sequence number seen, not seen before (late; RFC 3550 A.1)",
-                &self.reordered,
-            ),
-            (
-                "sequence_restarts",
-                "Sequence jumps beyond RFC 3550 A.1's MAX_DROPOUT/MAX_MISORDER, treated as a new sequence",
-                &self.restarts,
-            ),
-            (
-                "marker_packets",
-                "Packets with the RTP marker bit set (RFC 3550 section 5.1: end of a frame for video)",
-                &self.markers,
-            ),
-        ];
-        for (name, help, family) in counters {
-            registry.register(name, help, family.clone());
-        }
-        registry.register_with_unit(
-            "interarrival_jitter",
-            "RFC 3550 A.8 interarrival jitter of the stream as seen on the pad",
-            Unit::Seconds,
-            self.jitter.clone(),
-        );
+        registry.register_collector(Box::new(StreamCollector(self.streams.clone())));
         registry.register_with_unit(
             "processing_latency",
             "Time from a buffer entering one of our elements to the element pushing the packet or frame it produced",
@@ -169,18 +111,11 @@ impl Families {
             self.refused_streams.inc();
             return None;
         }
+        let cells = Arc::new(StreamCells::default());
+        let id = self.streams.insert(labels, cells.clone());
         Some(StreamSeries {
-            packets: self.packets.get_or_create_owned(&labels),
-            bytes: self.bytes.get_or_create_owned(&labels),
-            expected: self.expected.get_or_create_owned(&labels),
-            lost: self.lost.get_or_create_owned(&labels),
-            duplicates: self.duplicates.get_or_create_owned(&labels),
-            reordered: self.reordered.get_or_create_owned(&labels),
-            restarts: self.restarts.get_or_create_owned(&labels),
-            markers: self.markers.get_or_create_owned(&labels),
-            keyframes: self.keyframes.get_or_create_owned(&labels),
-            jitter: self.jitter.get_or_create_owned(&labels),
-            labels,
+            cells,
+            id,
             families: self.clone(),
         })
     }
@@ -220,42 +155,20 @@ impl Drop for CaptureSeries {
     }
 }
 
-/// The series of one stream: atomics shared with the families only (for encoding).
+/// The series of one stream: its counters, shared with the stream table only (for
+/// encoding); they leave the table when this handle drops.
 #[derive(Debug)]
 pub(crate) struct StreamSeries {
-    pub packets: Counter,
-    pub bytes: Counter,
-    pub expected: Counter,
-    pub lost: Counter,
-    pub duplicates: Counter,
-    pub reordered: Counter,
-    pub restarts: Counter,
-    pub markers: Counter,
-    pub keyframes: Counter,
-    pub jitter: Gauge<f64, AtomicU64>,
-    labels: StreamLabels,
+    /// The stream's counters, written by its pad's streaming thread only.
+    pub cells: Arc<StreamCells>,
+    id: u64,
     families: Arc<Families>,
 }
 
 impl Drop for StreamSeries {
     fn drop(&mut self) {
-        let f = &self.families;
-        let l = &self.labels;
-        for family in [
-            &f.packets,
-            &f.bytes,
-            &f.expected,
-            &f.lost,
-            &f.duplicates,
-            &f.reordered,
-            &f.restarts,
-            &f.markers,
-            &f.keyframes,
-        ] {
-            family.remove(l);
-        }
-        f.jitter.remove(l);
-        f.tracked_streams.dec();
+        self.families.streams.remove(self.id);
+        self.families.tracked_streams.dec();
     }
 }
 
@@ -294,10 +207,10 @@ mod tests {
         let _b = f.stream(labels(2)).expect("second");
         assert!(f.stream(labels(3)).is_none());
         assert_eq!(f.refused_streams.get(), 1);
-        assert!(f.packets.get(&labels(1)).is_some() && f.packets.get(&labels(2)).is_some());
+        assert!(f.streams.contains(&labels(1)) && f.streams.contains(&labels(2)));
         drop(a);
         assert!(
-            f.packets.get(&labels(1)).is_none(),
+            !f.streams.contains(&labels(1)),
             "the series left with its handle"
         );
         assert!(f.stream(labels(3)).is_some());

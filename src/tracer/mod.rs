@@ -16,8 +16,11 @@ mod latency;
 mod metrics;
 mod packet;
 mod pad;
+mod recent;
+mod rtpbin2;
 mod sequence;
 mod server;
+mod streams;
 mod timing;
 
 glib::wrapper! {

@@ -13,10 +13,11 @@ use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
 use gst::prelude::*;
 
-use super::keyframe::{Codec, carries_keyframe};
+use super::keyframe::Codec;
 use super::metrics::{ElementLabels, Families, StreamLabels, StreamSeries};
-use super::packet::{HEAD, Header, header, payload_head};
+use super::packet::{self, Packet};
 use super::sequence::StreamState;
+use super::streams::idx;
 use super::timing::{CREATE, ElementTiming, element_timing, feeds_of, pipeline_name};
 
 /// Streams tracked per pad; further streams are counted as untracked packets unless one of
@@ -44,8 +45,9 @@ struct Tracked {
     ssrc: u32,
     pt: u8,
     state: StreamState,
-    /// A packet of the current access unit carried a keyframe NAL unit.
-    au_has_key: bool,
+    /// Whether the current access unit's first slice is a keyframe one; `None` until a
+    /// packet of the access unit starts a slice.
+    au_key: Option<bool>,
     /// False until the stream's first packet (which starts the sequence) is accounted.
     started: bool,
     last_arrival_ns: u64,
@@ -107,8 +109,9 @@ pub(crate) struct PadProbe {
 }
 
 impl PadProbe {
-    /// The probe of `pad`, created on first use.
-    pub(crate) fn get(pad: &gst::Pad) -> &PadProbe {
+    /// The probe of `pad` from its qdata, created on first use (see [`PadProbe::get`] for
+    /// the per-thread cache in front of it).
+    pub(super) fn get_or_create(pad: &gst::Pad) -> &PadProbe {
         // SAFETY: the key only ever holds a `PadProbe`, set once under `CREATE` and never
         // replaced or stolen, so it lives as long as the pad, which outlives the borrow.
         if let Some(p) = unsafe { pad.qdata::<PadProbe>(*PAD_QUARK) } {
@@ -184,28 +187,50 @@ impl PadProbe {
         self.refresh_idle(&inner);
     }
 
-    /// Accounts the buffers of one push at time `ts` (ns).
-    pub(crate) fn on_push<'a>(
+    /// The first push on the pad: where it is (its element is in its pipeline by now).
+    #[cold]
+    #[inline(never)]
+    fn place(&self, inner: &mut PadInner, pad: &gst::Pad) {
+        let (placement, element) = Placement::of(pad);
+        if pad.direction() == gst::PadDirection::Src
+            && let Some(e) = element
+        {
+            inner.own = element_timing(&e);
+        }
+        inner.placed = Some(placement);
+        self.refresh_idle(inner);
+    }
+
+    /// A push before any caps event was seen on the pad: its caps tell whether it is RTP.
+    #[cold]
+    #[inline(never)]
+    fn learn_kind(&self, inner: &mut PadInner, pad: &gst::Pad) {
+        inner.kind = pad.current_caps().map_or(Kind::Unknown, |c| kind_of(&c));
+        self.refresh_idle(inner);
+    }
+
+    /// Whether a push on this pad needs no accounting.
+    #[inline]
+    pub(crate) fn is_idle(&self) -> bool {
+        self.idle.load(Ordering::Relaxed)
+    }
+
+    /// Accounts the `n` buffers of one push at time `ts` (ns), unless [`Self::is_idle`];
+    /// `buffers` walks them (once or twice).
+    pub(crate) fn on_push<'a, I: Iterator<Item = &'a gst::BufferRef>>(
         &self,
         ts: u64,
         pad: &gst::Pad,
         families: &Arc<Families>,
         n: u64,
-        buffers: impl Iterator<Item = &'a gst::BufferRef>,
+        buffers: impl Fn() -> I,
     ) {
-        if self.idle.load(Ordering::Relaxed) {
+        if self.is_idle() {
             return;
         }
         let mut inner = self.lock();
         if inner.placed.is_none() {
-            let (placement, element) = Placement::of(pad);
-            if pad.direction() == gst::PadDirection::Src
-                && let Some(e) = element
-            {
-                inner.own = element_timing(&e);
-            }
-            inner.placed = Some(placement);
-            self.refresh_idle(&inner);
+            self.place(&mut inner, pad);
         }
         if let Some(t) = &inner.feeds {
             t.entry_ns.store(ts, Ordering::Relaxed);
@@ -218,25 +243,23 @@ impl PadProbe {
         }
         let counts = inner.placed.as_ref().is_some_and(|p| p.counts);
         if counts && inner.kind == Kind::Unknown {
-            inner.kind = pad.current_caps().map_or(Kind::Unknown, |c| kind_of(&c));
-            self.refresh_idle(&inner);
+            self.learn_kind(&mut inner, pad);
         }
         let rtp = match inner.kind {
             Kind::Rtp(clock_rate, codec) if counts => Some((clock_rate, codec)),
             _ => None,
         };
-        // Our element's outputs that carry a capture time: capture → output latency.
-        let own = inner.own.clone();
-        if own.is_none() && rtp.is_none() {
-            return;
-        }
-        for buffer in buffers {
-            if let Some(t) = &own
-                && let Some(age) = crate::capture_time::latency_of(buffer)
-            {
-                t.observe_capture(age.max(0) as u64, families);
+        // Our element's outputs that carry a capture time: capture → output latency (a
+        // wall-clock read per output carrying one; a walk of the metas for the others).
+        if let Some(t) = &inner.own {
+            for buffer in buffers() {
+                if let Some(age) = crate::capture_time::latency_of(buffer) {
+                    t.observe_capture(age.max(0) as u64, families);
+                }
             }
-            if let Some((clock_rate, codec)) = rtp {
+        }
+        if let Some((clock_rate, codec)) = rtp {
+            for buffer in buffers() {
                 inner.on_packet(ts, buffer, clock_rate, codec, families);
             }
         }
@@ -264,13 +287,22 @@ impl PadInner {
         codec: Codec,
         families: &Arc<Families>,
     ) {
-        if buffer.n_memory() == 0 {
+        let n_memory = buffer.n_memory();
+        if n_memory == 0 {
             return;
         }
-        let Some(h) = header(buffer) else {
+        // The payload is looked at while the stream's access unit is undecided.
+        let streams = &self.streams;
+        let look = |ssrc, pt| {
+            streams
+                .iter()
+                .find(|s| s.ssrc == ssrc && s.pt == pt)
+                .is_none_or(|s| s.au_key.is_none())
+        };
+        let Some(h) = packet::read(buffer, n_memory, codec, look) else {
             return;
         };
-        let idx = match self
+        let i = match self
             .streams
             .iter()
             .position(|s| s.ssrc == h.ssrc && s.pt == h.pt)
@@ -284,50 +316,47 @@ impl PadInner {
                 }
             },
         };
-        let s = &mut self.streams[idx];
-        let series = &s.series;
-        series.packets.inc();
-        series.bytes.inc_by(buffer.size() as u64);
-        // Once a packet of the access unit carried a keyframe, the rest need no look.
-        if codec != Codec::Other && !s.au_has_key {
-            s.au_has_key = carries_keyframe(codec, payload_head(buffer, &h, &mut [0; HEAD]));
+        let s = &mut self.streams[i];
+        let cells = &*s.series.cells;
+        cells.add(idx::PACKETS, 1);
+        cells.add(idx::BYTES, h.size as u64);
+        // The access unit's first slice decides; later packets of it need no look.
+        if s.au_key.is_none() {
+            s.au_key = h.first_slice_key;
         }
         if h.marker {
-            series.markers.inc();
-            if std::mem::take(&mut s.au_has_key) {
-                series.keyframes.inc();
+            cells.add(idx::MARKERS, 1);
+            if s.au_key.take() == Some(true) {
+                cells.add(idx::KEYFRAMES, 1);
             }
         }
         if s.started {
             let o = s.state.on_sequence(h.seq);
-            if o.lost > 0 {
-                series.lost.inc_by(o.lost);
-            }
-            if o.expected > 0 {
-                series.expected.inc_by(o.expected);
-            }
-            if o.duplicate {
-                series.duplicates.inc();
-            }
-            if o.reordered {
-                series.reordered.inc();
-            }
-            if o.restarted {
-                series.restarts.inc();
-            }
-            if o.duplicate {
-                s.last_arrival_ns = ts;
-                return;
+            if o.expected == 1 && o.lost == 0 {
+                // The usual case: the next packet in order.
+                cells.add(idx::EXPECTED, 1);
+            } else {
+                cells.add(idx::LOST, o.lost);
+                cells.add(idx::EXPECTED, o.expected);
+                cells.add(idx::DUPLICATES, u64::from(o.duplicate));
+                cells.add(idx::REORDERED, u64::from(o.reordered));
+                cells.add(idx::RESTARTS, u64::from(o.restarted));
+                if o.duplicate {
+                    s.last_arrival_ns = ts;
+                    return;
+                }
             }
         }
         s.started = true;
         s.state.on_arrival(ts, h.ts, clock_rate);
-        series.jitter.set(s.state.jitter_seconds(clock_rate));
+        cells.set_jitter(s.state.jitter_q4(), clock_rate);
         s.last_arrival_ns = ts;
     }
 
     /// A new stream on this pad: its index, or `None` when a cap refuses it.
-    fn add_stream(&mut self, ts: u64, h: &Header, families: &Arc<Families>) -> Option<usize> {
+    #[cold]
+    #[inline(never)]
+    fn add_stream(&mut self, ts: u64, h: &Packet, families: &Arc<Families>) -> Option<usize> {
         if self.refused.contains(&(h.ssrc, h.pt)) {
             return None;
         }
@@ -358,12 +387,12 @@ impl PadInner {
             return None;
         };
         // The first packet starts the sequence; it is expected (A.3: base_seq counts).
-        series.expected.inc();
+        series.cells.add(idx::EXPECTED, 1);
         self.streams.push(Tracked {
             ssrc: h.ssrc,
             pt: h.pt,
             state: StreamState::new(h.seq),
-            au_has_key: false,
+            au_key: None,
             started: false,
             last_arrival_ns: ts,
             series,
@@ -371,7 +400,7 @@ impl PadInner {
         Some(self.streams.len() - 1)
     }
 
-    fn refuse(&mut self, h: &Header, families: &Arc<Families>) {
+    fn refuse(&mut self, h: &Packet, families: &Arc<Families>) {
         families.refused_streams.inc();
         if self.refused.len() < MAX_REFUSED_MEMO {
             self.refused.push((h.ssrc, h.pt));

@@ -117,13 +117,25 @@ impl StreamState {
         self.last_transit = Some(transit);
     }
 
-    /// The current A.8 jitter in seconds for a clock of `clock_rate` Hz.
-    pub(crate) fn jitter_seconds(&self, clock_rate: u32) -> f64 {
-        if clock_rate == 0 {
-            return 0.0;
-        }
-        self.jitter_q4 as f64 / 16.0 / f64::from(clock_rate)
+    /// The current A.8 jitter in timestamp units, scaled by 16 (see [`jitter_seconds`]).
+    pub(crate) fn jitter_q4(&self) -> u64 {
+        self.jitter_q4
     }
+
+    /// The current A.8 jitter in seconds for a clock of `clock_rate` Hz.
+    #[cfg(test)]
+    fn jitter_seconds(&self, clock_rate: u32) -> f64 {
+        jitter_seconds(self.jitter_q4, clock_rate)
+    }
+}
+
+/// An A.8 jitter `q4` (timestamp units × 16) in seconds for a clock of `clock_rate` Hz
+/// (0 when the rate is unknown). Done when scraped, not per packet.
+pub(crate) fn jitter_seconds(q4: u64, clock_rate: u32) -> f64 {
+    if clock_rate == 0 {
+        return 0.0;
+    }
+    q4 as f64 / 16.0 / f64::from(clock_rate)
 }
 
 #[cfg(test)]

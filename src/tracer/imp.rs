@@ -34,7 +34,15 @@ struct Settings {
     address: String,
     port: i32,
     max_streams: i32,
+    /// OTLP/HTTP receiver base URL; `None`: no export.
+    #[cfg(feature = "otlp")]
+    otlp_endpoint: Option<String>,
+    #[cfg(feature = "otlp")]
+    otlp_interval: i32,
 }
+
+#[cfg(feature = "otlp")]
+const DEFAULT_OTLP_INTERVAL: i32 = 10;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -42,6 +50,10 @@ impl Default for Settings {
             address: DEFAULT_ADDRESS.into(),
             port: DEFAULT_PORT,
             max_streams: DEFAULT_MAX_STREAMS,
+            #[cfg(feature = "otlp")]
+            otlp_endpoint: None,
+            #[cfg(feature = "otlp")]
+            otlp_interval: DEFAULT_OTLP_INTERVAL,
         }
     }
 }
@@ -53,6 +65,8 @@ struct Running {
     watched: Arc<WatchedElements>,
     server: Mutex<Option<MetricsServer>>,
     bound_port: u32,
+    #[cfg(feature = "otlp")]
+    otlp: Mutex<Option<super::otlp::OtlpExporter>>,
 }
 
 /// The `rtp-metrics` tracer.
@@ -72,7 +86,8 @@ impl ObjectSubclass for RtpMetricsTracer {
 impl ObjectImpl for RtpMetricsTracer {
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPS: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            vec![
+            #[allow(unused_mut)]
+            let mut props = vec![
                 glib::ParamSpecString::builder("address")
                     .nick("Address")
                     .blurb("IP address the /metrics endpoint listens on")
@@ -101,7 +116,24 @@ impl ObjectImpl for RtpMetricsTracer {
                     .maximum(65535)
                     .read_only()
                     .build(),
-            ]
+            ];
+            #[cfg(feature = "otlp")]
+            props.extend([
+                glib::ParamSpecString::builder("otlp-endpoint")
+                    .nick("OTLP endpoint")
+                    .blurb("OTLP/HTTP receiver to push metrics to, e.g. http://127.0.0.1:4318 (POSTs to /v1/metrics); unset: no export")
+                    .construct()
+                    .build(),
+                glib::ParamSpecInt::builder("otlp-interval")
+                    .nick("OTLP interval")
+                    .blurb("Seconds between two OTLP exports")
+                    .minimum(1)
+                    .maximum(3600)
+                    .default_value(DEFAULT_OTLP_INTERVAL)
+                    .construct()
+                    .build(),
+            ]);
+            props
         });
         PROPS.as_ref()
     }
@@ -118,6 +150,10 @@ impl ObjectImpl for RtpMetricsTracer {
             }
             "port" => s.port = value.get().unwrap_or(DEFAULT_PORT),
             "max-streams" => s.max_streams = value.get().unwrap_or(DEFAULT_MAX_STREAMS),
+            #[cfg(feature = "otlp")]
+            "otlp-endpoint" => s.otlp_endpoint = value.get::<Option<String>>().ok().flatten(),
+            #[cfg(feature = "otlp")]
+            "otlp-interval" => s.otlp_interval = value.get().unwrap_or(DEFAULT_OTLP_INTERVAL),
             _ => {}
         }
     }
@@ -128,6 +164,10 @@ impl ObjectImpl for RtpMetricsTracer {
             "address" => s.address.to_value(),
             "port" => s.port.to_value(),
             "max-streams" => s.max_streams.to_value(),
+            #[cfg(feature = "otlp")]
+            "otlp-endpoint" => s.otlp_endpoint.to_value(),
+            #[cfg(feature = "otlp")]
+            "otlp-interval" => s.otlp_interval.to_value(),
             "bound-port" => self.running.get().map_or(0, |r| r.bound_port).to_value(),
             _ => glib::Value::from_type(pspec.value_type()),
         }
@@ -148,6 +188,8 @@ impl ObjectImpl for RtpMetricsTracer {
         let registry = Arc::new(registry);
 
         let port = settings.port.clamp(0, 65535) as u16;
+        #[cfg(feature = "otlp")]
+        let otlp = self.start_otlp(&settings, &registry);
         let server = match MetricsServer::start(&settings.address, port, registry) {
             Ok(server) => {
                 gst::info!(
@@ -180,6 +222,8 @@ impl ObjectImpl for RtpMetricsTracer {
             watched,
             server: Mutex::new(server),
             bound_port,
+            #[cfg(feature = "otlp")]
+            otlp: Mutex::new(otlp),
         });
 
         use TracerHook::*;
@@ -202,10 +246,49 @@ impl ObjectImpl for RtpMetricsTracer {
         {
             server.stop();
         }
+        #[cfg(feature = "otlp")]
+        if let Some(r) = self.running.get()
+            && let Some(mut otlp) = r.otlp.lock().unwrap_or_else(|e| e.into_inner()).take()
+        {
+            otlp.stop();
+        }
     }
 }
 
 impl GstObjectImpl for RtpMetricsTracer {}
+
+#[cfg(feature = "otlp")]
+impl RtpMetricsTracer {
+    /// Starts the OTLP exporter when `otlp-endpoint` is set; a bad endpoint is reported and
+    /// the pipelines run on without it.
+    fn start_otlp(
+        &self,
+        settings: &Settings,
+        registry: &Arc<Registry>,
+    ) -> Option<super::otlp::OtlpExporter> {
+        let endpoint = settings
+            .otlp_endpoint
+            .as_deref()
+            .filter(|e| !e.is_empty())?;
+        let interval = std::time::Duration::from_secs(settings.otlp_interval.max(1) as u64);
+        match super::otlp::OtlpExporter::start(endpoint, interval, registry.clone()) {
+            Ok(exporter) => {
+                gst::info!(
+                    CAT,
+                    imp = self,
+                    "exporting OTLP metrics to {}",
+                    exporter.url
+                );
+                Some(exporter)
+            }
+            Err(err) => {
+                gst::error!(CAT, imp = self, "{err}");
+                eprintln!("rtp-metrics: {err}; metrics are NOT exported over OTLP");
+                None
+            }
+        }
+    }
+}
 
 impl TracerImpl for RtpMetricsTracer {
     const USE_STRUCTURE_PARAMS: bool = true;

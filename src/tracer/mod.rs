@@ -14,6 +14,10 @@ mod imp;
 mod keyframe;
 mod latency;
 mod metrics;
+#[cfg(feature = "otlp")]
+mod otlp;
+#[cfg(feature = "otlp")]
+mod otlp_convert;
 mod packet;
 mod pad;
 mod recent;

@@ -277,3 +277,114 @@ fn histogram_point(h: &HistogramText, stamps: Stamps) -> HistogramDataPoint {
         ..HistogramDataPoint::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STAMPS: Stamps = Stamps {
+        start_ns: 1,
+        now_ns: 2,
+    };
+
+    /// Written by hand after OpenMetrics 1.0 ("Text format", counters, histograms, escapes).
+    const TEXT: &str = concat!(
+        "# HELP rtp2_packets RTP packets pushed on the pad.\n",
+        "# TYPE rtp2_packets counter\n",
+        "rtp2_packets_total{pipeline=\"p\",element=\"a \\\"b\\\" \\\\c\",ssrc=\"7\"} 42\n",
+        "rtp2_packets_total{pipeline=\"p\",element=\"d\",ssrc=\"8\"} 3 # {trace=\"x\"} 1.0\n",
+        "# HELP rtp2_latency_seconds Latency.\n",
+        "# TYPE rtp2_latency_seconds histogram\n",
+        "# UNIT rtp2_latency_seconds seconds\n",
+        "rtp2_latency_seconds_sum{element=\"e\"} 0.5\n",
+        "rtp2_latency_seconds_count{element=\"e\"} 10\n",
+        "rtp2_latency_seconds_bucket{le=\"0.001\",element=\"e\"} 2\n",
+        "rtp2_latency_seconds_bucket{element=\"e\",le=\"0.01\"} 7\n",
+        "rtp2_latency_seconds_bucket{element=\"e\",le=\"+Inf\"} 10\n",
+        "not a sample line\n",
+        "# HELP rtp2_tracked_streams Streams.\n",
+        "# TYPE rtp2_tracked_streams gauge\n",
+        "rtp2_tracked_streams 2.5\n",
+        "# EOF\n",
+    );
+
+    fn attrs(labels: &[KeyValue]) -> Vec<(String, String)> {
+        labels
+            .iter()
+            .map(
+                |kv| match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                    Some(any_value::Value::StringValue(s)) => (kv.key.clone(), s.clone()),
+                    other => panic!("{other:?}"),
+                },
+            )
+            .collect()
+    }
+
+    #[test]
+    fn counters_become_cumulative_monotonic_sums_named_as_scraped() {
+        let metrics = metrics_from_openmetrics(TEXT, STAMPS);
+        let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "rtp2_packets_total",
+                "rtp2_latency_seconds",
+                "rtp2_tracked_streams"
+            ]
+        );
+        let Some(metric::Data::Sum(sum)) = &metrics[0].data else {
+            panic!("{:?}", metrics[0]);
+        };
+        assert!(sum.is_monotonic);
+        assert_eq!(
+            sum.aggregation_temporality,
+            AggregationTemporality::Cumulative as i32
+        );
+        assert_eq!(sum.data_points.len(), 2);
+        let first = &sum.data_points[0];
+        assert_eq!(first.value, Some(number_data_point::Value::AsInt(42)));
+        assert_eq!((first.start_time_unix_nano, first.time_unix_nano), (1, 2));
+        assert_eq!(
+            attrs(&first.attributes),
+            [
+                ("pipeline".into(), "p".into()),
+                ("element".into(), "a \"b\" \\c".into()),
+                ("ssrc".into(), "7".into())
+            ]
+        );
+        assert_eq!(
+            sum.data_points[1].value,
+            Some(number_data_point::Value::AsInt(3))
+        );
+        assert_eq!(metrics[0].description, "RTP packets pushed on the pad.");
+    }
+
+    #[test]
+    fn histograms_get_per_bucket_counts_and_finite_bounds() {
+        let metrics = metrics_from_openmetrics(TEXT, STAMPS);
+        assert_eq!(metrics[1].unit, "s");
+        let Some(metric::Data::Histogram(h)) = &metrics[1].data else {
+            panic!("{:?}", metrics[1]);
+        };
+        let [point] = h.data_points.as_slice() else {
+            panic!("{h:?}");
+        };
+        assert_eq!(attrs(&point.attributes), [("element".into(), "e".into())]);
+        assert_eq!(point.explicit_bounds, [0.001, 0.01]);
+        assert_eq!(point.bucket_counts, [2, 5, 3]);
+        assert_eq!((point.count, point.sum), (10, Some(0.5)));
+    }
+
+    #[test]
+    fn gauges_keep_fractions() {
+        let metrics = metrics_from_openmetrics(TEXT, STAMPS);
+        let Some(metric::Data::Gauge(g)) = &metrics[2].data else {
+            panic!("{:?}", metrics[2]);
+        };
+        assert_eq!(
+            g.data_points[0].value,
+            Some(number_data_point::Value::AsDouble(2.5))
+        );
+        assert!(g.data_points[0].attributes.is_empty());
+    }
+}

@@ -40,7 +40,9 @@ cargo llvm-cov clean --workspace >/dev/null 2>&1 || true
 
 # The tests: a failing test still lets the report be written, then fails the script.
 set +e
-cargo llvm-cov --workspace --locked --no-report --no-fail-fast "$@" 2>&1 | tee target/test-output.txt
+# With the optional OTLP export on (feature otlp): its test, tests/telemetry_otlp.rs, runs in
+# the same build instead of a second one; the tracer without otlp-endpoint behaves the same.
+cargo llvm-cov --workspace --features gst-plugin-rtp2/otlp --locked --no-report --no-fail-fast "$@" 2>&1 | tee target/test-output.txt
 tests_status=${PIPESTATUS[0]}
 set -e
 

@@ -6,8 +6,9 @@
 # WebRTC peer, run headless in a loopback-only network namespace made with unshare and ip);
 # LLVM 19's llvm-cov and llvm-profdata, which read rustc 1.95's coverage profiles, and python3
 # (scripts/coverage.sh); prometheus (promtool and the server of the telemetry tests, which
-# start their own server); linuxptp (ptp4l, the PTP grandmaster of tests/timing_ptp.rs). Does
-# nothing when everything is already installed.
+# start their own server); linuxptp (ptp4l, the PTP grandmaster of tests/timing_ptp.rs);
+# python3-venv and oteltap (PyPI, pinned), the OTLP/HTTP receiver of tests/telemetry_otlp.rs,
+# in its own venv /opt/oteltap. Does nothing when everything is already installed.
 set -euo pipefail
 
 packages=(
@@ -19,7 +20,7 @@ packages=(
   ffmpeg libbcg729-dev meson ninja-build
   valgrind gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
   chromium iproute2 util-linux
-  llvm-19 python3
+  llvm-19 python3 python3-venv
   prometheus
   linuxptp
 )
@@ -42,6 +43,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
   echo "== Debian packages: all present"
+fi
+
+# The OTLP receiver of tests/telemetry_otlp.rs (feature `otlp`), pinned, in its own venv.
+OTELTAP_VERSION=1.0.0
+if ! /opt/oteltap/bin/oteltap --help >/dev/null 2>&1 \
+  || ! /opt/oteltap/bin/pip show oteltap 2>/dev/null | grep -qx "Version: $OTELTAP_VERSION"; then
+  echo "== installing oteltap $OTELTAP_VERSION into /opt/oteltap"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    sudo="sudo"
+  fi
+  $sudo python3 -m venv /opt/oteltap
+  $sudo /opt/oteltap/bin/pip install -q "oteltap==$OTELTAP_VERSION"
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -13,6 +13,8 @@ cargo fmt --all -- --check
 
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo clippy, with the optional OTLP export (feature otlp)"
+cargo clippy --workspace --all-targets --locked --features gst-plugin-rtp2/otlp -- -D warnings
 
 echo "== cargo doc, warning-free (every public item documented, no broken links)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked

@@ -24,6 +24,9 @@ pub(crate) struct Stamps {
     pub now_ns: u64,
 }
 
+/// A sample's labels, in the order of the text.
+type Labels = Vec<(String, String)>;
+
 /// One family being collected from the text.
 #[derive(Debug, Default)]
 struct FamilyText {
@@ -32,14 +35,14 @@ struct FamilyText {
     help: String,
     unit: String,
     /// Counter and gauge points: sample name, labels, value.
-    numbers: Vec<(String, Vec<(String, String)>, f64)>,
+    numbers: Vec<(String, Labels, f64)>,
     /// Histogram series: labels without `le`, cumulative buckets `(le, count)`, sum, count.
     histograms: Vec<HistogramText>,
 }
 
 #[derive(Debug, Default)]
 struct HistogramText {
-    labels: Vec<(String, String)>,
+    labels: Labels,
     buckets: Vec<(f64, u64)>,
     sum: f64,
     count: u64,
@@ -78,7 +81,7 @@ pub(crate) fn metrics_from_openmetrics(text: &str, stamps: Stamps) -> Vec<Metric
 }
 
 /// Splits `name{a="b",…} value [# exemplar]` into its parts, unescaping label values.
-fn parse_sample(line: &str) -> Option<(&str, Vec<(String, String)>, f64)> {
+fn parse_sample(line: &str) -> Option<(&str, Labels, f64)> {
     let name_end = line.find(['{', ' '])?;
     let name = &line[..name_end];
     let mut labels = Vec::new();
@@ -126,7 +129,7 @@ fn parse_value(s: &str) -> Option<f64> {
 }
 
 impl FamilyText {
-    fn add_sample(&mut self, name: &str, mut labels: Vec<(String, String)>, value: f64) {
+    fn add_sample(&mut self, name: &str, mut labels: Labels, value: f64) {
         if self.kind == "histogram" {
             let le = labels
                 .iter()

@@ -71,16 +71,22 @@ fn collect_lines(child: &mut Child) -> Arc<Mutex<Vec<String>>> {
     lines
 }
 
-/// The directory of the `libgstrtp2.so` of this test's build (built with `--features otlp`).
-fn plugin_dir() -> std::path::PathBuf {
+/// A plugin directory holding the `libgstrtp2.so` cargo built with this test binary (same
+/// features: `--features otlp`): cargo leaves it in `deps/` next to the test (it uplifts it
+/// to the profile directory on `cargo build` only), and `deps/` holds other shared objects
+/// the registry should not scan, so the plugin is copied into `dir`.
+fn plugin_dir(dir: &std::path::Path) -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-    assert!(
-        dir.join("libgstrtp2.so").exists(),
-        "no libgstrtp2.so in {}",
-        dir.display()
-    );
-    dir
+    let deps = exe.parent().unwrap();
+    let built = [deps.to_path_buf(), deps.parent().unwrap().to_path_buf()]
+        .into_iter()
+        .map(|d| d.join("libgstrtp2.so"))
+        .find(|so| so.exists())
+        .unwrap_or_else(|| panic!("no libgstrtp2.so next to {}", exe.display()));
+    let plugins = dir.join("plugin");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::copy(&built, plugins.join("libgstrtp2.so")).unwrap();
+    plugins
 }
 
 /// A data point's attribute `key` as a string.
@@ -141,7 +147,7 @@ fn otlp_receiver_gets_packet_counts_and_latency_histograms() {
                  ! audio/x-raw,rate=16000 ! fakesink"
                     .split_whitespace(),
             )
-            .env("GST_PLUGIN_PATH", plugin_dir())
+            .env("GST_PLUGIN_PATH", plugin_dir(&registry.0))
             .env("GST_REGISTRY", registry.0.join("registry.bin"))
             .env(
                 "GST_TRACERS",
@@ -220,7 +226,8 @@ fn otlp_receiver_gets_packet_counts_and_latency_histograms() {
         .max();
     let Some(counted) = counted else {
         panic!(
-            "oteltap got no rtp2_packets_total{{element=pay,pad=src,ssrc=4660,pt=98}} in {} metrics; stderr: {stderr}",
+            "oteltap got no rtp2_packets_total{{element=pay,pad=src,ssrc=4660,pt=98}} in {} metrics \
+             (libgstrtp2.so built without --features otlp?); stderr: {stderr}",
             metrics.len()
         );
     };

@@ -17,7 +17,7 @@ use super::metrics::Families;
 use super::pad::PadProbe;
 use super::server::MetricsServer;
 
-static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+pub(super) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
         "rtp-metrics",
         gst::DebugColorFlags::empty(),

@@ -225,10 +225,12 @@ impl Export {
                     .is_none_or(|t| t.elapsed() >= WARNING_PERIOD)
                 {
                     self.last_warning = Some(Instant::now());
-                    eprintln!(
-                        "rtp-metrics: OTLP export to {} failed ({err}); {} failed so far, the snapshot is dropped, next warning in a minute at most",
+                    let message = format!(
+                        "OTLP export to {} failed ({err}); {} failed so far, the snapshot is dropped, next warning in a minute at most",
                         self.url, self.failures
                     );
+                    gst::warning!(super::imp::CAT, "{message}");
+                    eprintln!("rtp-metrics: {message}");
                 }
             }
         }

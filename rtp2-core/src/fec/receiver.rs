@@ -293,7 +293,10 @@ impl UlpfecReceiver {
     fn decide(&mut self, actions: &mut Actions) {
         let undecided = std::mem::take(&mut self.undecided);
         for s in undecided {
+            // `s` may lie after the held frame's first packet (a late or reordered number):
+            // then no group starts between them (and the range would be inverted).
             let before_group = self.hold_ts.is_some()
+                && s < self.hold_first
                 && self
                     .group_starts
                     .range(s + 1..=self.hold_first)

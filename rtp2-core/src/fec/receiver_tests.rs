@@ -248,3 +248,56 @@ fn output_is_in_order_when_a_frame_waits_for_its_fec() {
     assert!(disconts.is_empty());
     assert_eq!(r.stats().recovered, 3);
 }
+
+/// The inputs of a fuzz crash (CI, `fec` target): a number left undecided after the held
+/// frame's first packet (the last one here, behind a timestamp stepping back) made the
+/// group-start lookup an inverted range, which panicked. Now it is settled like any other.
+#[test]
+fn undecided_number_after_the_held_frame_start_does_not_panic() {
+    fn bytes(hex: &str) -> Vec<u8> {
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0))
+            .collect()
+    }
+    let limits = WindowLimits {
+        max_media: 32,
+        max_fec: 16,
+        max_age: 90_000,
+    };
+    let mut receiver = UlpfecReceiver::new(0x1234, limits);
+    let base = 1u64 << 40;
+    let steps: [(u64, u64, &str, bool); 6] = [
+        (0xffff_fffe, base, "80606e42d120e8f91d19a67b0910", false),
+        (
+            0x1_0000_0000,
+            base + 1,
+            "4cd120e8f91d19a67b7c45a5b9faebaebaebaefbfd7aebaebaebffffffffbaebaebaebaebaebaf",
+            false,
+        ),
+        (
+            0x1_0000_0001,
+            base + 1,
+            "00606e42d120e8f9001d001b922a4d560966173600dd0000400007cf91cffc210268fbbc0002408b00",
+            true,
+        ),
+        (0x1_0000_0002, base + 1, "", false),
+        (
+            0x1_0000_0003,
+            base - 2999,
+            "eb7083d84f4fadde78739c19025d",
+            false,
+        ),
+        (0x1_0000_0005, base - 2999, "015734d88e", true),
+    ];
+    for (seq, ts, hex, fec) in steps {
+        let packet = bytes(hex);
+        let actions = if fec {
+            receiver.on_fec(seq, ts, &packet)
+        } else {
+            receiver.on_media(seq, ts, &packet)
+        };
+        assert!(actions.output.iter().all(|r| r.packet.len() >= 12));
+    }
+    let _ = receiver.finish();
+}

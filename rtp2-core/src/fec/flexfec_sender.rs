@@ -75,6 +75,8 @@ pub struct FlexfecSender {
     seqnum: u16,
     /// The current group or block: whole media packets, consecutive sequence numbers.
     packets: Vec<Vec<u8>>,
+    /// The storage of finished blocks' packets, reused (no allocation per media packet).
+    spare: Vec<Vec<u8>>,
     media_ssrc: u32,
     budget: u64,
     /// Column repairs waiting for their turn, and media packets since the last one left.
@@ -131,6 +133,7 @@ impl FlexfecSender {
             payload_type: payload_type & 0x7f,
             seqnum: first_seqnum,
             packets: Vec::new(),
+            spare: Vec::new(),
             media_ssrc: 0,
             budget: 0,
             paced: VecDeque::new(),
@@ -176,7 +179,10 @@ impl FlexfecSender {
             out = self.flush_unnumbered();
         }
         self.media_ssrc = ssrc;
-        self.packets.push(packet.to_vec());
+        let mut stored = self.spare.pop().unwrap_or_default();
+        stored.clear();
+        stored.extend_from_slice(packet);
+        self.packets.push(stored);
         let n = self.packets.len();
         let marker = packet[1] & 0x80 != 0;
         match self.protection {
@@ -252,7 +258,7 @@ impl FlexfecSender {
 
     fn finish_block(&mut self) {
         self.protected += self.packets.len() as u64;
-        self.packets.clear();
+        self.spare.append(&mut self.packets);
     }
 
     fn emit(
@@ -260,10 +266,12 @@ impl FlexfecSender {
         stream: ProtectedStream,
         indexes: &[usize],
     ) -> Result<Vec<u8>, FlexfecError> {
-        let packets: Vec<&[u8]> = indexes
-            .iter()
-            .filter_map(|&i| self.packets.get(i).map(|p| &p[..]))
-            .collect();
+        let mut packets: Vec<&[u8]> = Vec::with_capacity(indexes.len());
+        packets.extend(
+            indexes
+                .iter()
+                .filter_map(|&i| self.packets.get(i).map(|p| &p[..])),
+        );
         let timestamp = packets
             .last()
             .map_or(0, |p| u32::from_be_bytes([p[4], p[5], p[6], p[7]]));

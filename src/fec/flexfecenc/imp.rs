@@ -80,6 +80,8 @@ struct State {
     sender: Option<FlexfecSender>,
     media_ssrc: Option<u32>,
     fec_ssrc: u32,
+    /// The FEC payload type (the `pt` setting at start), passed through unprotected.
+    fec_pt: u8,
 }
 
 #[derive(Default)]
@@ -251,18 +253,17 @@ impl RtpBaseFilter2Impl for RtpFlexFecEnc {
             sender: Some(sender),
             media_ssrc: None,
             fec_ssrc,
+            fec_pt: s.pt as u8,
         };
         Ok(())
     }
 
     fn handle_packet(&self, packet: &FilterPacket) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let pt = lock(&self.settings).pt;
-        let repairs = if u32::from(packet.payload_type()) == pt {
-            Vec::new()
-        } else {
+        let repairs = {
             let mut state = lock(&self.state);
-            let media = *state.media_ssrc.get_or_insert(packet.ssrc());
-            let ours = media == packet.ssrc() && packet.ssrc() != state.fec_ssrc;
+            let ours = packet.payload_type() != state.fec_pt
+                && *state.media_ssrc.get_or_insert(packet.ssrc()) == packet.ssrc()
+                && packet.ssrc() != state.fec_ssrc;
             match state.sender.as_mut() {
                 Some(sender) if ours => sender.push(packet.data()),
                 _ => Vec::new(),

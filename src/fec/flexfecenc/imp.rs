@@ -32,6 +32,7 @@ struct Settings {
     percentage: u32,
     columns: u32,
     rows: u32,
+    max_frames: u32,
 }
 
 impl Default for Settings {
@@ -45,6 +46,7 @@ impl Default for Settings {
             percentage: 20,
             columns: 10,
             rows: 5,
+            max_frames: 1,
         }
     }
 }
@@ -62,6 +64,7 @@ impl Settings {
             _ => CoreProtection::Flexible {
                 kind: mask_kind(self.mask_type),
                 percentage: self.percentage,
+                max_frames: self.max_frames.clamp(1, 255) as u8,
             },
         }
     }
@@ -156,6 +159,16 @@ impl ObjectImpl for RtpFlexFecEnc {
                     .maximum(255)
                     .default_value(5)
                     .build(),
+                glib::ParamSpecUInt::builder("max-frames")
+                    .nick("Max frames")
+                    .blurb(
+                        "Most frames one group of flexible protection spans (libwebrtc's \
+                         max_fec_frames; 1: every frame protected on its own)",
+                    )
+                    .minimum(1)
+                    .maximum(255)
+                    .default_value(1)
+                    .build(),
                 glib::ParamSpecUInt::builder("protected")
                     .nick("Protected")
                     .blurb("Count of protected packets")
@@ -177,6 +190,7 @@ impl ObjectImpl for RtpFlexFecEnc {
             "percentage" => s.percentage = value.get().unwrap_or(20),
             "columns" => s.columns = value.get().unwrap_or(10),
             "rows" => s.rows = value.get().unwrap_or(5),
+            "max-frames" => s.max_frames = value.get().unwrap_or(1),
             _ => {}
         }
     }
@@ -192,6 +206,7 @@ impl ObjectImpl for RtpFlexFecEnc {
             "percentage" => s.percentage.to_value(),
             "columns" => s.columns.to_value(),
             "rows" => s.rows.to_value(),
+            "max-frames" => s.max_frames.to_value(),
             "protected" => {
                 let p = lock(&self.state).sender.as_ref().map_or(0, |s| s.protected);
                 (p.min(u64::from(u32::MAX)) as u32).to_value()

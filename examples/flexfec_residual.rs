@@ -15,7 +15,9 @@
 //! of both element pairs at 2-D L = D = 10, 30,000 packets of 1,000 bytes, one loss in 30,
 //! total and minus the same harness path through `identity`.
 //! Media SSRC 0 (SMPTE 2022-1 requires it). Run:
-//! `cargo run --release --example flexfec_residual`.
+//! `cargo run --release --example flexfec_residual`. `FLEXFEC_COST_ONLY=1`: the cost table
+//! only; `FLEXFEC_COST_ENC="<element launch line>"`: one encoder run over the cost input and
+//! nothing else, for instruction counts under `valgrind --tool=callgrind` (docs/fec.md).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

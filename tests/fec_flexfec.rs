@@ -360,7 +360,10 @@ fn media_caps_ssrc_limits_recovery_to_that_stream() {
             h.set_src_caps_str(&caps);
             let out = push_all(&mut h, &input);
             let seqs: BTreeSet<u16> = out.iter().map(|p| seq(p)).collect();
-            assert!(seqs.contains(&102), "{format} {caps}: the caps' SSRC recovered");
+            assert!(
+                seqs.contains(&102),
+                "{format} {caps}: the caps' SSRC recovered"
+            );
             assert_eq!(seqs.contains(&2002), recovered == 2, "{format} {caps}");
             let st = stats(&mut h, "rtpflexfecdec2");
             assert_eq!(st.get::<u64>("recovered").unwrap(), recovered, "{st}");

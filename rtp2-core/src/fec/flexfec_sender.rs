@@ -121,7 +121,11 @@ fn group_complete(n: usize, frames: usize, percentage: u32, max_frames: u8) -> b
     }
     let rate = rate_q8(percentage);
     let overhead = (fec_count(n, rate) << 8) / n.max(1);
-    let min_packets = if rate > HIGH_RATE { MIN_PACKETS_HIGH } else { 1 };
+    let min_packets = if rate > HIGH_RATE {
+        MIN_PACKETS_HIGH
+    } else {
+        1
+    };
     // Frames of two packets or more on average: one packet more.
     let min_packets = min_packets + usize::from(n >= 2 * frames);
     overhead.saturating_sub(rate as usize) < MAX_EXCESS && n >= min_packets
@@ -233,7 +237,8 @@ impl FlexfecSender {
                 ..
             } => {
                 self.frames += usize::from(marker);
-                if n >= MAX_GROUP || (marker && group_complete(n, self.frames, percentage, max_frames))
+                if n >= MAX_GROUP
+                    || (marker && group_complete(n, self.frames, percentage, max_frames))
                 {
                     out.extend(self.flush_unnumbered());
                 }

@@ -6,8 +6,8 @@
 
 use super::*;
 use crate::fec::flexfec_receiver::FlexfecReceiver;
-use crate::fec::recovery::WindowLimits;
 use crate::fec::masks::MaskKind;
+use crate::fec::recovery::WindowLimits;
 
 /// A media packet (RFC 3550 §5.1 layout), `marker` on a frame's last packet.
 fn media(seq: u16, marker: bool) -> Vec<u8> {

@@ -327,6 +327,7 @@ fn encoder_as_rtpbin_fec_encoder_sends_its_own_ssrc_with_the_media() {
 fn media_caps_ssrc_limits_recovery_to_that_stream() {
     common::init();
     const OTHER: u32 = 0xbbbb_0001;
+    assert!(CAPS.contains("ssrc=(uint)305419896"));
     for format in FORMATS {
         let enc = |fec_ssrc: u32| {
             format!(
@@ -353,6 +354,12 @@ fn media_caps_ssrc_limits_recovery_to_that_stream() {
         for (caps, recovered, dropped) in [
             (CAPS.to_string(), 1, n_other_fec),
             (CAPS.split(",ssrc=").next().unwrap().to_string(), 2, 0),
+            // Caps naming the repair stream's SSRC (its packets show it): no limit.
+            (
+                CAPS.replace("ssrc=(uint)305419896", "ssrc=(uint)4242"),
+                2,
+                0,
+            ),
         ] {
             let mut h = gst_check::Harness::new_parse(&format!(
                 "rtpflexfecdec2 pt={FLEX_PT} wire-format={format}"

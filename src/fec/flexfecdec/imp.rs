@@ -286,11 +286,19 @@ impl RtpBaseFilter2Impl for RtpFlexFecDec {
                 None => state.last_time,
             };
             state.last_time = time;
+            let fec_ssrc_in_caps = is_fec && state.caps_ssrc == Some(packet.ssrc());
+            if fec_ssrc_in_caps {
+                // The caps named the repair stream's SSRC, not the media's: no limit.
+                state.caps_ssrc = None;
+            }
             let Some(receiver) = state.receiver.as_mut() else {
                 drop(state);
                 self.obj().forward(packet);
                 return Ok(gst::FlowSuccess::Ok);
             };
+            if fec_ssrc_in_caps {
+                receiver.set_protected_ssrc(None);
+            }
             let result = if is_fec {
                 receiver.on_fec(packet.data(), time)
             } else {

@@ -310,6 +310,7 @@ fn main() {
                     Protection::Flexible {
                         kind: MaskKind::Interleaved,
                         percentage: 50,
+                        max_frames: 1,
                     },
                 ),
                 ("row", Protection::Row { l: 4 }),

@@ -215,7 +215,8 @@ fn memory_is_bounded_with_only_repair_packets_for_many_ssrcs() {
         let mut h = gst_check::Harness::new_parse(&format!(
             "rtpflexfecdec2 pt={FLEX_PT} wire-format={format} repair-window-packets=64"
         ));
-        h.set_src_caps_str(CAPS);
+        // No `ssrc` in the caps: every SSRC a repair header names is recovered.
+        h.set_src_caps_str(CAPS.split(",ssrc=").next().unwrap());
         for i in 0..20_000u32 {
             // Each repair packet protects packets 0 and 1 of SSRC i % 10,000, never sent.
             let media_ssrc = 0x1000 + i % 10_000;
@@ -320,4 +321,76 @@ fn encoder_as_rtpbin_fec_encoder_sends_its_own_ssrc_with_the_media() {
     let mut got: Vec<Vec<u8>> = got.into_iter().filter(|p| pt(p) == MEDIA_PT).collect();
     got.sort_by_key(|p| seq(p));
     assert_packets(&got, &media, "every row's loss recovered");
+}
+
+#[test]
+fn media_caps_ssrc_limits_recovery_to_that_stream() {
+    common::init();
+    const OTHER: u32 = 0xbbbb_0001;
+    assert!(CAPS.contains("ssrc=(uint)305419896"));
+    for format in FORMATS {
+        let enc = |fec_ssrc: u32| {
+            format!(
+                "rtpflexfecenc2 pt={FLEX_PT} wire-format={format} protection=row columns=5 \
+                 ssrc={fec_ssrc}"
+            )
+        };
+        let ours = media(2, 5, 100);
+        let mut other = media(2, 5, 2000);
+        for p in &mut other {
+            p[8..12].copy_from_slice(&OTHER.to_be_bytes());
+        }
+        // Packet 2 of each stream is lost; each stream's row repairs can rebuild it.
+        let lose = |stream: Vec<Vec<u8>>, lost: u16| -> Vec<Vec<u8>> {
+            stream
+                .into_iter()
+                .filter(|p| !(pt(p) == MEDIA_PT && seq(p) == lost))
+                .collect()
+        };
+        let mut input = lose(run(&enc(4242), &ours), 102);
+        let other_fec = run(&enc(4343), &other);
+        let n_other_fec = other_fec.iter().filter(|p| pt(p) == FLEX_PT).count() as u64;
+        input.extend(lose(other_fec, 2002));
+        for (caps, recovered, dropped) in [
+            (CAPS.to_string(), 1, n_other_fec),
+            (CAPS.split(",ssrc=").next().unwrap().to_string(), 2, 0),
+            // Caps naming the repair stream's SSRC (its packets show it): no limit.
+            (
+                CAPS.replace("ssrc=(uint)305419896", "ssrc=(uint)4242"),
+                2,
+                0,
+            ),
+        ] {
+            let mut h = gst_check::Harness::new_parse(&format!(
+                "rtpflexfecdec2 pt={FLEX_PT} wire-format={format}"
+            ));
+            h.set_src_caps_str(&caps);
+            let out = push_all(&mut h, &input);
+            let seqs: BTreeSet<u16> = out.iter().map(|p| seq(p)).collect();
+            assert!(
+                seqs.contains(&102),
+                "{format} {caps}: the caps' SSRC recovered"
+            );
+            assert_eq!(seqs.contains(&2002), recovered == 2, "{format} {caps}");
+            let st = stats(&mut h, "rtpflexfecdec2");
+            assert_eq!(st.get::<u64>("recovered").unwrap(), recovered, "{st}");
+            assert_eq!(st.get::<u64>("fec-dropped").unwrap(), dropped, "{st}");
+        }
+    }
+}
+
+#[test]
+fn one_packet_frames_each_get_a_repair_at_50_percent() {
+    common::init();
+    for format in FORMATS {
+        let media = media(10, 1, 300);
+        let stream = run(
+            &format!("rtpflexfecenc2 pt={FLEX_PT} wire-format={format} percentage=50"),
+            &media,
+        );
+        // libwebrtc's rule with max-frames 1: one repair per frame, leaving just ahead of
+        // the packet that completed it (the encoder's order), the frame's own.
+        let order: Vec<bool> = stream.iter().map(|p| pt(p) == FLEX_PT).collect();
+        assert_eq!(order, [true, false].repeat(10), "{format}");
+    }
 }

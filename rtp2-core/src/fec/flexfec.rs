@@ -359,9 +359,10 @@ pub fn repair_packet(
     stream: ProtectedStream,
     packets: &[&[u8]],
 ) -> Result<Vec<u8>, FlexfecError> {
-    let (parity, data) = ParityFields::compute(packets.iter().copied())?;
+    let (parity, longest) = ParityFields::fields_of(packets.iter().copied())?;
     let cc = u8::from(format == WireFormat::Rfc8627);
-    let mut out = Vec::with_capacity(12 + 4 + 32 + data.len());
+    // RTP header, CSRC, the longest repair header (20 + 14 bytes) and the data.
+    let mut out = Vec::with_capacity(12 + 4 + 36 + longest);
     out.push(0x80 | cc);
     out.push(rtp.payload_type & 0x7f);
     out.extend_from_slice(&rtp.seqnum.to_be_bytes());
@@ -375,7 +376,7 @@ pub fn repair_packet(
         streams: vec![stream],
     }
     .write(format, &mut out)?;
-    out.extend_from_slice(&data);
+    ParityFields::append_xor(packets.iter().copied(), longest, &mut out);
     Ok(out)
 }
 

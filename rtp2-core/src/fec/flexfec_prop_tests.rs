@@ -38,7 +38,7 @@ fn within_guarantee(protection: Protection, n: usize, lost: &[bool]) -> Vec<bool
     match protection {
         Protection::Flexible { .. } => {
             // Interleaved masks, one group per frame of `n`: one burst of up to k losses.
-            let k = n * 50 / 100; // the FEC count at 50 % (below)
+            let k = n.div_ceil(2); // the FEC count at 50 % (below): n / 2 rounded up
             if let Some(start) = lost.iter().position(|&l| l) {
                 for k in keep.iter_mut().skip(start).take(k) {
                     *k = true;
@@ -116,7 +116,8 @@ fn protections() -> impl Strategy<Value = Protection> {
     prop_oneof![
         Just(Protection::Flexible {
             kind: MaskKind::Interleaved,
-            percentage: 50
+            percentage: 50,
+            max_frames: 1,
         }),
         (1u8..12).prop_map(|l| Protection::Row { l }),
         (1u8..8, 2u8..8).prop_map(|(l, d)| Protection::Column { l, d }),

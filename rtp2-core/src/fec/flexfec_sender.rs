@@ -6,8 +6,14 @@
 //! unchanged), whole repair packets on the FEC stream's own SSRC, payload type and sequence
 //! numbers come out (RFC 8627 §1.1 and §4.1):
 //!
-//! - **flexible**: per group (a frame, up to the marker bit, at most 48 packets), a share of
-//!   FEC packets given by the overhead percentage, their masks from [`group_masks`];
+//! - **flexible**: per group of whole frames (at most 48 packets), FEC packets in the share
+//!   the overhead percentage gives, their masks from [`group_masks`]. The group rule is
+//!   libwebrtc's (`UlpfecGenerator`, which its FlexFEC sender shares): at a frame's end the
+//!   group is protected once it spans `max_frames` frames, or as soon as the FEC count
+//!   (the percentage of its packets, rounded, at least one) overshoots the percentage by
+//!   less than 50/256 and it holds enough packets (one, or four above 80/256 overhead; one
+//!   more when frames average two packets or more). With `max_frames` 1 every frame is
+//!   protected on its own, however small;
 //! - **row** (1-D non-interleaved, RFC 8627 §1.1.1): one repair packet per `l` consecutive
 //!   packets;
 //! - **column** (1-D interleaved, §1.1.2): per block of `l`×`d` packets, one repair packet
@@ -41,8 +47,10 @@ pub enum Protection {
     Flexible {
         /// The mask layout.
         kind: MaskKind,
-        /// Overhead in percent of media packets (accumulated across groups).
+        /// Overhead in percent of media packets.
         percentage: u32,
+        /// Most frames one group spans (libwebrtc's `max_fec_frames`; 0 counts as 1).
+        max_frames: u8,
     },
     /// One repair packet per `l` consecutive packets.
     Row {
@@ -75,13 +83,52 @@ pub struct FlexfecSender {
     seqnum: u16,
     /// The current group or block: whole media packets, consecutive sequence numbers.
     packets: Vec<Vec<u8>>,
+    /// The storage of finished blocks' packets, reused (no allocation per media packet).
+    spare: Vec<Vec<u8>>,
     media_ssrc: u32,
-    budget: u64,
+    /// Frames (marker bits) in the current flexible group.
+    frames: usize,
     /// Column repairs waiting for their turn, and media packets since the last one left.
     paced: VecDeque<Vec<u8>>,
     since_paced: usize,
     /// Media packets protected so far.
     pub protected: u64,
+}
+
+/// `percentage` as libwebrtc's FEC rate: Q8, 255 at most.
+fn rate_q8(percentage: u32) -> u32 {
+    ((percentage.min(100) * 256 + 50) / 100).min(255)
+}
+
+/// FEC packets for a group of `n` media packets at `rate` (Q8): `n` × `rate` rounded, at
+/// least one when the rate is not zero, at most `n` (libwebrtc's
+/// `ForwardErrorCorrection::NumFecPackets`).
+fn fec_count(n: usize, rate: u32) -> usize {
+    let k = (n * rate as usize + 128) >> 8;
+    if rate > 0 { k.max(1).min(n) } else { 0 }
+}
+
+/// Whether a flexible group of `n` packets in `frames` whole frames gets its FEC packets now
+/// (the rule in the module documentation).
+fn group_complete(n: usize, frames: usize, percentage: u32, max_frames: u8) -> bool {
+    /// Largest overshoot of the actual over the asked overhead, Q8.
+    const MAX_EXCESS: usize = 50;
+    /// Above this rate (Q8), a group holds at least `MIN_PACKETS_HIGH` packets.
+    const HIGH_RATE: u32 = 80;
+    const MIN_PACKETS_HIGH: usize = 4;
+    if frames >= usize::from(max_frames.max(1)) {
+        return true;
+    }
+    let rate = rate_q8(percentage);
+    let overhead = (fec_count(n, rate) << 8) / n.max(1);
+    let min_packets = if rate > HIGH_RATE {
+        MIN_PACKETS_HIGH
+    } else {
+        1
+    };
+    // Frames of two packets or more on average: one packet more.
+    let min_packets = min_packets + usize::from(n >= 2 * frames);
+    overhead.saturating_sub(rate as usize) < MAX_EXCESS && n >= min_packets
 }
 
 fn seq_of(p: &[u8]) -> u16 {
@@ -131,8 +178,9 @@ impl FlexfecSender {
             payload_type: payload_type & 0x7f,
             seqnum: first_seqnum,
             packets: Vec::new(),
+            spare: Vec::new(),
             media_ssrc: 0,
-            budget: 0,
+            frames: 0,
             paced: VecDeque::new(),
             since_paced: 0,
             protected: 0,
@@ -176,12 +224,22 @@ impl FlexfecSender {
             out = self.flush_unnumbered();
         }
         self.media_ssrc = ssrc;
-        self.packets.push(packet.to_vec());
+        let mut stored = self.spare.pop().unwrap_or_default();
+        stored.clear();
+        stored.extend_from_slice(packet);
+        self.packets.push(stored);
         let n = self.packets.len();
         let marker = packet[1] & 0x80 != 0;
         match self.protection {
-            Protection::Flexible { .. } => {
-                if marker || n >= MAX_GROUP {
+            Protection::Flexible {
+                percentage,
+                max_frames,
+                ..
+            } => {
+                self.frames += usize::from(marker);
+                if n >= MAX_GROUP
+                    || (marker && group_complete(n, self.frames, percentage, max_frames))
+                {
                     out.extend(self.flush_unnumbered());
                 }
             }
@@ -230,11 +288,10 @@ impl FlexfecSender {
             return self.paced.drain(..).collect();
         }
         let out = match self.protection {
-            Protection::Flexible { kind, percentage } => {
-                self.budget += n as u64 * u64::from(percentage);
-                let k = (self.budget / 100).min(n as u64) as usize;
-                self.budget -= k as u64 * 100;
-                self.budget = self.budget.min(100 * MAX_GROUP as u64);
+            Protection::Flexible {
+                kind, percentage, ..
+            } => {
+                let k = fec_count(n, rate_q8(percentage));
                 if k == 0 {
                     Vec::new()
                 } else {
@@ -252,7 +309,8 @@ impl FlexfecSender {
 
     fn finish_block(&mut self) {
         self.protected += self.packets.len() as u64;
-        self.packets.clear();
+        self.frames = 0;
+        self.spare.append(&mut self.packets);
     }
 
     fn emit(
@@ -260,10 +318,12 @@ impl FlexfecSender {
         stream: ProtectedStream,
         indexes: &[usize],
     ) -> Result<Vec<u8>, FlexfecError> {
-        let packets: Vec<&[u8]> = indexes
-            .iter()
-            .filter_map(|&i| self.packets.get(i).map(|p| &p[..]))
-            .collect();
+        let mut packets: Vec<&[u8]> = Vec::with_capacity(indexes.len());
+        packets.extend(
+            indexes
+                .iter()
+                .filter_map(|&i| self.packets.get(i).map(|p| &p[..])),
+        );
         let timestamp = packets
             .last()
             .map_or(0, |p| u32::from_be_bytes([p[4], p[5], p[6], p[7]]));
@@ -321,3 +381,7 @@ impl FlexfecSender {
         self.emit(stream, &idx).ok()
     }
 }
+
+#[cfg(test)]
+#[path = "flexfec_sender_tests.rs"]
+mod tests;

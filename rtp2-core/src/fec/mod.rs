@@ -33,12 +33,15 @@ pub mod ulpfec;
 pub(crate) fn xor_into(acc: &mut [u8], data: &[u8]) {
     let n = data.len().min(acc.len());
     let (acc, data) = (&mut acc[..n], &data[..n]);
-    let mut acc_words = acc.chunks_exact_mut(8);
-    let mut data_words = data.chunks_exact(8);
+    // Blocks of 64 bytes as fixed-size arrays, which the compiler turns into vector XORs.
+    let mut acc_words = acc.chunks_exact_mut(64);
+    let mut data_words = data.chunks_exact(64);
     for (a, d) in (&mut acc_words).zip(&mut data_words) {
-        let x = u64::from_ne_bytes(a.try_into().unwrap_or([0; 8]))
-            ^ u64::from_ne_bytes(d.try_into().unwrap_or([0; 8]));
-        a.copy_from_slice(&x.to_ne_bytes());
+        if let (Ok(a), Ok(d)) = (<&mut [u8; 64]>::try_from(a), <&[u8; 64]>::try_from(d)) {
+            for i in 0..64 {
+                a[i] ^= d[i];
+            }
+        }
     }
     for (a, d) in acc_words
         .into_remainder()

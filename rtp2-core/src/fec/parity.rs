@@ -61,20 +61,45 @@ impl ParityFields {
     pub fn compute<'a>(
         packets: impl IntoIterator<Item = &'a [u8]> + Clone,
     ) -> Result<(ParityFields, Vec<u8>), ParityError> {
+        let (fields, longest) = Self::fields_of(packets.clone())?;
+        let mut data = Vec::with_capacity(longest);
+        Self::append_xor(packets, longest, &mut data);
+        Ok((fields, data))
+    }
+
+    /// The parity fields of `packets` (whole RTP packets) and the length of the longest after
+    /// its fixed header: what a repair header needs before its data is computed.
+    pub fn fields_of<'a>(
+        packets: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<(ParityFields, usize), ParityError> {
         let mut longest = None;
-        for p in packets.clone() {
+        let mut fields = ParityFields::default();
+        for p in packets {
             if p.len() < FIXED || p.len() - FIXED > usize::from(u16::MAX) {
                 return Err(ParityError::BadInput);
             }
             longest = Some(longest.unwrap_or(0).max(p.len() - FIXED));
-        }
-        let mut data = vec![0u8; longest.ok_or(ParityError::BadInput)?];
-        let mut fields = ParityFields::default();
-        for p in packets {
             fields.add(p);
-            xor_into(&mut data, &p[FIXED..]);
         }
-        Ok((fields, data))
+        Ok((fields, longest.ok_or(ParityError::BadInput)?))
+    }
+
+    /// Appends to `out` the XOR of the bytes after each fixed header of `packets` (checked
+    /// by [`Self::fields_of`]), zero-padded to `longest`: a repair packet is built in place,
+    /// in one allocation.
+    pub fn append_xor<'a>(
+        packets: impl IntoIterator<Item = &'a [u8]>,
+        longest: usize,
+        out: &mut Vec<u8>,
+    ) {
+        let start = out.len();
+        out.resize(start + longest, 0);
+        let data = &mut out[start..];
+        for p in packets {
+            if let Some(payload) = p.get(FIXED..) {
+                xor_into(data, payload);
+            }
+        }
     }
 
     /// Rebuilds the one protected packet missing from `others` (every other protected

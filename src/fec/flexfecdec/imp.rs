@@ -7,7 +7,8 @@
 //! media packets are forwarded unchanged at once and kept in its bounded windows; a packet
 //! it rebuilds goes out whole (CSRCs, extension and padding as sent) right after the packet
 //! that completed it. Time in the windows is the buffers' PTS in µs (`repair-window`, as
-//! the SDP `repair-window` parameter of RFC 8627 §5.1.1). `GstRTPPacketLost` events from a
+//! the SDP `repair-window` parameter of RFC 8627 §5.1.1). Media caps with an `ssrc` limit
+//! recovery to that SSRC (repair packets for another are counted drops). `GstRTPPacketLost` events from a
 //! jitterbuffer upstream are not passed on: a packet they announce may still be rebuilt,
 //! and what is not shows as a sequence gap downstream.
 
@@ -54,6 +55,8 @@ struct State {
     receiver: Option<FlexfecReceiver>,
     /// FEC payload type from the caps (when `pt` is −1).
     caps_pt: Option<u8>,
+    /// The media SSRC of media caps (their `ssrc` field): the one stream recovered.
+    caps_ssrc: Option<u32>,
     /// Window time (µs of PTS) of the last packet, for packets without a PTS.
     last_time: u64,
 }
@@ -252,6 +255,12 @@ impl RtpBaseFilter2Impl for RtpFlexFecDec {
             let mut state = lock(&self.state);
             if fec_format.is_some() {
                 state.caps_pt = caps_pt;
+            } else {
+                // Media caps name the media SSRC (or none: every SSRC is recovered).
+                state.caps_ssrc = st
+                    .get::<u32>("ssrc")
+                    .ok()
+                    .or_else(|| st.get::<i32>("ssrc").ok().map(|v| v as u32));
             }
             // A new format or window: the receiver starts again (its counters carried over).
             let stats = state.receiver.as_ref().map(|r| r.stats());
@@ -259,6 +268,7 @@ impl RtpBaseFilter2Impl for RtpFlexFecDec {
             if let Some(stats) = stats {
                 receiver.carry_stats(stats);
             }
+            receiver.set_protected_ssrc(state.caps_ssrc);
             state.receiver = Some(receiver);
         }
         self.parent_set_sink_caps(caps)
@@ -276,11 +286,19 @@ impl RtpBaseFilter2Impl for RtpFlexFecDec {
                 None => state.last_time,
             };
             state.last_time = time;
+            let fec_ssrc_in_caps = is_fec && state.caps_ssrc == Some(packet.ssrc());
+            if fec_ssrc_in_caps {
+                // The caps named the repair stream's SSRC, not the media's: no limit.
+                state.caps_ssrc = None;
+            }
             let Some(receiver) = state.receiver.as_mut() else {
                 drop(state);
                 self.obj().forward(packet);
                 return Ok(gst::FlowSuccess::Ok);
             };
+            if fec_ssrc_in_caps {
+                receiver.set_protected_ssrc(None);
+            }
             let result = if is_fec {
                 receiver.on_fec(packet.data(), time)
             } else {

@@ -32,6 +32,7 @@ struct Settings {
     percentage: u32,
     columns: u32,
     rows: u32,
+    max_frames: u32,
 }
 
 impl Default for Settings {
@@ -45,6 +46,7 @@ impl Default for Settings {
             percentage: 20,
             columns: 10,
             rows: 5,
+            max_frames: 1,
         }
     }
 }
@@ -62,6 +64,7 @@ impl Settings {
             _ => CoreProtection::Flexible {
                 kind: mask_kind(self.mask_type),
                 percentage: self.percentage,
+                max_frames: self.max_frames.clamp(1, 255) as u8,
             },
         }
     }
@@ -82,6 +85,8 @@ struct State {
     sender: Option<FlexfecSender>,
     media_ssrc: Option<u32>,
     fec_ssrc: u32,
+    /// The FEC payload type (the `pt` setting at start), passed through unprotected.
+    fec_pt: u8,
 }
 
 #[derive(Default)]
@@ -156,6 +161,16 @@ impl ObjectImpl for RtpFlexFecEnc {
                     .maximum(255)
                     .default_value(5)
                     .build(),
+                glib::ParamSpecUInt::builder("max-frames")
+                    .nick("Max frames")
+                    .blurb(
+                        "Most frames one group of flexible protection spans (libwebrtc's \
+                         max_fec_frames; 1: every frame protected on its own)",
+                    )
+                    .minimum(1)
+                    .maximum(255)
+                    .default_value(1)
+                    .build(),
                 glib::ParamSpecUInt::builder("protected")
                     .nick("Protected")
                     .blurb("Count of protected packets")
@@ -177,6 +192,7 @@ impl ObjectImpl for RtpFlexFecEnc {
             "percentage" => s.percentage = value.get().unwrap_or(20),
             "columns" => s.columns = value.get().unwrap_or(10),
             "rows" => s.rows = value.get().unwrap_or(5),
+            "max-frames" => s.max_frames = value.get().unwrap_or(1),
             _ => {}
         }
     }
@@ -192,6 +208,7 @@ impl ObjectImpl for RtpFlexFecEnc {
             "percentage" => s.percentage.to_value(),
             "columns" => s.columns.to_value(),
             "rows" => s.rows.to_value(),
+            "max-frames" => s.max_frames.to_value(),
             "protected" => {
                 let p = lock(&self.state).sender.as_ref().map_or(0, |s| s.protected);
                 (p.min(u64::from(u32::MAX)) as u32).to_value()
@@ -253,18 +270,17 @@ impl RtpBaseFilter2Impl for RtpFlexFecEnc {
             sender: Some(sender),
             media_ssrc: None,
             fec_ssrc,
+            fec_pt: s.pt as u8,
         };
         Ok(())
     }
 
     fn handle_packet(&self, packet: &FilterPacket) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let pt = lock(&self.settings).pt;
-        let repairs = if u32::from(packet.payload_type()) == pt {
-            Vec::new()
-        } else {
+        let repairs = {
             let mut state = lock(&self.state);
-            let media = *state.media_ssrc.get_or_insert(packet.ssrc());
-            let ours = media == packet.ssrc() && packet.ssrc() != state.fec_ssrc;
+            let ours = packet.payload_type() != state.fec_pt
+                && *state.media_ssrc.get_or_insert(packet.ssrc()) == packet.ssrc()
+                && packet.ssrc() != state.fec_ssrc;
             match state.sender.as_mut() {
                 Some(sender) if ours => sender.push(packet.data()),
                 _ => Vec::new(),

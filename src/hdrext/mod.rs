@@ -63,6 +63,10 @@ pub trait ExtensionBehaviour: Default + Send + 'static {
         unreachable!("no property {name}")
     }
 
+    /// Whether [`Self::value_to_write`] looks at the marker bit: the packet is mapped for it
+    /// only then (a memory map per packet otherwise saved).
+    const USES_MARKER: bool = false;
+
     /// The value to write into the packet made from `input`; `from_meta` is the value an
     /// application put on `input` in this element's custom meta, if any; `marker` is the
     /// packet's RTP marker bit (the last packet of a video frame), `None` if the payloader
@@ -96,9 +100,32 @@ pub struct ExtensionState<B: ExtensionBehaviour> {
     written: AtomicU64,
     read: AtomicU64,
     malformed: AtomicU64,
+    /// The API type of this element's custom meta, learnt once: a buffer is searched for the
+    /// meta by name (a global registry lookup under a lock) only when it has a meta of this
+    /// type, so buffers without one cost an iteration over their metas.
+    meta_api: std::sync::OnceLock<Option<glib::Type>>,
 }
 
 impl<B: ExtensionBehaviour> ExtensionState<B> {
+    /// Whether `buffer` carries this element's custom meta (cheap when it has no meta).
+    fn has_meta(&self, buffer: &gst::BufferRef) -> bool {
+        let mut metas = buffer.iter_meta::<gst::Meta>().peekable();
+        if metas.peek().is_none() {
+            return false;
+        }
+        let api = self.meta_api.get_or_init(|| {
+            let mut probe = gst::Buffer::new();
+            gst::meta::CustomMeta::add(probe.get_mut()?, B::FACTORY)
+                .ok()
+                .map(|m| m.api())
+        });
+        match api {
+            Some(api) => metas.any(|m| m.api() == *api),
+            // Not registered: never on a buffer.
+            None => false,
+        }
+    }
+
     /// The RFC 8285 forms the format can use.
     pub fn supported_flags(&self) -> gst_rtp::RTPHeaderExtensionFlags {
         let mut flags = gst_rtp::RTPHeaderExtensionFlags::TWO_BYTE;
@@ -121,12 +148,14 @@ impl<B: ExtensionBehaviour> ExtensionState<B> {
         // RFC 3550 §5.1: M is the top bit of the second byte. Only the first memory is
         // mapped: mapping a buffer of several memories merges them, and the payloader's
         // pointer into the header would then write into memory the packet no longer has.
-        let marker = (packet.n_memory() > 0)
+        let marker = (B::USES_MARKER && packet.n_memory() > 0)
             .then(|| packet.peek_memory(0).map_readable().ok())
             .flatten()
             .and_then(|m| m.get(1).map(|b| b & 0x80 != 0));
-        let from_meta = gst::meta::CustomMeta::from_buffer(input, B::FACTORY)
-            .ok()
+        let from_meta = self
+            .has_meta(input)
+            .then(|| gst::meta::CustomMeta::from_buffer(input, B::FACTORY).ok())
+            .flatten()
             .and_then(|m| B::from_fields(m.structure()));
         let value = self
             .behaviour
@@ -161,9 +190,13 @@ impl<B: ExtensionBehaviour> ExtensionState<B> {
         match B::Format::decode(data) {
             Ok(value) => {
                 self.read.fetch_add(1, Ordering::Relaxed);
-                match gst::meta::CustomMeta::from_mut_buffer(output, B::FACTORY) {
-                    Ok(mut meta) => B::to_fields(&value, meta.mut_structure()),
-                    Err(_) => {
+                let existing = self.has_meta(output);
+                match existing
+                    .then(|| gst::meta::CustomMeta::from_mut_buffer(output, B::FACTORY).ok())
+                    .flatten()
+                {
+                    Some(mut meta) => B::to_fields(&value, meta.mut_structure()),
+                    None => {
                         if let Ok(mut meta) = gst::meta::CustomMeta::add(output, B::FACTORY) {
                             B::to_fields(&value, meta.mut_structure());
                         }

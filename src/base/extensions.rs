@@ -32,9 +32,15 @@ use rtp2_core::hdrext::{ExtensionForm, element_header, parse_elements};
 /// Largest element payload the two-byte form can carry (RFC 8285 §4.3).
 const MAX_ELEMENT_LEN: usize = 255;
 
+/// Bytes of element data written on the stack (more go to the heap).
+const STACK_BLOCK: usize = 512;
+
+/// The bytes of an extension block, on the stack for the usual few small elements.
+pub type ExtensionBlockData = smallvec::SmallVec<[u8; 64]>;
+
 /// An extension block as written for one packet: (profile, data padded to 32 bits). On the
 /// stack for the usual few small elements.
-pub type ExtensionBlock = (u16, smallvec::SmallVec<[u8; 64]>);
+pub type ExtensionBlock = (u16, ExtensionBlockData);
 
 /// One configured extension with what the writer needs of it every packet, asked once when
 /// the extension is added or its caps change (see [`refresh`]), not per packet.
@@ -44,6 +50,8 @@ pub struct CachedExtension {
     id: u8,
     one_byte: bool,
     max_size: usize,
+    /// The CVO extension: a depayloader looks for an orientation on its outputs only then.
+    orientation: bool,
 }
 
 impl CachedExtension {
@@ -58,11 +66,15 @@ impl CachedExtension {
         // The C API passes the input buffer, but extensions size themselves from their
         // attributes and caps (colorspace: HDR or not), which `refresh` follows.
         let max_size = ext.max_size(&gst::Buffer::new()).min(MAX_ELEMENT_LEN);
+        let orientation = ext
+            .uri()
+            .is_some_and(|u| u.as_str() == crate::base::orientation::CVO_URI);
         Some(CachedExtension {
             ext,
             id,
             one_byte,
             max_size,
+            orientation,
         })
     }
 }
@@ -120,6 +132,11 @@ impl HeaderExtensions {
         gst::Array::new(self.iter().map(|e| e.to_send_value()))
     }
 
+    /// Whether a CVO extension is configured (it reads the orientation into outputs).
+    pub fn reads_orientation(&self) -> bool {
+        self.list.iter().any(|e| e.orientation)
+    }
+
     /// The extension with this id, if any.
     pub fn by_id(&self, id: u8) -> Option<&gst_rtp::RTPHeaderExtension> {
         self.list.iter().find(|e| e.id == id).map(|e| &e.ext)
@@ -150,10 +167,20 @@ impl HeaderExtensions {
         if self.list.is_empty() {
             return None;
         }
-        // Element data back to back; (id, start, len) per written element.
-        let mut data: smallvec::SmallVec<[u8; 64]> = smallvec::SmallVec::new();
+        // Element data back to back, on the stack unless the sizes add up to more;
+        // (id, start, len) per written element.
+        let total: usize = self.list.iter().map(|e| e.max_size).sum();
+        let mut stack = [0u8; STACK_BLOCK];
+        let mut heap = Vec::new();
+        let data: &mut [u8] = if total <= STACK_BLOCK {
+            &mut stack[..total]
+        } else {
+            heap.resize(total, 0);
+            &mut heap
+        };
         let mut elements: smallvec::SmallVec<[(u8, usize, usize); 8]> = smallvec::SmallVec::new();
         let mut form = ExtensionForm::OneByte;
+        let mut pos = 0;
         for entry in self.list.iter() {
             let (id, max) = (entry.id, entry.max_size);
             // Ask for the form the block will most likely use; a larger element switches the
@@ -163,22 +190,22 @@ impl HeaderExtensions {
             } else {
                 gst_rtp::RTPHeaderExtensionFlags::TWO_BYTE
             };
-            let start = data.len();
-            data.resize(start + max, 0);
-            match entry.ext.write(input, flags, output, &mut data[start..]) {
-                Ok(0) => data.truncate(start),
+            match entry
+                .ext
+                .write(input, flags, output, &mut data[pos..pos + max])
+            {
+                Ok(0) => {}
                 Ok(len) => {
                     let len = len.min(max);
-                    data.truncate(start + len);
                     if !entry.one_byte
                         || ExtensionForm::for_element(id, len) != Some(ExtensionForm::OneByte)
                     {
                         form = ExtensionForm::TwoByte;
                     }
-                    elements.push((id, start, len));
+                    elements.push((id, pos, len));
+                    pos += len;
                 }
                 Err(err) => {
-                    data.truncate(start);
                     gst::warning!(
                         crate::CAT,
                         obj = element,
@@ -188,7 +215,9 @@ impl HeaderExtensions {
                 }
             }
         }
-        let mut block = smallvec::SmallVec::new();
+        // The block: element headers and data, padded to 32 bits.
+        let mut block: ExtensionBlockData = smallvec::SmallVec::new();
+        block.reserve(pos + 2 * elements.len() + 3);
         for &(id, start, len) in &elements {
             match element_header(form, id, len) {
                 Ok((header, n)) => {
@@ -205,7 +234,8 @@ impl HeaderExtensions {
         if block.is_empty() {
             return None;
         }
-        block.resize(block.len().div_ceil(4) * 4, 0);
+        let padding = block.len().div_ceil(4) * 4 - block.len();
+        block.extend_from_slice(&[0; 3][..padding]);
         Some((form.profile(), block))
     }
 

@@ -104,6 +104,9 @@ pub struct ExtensionState<B: ExtensionBehaviour> {
     /// meta by name (a global registry lookup under a lock) only when it has a meta of this
     /// type, so buffers without one cost an iteration over their metas.
     meta_api: std::sync::OnceLock<Option<glib::Type>>,
+    /// The registration of this element's custom meta (a `GstMetaInfo` pointer, valid for
+    /// the process), learnt once: adding the meta by name looks it up per packet.
+    meta_info: std::sync::OnceLock<Option<usize>>,
 }
 
 impl<B: ExtensionBehaviour> ExtensionState<B> {
@@ -123,6 +126,41 @@ impl<B: ExtensionBehaviour> ExtensionState<B> {
             Some(api) => metas.any(|m| m.api() == *api),
             // Not registered: never on a buffer.
             None => false,
+        }
+    }
+
+    /// Adds this element's custom meta holding `value` to `buffer`, through the registration
+    /// learnt once (`gst_buffer_add_custom_meta` looks the name up in the global registry,
+    /// under a lock, every time).
+    fn add_meta(&self, value: &B::Format, buffer: &mut gst::BufferRef) {
+        let info = *self.meta_info.get_or_init(|| {
+            let name = std::ffi::CString::new(B::FACTORY).ok()?;
+            // SAFETY: a NUL-terminated name; the returned info lives as long as the process.
+            let info = unsafe { gst::ffi::gst_meta_get_info(name.as_ptr()) };
+            // SAFETY: `info` is non-null and points to a registered meta info.
+            let custom = !info.is_null() && unsafe { gst::ffi::gst_meta_info_is_custom(info) } != 0;
+            custom.then_some(info as usize)
+        });
+        let Some(info) = info else {
+            if let Ok(mut meta) = gst::meta::CustomMeta::add(buffer, B::FACTORY) {
+                B::to_fields(value, meta.mut_structure());
+            }
+            return;
+        };
+        // SAFETY: `info` is the registered info of a custom meta (checked above), so the meta
+        // added is a `GstCustomMeta` whose structure it owns, alive as long as `buffer` is
+        // borrowed mutably here.
+        unsafe {
+            let meta = gst::ffi::gst_buffer_add_meta(
+                buffer.as_mut_ptr(),
+                info as *const gst::ffi::GstMetaInfo,
+                std::ptr::null_mut(),
+            );
+            if meta.is_null() {
+                return;
+            }
+            let s = gst::ffi::gst_custom_meta_get_structure(meta as *mut gst::ffi::GstCustomMeta);
+            B::to_fields(value, gst::StructureRef::from_glib_borrow_mut(s));
         }
     }
 
@@ -196,11 +234,7 @@ impl<B: ExtensionBehaviour> ExtensionState<B> {
                     .flatten()
                 {
                     Some(mut meta) => B::to_fields(&value, meta.mut_structure()),
-                    None => {
-                        if let Ok(mut meta) = gst::meta::CustomMeta::add(output, B::FACTORY) {
-                            B::to_fields(&value, meta.mut_structure());
-                        }
-                    }
+                    None => self.add_meta(&value, output),
                 }
                 self.behaviour.lock().unwrap().on_read(&value, output);
             }

@@ -511,9 +511,7 @@ where
                         ext.uri().unwrap_or_default()
                     );
                 }
-                let Some(entry) = CachedExtension::new(ext) else {
-                    return None;
-                };
+                let entry = CachedExtension::new(ext)?;
                 {
                     let mut extensions = lock(extensions_of(&obj));
                     extensions.add(entry);

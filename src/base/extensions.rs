@@ -27,16 +27,63 @@ use std::sync::{Arc, Mutex};
 use gst::glib;
 use gst::prelude::*;
 use gst_rtp::prelude::*;
-use rtp2_core::hdrext::{ExtensionForm, ExtensionWriter, parse_elements};
+use rtp2_core::hdrext::{ExtensionForm, element_header, parse_elements};
 
 /// Largest element payload the two-byte form can carry (RFC 8285 §4.3).
 const MAX_ELEMENT_LEN: usize = 255;
+
+/// Bytes of element data written on the stack (more go to the heap).
+const STACK_BLOCK: usize = 512;
+
+/// The bytes of an extension block, on the stack for the usual few small elements.
+pub type ExtensionBlockData = smallvec::SmallVec<[u8; 64]>;
+
+/// An extension block as written for one packet: (profile, data padded to 32 bits). On the
+/// stack for the usual few small elements.
+pub type ExtensionBlock = (u16, ExtensionBlockData);
+
+/// One configured extension with what the writer needs of it every packet, asked once when
+/// the extension is added or its caps change (see [`refresh`]), not per packet.
+#[derive(Debug, Clone)]
+pub struct CachedExtension {
+    ext: gst_rtp::RTPHeaderExtension,
+    id: u8,
+    one_byte: bool,
+    max_size: usize,
+    /// The CVO extension: a depayloader looks for an orientation on its outputs only then.
+    orientation: bool,
+}
+
+impl CachedExtension {
+    /// Asks `ext` for its id, forms and maximum size (vfuncs of another object: call without
+    /// an element lock). `None` when its id does not fit a byte (it could never be written
+    /// or read).
+    pub fn new(ext: gst_rtp::RTPHeaderExtension) -> Option<Self> {
+        let id = u8::try_from(ext.id()).ok()?;
+        let one_byte = ext
+            .supported_flags()
+            .contains(gst_rtp::RTPHeaderExtensionFlags::ONE_BYTE);
+        // The C API passes the input buffer, but extensions size themselves from their
+        // attributes and caps (colorspace: HDR or not), which `refresh` follows.
+        let max_size = ext.max_size(&gst::Buffer::new()).min(MAX_ELEMENT_LEN);
+        let orientation = ext
+            .uri()
+            .is_some_and(|u| u.as_str() == crate::base::orientation::CVO_URI);
+        Some(CachedExtension {
+            ext,
+            id,
+            one_byte,
+            max_size,
+            orientation,
+        })
+    }
+}
 
 /// The header extensions of one element, by id: an immutable list, cheap to clone (a
 /// snapshot), replaced as a whole when it changes (see the module's lock rule).
 #[derive(Debug, Default, Clone)]
 pub struct HeaderExtensions {
-    list: Arc<Vec<gst_rtp::RTPHeaderExtension>>,
+    list: Arc<Vec<CachedExtension>>,
     /// The application added or removed extensions since [`Self::take_changed`]: a
     /// payloader renegotiates its caps (read with the snapshot, under the same lock).
     changed: bool,
@@ -49,18 +96,18 @@ impl HeaderExtensions {
     }
 
     /// Adds `ext`, replacing one with the same id (what `add-extension` does).
-    pub fn add(&mut self, ext: gst_rtp::RTPHeaderExtension) {
-        let id = ext.id();
+    pub fn add(&mut self, ext: CachedExtension) {
+        let id = ext.id;
         let list = Arc::make_mut(&mut self.list);
-        list.retain(|e| e.id() != id);
+        list.retain(|e| e.id != id);
         list.push(ext);
-        list.sort_by_key(|e| e.id());
+        list.sort_by_key(|e| e.id);
     }
 
     /// A table of these extensions (ids as they are).
     pub fn from_list(list: Vec<gst_rtp::RTPHeaderExtension>) -> Self {
         HeaderExtensions {
-            list: Arc::new(list),
+            list: Arc::new(list.into_iter().filter_map(CachedExtension::new).collect()),
             changed: false,
         }
     }
@@ -77,98 +124,119 @@ impl HeaderExtensions {
 
     /// The extensions, in id order.
     pub fn iter(&self) -> impl Iterator<Item = &gst_rtp::RTPHeaderExtension> {
-        self.list.iter()
+        self.list.iter().map(|e| &e.ext)
     }
 
     /// The `extensions` property value.
     pub fn to_value_array(&self) -> gst::Array {
-        gst::Array::new(self.list.iter().map(|e| e.to_send_value()))
+        gst::Array::new(self.iter().map(|e| e.to_send_value()))
+    }
+
+    /// Whether a CVO extension is configured (it reads the orientation into outputs).
+    pub fn reads_orientation(&self) -> bool {
+        self.list.iter().any(|e| e.orientation)
     }
 
     /// The extension with this id, if any.
     pub fn by_id(&self, id: u8) -> Option<&gst_rtp::RTPHeaderExtension> {
-        self.list.iter().find(|e| e.id() == u32::from(id))
+        self.list.iter().find(|e| e.id == id).map(|e| &e.ext)
     }
 
-    /// Upper bound of the bytes the extension block adds to a packet made from `input`
-    /// (0 when no extension is configured), used to keep packets within the MTU.
-    pub fn max_overhead(&self, input: &gst::Buffer) -> usize {
+    /// Upper bound of the bytes the extension block adds to a packet (0 when no extension
+    /// is configured), used to keep packets within the MTU.
+    pub fn max_overhead(&self) -> usize {
         if self.list.is_empty() {
             return 0;
         }
         // Two-byte form: 2 header bytes per element; the block has a 4-byte header and is
         // padded to 32 bits (RFC 8285 §4.3, RFC 3550 §5.3.1).
-        let elements: usize = self
-            .list
-            .iter()
-            .map(|e| 2 + e.max_size(input).min(MAX_ELEMENT_LEN))
-            .sum();
+        let elements: usize = self.list.iter().map(|e| 2 + e.max_size).sum();
         4 + elements.div_ceil(4) * 4
     }
 
     /// Lets every extension write its element for the packet `output` made from `input`;
-    /// returns the (profile, data) extension block, or `None` when nothing was written.
+    /// returns the (profile, data) extension block, or `None` when nothing was written. The
+    /// elements are written in place into one stack buffer (no copy, no allocation for the
+    /// usual few small elements).
     pub fn write(
         &self,
         element: &gst::Element,
         input: &gst::Buffer,
         output: &gst::BufferRef,
-    ) -> Option<(u16, Vec<u8>)> {
+    ) -> Option<ExtensionBlock> {
         if self.list.is_empty() {
             return None;
         }
-        let mut scratch = [0u8; MAX_ELEMENT_LEN];
-        let mut elements: Vec<(u8, usize, [u8; MAX_ELEMENT_LEN])> = Vec::new();
+        // Element data back to back, on the stack unless the sizes add up to more;
+        // (id, start, len) per written element.
+        let total: usize = self.list.iter().map(|e| e.max_size).sum();
+        let mut stack = [0u8; STACK_BLOCK];
+        let mut heap = Vec::new();
+        let data: &mut [u8] = if total <= STACK_BLOCK {
+            &mut stack[..total]
+        } else {
+            heap.resize(total, 0);
+            &mut heap
+        };
+        let mut elements: smallvec::SmallVec<[(u8, usize, usize); 8]> = smallvec::SmallVec::new();
         let mut form = ExtensionForm::OneByte;
-        for ext in self.list.iter() {
-            let Ok(id) = u8::try_from(ext.id()) else {
-                continue;
-            };
-            let max = ext.max_size(input).min(MAX_ELEMENT_LEN);
-            let one_byte_ok = ext
-                .supported_flags()
-                .contains(gst_rtp::RTPHeaderExtensionFlags::ONE_BYTE);
+        let mut pos = 0;
+        for entry in self.list.iter() {
+            let (id, max) = (entry.id, entry.max_size);
             // Ask for the form the block will most likely use; a larger element switches the
             // whole block to the two-byte form below.
-            let flags = if one_byte_ok && form == ExtensionForm::OneByte {
+            let flags = if entry.one_byte && form == ExtensionForm::OneByte {
                 gst_rtp::RTPHeaderExtensionFlags::ONE_BYTE
             } else {
                 gst_rtp::RTPHeaderExtensionFlags::TWO_BYTE
             };
-            match ext.write(input, flags, output, &mut scratch[..max]) {
+            match entry
+                .ext
+                .write(input, flags, output, &mut data[pos..pos + max])
+            {
                 Ok(0) => {}
                 Ok(len) => {
                     let len = len.min(max);
-                    if !one_byte_ok
+                    if !entry.one_byte
                         || ExtensionForm::for_element(id, len) != Some(ExtensionForm::OneByte)
                     {
                         form = ExtensionForm::TwoByte;
                     }
-                    let mut data = [0u8; MAX_ELEMENT_LEN];
-                    data[..len].copy_from_slice(&scratch[..len]);
-                    elements.push((id, len, data));
+                    elements.push((id, pos, len));
+                    pos += len;
                 }
                 Err(err) => {
                     gst::warning!(
                         crate::CAT,
                         obj = element,
                         "Header extension {} (id {id}) failed to write: {err}",
-                        ext.uri().unwrap_or_default()
+                        entry.ext.uri().unwrap_or_default()
                     );
                 }
             }
         }
-        let mut writer = ExtensionWriter::new(form);
-        for (id, len, data) in &elements {
-            if let Err(err) = writer.push(*id, &data[..*len]) {
-                gst::warning!(
+        // The block: element headers and data, padded to 32 bits.
+        let mut block: ExtensionBlockData = smallvec::SmallVec::new();
+        block.reserve(pos + 2 * elements.len() + 3);
+        for &(id, start, len) in &elements {
+            match element_header(form, id, len) {
+                Ok((header, n)) => {
+                    block.extend_from_slice(&header[..n]);
+                    block.extend_from_slice(&data[start..start + len]);
+                }
+                Err(err) => gst::warning!(
                     crate::CAT,
                     obj = element,
                     "Dropping header extension element: {err}"
-                );
+                ),
             }
         }
-        writer.finish()
+        if block.is_empty() {
+            return None;
+        }
+        let padding = block.len().div_ceil(4) * 4 - block.len();
+        block.extend_from_slice(&[0; 3][..padding]);
+        Some((form.profile(), block))
     }
 
     /// Reads the extension blocks of the packets an output was made from (in sequence order)
@@ -234,7 +302,7 @@ impl HeaderExtensions {
 
     /// Lets extensions that asked for it update the caps of the non-RTP side.
     pub fn update_non_rtp_caps(&self, caps: &mut gst::CapsRef) {
-        for ext in self.list.iter() {
+        for ext in self.iter() {
             if ext.wants_update_non_rtp_src_caps() {
                 ext.update_non_rtp_src_caps(caps);
                 ext.set_wants_update_non_rtp_src_caps(false);
@@ -246,7 +314,7 @@ impl HeaderExtensions {
     /// the C base class does): the color-space extension, for one, writes nothing without
     /// them. Call on a snapshot, without lock.
     pub fn set_non_rtp_sink_caps(&self, element: &gst::Element, caps: &gst::Caps) {
-        for ext in self.list.iter() {
+        for ext in self.iter() {
             if !ext.set_non_rtp_sink_caps(caps) {
                 gst::warning!(
                     crate::CAT,
@@ -260,7 +328,7 @@ impl HeaderExtensions {
 
     /// Writes an `extmap-N` field for every extension into `caps` (payloader output caps).
     pub fn set_caps_fields(&self, caps: &mut gst::CapsRef) {
-        for ext in self.list.iter() {
+        for ext in self.iter() {
             ext.set_caps_from_attributes(caps);
         }
     }
@@ -309,12 +377,15 @@ pub fn configure_from_caps(
         match ext {
             Some(ext) => {
                 ext.set_id(u32::from(id));
+                let Some(entry) = CachedExtension::new(ext.clone()) else {
+                    continue;
+                };
                 gst::debug!(
                     crate::CAT,
                     obj = element,
                     "Using {uri} for extension id {id}"
                 );
-                lock(extensions).add(ext.clone());
+                lock(extensions).add(entry);
                 added.push(ext);
             }
             None => gst::info!(
@@ -337,7 +408,27 @@ pub fn configure_from_caps(
             );
         }
     }
+    // The attributes may change an extension's size.
+    refresh(extensions);
     added
+}
+
+/// Asks every extension of the table again for its forms and size (after its caps or
+/// attributes changed: renegotiation), without lock; the table is replaced only if nobody
+/// changed it meanwhile (a concurrent `add-extension` caches its own extension anyway).
+pub fn refresh(extensions: &Mutex<HeaderExtensions>) {
+    let snapshot = lock(extensions).clone();
+    if snapshot.is_empty() {
+        return;
+    }
+    let fresh: Vec<CachedExtension> = snapshot
+        .iter()
+        .filter_map(|ext| CachedExtension::new(ext.clone()))
+        .collect();
+    let mut table = lock(extensions);
+    if Arc::ptr_eq(&table.list, &snapshot.list) {
+        table.list = Arc::new(fresh);
+    }
 }
 
 /// The URI of an `extmap-N` caps field: a plain string, or an array
@@ -420,9 +511,10 @@ where
                         ext.uri().unwrap_or_default()
                     );
                 }
+                let entry = CachedExtension::new(ext)?;
                 {
                     let mut extensions = lock(extensions_of(&obj));
-                    extensions.add(ext);
+                    extensions.add(entry);
                     extensions.changed = true;
                 }
                 element.static_pad("src").inspect(|p| p.mark_reconfigure());

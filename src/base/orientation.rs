@@ -25,7 +25,7 @@ use gst_rtp::prelude::*;
 /// The custom meta (and factory) name of the CVO extension element.
 pub(crate) const CVO_META: &str = "rtphdrextcvo";
 /// The CVO extension's URI.
-const CVO_URI: &str = "urn:3gpp:video-orientation";
+pub(crate) const CVO_URI: &str = "urn:3gpp:video-orientation";
 
 /// The `image-orientation` value of a TAG event, if it has one.
 pub(crate) fn orientation_of_tag_event(event: &gst::Event) -> Option<String> {

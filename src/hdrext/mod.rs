@@ -63,6 +63,10 @@ pub trait ExtensionBehaviour: Default + Send + 'static {
         unreachable!("no property {name}")
     }
 
+    /// Whether [`Self::value_to_write`] looks at the marker bit: the packet is mapped for it
+    /// only then (a memory map per packet otherwise saved).
+    const USES_MARKER: bool = false;
+
     /// The value to write into the packet made from `input`; `from_meta` is the value an
     /// application put on `input` in this element's custom meta, if any; `marker` is the
     /// packet's RTP marker bit (the last packet of a video frame), `None` if the payloader
@@ -96,9 +100,70 @@ pub struct ExtensionState<B: ExtensionBehaviour> {
     written: AtomicU64,
     read: AtomicU64,
     malformed: AtomicU64,
+    /// The API type of this element's custom meta, learnt once: a buffer is searched for the
+    /// meta by name (a global registry lookup under a lock) only when it has a meta of this
+    /// type, so buffers without one cost an iteration over their metas.
+    meta_api: std::sync::OnceLock<Option<glib::Type>>,
+    /// The registration of this element's custom meta (a `GstMetaInfo` pointer, valid for
+    /// the process), learnt once: adding the meta by name looks it up per packet.
+    meta_info: std::sync::OnceLock<Option<usize>>,
 }
 
 impl<B: ExtensionBehaviour> ExtensionState<B> {
+    /// Whether `buffer` carries this element's custom meta (cheap when it has no meta).
+    fn has_meta(&self, buffer: &gst::BufferRef) -> bool {
+        let mut metas = buffer.iter_meta::<gst::Meta>().peekable();
+        if metas.peek().is_none() {
+            return false;
+        }
+        let api = self.meta_api.get_or_init(|| {
+            let mut probe = gst::Buffer::new();
+            gst::meta::CustomMeta::add(probe.get_mut()?, B::FACTORY)
+                .ok()
+                .map(|m| m.api())
+        });
+        match api {
+            Some(api) => metas.any(|m| m.api() == *api),
+            // Not registered: never on a buffer.
+            None => false,
+        }
+    }
+
+    /// Adds this element's custom meta holding `value` to `buffer`, through the registration
+    /// learnt once (`gst_buffer_add_custom_meta` looks the name up in the global registry,
+    /// under a lock, every time).
+    fn add_meta(&self, value: &B::Format, buffer: &mut gst::BufferRef) {
+        let info = *self.meta_info.get_or_init(|| {
+            let name = std::ffi::CString::new(B::FACTORY).ok()?;
+            // SAFETY: a NUL-terminated name; the returned info lives as long as the process.
+            let info = unsafe { gst::ffi::gst_meta_get_info(name.as_ptr()) };
+            // SAFETY: `info` is non-null and points to a registered meta info.
+            let custom = !info.is_null() && unsafe { gst::ffi::gst_meta_info_is_custom(info) } != 0;
+            custom.then_some(info as usize)
+        });
+        let Some(info) = info else {
+            if let Ok(mut meta) = gst::meta::CustomMeta::add(buffer, B::FACTORY) {
+                B::to_fields(value, meta.mut_structure());
+            }
+            return;
+        };
+        // SAFETY: `info` is the registered info of a custom meta (checked above), so the meta
+        // added is a `GstCustomMeta` whose structure it owns, alive as long as `buffer` is
+        // borrowed mutably here.
+        unsafe {
+            let meta = gst::ffi::gst_buffer_add_meta(
+                buffer.as_mut_ptr(),
+                info as *const gst::ffi::GstMetaInfo,
+                std::ptr::null_mut(),
+            );
+            if meta.is_null() {
+                return;
+            }
+            let s = gst::ffi::gst_custom_meta_get_structure(meta as *mut gst::ffi::GstCustomMeta);
+            B::to_fields(value, gst::StructureRef::from_glib_borrow_mut(s));
+        }
+    }
+
     /// The RFC 8285 forms the format can use.
     pub fn supported_flags(&self) -> gst_rtp::RTPHeaderExtensionFlags {
         let mut flags = gst_rtp::RTPHeaderExtensionFlags::TWO_BYTE;
@@ -121,12 +186,14 @@ impl<B: ExtensionBehaviour> ExtensionState<B> {
         // RFC 3550 §5.1: M is the top bit of the second byte. Only the first memory is
         // mapped: mapping a buffer of several memories merges them, and the payloader's
         // pointer into the header would then write into memory the packet no longer has.
-        let marker = (packet.n_memory() > 0)
+        let marker = (B::USES_MARKER && packet.n_memory() > 0)
             .then(|| packet.peek_memory(0).map_readable().ok())
             .flatten()
             .and_then(|m| m.get(1).map(|b| b & 0x80 != 0));
-        let from_meta = gst::meta::CustomMeta::from_buffer(input, B::FACTORY)
-            .ok()
+        let from_meta = self
+            .has_meta(input)
+            .then(|| gst::meta::CustomMeta::from_buffer(input, B::FACTORY).ok())
+            .flatten()
             .and_then(|m| B::from_fields(m.structure()));
         let value = self
             .behaviour
@@ -161,13 +228,13 @@ impl<B: ExtensionBehaviour> ExtensionState<B> {
         match B::Format::decode(data) {
             Ok(value) => {
                 self.read.fetch_add(1, Ordering::Relaxed);
-                match gst::meta::CustomMeta::from_mut_buffer(output, B::FACTORY) {
-                    Ok(mut meta) => B::to_fields(&value, meta.mut_structure()),
-                    Err(_) => {
-                        if let Ok(mut meta) = gst::meta::CustomMeta::add(output, B::FACTORY) {
-                            B::to_fields(&value, meta.mut_structure());
-                        }
-                    }
+                let existing = self.has_meta(output);
+                match existing
+                    .then(|| gst::meta::CustomMeta::from_mut_buffer(output, B::FACTORY).ok())
+                    .flatten()
+                {
+                    Some(mut meta) => B::to_fields(&value, meta.mut_structure()),
+                    None => self.add_meta(&value, output),
                 }
                 self.behaviour.lock().unwrap().on_read(&value, output);
             }

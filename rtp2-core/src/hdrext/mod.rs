@@ -204,6 +204,35 @@ pub fn parse_elements(profile: u16, data: &[u8]) -> Result<ExtensionElements<'_>
     })
 }
 
+/// The header bytes of one element of `len` data bytes with this `id` in `form` (the first
+/// `n` bytes of the array: 1 in the one-byte form, 2 in the two-byte form), checking that the
+/// form can carry it (RFC 8285 §4.2, §4.3). For writers that place elements themselves.
+pub fn element_header(
+    form: ExtensionForm,
+    id: u8,
+    len: usize,
+) -> Result<([u8; 2], usize), HdrExtError> {
+    match form {
+        ExtensionForm::OneByte => {
+            if !(1..=14).contains(&id) {
+                return Err(HdrExtError::IdOutOfRange { id, form });
+            }
+            if !(1..=16).contains(&len) {
+                return Err(HdrExtError::LengthOutOfRange { len, form });
+            }
+            Ok(([(id << 4) | (len as u8 - 1), 0], 1))
+        }
+        ExtensionForm::TwoByte => {
+            if id == 0 {
+                return Err(HdrExtError::IdOutOfRange { id, form });
+            }
+            let len8 =
+                u8::try_from(len).map_err(|_| HdrExtError::LengthOutOfRange { len, form })?;
+            Ok(([id, len8], 2))
+        }
+    }
+}
+
 /// Builds an extension block element by element.
 #[derive(Debug, Clone)]
 pub struct ExtensionWriter {
@@ -229,31 +258,8 @@ impl ExtensionWriter {
 
     /// Appends an element, checking that the form can carry it.
     pub fn push(&mut self, id: u8, data: &[u8]) -> Result<(), HdrExtError> {
-        let form = self.form;
-        match form {
-            ExtensionForm::OneByte => {
-                if !(1..=14).contains(&id) {
-                    return Err(HdrExtError::IdOutOfRange { id, form });
-                }
-                if !(1..=16).contains(&data.len()) {
-                    return Err(HdrExtError::LengthOutOfRange {
-                        len: data.len(),
-                        form,
-                    });
-                }
-                self.buf.push((id << 4) | (data.len() as u8 - 1));
-            }
-            ExtensionForm::TwoByte => {
-                if id == 0 {
-                    return Err(HdrExtError::IdOutOfRange { id, form });
-                }
-                let len = u8::try_from(data.len()).map_err(|_| HdrExtError::LengthOutOfRange {
-                    len: data.len(),
-                    form,
-                })?;
-                self.buf.extend_from_slice(&[id, len]);
-            }
-        }
+        let (header, n) = element_header(self.form, id, data.len())?;
+        self.buf.extend_from_slice(&header[..n]);
         self.buf.extend_from_slice(data);
         self.elements += 1;
         Ok(())

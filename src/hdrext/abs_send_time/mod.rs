@@ -10,7 +10,6 @@
 //! `rtphdrextabssendtime` custom meta (field `ntp`, guint64 NTP 32.32), which wins.
 //! Read into the same meta (field `ntp` holds the 24 bits shifted back: seconds modulo 64).
 
-use gst::prelude::*;
 use rtp2_core::hdrext::abs_send_time::AbsSendTime;
 
 use super::ExtensionBehaviour;
@@ -32,10 +31,7 @@ impl ExtensionBehaviour for SendTime {
         from_meta: Option<AbsSendTime>,
         _marker: Option<bool>,
     ) -> Option<AbsSendTime> {
-        from_meta.or_else(|| {
-            let now = gst::SystemClock::obtain().time();
-            Some(AbsSendTime::from_nanos(now.nseconds()))
-        })
+        from_meta.or_else(|| Some(now()))
     }
 
     fn from_fields(s: &gst::StructureRef) -> Option<AbsSendTime> {
@@ -52,11 +48,17 @@ impl ExtensionBehaviour for SendTime {
 /// the network sink's sink pad when queues or pacing sit between payloader and socket.
 /// `false` (and the buffer unchanged) when the packet has no such element.
 pub fn restamp_now(buffer: &mut gst::BufferRef, id: u8) -> bool {
-    let now = gst::SystemClock::obtain().time();
     let Ok(mut map) = buffer.map_writable() else {
         return false;
     };
-    rtp2_core::hdrext::abs_send_time::restamp(&mut map, id, AbsSendTime::from_nanos(now.nseconds()))
+    rtp2_core::hdrext::abs_send_time::restamp(&mut map, id, now())
+}
+
+/// The send time now: the monotonic clock GStreamer's system clock uses by default, read
+/// without the clock object (no `gst_system_clock_obtain` lock and reference per packet);
+/// its microsecond resolution is finer than the format's 2^-18 s.
+fn now() -> AbsSendTime {
+    AbsSendTime::from_nanos(gst::get_timestamp().nseconds())
 }
 
 crate::rtp_header_extension!(

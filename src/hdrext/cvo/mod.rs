@@ -53,6 +53,7 @@ pub struct Cvo {
 }
 
 impl ExtensionBehaviour for Cvo {
+    const USES_MARKER: bool = true;
     type Format = VideoOrientation;
     const FACTORY: &'static str = "rtphdrextcvo";
     const LONG_NAME: &'static str = "RTP video orientation (CVO) header extension";

@@ -77,7 +77,9 @@ impl RtpBaseDepay2 {
                 // The extensions read from a snapshot, without lock.
                 let extensions = lock(&self.extensions).clone();
                 caps_update = extensions.read(self.obj().upcast_ref(), &from.extensions, out);
-                orientation = orientation_of_output(out);
+                if extensions.reads_orientation() {
+                    orientation = orientation_of_output(out);
+                }
             }
             if let Some(latency) = crate::capture_time::latency_of(out) {
                 lock(&self.state)

@@ -90,6 +90,7 @@ impl RtpBasePay2 {
                 lock(&self.state).sink_caps = Some(caps.clone());
                 let extensions = lock(&self.extensions).clone();
                 extensions.set_non_rtp_sink_caps(self.obj().upcast_ref(), &caps);
+                crate::base::extensions::refresh(&self.extensions);
                 let ok = (self.vfuncs().set_sink_caps)(&self.obj(), &caps);
                 if !ok {
                     gst::warning!(crate::CAT, imp = self, "Cannot handle input caps {caps}");

@@ -94,7 +94,7 @@ impl RtpBasePay2 {
                 {
                     let len = len + 4 + block.len();
                     let written = write_header_memory(output.make_mut(), len, len, |mem| {
-                        write_packet_header(mem, fixed, &csrcs, Some((profile, &block)), prefix)
+                        write_packet_header(mem, fixed, &csrcs, Some((profile, &block[..])), prefix)
                     });
                     if let Err(err) = written {
                         gst::warning!(crate::CAT, imp = self, "Header extension dropped: {err}");

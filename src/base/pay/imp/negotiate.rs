@@ -28,7 +28,7 @@ impl RtpBasePay2 {
             self.renegotiate();
             extensions = snapshot(&lock(&self.extensions));
         }
-        let ext_overhead = input.map(|b| extensions.as_ref().map_or(0, |e| e.max_overhead(b)));
+        let ext_overhead = input.map(|_| extensions.as_ref().map_or(0, |e| e.max_overhead()));
         let has_extensions = extensions.is_some();
         let allowed = self.vfuncs().allowed_meta_tags;
         let has_metas = input.is_some_and(|b| has_copyable_meta(b, allowed));
@@ -170,6 +170,7 @@ impl RtpBasePay2 {
         if let Some(sink_caps) = sink_caps {
             let added = HeaderExtensions::from_list(added);
             added.set_non_rtp_sink_caps(element.upcast_ref(), &sink_caps);
+            crate::base::extensions::refresh(&self.extensions);
         }
         let extensions = lock(&self.extensions).clone();
         extensions.set_caps_fields(out.make_mut());

@@ -10,10 +10,12 @@ plugin=$(gst-inspect-1.0 rtp2)
 expected=$(grep -oE '`rtp[a-z0-9]+2`' README.md | tr -d '`' | sort -u)
 [ -n "$expected" ] || { echo "README lists no element" >&2; exit 1; }
 for element in $expected; do
-  echo "$plugin" | grep -q "  $element: " || { echo "plugin rtp2 lacks $element" >&2; exit 1; }
+  # Here-strings, not `echo | grep -q`: grep -q exits at the first match, and under pipefail
+  # the echo's SIGPIPE would fail the check at random.
+  grep -q "  $element: " <<<"$plugin" || { echo "plugin rtp2 lacks $element" >&2; exit 1; }
   out=$(gst-inspect-1.0 "$element")
   for section in "Pad Templates:" "Element Properties:" "Long-name"; do
-    echo "$out" | grep -q "$section" || { echo "$element: no '$section'" >&2; exit 1; }
+    grep -q "$section" <<<"$out" || { echo "$element: no '$section'" >&2; exit 1; }
   done
   echo "ok: $element"
 done

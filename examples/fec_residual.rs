@@ -22,29 +22,16 @@ const FRAMES: usize = 20_000;
 /// Extended sequence number of each frame's first packet in its own window.
 const WINDOW_BASE: u64 = 1 << 20;
 const OVERHEADS: [u64; 4] = [10, 20, 33, 50];
+#[path = "common/loss.rs"]
+mod loss;
+use loss::{Loss, Rng, draw_from};
+
 const KINDS: [(&str, MaskKind); 4] = [
     ("contiguous (C)", MaskKind::Contiguous),
     ("interleaved", MaskKind::Interleaved),
     ("random", MaskKind::Random),
     ("bursty", MaskKind::Bursty),
 ];
-
-struct Rng(u64);
-impl Rng {
-    fn unit(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Loss {
-    Random(f64),
-    /// Gilbert–Elliott: average loss, mean burst length (all lost in the bad state).
-    Bursty(f64, f64),
-}
 
 const LOSSES: [(&str, Loss); 5] = [
     ("random 1%", Loss::Random(0.01)),
@@ -56,23 +43,7 @@ const LOSSES: [(&str, Loss); 5] = [
 
 /// One loss decision per packet sent, from a fixed seed.
 fn draw(loss: Loss, n: usize) -> Vec<bool> {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let mut bad = false;
-    (0..n)
-        .map(|_| match loss {
-            Loss::Random(p) => rng.unit() < p,
-            Loss::Bursty(p, burst) => {
-                let leave_bad = 1.0 / burst;
-                let enter_bad = p * leave_bad / (1.0 - p);
-                bad = if bad {
-                    rng.unit() >= leave_bad
-                } else {
-                    rng.unit() < enter_bad
-                };
-                bad
-            }
-        })
-        .collect()
+    draw_from(Rng(0x9e37_79b9_7f4a_7c15), loss, n)
 }
 
 fn packet(seq: u16, i: usize) -> Vec<u8> {

@@ -52,27 +52,14 @@ const FRAMES: usize = 400;
 const CAPS: &str =
     "application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96,ssrc=(uint)0";
 const FLEX_PT: u8 = 118;
+#[path = "common/loss.rs"]
+mod loss;
+use loss::{Loss, Rng, draw_from};
+
 /// Alternating rounds of the cost runs (the best of each kept).
 const ROUNDS: usize = 9;
 /// Loss draws per configuration (the table shows the mean).
 const SEEDS: u64 = 8;
-
-struct Rng(u64);
-impl Rng {
-    fn unit(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Loss {
-    Random(f64),
-    /// Gilbert–Elliott: average loss, mean burst length (all lost in the bad state).
-    Bursty(f64, f64),
-}
 
 /// One loss decision per packet sent, from fixed seed `seed`.
 fn draw(loss: Loss, n: usize, seed: u64) -> Vec<bool> {
@@ -80,22 +67,7 @@ fn draw(loss: Loss, n: usize, seed: u64) -> Vec<bool> {
     for _ in 0..8 {
         rng.unit();
     }
-    let mut bad = false;
-    (0..n)
-        .map(|_| match loss {
-            Loss::Random(p) => rng.unit() < p,
-            Loss::Bursty(p, burst) => {
-                let leave_bad = 1.0 / burst;
-                let enter_bad = p * leave_bad / (1.0 - p);
-                bad = if bad {
-                    rng.unit() >= leave_bad
-                } else {
-                    rng.unit() < enter_bad
-                };
-                bad
-            }
-        })
-        .collect()
+    draw_from(rng, loss, n)
 }
 
 fn media(frames: usize, payload: usize) -> Vec<gst::Buffer> {

@@ -41,6 +41,34 @@ pub(crate) fn rtp_pad_templates() -> Vec<gst::PadTemplate> {
     .collect()
 }
 
+/// `ElementImpl` of an FEC element: its metadata and the RTP sink/src templates
+/// ([`rtp_pad_templates`]), the same for every element of this family.
+macro_rules! fec_element_impl {
+    ($ty:ty, $long_name:expr, $klass:expr, $description:expr) => {
+        impl ElementImpl for $ty {
+            fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+                static META: std::sync::LazyLock<gst::subclass::ElementMetadata> =
+                    std::sync::LazyLock::new(|| {
+                        gst::subclass::ElementMetadata::new(
+                            $long_name,
+                            $klass,
+                            $description,
+                            "gst-plugin-rtp2",
+                        )
+                    });
+                Some(&META)
+            }
+
+            fn pad_templates() -> &'static [gst::PadTemplate] {
+                static T: std::sync::LazyLock<Vec<gst::PadTemplate>> =
+                    std::sync::LazyLock::new(crate::fec::rtp_pad_templates);
+                T.as_ref()
+            }
+        }
+    };
+}
+pub(crate) use fec_element_impl;
+
 /// `header` (an input packet's header bytes: fixed header, CSRCs, extension) with payload
 /// type `payload_type` and sequence number `seqnum`, followed by `payload`; flags,
 /// timestamps and metas from `input`, padding bit cleared. For packets whose payload the

@@ -194,24 +194,12 @@ impl ObjectImpl for RtpFlexFecDec {
 
 impl GstObjectImpl for RtpFlexFecDec {}
 
-impl ElementImpl for RtpFlexFecDec {
-    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
-        static META: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
-            gst::subclass::ElementMetadata::new(
-                "RTP FlexFEC Decoder",
-                "Codec/Depayloader/Network/RTP",
-                "Recovers RTP packets from FlexFEC repair packets (flexfec-03 or RFC 8627)",
-                "gst-plugin-rtp2",
-            )
-        });
-        Some(&META)
-    }
-
-    fn pad_templates() -> &'static [gst::PadTemplate] {
-        static T: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(super::super::rtp_pad_templates);
-        T.as_ref()
-    }
-}
+crate::fec::fec_element_impl!(
+    RtpFlexFecDec,
+    "RTP FlexFEC Decoder",
+    "Codec/Depayloader/Network/RTP",
+    "Recovers RTP packets from FlexFEC repair packets (flexfec-03 or RFC 8627)"
+);
 
 impl RtpBaseFilter2Impl for RtpFlexFecDec {
     fn start(&self) -> Result<(), gst::ErrorMessage> {

@@ -220,24 +220,12 @@ impl ObjectImpl for RtpFlexFecEnc {
 
 impl GstObjectImpl for RtpFlexFecEnc {}
 
-impl ElementImpl for RtpFlexFecEnc {
-    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
-        static META: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
-            gst::subclass::ElementMetadata::new(
-                "RTP FlexFEC Encoder",
-                "Codec/Payloader/Network/RTP",
-                "Adds FlexFEC repair packets (flexfec-03 or RFC 8627) on an SSRC of their own",
-                "gst-plugin-rtp2",
-            )
-        });
-        Some(&META)
-    }
-
-    fn pad_templates() -> &'static [gst::PadTemplate] {
-        static T: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(super::super::rtp_pad_templates);
-        T.as_ref()
-    }
-}
+crate::fec::fec_element_impl!(
+    RtpFlexFecEnc,
+    "RTP FlexFEC Encoder",
+    "Codec/Payloader/Network/RTP",
+    "Adds FlexFEC repair packets (flexfec-03 or RFC 8627) on an SSRC of their own"
+);
 
 impl RtpBaseFilter2Impl for RtpFlexFecEnc {
     fn start(&self) -> Result<(), gst::ErrorMessage> {

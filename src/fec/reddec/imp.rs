@@ -104,24 +104,12 @@ impl ObjectImpl for RtpRedDec {
 
 impl GstObjectImpl for RtpRedDec {}
 
-impl ElementImpl for RtpRedDec {
-    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
-        static META: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
-            gst::subclass::ElementMetadata::new(
-                "Redundant Audio Data (RED) Decoder",
-                "Codec/Depayloader/Network/RTP",
-                "Decode Redundant Audio Data (RED, RFC 2198)",
-                "gst-plugin-rtp2",
-            )
-        });
-        Some(&META)
-    }
-
-    fn pad_templates() -> &'static [gst::PadTemplate] {
-        static T: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(super::super::rtp_pad_templates);
-        T.as_ref()
-    }
-}
+crate::fec::fec_element_impl!(
+    RtpRedDec,
+    "Redundant Audio Data (RED) Decoder",
+    "Codec/Depayloader/Network/RTP",
+    "Decode Redundant Audio Data (RED, RFC 2198)"
+);
 
 /// A plain 12-byte header (RFC 3550 §5.1) for a redundant block sent as a packet.
 fn block_header(payload_type: u8, seqnum: u16, timestamp: u32, ssrc: u32) -> [u8; 12] {

@@ -131,24 +131,12 @@ impl ObjectImpl for RtpRedEnc {
 
 impl GstObjectImpl for RtpRedEnc {}
 
-impl ElementImpl for RtpRedEnc {
-    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
-        static META: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
-            gst::subclass::ElementMetadata::new(
-                "Redundant Audio Data (RED) Encoder",
-                "Codec/Payloader/Network/RTP",
-                "Encode Redundant Audio Data (RED, RFC 2198)",
-                "gst-plugin-rtp2",
-            )
-        });
-        Some(&META)
-    }
-
-    fn pad_templates() -> &'static [gst::PadTemplate] {
-        static T: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(super::super::rtp_pad_templates);
-        T.as_ref()
-    }
-}
+crate::fec::fec_element_impl!(
+    RtpRedEnc,
+    "Redundant Audio Data (RED) Encoder",
+    "Codec/Payloader/Network/RTP",
+    "Encode Redundant Audio Data (RED, RFC 2198)"
+);
 
 impl RtpBaseFilter2Impl for RtpRedEnc {
     fn start(&self) -> Result<(), gst::ErrorMessage> {

@@ -303,24 +303,12 @@ impl ObjectImpl for RtpUlpFecDec {
 
 impl GstObjectImpl for RtpUlpFecDec {}
 
-impl ElementImpl for RtpUlpFecDec {
-    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
-        static META: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
-            gst::subclass::ElementMetadata::new(
-                "RTP FEC Decoder (ULPFEC)",
-                "Codec/Depayloader/Network/RTP",
-                "Decodes RTP FEC (RFC 5109) carried inside the media stream",
-                "gst-plugin-rtp2",
-            )
-        });
-        Some(&META)
-    }
-
-    fn pad_templates() -> &'static [gst::PadTemplate] {
-        static T: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(super::super::rtp_pad_templates);
-        T.as_ref()
-    }
-}
+crate::fec::fec_element_impl!(
+    RtpUlpFecDec,
+    "RTP FEC Decoder (ULPFEC)",
+    "Codec/Depayloader/Network/RTP",
+    "Decodes RTP FEC (RFC 5109) carried inside the media stream"
+);
 
 impl RtpBaseFilter2Impl for RtpUlpFecDec {
     fn start(&self) -> Result<(), gst::ErrorMessage> {

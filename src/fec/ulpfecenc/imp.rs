@@ -247,24 +247,12 @@ impl ObjectImpl for RtpUlpFecEnc {
 
 impl GstObjectImpl for RtpUlpFecEnc {}
 
-impl ElementImpl for RtpUlpFecEnc {
-    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
-        static META: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
-            gst::subclass::ElementMetadata::new(
-                "RTP FEC Encoder (ULPFEC)",
-                "Codec/Payloader/Network/RTP",
-                "Encodes RTP FEC (RFC 5109) inside the media stream",
-                "gst-plugin-rtp2",
-            )
-        });
-        Some(&META)
-    }
-
-    fn pad_templates() -> &'static [gst::PadTemplate] {
-        static T: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(super::super::rtp_pad_templates);
-        T.as_ref()
-    }
-}
+crate::fec::fec_element_impl!(
+    RtpUlpFecEnc,
+    "RTP FEC Encoder (ULPFEC)",
+    "Codec/Payloader/Network/RTP",
+    "Encodes RTP FEC (RFC 5109) inside the media stream"
+);
 
 impl RtpBaseFilter2Impl for RtpUlpFecEnc {
     fn start(&self) -> Result<(), gst::ErrorMessage> {

@@ -11,6 +11,7 @@ pub mod depay;
 mod depay_element;
 pub mod encoder_caps;
 pub mod pay;
+mod pay_element;
 mod pay_flags;
 
 use std::collections::BTreeMap;

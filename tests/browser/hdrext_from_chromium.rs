@@ -53,8 +53,8 @@ fn meta_u64(b: &gst::BufferRef, meta: &str, field: &str) -> Option<u64> {
 /// `extmap-N` caps. Chromium 156 answers all five and writes three of them, with sane
 /// values: abs-send-time on every frame, advancing with the wall clock; abs-capture-time
 /// about once a second, within 1 s of our clock (same machine); CVO on the key frames,
-/// arriving as the `image-orientation` tag `rotate-0` (the fake camera is upright: a rotated
-/// track needs a camera that reports a rotation, which headless Chromium has not).
+/// arriving as the `image-orientation` tag `rotate-0` (the fake camera is upright; a rotated
+/// track is [`chromium_rotated_track_arrives_as_orientation_tag`]).
 /// toffset and playout-delay, though answered, were on no packet in 8 s (libwebrtc sends the
 /// playout delay only for a track given one); they are checked when present, their absence
 /// printed.
@@ -200,6 +200,95 @@ fn chromium_extensions_read_by_ours() {
     for (min, max) in &read.delays {
         assert!(min <= max && *max <= 40_950, "playout delay {min}..{max}");
     }
+    let errors: Vec<String> = errors_and_warnings(&messages)
+        .into_iter()
+        .filter(|m| m.starts_with("error"))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    stop(pipeline, peer);
+}
+
+/// The width and height of `pad`'s current caps.
+fn size_of(pad: &gst::Pad) -> Option<(i32, i32)> {
+    let caps = pad.current_caps()?;
+    let s = caps.structure(0)?;
+    Some((s.get("width").ok()?, s.get("height").ok()?))
+}
+
+/// A rotated track from Chromium: the page marks its 320×240 camera frames as rotated 90°
+/// clockwise (a WebCodecs `VideoFrame` rotation through a track generator, what a phone
+/// camera reports). With CVO negotiated, libwebrtc sends the frames unrotated and the
+/// rotation in CVO; our extension element turns it into the `image-orientation` tag
+/// `rotate-90` after `rtph264depay2`, and `videoflip video-direction=auto` after the decoder
+/// turns the 320×240 pictures into 240×320.
+#[test]
+fn chromium_rotated_track_arrives_as_orientation_tag() {
+    let test = "hdrext_from_chromium::chromium_rotated_track_arrives_as_orientation_tag";
+    if !enter_browser_test(test) {
+        return;
+    }
+    let (pipeline, webrtc) = launch("webrtcbin name=webrtc bundle-policy=max-bundle");
+    receive_only(
+        &webrtc,
+        &format!(
+            "{},packetization-mode=(string)1,profile-level-id=(string)42e01f,\
+             extmap-3=(string){CVO}",
+            h264_caps(true)
+        ),
+    );
+    let tags = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (weak, t) = (pipeline.downgrade(), tags.clone());
+    webrtc.connect_pad_added(move |_, pad| {
+        let Some(pipeline) = weak.upgrade() else {
+            return;
+        };
+        if pad.direction() != gst::PadDirection::Src || media_of(pad) != "video" {
+            return;
+        }
+        let bin = link_bin(
+            &pipeline,
+            pad,
+            "rtph264depay2 name=vdepay ! avdec_h264 name=dec ! \
+             videoflip name=flip video-direction=auto ! fakesink sync=false",
+        );
+        let out = bin.by_name("vdepay").unwrap().static_pad("src").unwrap();
+        let t = t.clone();
+        out.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
+            if let Some(ev) = info.event()
+                && let gst::EventView::Tag(tag) = ev.view()
+                && let Some(o) = tag.tag().get::<gst::tags::ImageOrientation>()
+            {
+                t.lock().unwrap().push(o.get().to_owned());
+            }
+            gst::PadProbeReturn::Ok
+        });
+    });
+    let messages = bus_messages(&pipeline);
+    play(&pipeline);
+    let mut options = Options::new(test);
+    options.rotate_video = Some(90);
+    let peer = BrowserPeer::connect(&webrtc, options, CONNECT).expect("connected");
+    std::thread::sleep(Duration::from_secs(6));
+    let pad = |element: &str, name: &str| {
+        pipeline
+            .by_name(element)
+            .unwrap_or_else(|| panic!("{element}: no video arrived"))
+            .static_pad(name)
+            .unwrap()
+    };
+    let decoded = size_of(&pad("dec", "src"));
+    let shown = size_of(&pad("flip", "src"));
+    let _ = pipeline.set_state(gst::State::Paused);
+    let tags = std::mem::take(&mut *tags.lock().unwrap());
+    println!(
+        "FIGURES chromium rotated track: answered CVO {}; tags {tags:?}; decoded {decoded:?}, \
+         after videoflip {shown:?}",
+        peer.answer.contains(CVO)
+    );
+    assert!(peer.answer.contains(CVO), "Chromium did not answer CVO");
+    assert!(tags.iter().any(|t| t == "rotate-90"), "tags {tags:?}");
+    assert_eq!(decoded, Some((320, 240)), "sent unrotated");
+    assert_eq!(shown, Some((240, 320)), "rotated for display");
     let errors: Vec<String> = errors_and_warnings(&messages)
         .into_iter()
         .filter(|m| m.starts_with("error"))

@@ -58,6 +58,10 @@ pub struct Options {
     pub browser_offers: bool,
     /// The direction of the page's transceivers when it offers (`sendrecv`, `sendonly`).
     pub offer_direction: String,
+    /// Clockwise degrees (90, 180, 270) the page marks its camera frames as rotated by (a
+    /// WebCodecs `VideoFrame` rotation through a track generator, as a phone camera reports
+    /// its orientation); `None` sends the camera as it is.
+    pub rotate_video: Option<u32>,
 }
 
 impl Options {
@@ -73,6 +77,7 @@ impl Options {
             launch: true,
             browser_offers: false,
             offer_direction: "sendrecv".into(),
+            rotate_video: None,
         }
     }
 }
@@ -208,6 +213,7 @@ impl BrowserPeer {
             "insertable": options.insertable_streams,
             "browserOffers": options.browser_offers,
             "offerDirection": options.offer_direction,
+            "rotateVideo": options.rotate_video,
         });
         let signalling = Signalling::start(config)?;
         let log = artifacts_dir().join(format!("{}-chromium.log", options.name));

@@ -55,6 +55,24 @@ function passFrames(endpoint, kind) {
   readable.pipeThrough(transform).pipeTo(writable).catch((e) => page.errors.push(String(e)));
 }
 
+// The camera track with every frame marked as rotated by `degrees` clockwise (the WebCodecs
+// VideoFrame rotation, what a phone camera reports): libwebrtc then sends the frames as they
+// are with the rotation in the CVO header extension when it is negotiated.
+function rotated(track, degrees) {
+  const processor = new MediaStreamTrackProcessor({ track });
+  const generator = new MediaStreamTrackGenerator({ kind: 'video' });
+  const rotate = new TransformStream({
+    transform(frame, controller) {
+      const out = new VideoFrame(frame, { rotation: degrees });
+      frame.close();
+      controller.enqueue(out);
+    },
+  });
+  processor.readable.pipeThrough(rotate).pipeTo(generator.writable)
+    .catch((e) => page.errors.push(`rotate: ${e}`));
+  return generator;
+}
+
 function attach(track) {
   if (track.kind === 'video') {
     document.getElementById('remote').srcObject = new MediaStream([track]);
@@ -173,6 +191,12 @@ async function main() {
   const local = await navigator.mediaDevices.getUserMedia({
     audio: true, video: { width: 320, height: 240, frameRate: 15 },
   }).catch((e) => { page.errors.push(`getUserMedia: ${e}`); return new MediaStream(); });
+  if (config.rotateVideo) {
+    for (const track of local.getVideoTracks()) {
+      local.removeTrack(track);
+      local.addTrack(rotated(track, config.rotateVideo));
+    }
+  }
   document.getElementById('local').srcObject = local;
   const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', encodedInsertableStreams: insertable });
   pc.ontrack = (e) => {

@@ -48,32 +48,38 @@ fn meta_u64(b: &gst::BufferRef, meta: &str, field: &str) -> Option<u64> {
     m.structure().get::<u64>(field).ok()
 }
 
-/// Chromium's camera (H.264) into webrtcbin, whose offer lists CVO, abs-send-time, toffset,
-/// abs-capture-time and playout-delay; `rtph264depay2` creates our elements from the
-/// `extmap-N` caps. Chromium 156 answers all five and writes three of them, with sane
-/// values: abs-send-time on every frame, advancing with the wall clock; abs-capture-time
-/// about once a second, within 1 s of our clock (same machine); CVO on the key frames,
-/// arriving as the `image-orientation` tag `rotate-0` (the fake camera is upright; a rotated
-/// track is [`chromium_rotated_track_arrives_as_orientation_tag`]).
-/// toffset and playout-delay, though answered, were on no packet in 8 s (libwebrtc sends the
-/// playout delay only for a track given one); they are checked when present, their absence
-/// printed.
-#[test]
-fn chromium_extensions_read_by_ours() {
-    let test = "hdrext_from_chromium::chromium_extensions_read_by_ours";
-    if !enter_browser_test(test) {
-        return;
-    }
+/// What a call with Chromium's camera (H.264) gave: our depayloader's outputs, the
+/// extensions Chromium answered, our extension elements with their stats.
+struct FromChromium {
+    read: Read,
+    answered: Vec<&'static str>,
+    factories: Vec<String>,
+}
+
+/// Chromium's camera (H.264) into webrtcbin for `seconds`, its offer listing `uris` (ids 3,
+/// 4, … after transport-wide cc at 1 when `twcc`); `rtph264depay2` creates our elements from
+/// the `extmap-N` caps. `flags` go to Chromium (field trials). No error on the bus.
+fn read_from_chromium(
+    test: &str,
+    uris: &[&'static str],
+    twcc: bool,
+    flags: &[&str],
+    seconds: u64,
+) -> FromChromium {
     let (pipeline, webrtc) = launch("webrtcbin name=webrtc bundle-policy=max-bundle");
-    receive_only(
-        &webrtc,
-        &format!(
-            "{},packetization-mode=(string)1,profile-level-id=(string)42e01f,\
-             extmap-3=(string){CVO},extmap-4=(string){ABS_SEND_TIME},extmap-5=(string){TOFFSET},\
-             extmap-6=(string){ABS_CAPTURE_TIME},extmap-7=(string){PLAYOUT_DELAY}",
-            h264_caps(true)
-        ),
-    );
+    let mut caps = h264_caps(true);
+    if !twcc {
+        caps = caps
+            .split(",rtcp-fb-transport-cc")
+            .next()
+            .unwrap()
+            .to_owned();
+    }
+    caps.push_str(",packetization-mode=(string)1,profile-level-id=(string)42e01f");
+    for (i, uri) in uris.iter().enumerate() {
+        caps.push_str(&format!(",extmap-{}=(string){uri}", i + 3));
+    }
+    receive_only(&webrtc, &caps);
     let read = Arc::new(Mutex::new(Read::default()));
     let (weak, r) = (pipeline.downgrade(), read.clone());
     webrtc.connect_pad_added(move |_, pad| {
@@ -129,12 +135,15 @@ fn chromium_extensions_read_by_ours() {
     });
     let messages = bus_messages(&pipeline);
     play(&pipeline);
-    let peer = BrowserPeer::connect(&webrtc, Options::new(test), CONNECT).expect("connected");
-    std::thread::sleep(Duration::from_secs(8));
+    let mut options = Options::new(test);
+    options.flags = flags.iter().map(|f| f.to_string()).collect();
+    let peer = BrowserPeer::connect(&webrtc, options, CONNECT).expect("connected");
+    std::thread::sleep(Duration::from_secs(seconds));
     let _ = pipeline.set_state(gst::State::Paused);
     let read = std::mem::take(&mut *read.lock().unwrap());
-    let answered: Vec<&str> = [CVO, ABS_SEND_TIME, TOFFSET, ABS_CAPTURE_TIME, PLAYOUT_DELAY]
-        .into_iter()
+    let answered: Vec<&'static str> = uris
+        .iter()
+        .copied()
         .filter(|u| peer.answer.contains(u))
         .collect();
     let depay = pipeline.by_name("vdepay").expect("video arrived");
@@ -149,6 +158,43 @@ fn chromium_extensions_read_by_ours() {
             format!("{} {stats:?}", e.factory().unwrap().name())
         })
         .collect();
+    let errors: Vec<String> = errors_and_warnings(&messages)
+        .into_iter()
+        .filter(|m| m.starts_with("error"))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    stop(pipeline, peer);
+    FromChromium {
+        read,
+        answered,
+        factories,
+    }
+}
+
+/// Chromium's camera (H.264) into webrtcbin, whose offer lists CVO, abs-send-time, toffset,
+/// abs-capture-time and playout-delay; Chromium runs with the field trial
+/// `WebRTC-ForceSendPlayoutDelay/min_ms:100,max_ms:200/` (libwebrtc's way to give its
+/// outgoing video a playout delay). Chromium 156 answers all five and writes four of them,
+/// with sane values: abs-send-time on every frame, advancing with the wall clock; abs-capture-time
+/// about once a second, within 1 s of our clock (same machine); CVO on the key frames,
+/// arriving as the `image-orientation` tag `rotate-0` (the fake camera is upright; a rotated
+/// track is [`chromium_rotated_track_arrives_as_orientation_tag`]); the playout delay the
+/// field trial asked for on every frame. toffset, though answered, is on no packet: libwebrtc
+/// writes one bandwidth-estimation extension only ([`chromium_toffset_read_by_ours`]); it is
+/// checked when present.
+#[test]
+fn chromium_extensions_read_by_ours() {
+    let test = "hdrext_from_chromium::chromium_extensions_read_by_ours";
+    if !enter_browser_test(test) {
+        return;
+    }
+    let uris = [CVO, ABS_SEND_TIME, TOFFSET, ABS_CAPTURE_TIME, PLAYOUT_DELAY];
+    let trial = "--force-fieldtrials=WebRTC-ForceSendPlayoutDelay/min_ms:100,max_ms:200/";
+    let FromChromium {
+        read,
+        answered,
+        factories,
+    } = read_from_chromium(test, &uris, true, &[trial], 8);
     // abs-send-time: its advance between the first and last output against the wall clock's
     // (both modulo 64 s; 8 s apart).
     let send_advance = match (read.send_times.first(), read.send_times.last()) {
@@ -197,15 +243,46 @@ fn chromium_extensions_read_by_ours() {
         "toffset outside 0..100 ms: {:?}",
         read.offsets
     );
-    for (min, max) in &read.delays {
-        assert!(min <= max && *max <= 40_950, "playout delay {min}..{max}");
+    assert!(!read.delays.is_empty(), "no playout delay read");
+    assert!(
+        read.delays.iter().all(|&d| d == (100, 200)),
+        "playout delays {:?}, the field trial asked for 100..200 ms",
+        read.delays
+    );
+}
+
+/// toffset (RFC 5450) from Chromium: libwebrtc writes one bandwidth-estimation extension
+/// only (transport-wide cc before abs-send-time before toffset), so the offer lists toffset
+/// alone, without transport-wide cc. Every output carries it, 0 to 100 ms of RTP ticks
+/// (capture to send on the same machine).
+#[test]
+fn chromium_toffset_read_by_ours() {
+    let test = "hdrext_from_chromium::chromium_toffset_read_by_ours";
+    if !enter_browser_test(test) {
+        return;
     }
-    let errors: Vec<String> = errors_and_warnings(&messages)
-        .into_iter()
-        .filter(|m| m.starts_with("error"))
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
-    stop(pipeline, peer);
+    let FromChromium { read, answered, .. } = read_from_chromium(test, &[TOFFSET], false, &[], 5);
+    println!(
+        "FIGURES chromium->us toffset alone: answered {answered:?}; {} outputs; toffset on {} \
+         (range {:?}..{:?} ticks)",
+        read.outputs,
+        read.offsets.len(),
+        read.offsets.iter().min(),
+        read.offsets.iter().max(),
+    );
+    assert_eq!(answered, [TOFFSET]);
+    assert!(read.outputs >= 30, "{} outputs", read.outputs);
+    assert!(
+        read.offsets.len() as u64 >= read.outputs * 9 / 10,
+        "toffset on {} of {} outputs",
+        read.offsets.len(),
+        read.outputs
+    );
+    assert!(
+        read.offsets.iter().all(|o| (0..9000).contains(o)),
+        "toffset outside 0..100 ms: {:?}",
+        read.offsets
+    );
 }
 
 /// The width and height of `pad`'s current caps.

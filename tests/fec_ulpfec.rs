@@ -316,3 +316,21 @@ fn junk_is_counted_never_fatal() {
     let payload = stats.get::<u64>("dropped-payload").unwrap();
     assert!(invalid > 500 && payload > 100, "{stats}");
 }
+
+/// Without a jitterbuffer upstream, reordering is not loss: a media packet that arrives late
+/// (next to its neighbour, a frame and a half, or six frames after its place) leaves the
+/// decoder in its place, and the stream is the encoder's input byte for byte (the late copy
+/// of a packet already rebuilt from FEC is not sent twice).
+#[test]
+fn reordered_packets_leave_in_order_without_a_jitterbuffer() {
+    init();
+    let media = media(10, 6, 3000);
+    let stream = run(&format!("rtpulpfecenc pt={FEC_PT} percentage=50"), &media);
+    for (from, to) in [(14, 15), (20, 33), (20, 74)] {
+        let mut reordered = stream.clone();
+        let late = reordered.remove(from);
+        reordered.insert(to, late);
+        let out = run(&format!("rtpulpfecdec2 pt={FEC_PT}"), &reordered);
+        assert_packets(&out, &media, &format!("packet {from} arriving at {to}"));
+    }
+}

@@ -179,3 +179,12 @@ fn receive_from_browser(pipeline: &gst::Pipeline, webrtc: &gst::Element) -> Arc<
 fn errors_and_warnings(messages: &std::sync::Mutex<Vec<String>>) -> Vec<String> {
     messages.lock().unwrap().clone()
 }
+
+/// Fails with the errors the bus carried, if any (warnings are allowed).
+fn assert_no_errors(messages: &std::sync::Mutex<Vec<String>>) {
+    let errors: Vec<String> = errors_and_warnings(messages)
+        .into_iter()
+        .filter(|m| m.starts_with("error"))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}

@@ -229,11 +229,7 @@ fn run(test: &str, fec: bool) -> FecRun {
         "{:?}",
         report.page_errors()
     );
-    let errors: Vec<String> = errors_and_warnings(&messages)
-        .into_iter()
-        .filter(|m| m.starts_with("error"))
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
+    assert_no_errors(&messages);
     let protected = pipeline
         .by_name("fec")
         .map_or(0, |e| e.property::<u32>("protected"));

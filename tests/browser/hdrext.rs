@@ -123,11 +123,7 @@ fn cvo_rotates_the_video_in_chromium() {
     assert!(back.is_some(), "the page kept the rotation after rotate-0");
     // The first key frame and the change; no other key frame was asked for.
     assert!(stats.get::<u64>("written").unwrap() >= 2, "{stats}");
-    let errors: Vec<String> = errors_and_warnings(&messages)
-        .into_iter()
-        .filter(|m| m.starts_with("error"))
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
+    assert_no_errors(&messages);
     stop(pipeline, peer);
 }
 
@@ -213,11 +209,7 @@ fn playout_delay_sets_chromium_target_delay() {
         "target delay {with_delay} s with min-delay 600 ms"
     );
     assert!(without < 0.3, "target delay {without} s after min-delay 0");
-    let errors: Vec<String> = errors_and_warnings(&messages)
-        .into_iter()
-        .filter(|m| m.starts_with("error"))
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
+    assert_no_errors(&messages);
     stop(pipeline, peer);
 }
 
@@ -294,10 +286,6 @@ fn audio_level_read_by_get_synchronization_sources() {
         quiet.0.expect("levels sent") - sent >= 15.0,
         "{loud:?} {quiet:?}"
     );
-    let errors: Vec<String> = errors_and_warnings(&messages)
-        .into_iter()
-        .filter(|m| m.starts_with("error"))
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
+    assert_no_errors(&messages);
     stop(pipeline, peer);
 }

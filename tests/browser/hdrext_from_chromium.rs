@@ -56,16 +56,9 @@ struct FromChromium {
     factories: Vec<String>,
 }
 
-/// Chromium's camera (H.264) into webrtcbin for `seconds`, its offer listing `uris` (ids 3,
-/// 4, … after transport-wide cc at 1 when `twcc`); `rtph264depay2` creates our elements from
-/// the `extmap-N` caps. `flags` go to Chromium (field trials). No error on the bus.
-fn read_from_chromium(
-    test: &str,
-    uris: &[&'static str],
-    twcc: bool,
-    flags: &[&str],
-    seconds: u64,
-) -> FromChromium {
+/// A webrtcbin receiving H.264 from the page, its offer listing `uris` (ids 3, 4, … after
+/// transport-wide cc at 1 when `twcc`).
+fn receive_h264(uris: &[&str], twcc: bool) -> (Running, gst::Element) {
     let (pipeline, webrtc) = launch("webrtcbin name=webrtc bundle-policy=max-bundle");
     let mut caps = h264_caps(true);
     if !twcc {
@@ -80,8 +73,19 @@ fn read_from_chromium(
         caps.push_str(&format!(",extmap-{}=(string){uri}", i + 3));
     }
     receive_only(&webrtc, &caps);
-    let read = Arc::new(Mutex::new(Read::default()));
-    let (weak, r) = (pipeline.downgrade(), read.clone());
+    (pipeline, webrtc)
+}
+
+/// Links `description` (whose depayloader is named `vdepay`) to webrtcbin's video pad when
+/// it comes, and calls `probe` with every buffer and downstream event the depayloader
+/// outputs.
+fn probe_depayloader_output(
+    pipeline: &gst::Pipeline,
+    webrtc: &gst::Element,
+    description: &'static str,
+    probe: impl Fn(&gst::PadProbeInfo) + Send + Sync + Clone + 'static,
+) {
+    let weak = pipeline.downgrade();
     webrtc.connect_pad_added(move |_, pad| {
         let Some(pipeline) = weak.upgrade() else {
             return;
@@ -89,50 +93,80 @@ fn read_from_chromium(
         if pad.direction() != gst::PadDirection::Src || media_of(pad) != "video" {
             return;
         }
-        let bin = link_bin(
-            &pipeline,
-            pad,
-            "rtph264depay2 name=vdepay ! fakesink name=ours sync=false",
-        );
+        let bin = link_bin(&pipeline, pad, description);
         let out = bin.by_name("vdepay").unwrap().static_pad("src").unwrap();
-        let r = r.clone();
+        let probe = probe.clone();
         out.add_probe(
             gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
             move |_, info| {
-                let mut read = r.lock().unwrap();
-                if let Some(ev) = info.event()
-                    && let gst::EventView::Tag(t) = ev.view()
-                    && let Some(o) = t.tag().get::<gst::tags::ImageOrientation>()
-                {
-                    read.tags.push(o.get().to_owned());
-                }
-                if let Some(b) = info.buffer() {
-                    read.outputs += 1;
-                    let now = ntp_now();
-                    if let Some(t) = meta_u64(b, "rtphdrextabssendtime", "ntp") {
-                        read.send_times.push((now, t));
-                    }
-                    if let Some(t) = meta_u64(b, "rtphdrextabscapturetime", "ntp") {
-                        read.capture_times.push((now, t));
-                    }
-                    if let Ok(m) = gst::meta::CustomMeta::from_buffer(b, "rtphdrexttoffset")
-                        && let Ok(o) = m.structure().get::<i32>("offset")
-                    {
-                        read.offsets.push(o);
-                    }
-                    if let Ok(m) = gst::meta::CustomMeta::from_buffer(b, "rtphdrextplayoutdelay")
-                        && let (Ok(min), Ok(max)) = (
-                            m.structure().get::<u32>("min-delay"),
-                            m.structure().get::<u32>("max-delay"),
-                        )
-                    {
-                        read.delays.push((min, max));
-                    }
-                }
+                probe(info);
                 gst::PadProbeReturn::Ok
             },
         );
     });
+}
+
+/// The `image-orientation` of a tag event.
+fn orientation_tag(info: &gst::PadProbeInfo) -> Option<String> {
+    let ev = info.event()?;
+    let gst::EventView::Tag(tag) = ev.view() else {
+        return None;
+    };
+    Some(
+        tag.tag()
+            .get::<gst::tags::ImageOrientation>()?
+            .get()
+            .to_owned(),
+    )
+}
+
+/// Chromium's camera (H.264) into webrtcbin for `seconds`, its offer listing `uris` (ids 3,
+/// 4, … after transport-wide cc at 1 when `twcc`); `rtph264depay2` creates our elements from
+/// the `extmap-N` caps. `flags` go to Chromium (field trials). No error on the bus.
+fn read_from_chromium(
+    test: &str,
+    uris: &[&'static str],
+    twcc: bool,
+    flags: &[&str],
+    seconds: u64,
+) -> FromChromium {
+    let (pipeline, webrtc) = receive_h264(uris, twcc);
+    let read = Arc::new(Mutex::new(Read::default()));
+    let r = read.clone();
+    probe_depayloader_output(
+        &pipeline,
+        &webrtc,
+        "rtph264depay2 name=vdepay ! fakesink name=ours sync=false",
+        move |info| {
+            let mut read = r.lock().unwrap();
+            if let Some(tag) = orientation_tag(info) {
+                read.tags.push(tag);
+            }
+            if let Some(b) = info.buffer() {
+                read.outputs += 1;
+                let now = ntp_now();
+                if let Some(t) = meta_u64(b, "rtphdrextabssendtime", "ntp") {
+                    read.send_times.push((now, t));
+                }
+                if let Some(t) = meta_u64(b, "rtphdrextabscapturetime", "ntp") {
+                    read.capture_times.push((now, t));
+                }
+                if let Ok(m) = gst::meta::CustomMeta::from_buffer(b, "rtphdrexttoffset")
+                    && let Ok(o) = m.structure().get::<i32>("offset")
+                {
+                    read.offsets.push(o);
+                }
+                if let Ok(m) = gst::meta::CustomMeta::from_buffer(b, "rtphdrextplayoutdelay")
+                    && let (Ok(min), Ok(max)) = (
+                        m.structure().get::<u32>("min-delay"),
+                        m.structure().get::<u32>("max-delay"),
+                    )
+                {
+                    read.delays.push((min, max));
+                }
+            }
+        },
+    );
     let messages = bus_messages(&pipeline);
     play(&pipeline);
     let mut options = Options::new(test);
@@ -158,11 +192,7 @@ fn read_from_chromium(
             format!("{} {stats:?}", e.factory().unwrap().name())
         })
         .collect();
-    let errors: Vec<String> = errors_and_warnings(&messages)
-        .into_iter()
-        .filter(|m| m.starts_with("error"))
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
+    assert_no_errors(&messages);
     stop(pipeline, peer);
     FromChromium {
         read,
@@ -304,42 +334,20 @@ fn chromium_rotated_track_arrives_as_orientation_tag() {
     if !enter_browser_test(test) {
         return;
     }
-    let (pipeline, webrtc) = launch("webrtcbin name=webrtc bundle-policy=max-bundle");
-    receive_only(
-        &webrtc,
-        &format!(
-            "{},packetization-mode=(string)1,profile-level-id=(string)42e01f,\
-             extmap-3=(string){CVO}",
-            h264_caps(true)
-        ),
-    );
+    let (pipeline, webrtc) = receive_h264(&[CVO], true);
     let tags = Arc::new(Mutex::new(Vec::<String>::new()));
-    let (weak, t) = (pipeline.downgrade(), tags.clone());
-    webrtc.connect_pad_added(move |_, pad| {
-        let Some(pipeline) = weak.upgrade() else {
-            return;
-        };
-        if pad.direction() != gst::PadDirection::Src || media_of(pad) != "video" {
-            return;
-        }
-        let bin = link_bin(
-            &pipeline,
-            pad,
-            "rtph264depay2 name=vdepay ! avdec_h264 name=dec ! \
-             videoflip name=flip video-direction=auto ! fakesink sync=false",
-        );
-        let out = bin.by_name("vdepay").unwrap().static_pad("src").unwrap();
-        let t = t.clone();
-        out.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
-            if let Some(ev) = info.event()
-                && let gst::EventView::Tag(tag) = ev.view()
-                && let Some(o) = tag.tag().get::<gst::tags::ImageOrientation>()
-            {
-                t.lock().unwrap().push(o.get().to_owned());
+    let t = tags.clone();
+    probe_depayloader_output(
+        &pipeline,
+        &webrtc,
+        "rtph264depay2 name=vdepay ! avdec_h264 name=dec ! \
+         videoflip name=flip video-direction=auto ! fakesink sync=false",
+        move |info| {
+            if let Some(tag) = orientation_tag(info) {
+                t.lock().unwrap().push(tag);
             }
-            gst::PadProbeReturn::Ok
-        });
-    });
+        },
+    );
     let messages = bus_messages(&pipeline);
     play(&pipeline);
     let mut options = Options::new(test);
@@ -366,10 +374,6 @@ fn chromium_rotated_track_arrives_as_orientation_tag() {
     assert!(tags.iter().any(|t| t == "rotate-90"), "tags {tags:?}");
     assert_eq!(decoded, Some((320, 240)), "sent unrotated");
     assert_eq!(shown, Some((240, 320)), "rotated for display");
-    let errors: Vec<String> = errors_and_warnings(&messages)
-        .into_iter()
-        .filter(|m| m.starts_with("error"))
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
+    assert_no_errors(&messages);
     stop(pipeline, peer);
 }

@@ -103,7 +103,8 @@ impl ReferenceClock {
                 None => (server, NTP_PORT),
             }
         };
-        if host.is_empty() {
+        // A host name or an address; brackets only around an IPv6 literal, never inside.
+        if host.is_empty() || host.contains(['[', ']']) {
             return None;
         }
         Some(ReferenceClock::Ntp {

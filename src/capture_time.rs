@@ -16,14 +16,22 @@ const NTP_UNIX_OFFSET_NS: u64 = 2_208_988_800 * 1_000_000_000;
 /// The capture time of `buffer` (nanoseconds since 1900): its first reference timestamp
 /// meta of reference `timestamp/x-ntp`. No allocation: the reference caps' name is compared.
 pub(crate) fn capture_time_ns(buffer: &gst::BufferRef) -> Option<u64> {
-    buffer
-        .iter_meta::<gst::ReferenceTimestampMeta>()
-        .find(|m| {
-            m.reference()
-                .structure(0)
-                .is_some_and(|s| s.name() == "timestamp/x-ntp")
+    // Most buffers carry no meta at all: one call tells (the typed walk would first ask
+    // GStreamer for the meta API's type).
+    let mut metas = buffer.iter_meta::<gst::Meta>();
+    let first = metas.next()?;
+    std::iter::once(first)
+        .chain(metas)
+        .filter_map(|m| {
+            m.downcast_ref::<gst::ReferenceTimestampMeta>()
+                .filter(|m| {
+                    m.reference()
+                        .structure(0)
+                        .is_some_and(|s| s.name() == "timestamp/x-ntp")
+                })
+                .map(|m| m.timestamp().nseconds())
         })
-        .map(|m| m.timestamp().nseconds())
+        .next()
 }
 
 /// This host's wall clock now, in nanoseconds since 1900.

@@ -290,27 +290,39 @@ impl RtpMetricsTracer {
     }
 }
 
+impl RtpMetricsTracer {
+    /// A push of `n` buffers on a pad that is not idle (out of line: the hooks stay small).
+    #[inline(never)]
+    fn push<'a, I: Iterator<Item = &'a gst::BufferRef>>(
+        &self,
+        probe: &PadProbe,
+        ts: u64,
+        pad: &gst::Pad,
+        n: u64,
+        buffers: impl FnOnce() -> I,
+    ) {
+        if let Some(r) = self.running.get() {
+            probe.on_push(ts, pad, &r.families, n, buffers);
+        }
+    }
+}
+
 impl TracerImpl for RtpMetricsTracer {
     const USE_STRUCTURE_PARAMS: bool = true;
 
     fn pad_push_pre(&self, ts: u64, pad: &gst::Pad, buffer: &gst::Buffer) {
-        let Some(r) = self.running.get() else {
-            return;
-        };
-        // Most pads (ghost, proxy, not RTP and timing nothing) are idle: one check, no call.
+        // Most pushes are on idle pads (ghost and proxy pads, pads not carrying RTP and
+        // timing nothing): one look-up and one load, and back.
         let probe = PadProbe::get(pad);
         if !probe.is_idle() {
-            probe.on_push(ts, pad, &r.families, 1, || std::iter::once(buffer.as_ref()));
+            self.push(probe, ts, pad, 1, || std::iter::once(buffer.as_ref()));
         }
     }
 
     fn pad_push_list_pre(&self, ts: u64, pad: &gst::Pad, list: &gst::BufferList) {
-        let Some(r) = self.running.get() else {
-            return;
-        };
         let probe = PadProbe::get(pad);
         if !probe.is_idle() {
-            probe.on_push(ts, pad, &r.families, list.len() as u64, || list.iter());
+            self.push(probe, ts, pad, list.len() as u64, || list.iter());
         }
     }
 

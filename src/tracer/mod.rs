@@ -20,10 +20,12 @@ mod otlp;
 mod otlp_convert;
 mod packet;
 mod pad;
+mod padlock;
 mod recent;
 mod rtpbin2;
 mod sequence;
 mod server;
+mod stream_set;
 mod streams;
 mod timing;
 

@@ -24,35 +24,87 @@ pub(crate) struct Packet {
     pub first_slice_key: Option<bool>,
 }
 
-/// Reads the header of the RTP packet in `buffer` (which has `n_memory` memories) and,
-/// unless `codec` is [`Codec::Other`] or `look(ssrc, pt)` says no, whether its payload starts
-/// a keyframe slice. `None` when it is no RTP packet.
+/// The first memory of a buffer, mapped readable (GStreamer's `gst_memory_map`, without
+/// the wrapper's copies of the map info); unmapped on drop.
+struct MappedFirst {
+    memory: *mut gst::ffi::GstMemory,
+    info: gst::ffi::GstMapInfo,
+}
+
+impl MappedFirst {
+    /// Maps `memory` (a memory of a buffer the caller borrows) for reading.
+    fn map(memory: *mut gst::ffi::GstMemory) -> Option<Self> {
+        let mut info = std::mem::MaybeUninit::<gst::ffi::GstMapInfo>::uninit();
+        // SAFETY: `memory` is a valid memory of a buffer borrowed for this call; the map
+        // info is written by GStreamer when the map succeeds, and only read then.
+        unsafe {
+            if gst::ffi::gst_memory_map(memory, info.as_mut_ptr(), gst::ffi::GST_MAP_READ)
+                == glib::ffi::GFALSE
+            {
+                return None;
+            }
+            Some(MappedFirst {
+                memory,
+                info: info.assume_init(),
+            })
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        if self.info.size == 0 {
+            return &[];
+        }
+        // SAFETY: a successful read map gives `size` readable bytes at `data` until unmap.
+        unsafe { std::slice::from_raw_parts(self.info.data, self.info.size) }
+    }
+}
+
+impl Drop for MappedFirst {
+    fn drop(&mut self) {
+        // SAFETY: mapped in `map` with this info, unmapped once.
+        unsafe { gst::ffi::gst_memory_unmap(self.memory, &mut self.info) };
+    }
+}
+
+/// Reads the header of the RTP packet in `buffer` and, unless `codec` is [`Codec::Other`]
+/// or `look(ssrc, pt)` says no, whether its payload starts a keyframe slice. `None` when it
+/// is no RTP packet.
 pub(crate) fn read(
     buffer: &gst::BufferRef,
-    n_memory: usize,
     codec: Codec,
     look: impl FnOnce(u32, u8) -> bool,
 ) -> Option<Packet> {
-    let first = buffer.peek_memory(0);
-    if first.size() < 12 {
+    let raw = buffer.as_mut_ptr();
+    // SAFETY: `raw` is the borrowed, valid buffer; these calls only read it, and the
+    // memory pointer is used while the buffer is borrowed (it holds the memory).
+    let (n_memory, first) = unsafe {
+        let n = gst::ffi::gst_buffer_n_memory(raw);
+        if n == 0 {
+            return None;
+        }
+        (n, gst::ffi::gst_buffer_peek_memory(raw, 0))
+    };
+    // SAFETY: `first` is a valid memory (see above); `size` is a public field.
+    if unsafe { (*first).size } < 12 {
         // A header split over memories: rare, copy it.
         let mut head = [0u8; 12];
         buffer.copy_to_slice(0, &mut head).ok()?;
         return parse(&head, buffer.size());
     }
-    let map = first.map_readable().ok()?;
+    let map = MappedFirst::map(first)?;
+    let bytes = map.bytes();
     // One memory: its size is the packet's (no call for the buffer's size).
     let size = if n_memory == 1 {
-        map.len()
+        bytes.len()
     } else {
         buffer.size()
     };
-    let mut packet = parse(&map, size)?;
+    let mut packet = parse(bytes, size)?;
     if codec != Codec::Other && look(packet.ssrc, packet.pt) {
-        let offset = payload_offset(&map);
-        if offset < map.len() {
-            packet.first_slice_key = first_slice_is_key(codec, &map[offset..]);
-        } else if offset == map.len() && n_memory > 1 {
+        let offset = payload_offset(bytes);
+        if offset < bytes.len() {
+            packet.first_slice_key = first_slice_is_key(codec, &bytes[offset..]);
+        } else if offset == bytes.len() && n_memory > 1 {
             // A payloader's header memory followed by its payload memory.
             drop(map);
             if let Ok(payload) = buffer.peek_memory(1).map_readable() {
@@ -104,7 +156,7 @@ mod tests {
         p.extend_from_slice(&[0xbe, 0xde, 0, 1, 0x10, 0, 0, 0, 0x65, 0x88]);
         gst::init().unwrap();
         let buffer = gst::Buffer::from_slice(p);
-        let h = read(&buffer, buffer.n_memory(), Codec::H264, |_, _| true).unwrap();
+        let h = read(&buffer, Codec::H264, |_, _| true).unwrap();
         assert!(h.marker);
         assert_eq!(
             (h.pt, h.seq, h.ts, h.ssrc),
@@ -113,7 +165,7 @@ mod tests {
         assert_eq!(h.first_slice_key, Some(true));
         assert_eq!(h.size, 26);
         assert_eq!(
-            read(&buffer, 1, Codec::Other, |_, _| true)
+            read(&buffer, Codec::Other, |_, _| true)
                 .unwrap()
                 .first_slice_key,
             None
@@ -128,10 +180,10 @@ mod tests {
             .get_mut()
             .unwrap()
             .append_memory(gst::Memory::from_slice([0x41, 0x9a]));
-        let h = read(&buffer, 2, Codec::H264, |_, _| true).unwrap();
+        let h = read(&buffer, Codec::H264, |_, _| true).unwrap();
         assert_eq!(h.first_slice_key, Some(false));
         assert_eq!(h.size, 14);
         let not_rtp = gst::Buffer::from_slice([0u8; 12]);
-        assert!(read(&not_rtp, 1, Codec::H264, |_, _| true).is_none());
+        assert!(read(&not_rtp, Codec::H264, |_, _| true).is_none());
     }
 }

@@ -226,10 +226,9 @@ impl ObjectImpl for RtpMetricsTracer {
             otlp: Mutex::new(otlp),
         });
 
+        super::hooks::register(&self.obj());
         use TracerHook::*;
         for hook in [
-            PadPushPre,
-            PadPushListPre,
             PadPushEventPre,
             PadLinkPost,
             PadUnlinkPost,
@@ -293,7 +292,7 @@ impl RtpMetricsTracer {
 impl RtpMetricsTracer {
     /// A push of `n` buffers on a pad that is not idle (out of line: the hooks stay small).
     #[inline(never)]
-    fn push<'a, I: Iterator<Item = &'a gst::BufferRef>>(
+    pub(super) fn push<'a, I: Iterator<Item = &'a gst::BufferRef>>(
         &self,
         probe: &PadProbe,
         ts: u64,
@@ -309,22 +308,6 @@ impl RtpMetricsTracer {
 
 impl TracerImpl for RtpMetricsTracer {
     const USE_STRUCTURE_PARAMS: bool = true;
-
-    fn pad_push_pre(&self, ts: u64, pad: &gst::Pad, buffer: &gst::Buffer) {
-        // Most pushes are on idle pads (ghost and proxy pads, pads not carrying RTP and
-        // timing nothing): one look-up and one load, and back.
-        let probe = PadProbe::get(pad);
-        if !probe.is_idle() {
-            self.push(probe, ts, pad, 1, || std::iter::once(buffer.as_ref()));
-        }
-    }
-
-    fn pad_push_list_pre(&self, ts: u64, pad: &gst::Pad, list: &gst::BufferList) {
-        let probe = PadProbe::get(pad);
-        if !probe.is_idle() {
-            self.push(probe, ts, pad, list.len() as u64, || list.iter());
-        }
-    }
 
     fn pad_push_event_pre(&self, _ts: u64, pad: &gst::Pad, event: &gst::Event) {
         if let (Some(_), gst::EventView::Caps(c)) = (self.running.get(), event.view()) {

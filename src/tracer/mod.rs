@@ -10,6 +10,7 @@ use gst::glib;
 use gst::prelude::*;
 
 mod elements;
+mod hooks;
 mod imp;
 mod keyframe;
 mod latency;

@@ -24,51 +24,39 @@ pub(crate) struct Packet {
     pub first_slice_key: Option<bool>,
 }
 
-/// The first memory of a buffer, mapped readable (GStreamer's `gst_memory_map`, without
-/// the wrapper's copies of the map info); unmapped on drop.
-struct MappedFirst {
-    memory: *mut gst::ffi::GstMemory,
-    info: gst::ffi::GstMapInfo,
-}
-
-impl MappedFirst {
-    /// Maps `memory` (a memory of a buffer the caller borrows) for reading.
-    fn map(memory: *mut gst::ffi::GstMemory) -> Option<Self> {
-        let mut info = std::mem::MaybeUninit::<gst::ffi::GstMapInfo>::uninit();
-        // SAFETY: `memory` is a valid memory of a buffer borrowed for this call; the map
-        // info is written by GStreamer when the map succeeds, and only read then.
-        unsafe {
-            if gst::ffi::gst_memory_map(memory, info.as_mut_ptr(), gst::ffi::GST_MAP_READ)
-                == glib::ffi::GFALSE
-            {
-                return None;
-            }
-            Some(MappedFirst {
-                memory,
-                info: info.assume_init(),
-            })
+/// Runs `f` on the bytes of `memory` mapped readable (GStreamer's `gst_memory_map`, the map
+/// info left in place rather than copied into a wrapper), then unmaps. `R::default()` when
+/// the map fails.
+fn with_mapped<R>(memory: *mut gst::ffi::GstMemory, f: impl FnOnce(&[u8]) -> R) -> R
+where
+    R: Default,
+{
+    let mut info = std::mem::MaybeUninit::<gst::ffi::GstMapInfo>::uninit();
+    // SAFETY: `memory` is a valid memory of a buffer the caller borrows; GStreamer fills
+    // the map info when the map succeeds, and only then is it read; a successful read map
+    // gives `size` readable bytes at `data` until the unmap, which gets the same info.
+    unsafe {
+        if gst::ffi::gst_memory_map(memory, info.as_mut_ptr(), gst::ffi::GST_MAP_READ)
+            == glib::ffi::GFALSE
+        {
+            return R::default();
         }
-    }
-
-    fn bytes(&self) -> &[u8] {
-        if self.info.size == 0 {
-            return &[];
-        }
-        // SAFETY: a successful read map gives `size` readable bytes at `data` until unmap.
-        unsafe { std::slice::from_raw_parts(self.info.data, self.info.size) }
-    }
-}
-
-impl Drop for MappedFirst {
-    fn drop(&mut self) {
-        // SAFETY: mapped in `map` with this info, unmapped once.
-        unsafe { gst::ffi::gst_memory_unmap(self.memory, &mut self.info) };
+        let info = info.assume_init_mut();
+        let bytes = if info.size == 0 {
+            &[][..]
+        } else {
+            std::slice::from_raw_parts(info.data, info.size)
+        };
+        let r = f(bytes);
+        gst::ffi::gst_memory_unmap(memory, info);
+        r
     }
 }
 
 /// Reads the header of the RTP packet in `buffer` and, unless `codec` is [`Codec::Other`]
 /// or `look(ssrc, pt)` says no, whether its payload starts a keyframe slice. `None` when it
 /// is no RTP packet.
+#[inline]
 pub(crate) fn read(
     buffer: &gst::BufferRef,
     codec: Codec,
@@ -91,26 +79,28 @@ pub(crate) fn read(
         buffer.copy_to_slice(0, &mut head).ok()?;
         return parse(&head, buffer.size());
     }
-    let map = MappedFirst::map(first)?;
-    let bytes = map.bytes();
-    // One memory: its size is the packet's (no call for the buffer's size).
-    let size = if n_memory == 1 {
-        bytes.len()
-    } else {
-        buffer.size()
-    };
-    let mut packet = parse(bytes, size)?;
-    if codec != Codec::Other && look(packet.ssrc, packet.pt) {
-        let offset = payload_offset(bytes);
-        if offset < bytes.len() {
-            packet.first_slice_key = first_slice_is_key(codec, &bytes[offset..]);
-        } else if offset == bytes.len() && n_memory > 1 {
-            // A payloader's header memory followed by its payload memory.
-            drop(map);
-            if let Ok(payload) = buffer.peek_memory(1).map_readable() {
-                packet.first_slice_key = first_slice_is_key(codec, &payload);
+    let mut payload_next = false;
+    let mut packet = with_mapped(first, |bytes| {
+        // One memory: its size is the packet's (no call for the buffer's size).
+        let size = if n_memory == 1 {
+            bytes.len()
+        } else {
+            buffer.size()
+        };
+        let mut packet = parse(bytes, size)?;
+        if codec != Codec::Other && look(packet.ssrc, packet.pt) {
+            let offset = payload_offset(bytes);
+            if offset < bytes.len() {
+                packet.first_slice_key = first_slice_is_key(codec, &bytes[offset..]);
+            } else {
+                // A payloader's header memory followed by its payload memory.
+                payload_next = offset == bytes.len() && n_memory > 1;
             }
         }
+        Some(packet)
+    })?;
+    if payload_next && let Ok(payload) = buffer.peek_memory(1).map_readable() {
+        packet.first_slice_key = first_slice_is_key(codec, &payload);
     }
     Some(packet)
 }
@@ -183,6 +173,14 @@ mod tests {
         let h = read(&buffer, Codec::H264, |_, _| true).unwrap();
         assert_eq!(h.first_slice_key, Some(false));
         assert_eq!(h.size, 14);
+        // A header split over two memories.
+        let mut split = gst::Buffer::from_slice([0x80, 0x60, 0, 7]);
+        split
+            .get_mut()
+            .unwrap()
+            .append_memory(gst::Memory::from_slice([0, 0, 0, 9, 0, 0, 0, 5, 0x41]));
+        let h = read(&split, Codec::Other, |_, _| true).unwrap();
+        assert_eq!((h.seq, h.ts, h.ssrc, h.size), (7, 9, 5, 13));
         let not_rtp = gst::Buffer::from_slice([0u8; 12]);
         assert!(read(&not_rtp, Codec::H264, |_, _| true).is_none());
     }

@@ -8,8 +8,8 @@
 //! link/caps hooks), so no lock is shared between the streaming threads of different
 //! streams; the state and its series go away with the pad.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use gst::prelude::*;
 
@@ -41,11 +41,22 @@ struct PadInner {
     streams: StreamSet,
     /// Our element this pad pushes into: its entry time is set on each push.
     feeds: Option<Arc<ElementTiming>>,
-    /// Our element owning this source pad: each push observes its latency.
-    own: Option<Arc<ElementTiming>>,
-    /// This pad's part of `own`'s latency histogram, made at its first observation.
-    own_latency: Option<LatencyShard>,
 }
+
+/// Our element owning a source pad, whose pushes observe its processing latency.
+#[derive(Debug)]
+struct Own {
+    timing: Arc<ElementTiming>,
+    /// This pad's part of the element's latency histogram (`None`: the element was gone).
+    shard: Option<LatencyShard>,
+}
+
+/// What a push on a pad does (see [`PadProbe::mode`]).
+const IDLE: u8 = 0;
+/// Only the latency of our element owning the pad: observed without the pad's lock.
+const LATENCY_ONLY: u8 = 1;
+/// Anything else (packets to count, an element to feed, the pad to place): under the lock.
+const LOCKED: u8 = 2;
 
 /// Where a pad is, for labels, and whether its packets are counted.
 #[derive(Debug)]
@@ -83,7 +94,9 @@ pub(crate) struct PadProbe {
     /// Nothing to do on a push (a pad that is not counted, or not RTP, and takes part in no
     /// latency measurement): the push returns before taking the lock. Kept in step with
     /// `inner` under its lock.
-    idle: AtomicBool,
+    mode: AtomicU8,
+    /// Set once, at the first push, when the pad is a source pad of one of our elements.
+    own: OnceLock<Own>,
     inner: PadLock<PadInner>,
 }
 
@@ -101,14 +114,13 @@ impl PadProbe {
         // The link is computed outside `CREATE` (it takes object locks).
         let feeds = feeds_of(pad);
         let probe = PadProbe {
-            idle: AtomicBool::new(false),
+            mode: AtomicU8::new(LOCKED),
+            own: OnceLock::new(),
             inner: PadLock::new(PadInner {
                 kind: Kind::Unknown,
                 placed: None,
                 streams: StreamSet::default(),
                 feeds,
-                own: None,
-                own_latency: None,
             }),
         };
         let _create = CREATE.lock().unwrap_or_else(|e| e.into_inner());
@@ -129,18 +141,24 @@ impl PadProbe {
     pub(crate) fn set_caps(&self, caps: &gst::CapsRef) {
         let mut inner = self.lock();
         inner.kind = kind_of(caps);
-        self.refresh_idle(&inner);
+        self.refresh_mode(&inner);
     }
 
-    /// Recomputes `idle` from `inner` (whose lock the caller holds).
-    fn refresh_idle(&self, inner: &PadInner) {
-        let idle = inner.feeds.is_none()
-            && inner.own.is_none()
-            && inner
+    /// Recomputes `mode` from `inner` (whose lock the caller holds).
+    fn refresh_mode(&self, inner: &PadInner) {
+        let locked = inner.feeds.is_some()
+            || inner
                 .placed
                 .as_ref()
-                .is_some_and(|p| !p.counts || inner.kind == Kind::NotRtp);
-        self.idle.store(idle, Ordering::Relaxed);
+                .is_none_or(|p| p.counts && inner.kind != Kind::NotRtp);
+        let mode = if locked {
+            LOCKED
+        } else if self.own.get().is_some() {
+            LATENCY_ONLY
+        } else {
+            IDLE
+        };
+        self.mode.store(mode, Ordering::Relaxed);
     }
 
     /// The pad was (re)linked or unlinked: recompute which of our elements it feeds.
@@ -148,15 +166,13 @@ impl PadProbe {
         let feeds = feeds_of(pad);
         let mut inner = self.lock();
         inner.feeds = feeds;
-        self.refresh_idle(&inner);
+        self.refresh_mode(&inner);
     }
 
     /// The pad left its element: its streams' series go now.
     pub(crate) fn clear(&self) {
         let mut inner = self.lock();
         inner.streams.clear();
-        // Its latency counts stay in the element's histogram.
-        inner.own_latency = None;
         inner.placed = Some(Placement {
             counts: false,
             labels: ElementLabels {
@@ -165,21 +181,24 @@ impl PadProbe {
             },
             pad_name: String::new(),
         });
-        self.refresh_idle(&inner);
+        self.refresh_mode(&inner);
     }
 
     /// The first push on the pad: where it is (its element is in its pipeline by now).
     #[cold]
     #[inline(never)]
-    fn place(&self, inner: &mut PadInner, pad: &gst::Pad) {
+    fn place(&self, inner: &mut PadInner, pad: &gst::Pad, families: &Arc<Families>) {
         let (placement, element) = Placement::of(pad);
         if pad.direction() == gst::PadDirection::Src
-            && let Some(e) = element
+            && let Some(timing) = element.and_then(|e| element_timing(&e))
         {
-            inner.own = element_timing(&e);
+            let _ = self.own.set(Own {
+                shard: timing.latency_shard(families),
+                timing,
+            });
         }
         inner.placed = Some(placement);
-        self.refresh_idle(inner);
+        self.refresh_mode(inner);
     }
 
     /// A push before any caps event was seen on the pad: its caps tell whether it is RTP.
@@ -187,13 +206,13 @@ impl PadProbe {
     #[inline(never)]
     fn learn_kind(&self, inner: &mut PadInner, pad: &gst::Pad) {
         inner.kind = pad.current_caps().map_or(Kind::Unknown, |c| kind_of(&c));
-        self.refresh_idle(inner);
+        self.refresh_mode(inner);
     }
 
     /// Whether a push on this pad needs no accounting.
     #[inline]
     pub(crate) fn is_idle(&self) -> bool {
-        self.idle.load(Ordering::Relaxed)
+        self.mode.load(Ordering::Relaxed) == IDLE
     }
 
     /// Accounts the `n` buffers of one push at time `ts` (ns) on a pad that is not
@@ -206,24 +225,22 @@ impl PadProbe {
         n: u64,
         buffers: impl FnOnce() -> I,
     ) {
+        if self.mode.load(Ordering::Relaxed) == LATENCY_ONLY
+            && let Some(own) = self.own.get()
+        {
+            // Nothing else here touches the pad's state: no lock. (Pushes overlapping on
+            // one pad, which a working element does not make, could lose a count in the
+            // shard, nothing worse.)
+            own.observe(ts, n, buffers(), families);
+            return;
+        }
         let mut guard = self.lock();
         let inner = &mut *guard;
         if inner.placed.is_none() {
-            self.place(inner, pad);
+            self.place(inner, pad, families);
         }
         if let Some(t) = &inner.feeds {
             t.entry_ns.store(ts, Ordering::Relaxed);
-        }
-        if let Some(t) = &inner.own {
-            let entry = t.entry_ns.load(Ordering::Relaxed);
-            if entry != 0 && ts >= entry {
-                if inner.own_latency.is_none() {
-                    inner.own_latency = t.latency_shard(families);
-                }
-                if let Some(shard) = &inner.own_latency {
-                    shard.observe_ns(ts - entry, n);
-                }
-            }
         }
         let counts = inner.placed.as_ref().is_some_and(|p| p.counts);
         if counts && inner.kind == Kind::Unknown {
@@ -233,26 +250,54 @@ impl PadProbe {
             Kind::Rtp(clock_rate, codec) if counts => Some((clock_rate, codec)),
             _ => None,
         };
-        if inner.own.is_none() && rtp.is_none() {
-            return;
-        }
-        let labels = inner.placed.as_ref().map(|p| PadLabels {
-            pipeline: &p.labels.pipeline,
-            element: &p.labels.element,
-            pad: &p.pad_name,
-        });
-        for buffer in buffers() {
-            // Our element's outputs that carry a capture time: capture → output latency (a
-            // wall-clock read per output carrying one; a look at the metas for the others).
-            if let Some(t) = &inner.own
-                && let Some(age) = crate::capture_time::latency_of(buffer)
-            {
-                t.observe_capture(age.max(0) as u64, families);
+        let own = self.own.get();
+        match (rtp, &inner.placed) {
+            (Some((clock_rate, codec)), Some(p)) => {
+                let labels = PadLabels {
+                    pipeline: &p.labels.pipeline,
+                    element: &p.labels.element,
+                    pad: &p.pad_name,
+                };
+                let buffers = buffers().inspect(|buffer| {
+                    inner
+                        .streams
+                        .on_packet(ts, buffer, clock_rate, codec, &labels, families)
+                });
+                match own {
+                    Some(own) => own.observe(ts, n, buffers, families),
+                    None => buffers.for_each(drop),
+                }
             }
-            if let (Some((clock_rate, codec)), Some(labels)) = (rtp, &labels) {
-                inner
-                    .streams
-                    .on_packet(ts, buffer, clock_rate, codec, labels, families);
+            _ => {
+                if let Some(own) = own {
+                    own.observe(ts, n, buffers(), families);
+                }
+            }
+        }
+    }
+}
+
+impl Own {
+    /// A push of the `n` `buffers` at `ts` from our element: its processing latency, and
+    /// the capture → output latency of the outputs carrying a capture time (a wall-clock
+    /// read per output carrying one; a look at the metas for the others).
+    fn observe<'a>(
+        &self,
+        ts: u64,
+        n: u64,
+        buffers: impl Iterator<Item = &'a gst::BufferRef>,
+        families: &Arc<Families>,
+    ) {
+        let entry = self.timing.entry_ns.load(Ordering::Relaxed);
+        if entry != 0
+            && ts >= entry
+            && let Some(shard) = &self.shard
+        {
+            shard.observe_ns(ts - entry, n);
+        }
+        for buffer in buffers {
+            if let Some(age) = crate::capture_time::latency_of(buffer) {
+                self.timing.observe_capture(age.max(0) as u64, families);
             }
         }
     }

@@ -290,8 +290,8 @@ impl RtpMetricsTracer {
 }
 
 impl RtpMetricsTracer {
-    /// A push of `n` buffers on a pad that is not idle (out of line: the hooks stay small).
-    #[inline(never)]
+    /// A push of `n` buffers on a pad that is not idle (the hooks call this out of line).
+    #[inline]
     pub(super) fn push<'a, I: Iterator<Item = &'a gst::BufferRef>>(
         &self,
         probe: &PadProbe,

@@ -20,7 +20,9 @@
 //! `valgrind --tool=callgrind --collect-atstart=no --toggle-collect=telemetry_overhead::push_all`
 //! counts the pushes of the second run only (the first warms up): (Ir of `--phase on` − Ir
 //! of `--phase null`) / packets is what `rtp-metrics` adds per packet (the example prints
-//! the packet count).
+//! the packet count). `--phase null|on --rounds N` times that phase alone instead (least
+//! ns per packet over N rounds): alternating processes of the two phases, each best of N,
+//! gives the tracer's cost with less drift than the three phases of one process.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -245,7 +247,16 @@ fn main() {
                 .property("port", 0i32)
                 .build()
         });
+        let timed = arg(&args, "--rounds").is_some();
         for (e, c, b) in &cases {
+            if timed {
+                // Times of one phase per process, for runs alternating the phases.
+                let (ns, allocations) = measure(e, c, b, rounds);
+                println!(
+                    "{e}: phase {phase}: {ns:.0} ns/packet (least of {rounds} rounds), {allocations:.2} allocations/packet"
+                );
+                continue;
+            }
             run_with(e, c, b, push_warm_up);
             let (_, packets, allocated) = run_once(e, c, b);
             println!("{e}: phase {phase}: {packets} packets, {allocated} allocations");

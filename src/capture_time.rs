@@ -16,6 +16,9 @@ const NTP_UNIX_OFFSET_NS: u64 = 2_208_988_800 * 1_000_000_000;
 /// The capture time of `buffer` (nanoseconds since 1900): its first reference timestamp
 /// meta of reference `timestamp/x-ntp`. No allocation: the reference caps' name is compared.
 pub(crate) fn capture_time_ns(buffer: &gst::BufferRef) -> Option<u64> {
+    if !has_meta(buffer) {
+        return None;
+    }
     buffer
         .iter_meta::<gst::ReferenceTimestampMeta>()
         .find(|m| {
@@ -24,6 +27,16 @@ pub(crate) fn capture_time_ns(buffer: &gst::BufferRef) -> Option<u64> {
                 .is_some_and(|s| s.name() == "timestamp/x-ntp")
         })
         .map(|m| m.timestamp().nseconds())
+}
+
+/// Whether `buffer` has any meta: most buffers have none, and one call tells (the typed
+/// walk first asks GStreamer for the meta API's type, then walks).
+#[inline]
+fn has_meta(buffer: &gst::BufferRef) -> bool {
+    let mut state = std::ptr::null_mut();
+    // SAFETY: `buffer` is a valid buffer borrowed for the call; iterating only reads it,
+    // and `state` starts the walk as GStreamer documents.
+    unsafe { !gst::ffi::gst_buffer_iterate_meta(buffer.as_mut_ptr(), &mut state).is_null() }
 }
 
 /// This host's wall clock now, in nanoseconds since 1900.
@@ -35,7 +48,17 @@ pub(crate) fn now_ntp_ns() -> u64 {
 }
 
 /// How long ago (ns, negative if in the future) `buffer` was captured, if it says.
+#[inline]
 pub(crate) fn latency_of(buffer: &gst::BufferRef) -> Option<i64> {
+    if !has_meta(buffer) {
+        return None;
+    }
+    latency_of_captured(buffer)
+}
+
+/// [`latency_of`] of a buffer carrying metas.
+#[inline(never)]
+fn latency_of_captured(buffer: &gst::BufferRef) -> Option<i64> {
     let capture = capture_time_ns(buffer)?;
     let now = now_ntp_ns();
     Some(if now >= capture {

@@ -226,10 +226,9 @@ impl ObjectImpl for RtpMetricsTracer {
             otlp: Mutex::new(otlp),
         });
 
+        super::hooks::register(&self.obj());
         use TracerHook::*;
         for hook in [
-            PadPushPre,
-            PadPushListPre,
             PadPushEventPre,
             PadLinkPost,
             PadUnlinkPost,
@@ -290,29 +289,25 @@ impl RtpMetricsTracer {
     }
 }
 
+impl RtpMetricsTracer {
+    /// A push of `n` buffers on a pad that is not idle (the hooks call this out of line).
+    #[inline]
+    pub(super) fn push<'a, I: Iterator<Item = &'a gst::BufferRef>>(
+        &self,
+        probe: &PadProbe,
+        ts: u64,
+        pad: &gst::Pad,
+        n: u64,
+        buffers: impl FnOnce() -> I,
+    ) {
+        if let Some(r) = self.running.get() {
+            probe.on_push(ts, pad, &r.families, n, buffers);
+        }
+    }
+}
+
 impl TracerImpl for RtpMetricsTracer {
     const USE_STRUCTURE_PARAMS: bool = true;
-
-    fn pad_push_pre(&self, ts: u64, pad: &gst::Pad, buffer: &gst::Buffer) {
-        let Some(r) = self.running.get() else {
-            return;
-        };
-        // Most pads (ghost, proxy, not RTP and timing nothing) are idle: one check, no call.
-        let probe = PadProbe::get(pad);
-        if !probe.is_idle() {
-            probe.on_push(ts, pad, &r.families, 1, || std::iter::once(buffer.as_ref()));
-        }
-    }
-
-    fn pad_push_list_pre(&self, ts: u64, pad: &gst::Pad, list: &gst::BufferList) {
-        let Some(r) = self.running.get() else {
-            return;
-        };
-        let probe = PadProbe::get(pad);
-        if !probe.is_idle() {
-            probe.on_push(ts, pad, &r.families, list.len() as u64, || list.iter());
-        }
-    }
 
     fn pad_push_event_pre(&self, _ts: u64, pad: &gst::Pad, event: &gst::Event) {
         if let (Some(_), gst::EventView::Caps(c)) = (self.running.get(), event.view()) {

@@ -10,6 +10,7 @@ use gst::glib;
 use gst::prelude::*;
 
 mod elements;
+mod hooks;
 mod imp;
 mod keyframe;
 mod latency;
@@ -20,10 +21,12 @@ mod otlp;
 mod otlp_convert;
 mod packet;
 mod pad;
+mod padlock;
 mod recent;
 mod rtpbin2;
 mod sequence;
 mod server;
+mod stream_set;
 mod streams;
 mod timing;
 

@@ -24,41 +24,83 @@ pub(crate) struct Packet {
     pub first_slice_key: Option<bool>,
 }
 
-/// Reads the header of the RTP packet in `buffer` (which has `n_memory` memories) and,
-/// unless `codec` is [`Codec::Other`] or `look(ssrc, pt)` says no, whether its payload starts
-/// a keyframe slice. `None` when it is no RTP packet.
+/// Runs `f` on the bytes of `memory` mapped readable (GStreamer's `gst_memory_map`, the map
+/// info left in place rather than copied into a wrapper), then unmaps. `R::default()` when
+/// the map fails.
+fn with_mapped<R>(memory: *mut gst::ffi::GstMemory, f: impl FnOnce(&[u8]) -> R) -> R
+where
+    R: Default,
+{
+    let mut info = std::mem::MaybeUninit::<gst::ffi::GstMapInfo>::uninit();
+    // SAFETY: `memory` is a valid memory of a buffer the caller borrows; GStreamer fills
+    // the map info when the map succeeds, and only then is it read; a successful read map
+    // gives `size` readable bytes at `data` until the unmap, which gets the same info.
+    unsafe {
+        if gst::ffi::gst_memory_map(memory, info.as_mut_ptr(), gst::ffi::GST_MAP_READ)
+            == glib::ffi::GFALSE
+        {
+            return R::default();
+        }
+        let info = info.assume_init_mut();
+        let bytes = if info.size == 0 {
+            &[][..]
+        } else {
+            std::slice::from_raw_parts(info.data, info.size)
+        };
+        let r = f(bytes);
+        gst::ffi::gst_memory_unmap(memory, info);
+        r
+    }
+}
+
+/// Reads the header of the RTP packet in `buffer` and, unless `codec` is [`Codec::Other`]
+/// or `look(ssrc, pt)` says no, whether its payload starts a keyframe slice. `None` when it
+/// is no RTP packet.
+#[inline]
 pub(crate) fn read(
     buffer: &gst::BufferRef,
-    n_memory: usize,
     codec: Codec,
     look: impl FnOnce(u32, u8) -> bool,
 ) -> Option<Packet> {
-    let first = buffer.peek_memory(0);
-    if first.size() < 12 {
+    let raw = buffer.as_mut_ptr();
+    // SAFETY: `raw` is the borrowed, valid buffer; these calls only read it, and the
+    // memory pointer is used while the buffer is borrowed (it holds the memory).
+    let (n_memory, first) = unsafe {
+        let n = gst::ffi::gst_buffer_n_memory(raw);
+        if n == 0 {
+            return None;
+        }
+        (n, gst::ffi::gst_buffer_peek_memory(raw, 0))
+    };
+    // SAFETY: `first` is a valid memory (see above); `size` is a public field.
+    if unsafe { (*first).size } < 12 {
         // A header split over memories: rare, copy it.
         let mut head = [0u8; 12];
         buffer.copy_to_slice(0, &mut head).ok()?;
         return parse(&head, buffer.size());
     }
-    let map = first.map_readable().ok()?;
-    // One memory: its size is the packet's (no call for the buffer's size).
-    let size = if n_memory == 1 {
-        map.len()
-    } else {
-        buffer.size()
-    };
-    let mut packet = parse(&map, size)?;
-    if codec != Codec::Other && look(packet.ssrc, packet.pt) {
-        let offset = payload_offset(&map);
-        if offset < map.len() {
-            packet.first_slice_key = first_slice_is_key(codec, &map[offset..]);
-        } else if offset == map.len() && n_memory > 1 {
-            // A payloader's header memory followed by its payload memory.
-            drop(map);
-            if let Ok(payload) = buffer.peek_memory(1).map_readable() {
-                packet.first_slice_key = first_slice_is_key(codec, &payload);
+    let mut payload_next = false;
+    let mut packet = with_mapped(first, |bytes| {
+        // One memory: its size is the packet's (no call for the buffer's size).
+        let size = if n_memory == 1 {
+            bytes.len()
+        } else {
+            buffer.size()
+        };
+        let mut packet = parse(bytes, size)?;
+        if codec != Codec::Other && look(packet.ssrc, packet.pt) {
+            let offset = payload_offset(bytes);
+            if offset < bytes.len() {
+                packet.first_slice_key = first_slice_is_key(codec, &bytes[offset..]);
+            } else {
+                // A payloader's header memory followed by its payload memory.
+                payload_next = offset == bytes.len() && n_memory > 1;
             }
         }
+        Some(packet)
+    })?;
+    if payload_next && let Ok(payload) = buffer.peek_memory(1).map_readable() {
+        packet.first_slice_key = first_slice_is_key(codec, &payload);
     }
     Some(packet)
 }
@@ -104,7 +146,7 @@ mod tests {
         p.extend_from_slice(&[0xbe, 0xde, 0, 1, 0x10, 0, 0, 0, 0x65, 0x88]);
         gst::init().unwrap();
         let buffer = gst::Buffer::from_slice(p);
-        let h = read(&buffer, buffer.n_memory(), Codec::H264, |_, _| true).unwrap();
+        let h = read(&buffer, Codec::H264, |_, _| true).unwrap();
         assert!(h.marker);
         assert_eq!(
             (h.pt, h.seq, h.ts, h.ssrc),
@@ -113,7 +155,7 @@ mod tests {
         assert_eq!(h.first_slice_key, Some(true));
         assert_eq!(h.size, 26);
         assert_eq!(
-            read(&buffer, 1, Codec::Other, |_, _| true)
+            read(&buffer, Codec::Other, |_, _| true)
                 .unwrap()
                 .first_slice_key,
             None
@@ -128,10 +170,18 @@ mod tests {
             .get_mut()
             .unwrap()
             .append_memory(gst::Memory::from_slice([0x41, 0x9a]));
-        let h = read(&buffer, 2, Codec::H264, |_, _| true).unwrap();
+        let h = read(&buffer, Codec::H264, |_, _| true).unwrap();
         assert_eq!(h.first_slice_key, Some(false));
         assert_eq!(h.size, 14);
+        // A header split over two memories.
+        let mut split = gst::Buffer::from_slice([0x80, 0x60, 0, 7]);
+        split
+            .get_mut()
+            .unwrap()
+            .append_memory(gst::Memory::from_slice([0, 0, 0, 9, 0, 0, 0, 5, 0x41]));
+        let h = read(&split, Codec::Other, |_, _| true).unwrap();
+        assert_eq!((h.seq, h.ts, h.ssrc, h.size), (7, 9, 5, 13));
         let not_rtp = gst::Buffer::from_slice([0u8; 12]);
-        assert!(read(&not_rtp, 1, Codec::H264, |_, _| true).is_none());
+        assert!(read(&not_rtp, Codec::H264, |_, _| true).is_none());
     }
 }

@@ -3,30 +3,22 @@
 // https://mozilla.org/MPL/2.0/.
 
 //! Per-pad state of the `rtp-metrics` tracer, kept in the pad's qdata: the RTP streams seen
-//! on the pad (one per SSRC and payload type) and the latency timing links. Only the pad's
-//! own streaming thread takes the pad's lock (plus the rare link/caps hooks), so no lock is
-//! shared between the streaming threads of different streams; the state and its series go
-//! away with the pad.
+//! on the pad (one per SSRC and payload type, see [`StreamSet`]) and the latency timing
+//! links. Only the pad's own streaming thread takes the pad's lock (plus the rare
+//! link/caps hooks), so no lock is shared between the streaming threads of different
+//! streams; the state and its series go away with the pad.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use gst::prelude::*;
 
 use super::keyframe::Codec;
-use super::metrics::{ElementLabels, Families, StreamLabels, StreamSeries};
-use super::packet::{self, Packet};
-use super::sequence::StreamState;
-use super::streams::idx;
+use super::latency::LatencyShard;
+use super::metrics::{ElementLabels, Families};
+use super::padlock::{PadGuard, PadLock};
+use super::stream_set::{PadLabels, StreamSet};
 use super::timing::{CREATE, ElementTiming, element_timing, feeds_of, pipeline_name};
-
-/// Streams tracked per pad; further streams are counted as untracked packets unless one of
-/// the tracked streams has been idle for [`IDLE_EVICT_NS`].
-pub(crate) const MAX_STREAMS_PER_PAD: usize = 16;
-/// A stream idle this long gives its place (and series) to a new stream on a full pad.
-const IDLE_EVICT_NS: u64 = 5_000_000_000;
-/// Refused (SSRC, PT) pairs remembered per pad so a refused stream is counted once.
-const MAX_REFUSED_MEMO: usize = 64;
 
 /// The qdata key of [`PadProbe`] on pads.
 static PAD_QUARK: LazyLock<glib::Quark> =
@@ -41,32 +33,30 @@ enum Kind {
 }
 
 #[derive(Debug)]
-struct Tracked {
-    ssrc: u32,
-    pt: u8,
-    state: StreamState,
-    /// Whether the current access unit's first slice is a keyframe one; `None` until a
-    /// packet of the access unit starts a slice.
-    au_key: Option<bool>,
-    /// False until the stream's first packet (which starts the sequence) is accounted.
-    started: bool,
-    last_arrival_ns: u64,
-    series: StreamSeries,
-}
-
-#[derive(Debug)]
 struct PadInner {
     kind: Kind,
     /// Where the pad is, learnt at its first push (when its element is in its pipeline);
     /// `None` before.
     placed: Option<Placement>,
-    streams: Vec<Tracked>,
-    refused: Vec<(u32, u8)>,
+    streams: StreamSet,
     /// Our element this pad pushes into: its entry time is set on each push.
     feeds: Option<Arc<ElementTiming>>,
-    /// Our element owning this source pad: each push observes its latency.
-    own: Option<Arc<ElementTiming>>,
 }
+
+/// Our element owning a source pad, whose pushes observe its processing latency.
+#[derive(Debug)]
+struct Own {
+    timing: Arc<ElementTiming>,
+    /// This pad's part of the element's latency histogram (`None`: the element was gone).
+    shard: Option<LatencyShard>,
+}
+
+/// What a push on a pad does (see [`PadProbe::mode`]).
+const IDLE: u8 = 0;
+/// Only the latency of our element owning the pad: observed without the pad's lock.
+const LATENCY_ONLY: u8 = 1;
+/// Anything else (packets to count, an element to feed, the pad to place): under the lock.
+const LOCKED: u8 = 2;
 
 /// Where a pad is, for labels, and whether its packets are counted.
 #[derive(Debug)]
@@ -104,8 +94,10 @@ pub(crate) struct PadProbe {
     /// Nothing to do on a push (a pad that is not counted, or not RTP, and takes part in no
     /// latency measurement): the push returns before taking the lock. Kept in step with
     /// `inner` under its lock.
-    idle: AtomicBool,
-    inner: Mutex<PadInner>,
+    mode: AtomicU8,
+    /// Set once, at the first push, when the pad is a source pad of one of our elements.
+    own: OnceLock<Own>,
+    inner: PadLock<PadInner>,
 }
 
 impl PadProbe {
@@ -122,14 +114,13 @@ impl PadProbe {
         // The link is computed outside `CREATE` (it takes object locks).
         let feeds = feeds_of(pad);
         let probe = PadProbe {
-            idle: AtomicBool::new(false),
-            inner: Mutex::new(PadInner {
+            mode: AtomicU8::new(LOCKED),
+            own: OnceLock::new(),
+            inner: PadLock::new(PadInner {
                 kind: Kind::Unknown,
                 placed: None,
-                streams: Vec::new(),
-                refused: Vec::new(),
+                streams: StreamSet::default(),
                 feeds,
-                own: None,
             }),
         };
         let _create = CREATE.lock().unwrap_or_else(|e| e.into_inner());
@@ -142,26 +133,32 @@ impl PadProbe {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, PadInner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> PadGuard<'_, PadInner> {
+        self.inner.lock()
     }
 
     /// The pad's caps changed (a caps event is pushed).
     pub(crate) fn set_caps(&self, caps: &gst::CapsRef) {
         let mut inner = self.lock();
         inner.kind = kind_of(caps);
-        self.refresh_idle(&inner);
+        self.refresh_mode(&inner);
     }
 
-    /// Recomputes `idle` from `inner` (whose lock the caller holds).
-    fn refresh_idle(&self, inner: &PadInner) {
-        let idle = inner.feeds.is_none()
-            && inner.own.is_none()
-            && inner
+    /// Recomputes `mode` from `inner` (whose lock the caller holds).
+    fn refresh_mode(&self, inner: &PadInner) {
+        let locked = inner.feeds.is_some()
+            || inner
                 .placed
                 .as_ref()
-                .is_some_and(|p| !p.counts || inner.kind == Kind::NotRtp);
-        self.idle.store(idle, Ordering::Relaxed);
+                .is_none_or(|p| p.counts && inner.kind != Kind::NotRtp);
+        let mode = if locked {
+            LOCKED
+        } else if self.own.get().is_some() {
+            LATENCY_ONLY
+        } else {
+            IDLE
+        };
+        self.mode.store(mode, Ordering::Relaxed);
     }
 
     /// The pad was (re)linked or unlinked: recompute which of our elements it feeds.
@@ -169,7 +166,7 @@ impl PadProbe {
         let feeds = feeds_of(pad);
         let mut inner = self.lock();
         inner.feeds = feeds;
-        self.refresh_idle(&inner);
+        self.refresh_mode(&inner);
     }
 
     /// The pad left its element: its streams' series go now.
@@ -184,21 +181,24 @@ impl PadProbe {
             },
             pad_name: String::new(),
         });
-        self.refresh_idle(&inner);
+        self.refresh_mode(&inner);
     }
 
     /// The first push on the pad: where it is (its element is in its pipeline by now).
     #[cold]
     #[inline(never)]
-    fn place(&self, inner: &mut PadInner, pad: &gst::Pad) {
+    fn place(&self, inner: &mut PadInner, pad: &gst::Pad, families: &Arc<Families>) {
         let (placement, element) = Placement::of(pad);
         if pad.direction() == gst::PadDirection::Src
-            && let Some(e) = element
+            && let Some(timing) = element.and_then(|e| element_timing(&e))
         {
-            inner.own = element_timing(&e);
+            let _ = self.own.set(Own {
+                shard: timing.latency_shard(families),
+                timing,
+            });
         }
         inner.placed = Some(placement);
-        self.refresh_idle(inner);
+        self.refresh_mode(inner);
     }
 
     /// A push before any caps event was seen on the pad: its caps tell whether it is RTP.
@@ -206,61 +206,98 @@ impl PadProbe {
     #[inline(never)]
     fn learn_kind(&self, inner: &mut PadInner, pad: &gst::Pad) {
         inner.kind = pad.current_caps().map_or(Kind::Unknown, |c| kind_of(&c));
-        self.refresh_idle(inner);
+        self.refresh_mode(inner);
     }
 
     /// Whether a push on this pad needs no accounting.
     #[inline]
     pub(crate) fn is_idle(&self) -> bool {
-        self.idle.load(Ordering::Relaxed)
+        self.mode.load(Ordering::Relaxed) == IDLE
     }
 
-    /// Accounts the `n` buffers of one push at time `ts` (ns), unless [`Self::is_idle`];
-    /// `buffers` walks them (once or twice).
+    /// Accounts the `n` buffers of one push at time `ts` (ns) on a pad that is not
+    /// [`Self::is_idle`]; `buffers` walks them (once).
     pub(crate) fn on_push<'a, I: Iterator<Item = &'a gst::BufferRef>>(
         &self,
         ts: u64,
         pad: &gst::Pad,
         families: &Arc<Families>,
         n: u64,
-        buffers: impl Fn() -> I,
+        buffers: impl FnOnce() -> I,
     ) {
-        if self.is_idle() {
+        if self.mode.load(Ordering::Relaxed) == LATENCY_ONLY
+            && let Some(own) = self.own.get()
+        {
+            // Nothing else here touches the pad's state: no lock. (Pushes overlapping on
+            // one pad, which a working element does not make, could lose a count in the
+            // shard, nothing worse.)
+            own.observe(ts, n, buffers(), families);
             return;
         }
-        let mut inner = self.lock();
+        let mut guard = self.lock();
+        let inner = &mut *guard;
         if inner.placed.is_none() {
-            self.place(&mut inner, pad);
+            self.place(inner, pad, families);
         }
         if let Some(t) = &inner.feeds {
             t.entry_ns.store(ts, Ordering::Relaxed);
         }
-        if let Some(t) = &inner.own {
-            let entry = t.entry_ns.load(Ordering::Relaxed);
-            if entry != 0 && ts >= entry {
-                t.observe(ts - entry, n, families);
-            }
-        }
         let counts = inner.placed.as_ref().is_some_and(|p| p.counts);
         if counts && inner.kind == Kind::Unknown {
-            self.learn_kind(&mut inner, pad);
+            self.learn_kind(inner, pad);
         }
         let rtp = match inner.kind {
             Kind::Rtp(clock_rate, codec) if counts => Some((clock_rate, codec)),
             _ => None,
         };
-        // Our element's outputs that carry a capture time: capture → output latency (a
-        // wall-clock read per output carrying one; a walk of the metas for the others).
-        if let Some(t) = &inner.own {
-            for buffer in buffers() {
-                if let Some(age) = crate::capture_time::latency_of(buffer) {
-                    t.observe_capture(age.max(0) as u64, families);
+        let own = self.own.get();
+        match (rtp, &inner.placed) {
+            (Some((clock_rate, codec)), Some(p)) => {
+                let labels = PadLabels {
+                    pipeline: &p.labels.pipeline,
+                    element: &p.labels.element,
+                    pad: &p.pad_name,
+                };
+                let buffers = buffers().inspect(|buffer| {
+                    inner
+                        .streams
+                        .on_packet(ts, buffer, clock_rate, codec, &labels, families)
+                });
+                match own {
+                    Some(own) => own.observe(ts, n, buffers, families),
+                    None => buffers.for_each(drop),
+                }
+            }
+            _ => {
+                if let Some(own) = own {
+                    own.observe(ts, n, buffers(), families);
                 }
             }
         }
-        if let Some((clock_rate, codec)) = rtp {
-            for buffer in buffers() {
-                inner.on_packet(ts, buffer, clock_rate, codec, families);
+    }
+}
+
+impl Own {
+    /// A push of the `n` `buffers` at `ts` from our element: its processing latency, and
+    /// the capture → output latency of the outputs carrying a capture time (a wall-clock
+    /// read per output carrying one; a look at the metas for the others).
+    fn observe<'a>(
+        &self,
+        ts: u64,
+        n: u64,
+        buffers: impl Iterator<Item = &'a gst::BufferRef>,
+        families: &Arc<Families>,
+    ) {
+        let entry = self.timing.entry_ns.load(Ordering::Relaxed);
+        if entry != 0
+            && ts >= entry
+            && let Some(shard) = &self.shard
+        {
+            shard.observe_ns(ts - entry, n);
+        }
+        for buffer in buffers {
+            if let Some(age) = crate::capture_time::latency_of(buffer) {
+                self.timing.observe_capture(age.max(0) as u64, families);
             }
         }
     }
@@ -275,135 +312,5 @@ fn kind_of(caps: &gst::CapsRef) -> Kind {
         ),
         Some(_) => Kind::NotRtp,
         None => Kind::Unknown,
-    }
-}
-
-impl PadInner {
-    fn on_packet(
-        &mut self,
-        ts: u64,
-        buffer: &gst::BufferRef,
-        clock_rate: u32,
-        codec: Codec,
-        families: &Arc<Families>,
-    ) {
-        let n_memory = buffer.n_memory();
-        if n_memory == 0 {
-            return;
-        }
-        // The payload is looked at while the stream's access unit is undecided.
-        let streams = &self.streams;
-        let look = |ssrc, pt| {
-            streams
-                .iter()
-                .find(|s| s.ssrc == ssrc && s.pt == pt)
-                .is_none_or(|s| s.au_key.is_none())
-        };
-        let Some(h) = packet::read(buffer, n_memory, codec, look) else {
-            return;
-        };
-        let i = match self
-            .streams
-            .iter()
-            .position(|s| s.ssrc == h.ssrc && s.pt == h.pt)
-        {
-            Some(i) => i,
-            None => match self.add_stream(ts, &h, families) {
-                Some(i) => i,
-                None => {
-                    families.untracked_packets.inc();
-                    return;
-                }
-            },
-        };
-        let s = &mut self.streams[i];
-        let cells = &*s.series.cells;
-        cells.add(idx::PACKETS, 1);
-        cells.add(idx::BYTES, h.size as u64);
-        // The access unit's first slice decides; later packets of it need no look.
-        if s.au_key.is_none() {
-            s.au_key = h.first_slice_key;
-        }
-        if h.marker {
-            cells.add(idx::MARKERS, 1);
-            if s.au_key.take() == Some(true) {
-                cells.add(idx::KEYFRAMES, 1);
-            }
-        }
-        if s.started {
-            let o = s.state.on_sequence(h.seq);
-            if o.expected == 1 && o.lost == 0 {
-                // The usual case: the next packet in order.
-                cells.add(idx::EXPECTED, 1);
-            } else {
-                cells.add(idx::LOST, o.lost);
-                cells.add(idx::EXPECTED, o.expected);
-                cells.add(idx::DUPLICATES, u64::from(o.duplicate));
-                cells.add(idx::REORDERED, u64::from(o.reordered));
-                cells.add(idx::RESTARTS, u64::from(o.restarted));
-                if o.duplicate {
-                    s.last_arrival_ns = ts;
-                    return;
-                }
-            }
-        }
-        s.started = true;
-        s.state.on_arrival(ts, h.ts, clock_rate);
-        cells.set_jitter(s.state.jitter_q4(), clock_rate);
-        s.last_arrival_ns = ts;
-    }
-
-    /// A new stream on this pad: its index, or `None` when a cap refuses it.
-    #[cold]
-    #[inline(never)]
-    fn add_stream(&mut self, ts: u64, h: &Packet, families: &Arc<Families>) -> Option<usize> {
-        if self.refused.contains(&(h.ssrc, h.pt)) {
-            return None;
-        }
-        if self.streams.len() >= MAX_STREAMS_PER_PAD {
-            let (oldest, last) = self
-                .streams
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (i, s.last_arrival_ns))
-                .min_by_key(|&(_, t)| t)?;
-            if ts.saturating_sub(last) < IDLE_EVICT_NS {
-                self.refuse(h, families);
-                return None;
-            }
-            self.streams.swap_remove(oldest);
-            self.refused.clear();
-        }
-        let placed = self.placed.as_ref()?;
-        let labels = StreamLabels {
-            pipeline: placed.labels.pipeline.clone(),
-            element: placed.labels.element.clone(),
-            pad: placed.pad_name.clone(),
-            ssrc: h.ssrc,
-            pt: h.pt,
-        };
-        let Some(series) = families.stream(labels) else {
-            self.refuse(h, families);
-            return None;
-        };
-        // The first packet starts the sequence; it is expected (A.3: base_seq counts).
-        series.cells.add(idx::EXPECTED, 1);
-        self.streams.push(Tracked {
-            ssrc: h.ssrc,
-            pt: h.pt,
-            state: StreamState::new(h.seq),
-            au_key: None,
-            started: false,
-            last_arrival_ns: ts,
-            series,
-        });
-        Some(self.streams.len() - 1)
-    }
-
-    fn refuse(&mut self, h: &Packet, families: &Arc<Families>) {
-        families.refused_streams.inc();
-        if self.refused.len() < MAX_REFUSED_MEMO {
-            self.refused.push((h.ssrc, h.pt));
-        }
     }
 }

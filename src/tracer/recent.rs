@@ -86,6 +86,18 @@ impl Drop for PadProbe {
 }
 
 impl PadProbe {
+    /// The probe of the pad at address `pad` if this thread's cache knows it (else ask
+    /// [`Self::get`]). The cheapest look-up: the caller need not even make a `gst::Pad`
+    /// reference.
+    #[inline]
+    pub(crate) fn cached<'a>(pad: usize) -> Option<&'a PadProbe> {
+        let epoch = PROBE_EPOCH.load(Ordering::Acquire);
+        let probe = RECENT.with_borrow(|r| if r.epoch == epoch { r.find(pad) } else { None })?;
+        // SAFETY: as in `get`: the probe of the pad at this address, which the caller
+        // borrows (GStreamer passed it to the hook) for no longer than the hook.
+        Some(unsafe { &*probe })
+    }
+
     /// The probe of `pad`, created on first use.
     #[inline]
     pub(crate) fn get(pad: &gst::Pad) -> &PadProbe {

@@ -44,6 +44,10 @@ pub(crate) struct StreamState {
     /// RFC 3550 A.8 jitter estimate in RTP timestamp units, scaled by 16 (as in A.8's
     /// integer variant) to keep precision.
     jitter_q4: u64,
+    /// The clock rate `ticks_per_ns_q64` is for (0: none yet).
+    rate: u32,
+    /// `rate` / 10⁹ in 0.64 fixed point, rounded up: timestamp units per nanosecond.
+    ticks_per_ns_q64: u64,
 }
 
 impl StreamState {
@@ -54,6 +58,8 @@ impl StreamState {
             seen: 1,
             last_transit: None,
             jitter_q4: 0,
+            rate: 0,
+            ticks_per_ns_q64: 0,
         }
     }
 
@@ -100,14 +106,7 @@ impl StreamState {
         if clock_rate == 0 {
             return;
         }
-        // Arrival in timestamp units, wrapped like the RTP timestamp; whole seconds and the
-        // rest apart, so it stays in u64 (and the divisions are by a constant).
-        let clock = u64::from(clock_rate);
-        let secs = arrival_ns / 1_000_000_000;
-        let rest = arrival_ns % 1_000_000_000;
-        let arrival = secs
-            .wrapping_mul(clock)
-            .wrapping_add(rest * clock / 1_000_000_000) as u32;
+        let arrival = self.arrival_ticks(arrival_ns, clock_rate);
         let transit = i64::from(arrival.wrapping_sub(rtp_ts) as i32);
         if let Some(last) = self.last_transit {
             let d = transit.wrapping_sub(last).unsigned_abs();
@@ -115,6 +114,29 @@ impl StreamState {
             self.jitter_q4 = self.jitter_q4 + d - ((self.jitter_q4 + 8) >> 4);
         }
         self.last_transit = Some(transit);
+    }
+
+    /// `arrival_ns` in timestamp units of a `clock_rate` Hz clock, wrapped like the RTP
+    /// timestamp. One multiplication by the rate per nanosecond in fixed point, rounded up:
+    /// exact whenever the product is a whole number of units, otherwise below the exact
+    /// value's next whole unit unless its fraction is within `arrival_ns` / 2⁶⁴ of it (a
+    /// tick at most, on a few packets in a million after hours).
+    fn arrival_ticks(&mut self, arrival_ns: u64, clock_rate: u32) -> u32 {
+        if clock_rate != self.rate {
+            self.rate = clock_rate;
+            self.ticks_per_ns_q64 =
+                u64::try_from((u128::from(clock_rate) << 64).div_ceil(1_000_000_000)).unwrap_or(0);
+        }
+        if self.ticks_per_ns_q64 == 0 {
+            // A rate of 10⁹ Hz or more (none in practice): whole seconds and the rest apart.
+            let clock = u64::from(clock_rate);
+            let secs = arrival_ns / 1_000_000_000;
+            let rest = arrival_ns % 1_000_000_000;
+            return secs
+                .wrapping_mul(clock)
+                .wrapping_add(rest * clock / 1_000_000_000) as u32;
+        }
+        ((u128::from(arrival_ns) * u128::from(self.ticks_per_ns_q64)) >> 64) as u32
     }
 
     /// The current A.8 jitter in timestamp units, scaled by 16 (see [`jitter_seconds`]).
@@ -192,6 +214,25 @@ mod tests {
         assert!(o.restarted);
         assert_eq!(o.lost, 0);
         assert_eq!(s.on_sequence(40001).expected, 1);
+    }
+
+    #[test]
+    fn arrival_in_timestamp_units_matches_exact_arithmetic() {
+        let mut s = StreamState::new(0);
+        for rate in [8000u32, 16000, 48000, 90000, 44100] {
+            for ns in [
+                0u64,
+                1,
+                999_999_999,
+                20_000_000,
+                1_234_567_890_123,
+                86_400_000_000_000,
+            ] {
+                let exact = (u128::from(ns) * u128::from(rate) / 1_000_000_000) as u32;
+                assert_eq!(s.arrival_ticks(ns, rate), exact, "{ns} ns at {rate} Hz");
+            }
+        }
+        assert_eq!(s.arrival_ticks(3_000_000_000, 2_000_000_000), 1_705_032_704);
     }
 
     #[test]

@@ -4,13 +4,14 @@
 
 //! Processing-latency timing of our elements: the entry time of the buffer an element is
 //! processing (set by the pad pushing into it) and its histogram (observed by its source
-//! pad), kept in the element's qdata.
+//! pads, each in its own shard), kept in the element's qdata.
 
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
 use gst::prelude::*;
 
+use super::latency::LatencyShard;
 use super::metrics::{CaptureSeries, ElementLabels, Families, LatencySeries};
 
 /// The qdata key of [`ElementTiming`] on elements.
@@ -34,8 +35,11 @@ pub(crate) struct ElementTiming {
 }
 
 impl ElementTiming {
-    /// Records `n` outputs that took `ns` since their input entered the element.
-    pub(crate) fn observe(&self, ns: u64, n: u64, families: &Arc<Families>) {
+    /// A part of the element's latency histogram for one of its source pads (written under
+    /// that pad's lock; see [`LatencyShard`]); `None` once the element is gone.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn latency_shard(&self, families: &Arc<Families>) -> Option<LatencyShard> {
         let series = self.series.get_or_init(|| {
             let element = self.element.upgrade()?;
             Some(families.latency(ElementLabels {
@@ -43,9 +47,7 @@ impl ElementTiming {
                 element: element.name().to_string(),
             }))
         });
-        if let Some(s) = series {
-            s.histogram.observe_ns(ns, n);
-        }
+        series.as_ref().map(|s| s.histogram.shard())
     }
 
     /// Records an output pushed `ns` after its capture (see `super::capture`).

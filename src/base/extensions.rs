@@ -25,6 +25,7 @@
 use std::sync::{Arc, Mutex};
 
 use gst::glib;
+use gst::glib::translate::IntoGlib;
 use gst::prelude::*;
 use gst_rtp::prelude::*;
 use rtp2_core::hdrext::{ExtensionForm, element_header, parse_elements};
@@ -52,6 +53,37 @@ pub struct CachedExtension {
     max_size: usize,
     /// The CVO extension: a depayloader looks for an orientation on its outputs only then.
     orientation: bool,
+    /// Whether a read can ask for a caps update: only an extension whose class implements
+    /// `update_non_rtp_src_caps` (for the others the update is a no-op) and that is not one
+    /// of this plugin's framework elements (which never ask). The others are not asked
+    /// `wants_update_non_rtp_src_caps` after every read (a call into GObject per element).
+    may_update_caps: bool,
+    /// How a read is made, chosen once.
+    reader: Reader,
+}
+
+/// The `read` vfunc signature of `GstRTPHeaderExtensionClass`.
+type ReadVfunc = unsafe extern "C" fn(
+    *mut gst_rtp::ffi::GstRTPHeaderExtension,
+    gst_rtp::ffi::GstRTPHeaderExtensionFlags,
+    *const u8,
+    usize,
+    *mut gst::ffi::GstBuffer,
+) -> glib::ffi::gboolean;
+
+/// How an extension's `read` is called. `gst_rtp_header_extension_read` checks its
+/// arguments (instance and buffer types, a writable buffer) before calling the class's
+/// `read`: about 150 instructions per element read, more than a twcc read itself. Here the
+/// types are checked once when the extension is cached and the buffer is writable by
+/// borrow, so the vfunc is called directly.
+#[derive(Debug, Clone, Copy)]
+enum Reader {
+    /// One of this plugin's elements: its Rust read, without any GObject call.
+    Direct(crate::hdrext::DirectRead),
+    /// The class's `read` vfunc.
+    Vfunc(ReadVfunc),
+    /// A class without `read`: through `gst_rtp_header_extension_read` (which refuses).
+    Checked,
 }
 
 impl CachedExtension {
@@ -69,12 +101,22 @@ impl CachedExtension {
         let orientation = ext
             .uri()
             .is_some_and(|u| u.as_str() == crate::base::orientation::CVO_URI);
+        let class: &gst_rtp::ffi::GstRTPHeaderExtensionClass = ext.class().as_ref();
+        let reader = match (crate::hdrext::direct_read(ext.type_()), class.read) {
+            (Some(direct), _) => Reader::Direct(direct),
+            (None, Some(vfunc)) => Reader::Vfunc(vfunc),
+            (None, None) => Reader::Checked,
+        };
+        let may_update_caps =
+            class.update_non_rtp_src_caps.is_some() && !matches!(reader, Reader::Direct(_));
         Some(CachedExtension {
             ext,
             id,
             one_byte,
             max_size,
             orientation,
+            may_update_caps,
+            reader,
         })
     }
 }
@@ -243,14 +285,15 @@ impl HeaderExtensions {
     /// into metas on `output`; an element whose id and bytes an earlier block carried is
     /// read once. Returns true when an extension asked for the non-RTP source caps to be
     /// updated.
-    pub fn read(
+    pub fn read<D: AsRef<[u8]>>(
         &self,
         element: &gst::Element,
-        blocks: &[(u16, Vec<u8>)],
+        blocks: &[(u16, D)],
         output: &mut gst::BufferRef,
     ) -> bool {
         let mut read: smallvec::SmallVec<[(u8, &[u8]); 4]> = smallvec::SmallVec::new();
         let mut wants_caps_update = false;
+        let several = blocks.len() > 1;
         for (profile, data) in blocks {
             let Some(form) = ExtensionForm::from_profile(*profile) else {
                 continue;
@@ -261,7 +304,7 @@ impl HeaderExtensions {
                 // A form the core learns later: skipped, as a block of another profile.
                 _ => continue,
             };
-            let Ok(elements) = parse_elements(*profile, data) else {
+            let Ok(elements) = parse_elements(*profile, data.as_ref()) else {
                 continue;
             };
             for element_data in elements {
@@ -276,14 +319,36 @@ impl HeaderExtensions {
                         break;
                     }
                 };
-                let Some(ext) = self.by_id(item.id) else {
+                let Some(cached) = self.list.iter().find(|e| e.id == item.id) else {
                     continue;
                 };
-                if read.contains(&(item.id, item.data)) {
-                    continue;
+                let ext = &cached.ext;
+                // Only an output made from several packets can see an element twice.
+                if several {
+                    if read.contains(&(item.id, item.data)) {
+                        continue;
+                    }
+                    read.push((item.id, item.data));
                 }
-                read.push((item.id, item.data));
-                if !ext.read(flags, item.data, output) {
+                let read_ok = match cached.reader {
+                    Reader::Direct(direct) => direct(ext, item.data, output),
+                    // SAFETY: `vfunc` is the `read` of the class of `ext` (taken from it when
+                    // cached; an instance's class never changes), `ext` is alive, `item.data`
+                    // is valid for its length during the call and `output` is a writable
+                    // buffer (borrowed mutably): what gst_rtp_header_extension_read checks
+                    // before making this same call.
+                    Reader::Vfunc(vfunc) => unsafe {
+                        vfunc(
+                            ext.as_ptr(),
+                            flags.into_glib(),
+                            item.data.as_ptr(),
+                            item.data.len(),
+                            output.as_mut_ptr(),
+                        ) != glib::ffi::GFALSE
+                    },
+                    Reader::Checked => ext.read(flags, item.data, output),
+                };
+                if !read_ok {
                     gst::warning!(
                         crate::CAT,
                         obj = element,
@@ -294,7 +359,7 @@ impl HeaderExtensions {
                     );
                     continue;
                 }
-                wants_caps_update |= ext.wants_update_non_rtp_src_caps();
+                wants_caps_update |= cached.may_update_caps && ext.wants_update_non_rtp_src_caps();
             }
         }
         wants_caps_update

@@ -43,6 +43,17 @@ fn ntp_now() -> f64 {
         + 2_208_988_800.0
 }
 
+/// The abs-send-time read of an output: its `timestamp/x-abs-send-time` reference timestamp
+/// meta (ns modulo 64 s) as NTP 32.32 seconds modulo 64 s.
+fn abs_send_time_ntp(b: &gst::BufferRef) -> Option<u64> {
+    let m = b.iter_meta::<gst::ReferenceTimestampMeta>().find(|m| {
+        m.reference()
+            .structure(0)
+            .is_some_and(|s| s.name() == "timestamp/x-abs-send-time")
+    })?;
+    Some(((u128::from(m.timestamp().nseconds()) << 32) / 1_000_000_000) as u64)
+}
+
 fn meta_u64(b: &gst::BufferRef, meta: &str, field: &str) -> Option<u64> {
     let m = gst::meta::CustomMeta::from_buffer(b, meta).ok()?;
     m.structure().get::<u64>(field).ok()
@@ -88,6 +99,25 @@ fn chromium_extensions_read_by_ours() {
             pad,
             "rtph264depay2 name=vdepay ! fakesink name=ours sync=false",
         );
+        // abs-send-time reads reach the outputs only when asked (a reference timestamp meta
+        // per output); the other extensions are made from their URIs. This callback runs in
+        // the pad's streaming thread: no packet reaches the depayloader before it returns.
+        bin.by_name("vdepay")
+            .unwrap()
+            .connect("request-extension", false, |args| {
+                let id = args[1].get::<u32>().ok()?;
+                if args[2].get::<String>().ok()? != ABS_SEND_TIME {
+                    return None;
+                }
+                let ext = gst::ElementFactory::make("rtphdrextabssendtime")
+                    .property("add-reference-timestamp-meta", true)
+                    .build()
+                    .ok()?
+                    .downcast::<gst_rtp::RTPHeaderExtension>()
+                    .ok()?;
+                gst_rtp::prelude::RTPHeaderExtensionExt::set_id(&ext, id);
+                Some(ext.to_value())
+            });
         let out = bin.by_name("vdepay").unwrap().static_pad("src").unwrap();
         let r = r.clone();
         out.add_probe(
@@ -103,7 +133,7 @@ fn chromium_extensions_read_by_ours() {
                 if let Some(b) = info.buffer() {
                     read.outputs += 1;
                     let now = ntp_now();
-                    if let Some(t) = meta_u64(b, "rtphdrextabssendtime", "ntp") {
+                    if let Some(t) = abs_send_time_ntp(b) {
                         read.send_times.push((now, t));
                     }
                     if let Some(t) = meta_u64(b, "rtphdrextabscapturetime", "ntp") {

@@ -58,8 +58,8 @@ pub struct CachedExtension {
     /// of this plugin's framework elements (which never ask). The others are not asked
     /// `wants_update_non_rtp_src_caps` after every read (a call into GObject per element).
     may_update_caps: bool,
-    /// How a read is made, chosen once.
-    reader: Reader,
+    /// How a read and a write are made, chosen once.
+    calls: Calls,
 }
 
 /// The `read` vfunc signature of `GstRTPHeaderExtensionClass`.
@@ -71,22 +71,66 @@ type ReadVfunc = unsafe extern "C" fn(
     *mut gst::ffi::GstBuffer,
 ) -> glib::ffi::gboolean;
 
-/// How an extension's `read` is called. `gst_rtp_header_extension_read` checks its
-/// arguments (instance and buffer types, a writable buffer) before calling the class's
-/// `read`: about 150 instructions per element read, more than a twcc read itself. Here the
-/// types are checked once when the extension is cached and the buffer is writable by
-/// borrow, so the vfunc is called directly.
+/// The `write` vfunc signature of `GstRTPHeaderExtensionClass`.
+type WriteVfunc = unsafe extern "C" fn(
+    *mut gst_rtp::ffi::GstRTPHeaderExtension,
+    *const gst::ffi::GstBuffer,
+    gst_rtp::ffi::GstRTPHeaderExtensionFlags,
+    *mut gst::ffi::GstBuffer,
+    *mut u8,
+    usize,
+) -> isize;
+
+/// How an extension's `read` and `write` are called. `gst_rtp_header_extension_read` and
+/// `_write` check their arguments (instance and buffer types, a writable buffer) before
+/// calling the class's vfunc: about 150 instructions per element, more than a twcc read
+/// itself. Here the types are checked once when the extension is cached (and the buffer's
+/// writability once per packet), so the vfunc is called directly.
 #[derive(Debug, Clone, Copy)]
-enum Reader {
-    /// One of this plugin's elements: its Rust read, without any GObject call.
-    Direct(crate::hdrext::DirectRead),
-    /// The class's `read` vfunc.
-    Vfunc(ReadVfunc),
-    /// A class without `read`: through `gst_rtp_header_extension_read` (which refuses).
-    Checked,
+enum Calls {
+    /// One of this plugin's elements: its Rust read and write, without any GObject call.
+    Direct(crate::hdrext::DirectCalls),
+    /// The class's vfuncs (`None`: the class has none, `gst_rtp_header_extension_*` refuses).
+    Vfuncs(Option<ReadVfunc>, Option<WriteVfunc>),
 }
 
 impl CachedExtension {
+    /// Lets the extension write its element for `output` into `data` (see [`Calls`]).
+    fn write(
+        &self,
+        input: &gst::Buffer,
+        flags: gst_rtp::RTPHeaderExtensionFlags,
+        output: &gst::BufferRef,
+        writable: bool,
+        data: &mut [u8],
+    ) -> Result<usize, glib::BoolError> {
+        match self.calls {
+            Calls::Direct(direct) => match (direct.write)(&self.ext, input, flags, output, data) {
+                Some(n) => Ok(n),
+                None => Err(glib::bool_error!("not the element it was cached as")),
+            },
+            Calls::Vfuncs(_, Some(vfunc)) if writable => {
+                // SAFETY: `vfunc` is the `write` of the class of `self.ext` (taken from it
+                // when cached; an instance's class never changes), `self.ext` is alive,
+                // `input` and `output` are buffers (`output` writable, checked by the
+                // caller), and `data` is valid for its length during the call: what
+                // gst_rtp_header_extension_write checks before making this same call.
+                let n = unsafe {
+                    vfunc(
+                        self.ext.as_ptr(),
+                        input.as_ptr(),
+                        flags.into_glib(),
+                        output.as_mut_ptr(),
+                        data.as_mut_ptr(),
+                        data.len(),
+                    )
+                };
+                usize::try_from(n).map_err(|_| glib::bool_error!("write failed"))
+            }
+            Calls::Vfuncs(..) => self.ext.write(input, flags, output, data),
+        }
+    }
+
     /// Asks `ext` for its id, forms and maximum size (vfuncs of another object: call without
     /// an element lock). `None` when its id does not fit a byte (it could never be written
     /// or read).
@@ -102,13 +146,12 @@ impl CachedExtension {
             .uri()
             .is_some_and(|u| u.as_str() == crate::base::orientation::CVO_URI);
         let class: &gst_rtp::ffi::GstRTPHeaderExtensionClass = ext.class().as_ref();
-        let reader = match (crate::hdrext::direct_read(ext.type_()), class.read) {
-            (Some(direct), _) => Reader::Direct(direct),
-            (None, Some(vfunc)) => Reader::Vfunc(vfunc),
-            (None, None) => Reader::Checked,
+        let calls = match crate::hdrext::direct_calls(ext.type_()) {
+            Some(direct) => Calls::Direct(direct),
+            None => Calls::Vfuncs(class.read, class.write),
         };
         let may_update_caps =
-            class.update_non_rtp_src_caps.is_some() && !matches!(reader, Reader::Direct(_));
+            class.update_non_rtp_src_caps.is_some() && !matches!(calls, Calls::Direct(_));
         Some(CachedExtension {
             ext,
             id,
@@ -116,7 +159,7 @@ impl CachedExtension {
             max_size,
             orientation,
             may_update_caps,
-            reader,
+            calls,
         })
     }
 }
@@ -204,7 +247,7 @@ impl HeaderExtensions {
         &self,
         element: &gst::Element,
         input: &gst::Buffer,
-        output: &gst::BufferRef,
+        output: &gst::Buffer,
     ) -> Option<ExtensionBlock> {
         if self.list.is_empty() {
             return None;
@@ -221,6 +264,8 @@ impl HeaderExtensions {
             &mut heap
         };
         let mut elements: smallvec::SmallVec<[(u8, usize, usize); 8]> = smallvec::SmallVec::new();
+        // What gst_rtp_header_extension_write checks per element, once per packet.
+        let writable = output.is_writable();
         let mut form = ExtensionForm::OneByte;
         let mut pos = 0;
         for entry in self.list.iter() {
@@ -232,10 +277,7 @@ impl HeaderExtensions {
             } else {
                 gst_rtp::RTPHeaderExtensionFlags::TWO_BYTE
             };
-            match entry
-                .ext
-                .write(input, flags, output, &mut data[pos..pos + max])
-            {
+            match entry.write(input, flags, output, writable, &mut data[pos..pos + max]) {
                 Ok(0) => {}
                 Ok(len) => {
                     let len = len.min(max);
@@ -257,14 +299,16 @@ impl HeaderExtensions {
                 }
             }
         }
-        // The block: element headers and data, padded to 32 bits.
-        let mut block: ExtensionBlockData = smallvec::SmallVec::new();
-        block.reserve(pos + 2 * elements.len() + 3);
+        // The block: element headers and data, padded with zeros to 32 bits; sized once
+        // (room for the largest headers and the padding) and cut to length.
+        let mut block: ExtensionBlockData = smallvec::smallvec![0; pos + 2 * elements.len() + 3];
+        let mut at = 0;
         for &(id, start, len) in &elements {
             match element_header(form, id, len) {
                 Ok((header, n)) => {
-                    block.extend_from_slice(&header[..n]);
-                    block.extend_from_slice(&data[start..start + len]);
+                    block[at..at + n].copy_from_slice(&header[..n]);
+                    block[at + n..at + n + len].copy_from_slice(&data[start..start + len]);
+                    at += n + len;
                 }
                 Err(err) => gst::warning!(
                     crate::CAT,
@@ -273,11 +317,10 @@ impl HeaderExtensions {
                 ),
             }
         }
-        if block.is_empty() {
+        if at == 0 {
             return None;
         }
-        let padding = block.len().div_ceil(4) * 4 - block.len();
-        block.extend_from_slice(&[0; 3][..padding]);
+        block.truncate(at.div_ceil(4) * 4);
         Some((form.profile(), block))
     }
 
@@ -330,14 +373,14 @@ impl HeaderExtensions {
                     }
                     read.push((item.id, item.data));
                 }
-                let read_ok = match cached.reader {
-                    Reader::Direct(direct) => direct(ext, item.data, output),
+                let read_ok = match cached.calls {
+                    Calls::Direct(direct) => (direct.read)(ext, item.data, output),
                     // SAFETY: `vfunc` is the `read` of the class of `ext` (taken from it when
                     // cached; an instance's class never changes), `ext` is alive, `item.data`
                     // is valid for its length during the call and `output` is a writable
                     // buffer (borrowed mutably): what gst_rtp_header_extension_read checks
                     // before making this same call.
-                    Reader::Vfunc(vfunc) => unsafe {
+                    Calls::Vfuncs(Some(vfunc), _) => unsafe {
                         vfunc(
                             ext.as_ptr(),
                             flags.into_glib(),
@@ -346,7 +389,7 @@ impl HeaderExtensions {
                             output.as_mut_ptr(),
                         ) != glib::ffi::GFALSE
                     },
-                    Reader::Checked => ext.read(flags, item.data, output),
+                    Calls::Vfuncs(None, _) => ext.read(flags, item.data, output),
                 };
                 if !read_ok {
                     gst::warning!(

@@ -319,7 +319,11 @@ macro_rules! rtp_header_extension {
                     @extends gst_rtp::RTPHeaderExtension, gst::Element, gst::Object;
             }
 
-            pub use imp::read_direct;
+            /// The element's `read` and `write`, for our base classes to call directly.
+            pub const DIRECT: $crate::hdrext::DirectCalls = $crate::hdrext::DirectCalls {
+                read: imp::read_direct,
+                write: imp::write_direct,
+            };
 
             /// Registers the element and its custom meta.
             pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
@@ -361,6 +365,23 @@ macro_rules! rtp_header_extension {
                     };
                     ext.imp().0.read(ext.upcast_ref(), data, output);
                     true
+                }
+
+                /// What the `write` vfunc does, likewise; `None` if `ext` is not this
+                /// element.
+                pub fn write_direct(
+                    ext: &gst_rtp::RTPHeaderExtension,
+                    input: &gst::BufferRef,
+                    flags: gst_rtp::RTPHeaderExtensionFlags,
+                    output: &gst::BufferRef,
+                    data: &mut [u8],
+                ) -> Option<usize> {
+                    let ext = ext.downcast_ref::<super::$wrapper>()?;
+                    Some(
+                        ext.imp()
+                            .0
+                            .write(ext.upcast_ref(), input, flags, output, data),
+                    )
                 }
 
                 #[glib::object_subclass]
@@ -461,47 +482,62 @@ macro_rules! rtp_header_extension {
     };
 }
 
-/// The `read` of a framework element, called directly (see [`direct_read`]).
-pub type DirectRead = fn(&gst_rtp::RTPHeaderExtension, &[u8], &mut gst::BufferRef) -> bool;
+/// The `read` and `write` of a framework element, called directly (see [`direct_calls`]).
+#[derive(Debug, Clone, Copy)]
+pub struct DirectCalls {
+    /// What the `read` vfunc does; `false` if the extension is not of the element's type.
+    pub read: fn(&gst_rtp::RTPHeaderExtension, &[u8], &mut gst::BufferRef) -> bool,
+    /// What the `write` vfunc does (bytes written, 0 for none); `None` if the extension is
+    /// not of the element's type.
+    #[allow(clippy::type_complexity)]
+    pub write: fn(
+        &gst_rtp::RTPHeaderExtension,
+        &gst::BufferRef,
+        gst_rtp::RTPHeaderExtensionFlags,
+        &gst::BufferRef,
+        &mut [u8],
+    ) -> Option<usize>,
+}
 
-/// The direct `read` of an extension of exactly the type `t` when that is one of this
-/// plugin's elements (a subclass may override `read`): our base classes call it instead of
-/// `gst_rtp_header_extension_read` (about 250 instructions less per element read), and need
-/// not ask such an element `wants_update_non_rtp_src_caps` after a read (they never ask).
-pub fn direct_read(t: glib::Type) -> Option<DirectRead> {
+/// The direct calls of an extension of exactly the type `t` when that is one of this
+/// plugin's elements (a subclass may override `read` or `write`): our base classes make them
+/// instead of `gst_rtp_header_extension_read` / `_write` and the GObject trampolines (about
+/// 250 instructions less per element), and need not ask such an element
+/// `wants_update_non_rtp_src_caps` after a read (it never asks).
+pub fn direct_calls(t: glib::Type) -> Option<DirectCalls> {
     use glib::prelude::StaticType;
-    let table: [(glib::Type, DirectRead); 8] = [
+    let table: [(glib::Type, DirectCalls); 8] = [
         (
             cvo::element::RtpHdrExtCvo::static_type(),
-            cvo::element::read_direct,
+            cvo::element::DIRECT,
         ),
         (
             abs_send_time::element::RtpHdrExtAbsSendTime::static_type(),
-            abs_send_time::element::read_direct,
+            abs_send_time::element::DIRECT,
         ),
         (
             playout_delay::element::RtpHdrExtPlayoutDelay::static_type(),
-            playout_delay::element::read_direct,
+            playout_delay::element::DIRECT,
         ),
         (
             toffset::element::RtpHdrExtToffset::static_type(),
-            toffset::element::read_direct,
+            toffset::element::DIRECT,
         ),
         (
             abs_capture_time::element::RtpHdrExtAbsCaptureTime::static_type(),
-            abs_capture_time::element::read_direct,
+            abs_capture_time::element::DIRECT,
         ),
         (
             video_content_type::element::RtpHdrExtVideoContentType::static_type(),
-            video_content_type::element::read_direct,
+            video_content_type::element::DIRECT,
         ),
         (
             video_timing::element::RtpHdrExtVideoTiming::static_type(),
-            video_timing::element::read_direct,
+            video_timing::element::DIRECT,
         ),
         (
             csrc_audio_level::element::RtpHdrExtCsrcAudioLevel::static_type(),
-            csrc_audio_level::element::read_direct,
+            csrc_audio_level::element::DIRECT,
         ),
     ];
     table.into_iter().find(|(ty, _)| *ty == t).map(|(_, f)| f)

@@ -105,17 +105,20 @@ fn chromium_extensions_read_by_ours() {
         bin.by_name("vdepay")
             .unwrap()
             .connect("request-extension", false, |args| {
-                let id = args[1].get::<u32>().ok()?;
-                if args[2].get::<String>().ok()? != ABS_SEND_TIME {
-                    return None;
+                let ext = (args[2].get::<String>().ok().as_deref() == Some(ABS_SEND_TIME))
+                    .then(|| {
+                        gst::ElementFactory::make("rtphdrextabssendtime")
+                            .property("add-reference-timestamp-meta", true)
+                            .build()
+                            .ok()?
+                            .downcast::<gst_rtp::RTPHeaderExtension>()
+                            .ok()
+                    })
+                    .flatten();
+                if let (Some(ext), Ok(id)) = (&ext, args[1].get::<u32>()) {
+                    gst_rtp::prelude::RTPHeaderExtensionExt::set_id(ext, id);
                 }
-                let ext = gst::ElementFactory::make("rtphdrextabssendtime")
-                    .property("add-reference-timestamp-meta", true)
-                    .build()
-                    .ok()?
-                    .downcast::<gst_rtp::RTPHeaderExtension>()
-                    .ok()?;
-                gst_rtp::prelude::RTPHeaderExtensionExt::set_id(&ext, id);
+                // None: the depayloader makes the others from their URIs.
                 Some(ext.to_value())
             });
         let out = bin.by_name("vdepay").unwrap().static_pad("src").unwrap();

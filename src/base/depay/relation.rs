@@ -216,6 +216,11 @@ mod tests {
         assert_eq!(got.sources, Some((9, SmallVec::from_slice(&[5, 6]))));
         let levels: Vec<u8> = got.extensions.iter().map(|(_, d)| d[1]).collect();
         assert_eq!(levels, [10, 11]);
+        // An output of one packet gets its block without a heap allocation.
+        let one = w.gather(&(1003..=1003));
+        assert_eq!(one.extensions.len(), 1);
+        assert!(!one.extensions.spilled() && !one.extensions[0].1.spilled());
+        assert_eq!(one.extensions[0].1[1], 20);
         assert!(w.gather(&(1004..=1010)).is_empty());
         w.clear();
         assert!(w.gather(&(1001..=1003)).is_empty());

@@ -10,7 +10,7 @@
 set -e
 bin=${BIN:-target/release/examples/side_by_side}
 out=$(mktemp -d)
-for row in 0 1 2 3; do
+for row in 0 1 2 3 4; do
   line=""
   for run in 0 1 2 3; do
     f="$out/cg.$row.$run"

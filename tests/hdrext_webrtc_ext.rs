@@ -149,30 +149,95 @@ fn abs_capture_time_from_and_to_reference_timestamp_meta() {
     }
 }
 
+/// The abs-send-time reference caps (docs/header-extensions.md).
+const ABS_SEND_TIME_REFERENCE: &str = "timestamp/x-abs-send-time";
+
+/// The send times (ns modulo 64 s) of the `timestamp/x-abs-send-time` reference timestamp
+/// metas of `buf`.
+fn send_time_metas(buf: &gst::Buffer) -> Vec<u64> {
+    buf.iter_meta::<gst::ReferenceTimestampMeta>()
+        .filter(|m| {
+            m.reference()
+                .structure(0)
+                .is_some_and(|s| s.name() == ABS_SEND_TIME_REFERENCE)
+        })
+        .map(|m| m.timestamp().nseconds())
+        .collect()
+}
+
 #[test]
 fn abs_send_time_stamped_at_write() {
     let (factory, uri) = OURS[1];
     for (pay, depay) in PAIRS {
-        let r = run(pay, depay, factory, uri, 5, Setup::Added, |_| {}, |_, _| {});
-        let times: Vec<u32> = r
-            .packets
-            .iter()
-            .map(|p| {
-                let d = element(p, 5).expect("every packet carries abs-send-time");
-                assert_eq!(d.len(), 3);
-                u32::from_be_bytes([0, d[0], d[1], d[2]])
-            })
-            .collect();
-        // 6.18 fixed point, 64 s wrap: consecutive stamps within 2 s (unless wrapping).
-        for w in times.windows(2) {
-            let step = (w[1].wrapping_sub(w[0])) & 0xff_ffff;
-            assert!(step < 2 << 18, "{pay}: {times:?}");
-        }
-        assert!(
-            r.outputs
+        for add_meta in [false, true] {
+            let configure_depay: fn(&gst::Element) = if add_meta {
+                |e| e.set_property("add-reference-timestamp-meta", true)
+            } else {
+                |_| {}
+            };
+            let r = run_configured(
+                pay,
+                depay,
+                factory,
+                uri,
+                5,
+                Setup::Added,
+                (|_| {}, configure_depay),
+                |_, _| {},
+            );
+            let times: Vec<u32> = r
+                .packets
                 .iter()
-                .all(|o| meta_field::<u64>(o, factory, "ntp").is_some())
-        );
+                .map(|p| {
+                    let d = element(p, 5).expect("every packet carries abs-send-time");
+                    assert_eq!(d.len(), 3);
+                    u32::from_be_bytes([0, d[0], d[1], d[2]])
+                })
+                .collect();
+            // 6.18 fixed point, 64 s wrap: consecutive stamps within 2 s (unless wrapping).
+            for w in times.windows(2) {
+                let step = (w[1].wrapping_sub(w[0])) & 0xff_ffff;
+                assert!(step < 2 << 18, "{pay}: {times:?}");
+            }
+            // Read: the 24 bits as nanoseconds (× 10^9 / 2^18, rounded down), one meta per
+            // output holding one of the packets' times; none unless asked, and never the
+            // custom meta.
+            let sent: Vec<u64> = times
+                .iter()
+                .map(|&t| (u64::from(t) * 1_000_000_000) >> 18)
+                .collect();
+            // Ours decorates every output from its packets (the C depayloader from the
+            // packet it was handling when the output went out).
+            let ours = depay.ends_with('2');
+            assert!(!r.outputs.is_empty());
+            let mut with_meta = 0;
+            for o in &r.outputs {
+                let got = send_time_metas(o);
+                assert!(meta_field::<u64>(o, factory, "ntp").is_none());
+                if add_meta {
+                    assert!(got.len() <= 1, "{pay} -> {depay}: {got:?}");
+                    assert!(
+                        got.iter().all(|t| sent.contains(t)),
+                        "{pay} -> {depay}: {got:?} not sent"
+                    );
+                    with_meta += got.len();
+                } else {
+                    assert!(got.is_empty(), "{pay} -> {depay}: meta not asked for");
+                }
+            }
+            if add_meta {
+                assert!(with_meta > 0, "{pay} -> {depay}: no send time read");
+            }
+            if add_meta && ours {
+                assert_eq!(with_meta, r.outputs.len(), "{pay} -> {depay}: every output");
+                // The last output is made from the last packets: it holds the last time.
+                assert_eq!(
+                    send_time_metas(r.outputs.last().unwrap()),
+                    [*sent.last().unwrap()],
+                    "{pay} -> {depay}"
+                );
+            }
+        }
     }
 }
 

@@ -18,19 +18,25 @@ use gst_rtp::prelude::*;
 use super::{Input, ONLY, collect, run_once};
 
 /// The extensions of a description's ` +ext:a,b,c` suffix, ids 1, 2, 3… in order (`-`
-/// leaves an id unused), added with `add-extension`.
+/// leaves an id unused; `factory prop=value …` sets properties), added with
+/// `add-extension`.
 pub fn with_extensions(description: &str) -> Option<gst::Element> {
     let (element, list) = description.split_once(" +ext:")?;
     let element = gst::parse::launch(element).expect("element description");
-    for (i, factory) in list.split(',').enumerate() {
-        if factory == "-" {
+    for (i, spec) in list.split(',').enumerate() {
+        if spec == "-" {
             continue;
         }
+        let mut words = spec.split(' ');
+        let factory = words.next().unwrap_or_default();
         let ext = gst::ElementFactory::make(factory)
             .build()
             .unwrap_or_else(|_| panic!("{factory} missing"))
             .downcast::<gst_rtp::RTPHeaderExtension>()
             .expect("a header extension");
+        for (name, value) in words.filter_map(|w| w.split_once('=')) {
+            ext.set_property_from_str(name, value);
+        }
         ext.set_id(i as u32 + 1);
         element.emit_by_name::<()>("add-extension", &[&ext]);
     }
@@ -39,6 +45,8 @@ pub fn with_extensions(description: &str) -> Option<gst::Element> {
 
 const OURS_SET: &str = "rtphdrexttwcc,rtphdrextabssendtime,rtphdrextclientaudiolevel";
 const C_SET: &str = "rtphdrexttwcc,-,rtphdrextclientaudiolevel";
+/// The set with abs-send-time reads attached to the outputs (a reference timestamp meta).
+const OURS_SET_WITH_META: &str = "rtphdrexttwcc,rtphdrextabssendtime add-reference-timestamp-meta=true,rtphdrextclientaudiolevel";
 
 /// ns per packet of one run.
 fn ns_per_packet(element: &str, input: &Input, per_input: bool) -> f64 {
@@ -152,6 +160,20 @@ fn table() -> Vec<(&'static str, bool, [String; 4])> {
             [ours.into(), with(ours, C_SET), c.into(), with(c, C_SET)],
         ));
     }
+    let (ours, c) = (
+        "rtpg722depay2 auto-header-extension=false",
+        "rtpg722depay auto-header-extension=false",
+    );
+    rows.push((
+        "hdrext set: G.722 depay, twcc + abs-send-time (add-reference-timestamp-meta) + audio level (C: twcc + audio level)",
+        true,
+        [
+            ours.into(),
+            with(ours, OURS_SET_WITH_META),
+            c.into(),
+            with(c, C_SET),
+        ],
+    ));
     rows
 }
 
@@ -174,7 +196,7 @@ pub fn rows(frames: usize, rounds: usize) {
     }
 }
 
-/// `--hdrext-variant ROW.RUN` (ROW 0..4 of the table, RUN 0..4: ours bare, ours with the
+/// `--hdrext-variant ROW.RUN` (ROW 0..5 of the table, RUN 0..4: ours bare, ours with the
 /// set, C bare, C with its set): runs that one once and exits, for
 /// `valgrind --tool=callgrind --toggle-collect='*push_all*'`, whose instruction count then
 /// covers the pushes alone; scripts/hdrext_cost.sh runs all and prints the table. Returns

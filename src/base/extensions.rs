@@ -25,9 +25,19 @@
 use std::sync::{Arc, Mutex};
 
 use gst::glib;
+use gst::glib::translate::IntoGlib;
 use gst::prelude::*;
 use gst_rtp::prelude::*;
 use rtp2_core::hdrext::{ExtensionForm, element_header, parse_elements};
+
+mod cached;
+mod negotiation;
+
+pub use cached::CachedExtension;
+use cached::Calls;
+pub use negotiation::{
+    auto_header_extension_pspec, configure_from_caps, extensions_pspec, refresh, signals,
+};
 
 /// Largest element payload the two-byte form can carry (RFC 8285 §4.3).
 const MAX_ELEMENT_LEN: usize = 255;
@@ -41,43 +51,6 @@ pub type ExtensionBlockData = smallvec::SmallVec<[u8; 64]>;
 /// An extension block as written for one packet: (profile, data padded to 32 bits). On the
 /// stack for the usual few small elements.
 pub type ExtensionBlock = (u16, ExtensionBlockData);
-
-/// One configured extension with what the writer needs of it every packet, asked once when
-/// the extension is added or its caps change (see [`refresh`]), not per packet.
-#[derive(Debug, Clone)]
-pub struct CachedExtension {
-    ext: gst_rtp::RTPHeaderExtension,
-    id: u8,
-    one_byte: bool,
-    max_size: usize,
-    /// The CVO extension: a depayloader looks for an orientation on its outputs only then.
-    orientation: bool,
-}
-
-impl CachedExtension {
-    /// Asks `ext` for its id, forms and maximum size (vfuncs of another object: call without
-    /// an element lock). `None` when its id does not fit a byte (it could never be written
-    /// or read).
-    pub fn new(ext: gst_rtp::RTPHeaderExtension) -> Option<Self> {
-        let id = u8::try_from(ext.id()).ok()?;
-        let one_byte = ext
-            .supported_flags()
-            .contains(gst_rtp::RTPHeaderExtensionFlags::ONE_BYTE);
-        // The C API passes the input buffer, but extensions size themselves from their
-        // attributes and caps (colorspace: HDR or not), which `refresh` follows.
-        let max_size = ext.max_size(&gst::Buffer::new()).min(MAX_ELEMENT_LEN);
-        let orientation = ext
-            .uri()
-            .is_some_and(|u| u.as_str() == crate::base::orientation::CVO_URI);
-        Some(CachedExtension {
-            ext,
-            id,
-            one_byte,
-            max_size,
-            orientation,
-        })
-    }
-}
 
 /// The header extensions of one element, by id: an immutable list, cheap to clone (a
 /// snapshot), replaced as a whole when it changes (see the module's lock rule).
@@ -162,7 +135,7 @@ impl HeaderExtensions {
         &self,
         element: &gst::Element,
         input: &gst::Buffer,
-        output: &gst::BufferRef,
+        output: &gst::Buffer,
     ) -> Option<ExtensionBlock> {
         if self.list.is_empty() {
             return None;
@@ -179,6 +152,8 @@ impl HeaderExtensions {
             &mut heap
         };
         let mut elements: smallvec::SmallVec<[(u8, usize, usize); 8]> = smallvec::SmallVec::new();
+        // What gst_rtp_header_extension_write checks per element, once per packet.
+        let writable = output.is_writable();
         let mut form = ExtensionForm::OneByte;
         let mut pos = 0;
         for entry in self.list.iter() {
@@ -190,10 +165,7 @@ impl HeaderExtensions {
             } else {
                 gst_rtp::RTPHeaderExtensionFlags::TWO_BYTE
             };
-            match entry
-                .ext
-                .write(input, flags, output, &mut data[pos..pos + max])
-            {
+            match entry.write(input, flags, output, writable, &mut data[pos..pos + max]) {
                 Ok(0) => {}
                 Ok(len) => {
                     let len = len.min(max);
@@ -215,14 +187,16 @@ impl HeaderExtensions {
                 }
             }
         }
-        // The block: element headers and data, padded to 32 bits.
-        let mut block: ExtensionBlockData = smallvec::SmallVec::new();
-        block.reserve(pos + 2 * elements.len() + 3);
+        // The block: element headers and data, padded with zeros to 32 bits; sized once
+        // (room for the largest headers and the padding) and cut to length.
+        let mut block: ExtensionBlockData = smallvec::smallvec![0; pos + 2 * elements.len() + 3];
+        let mut at = 0;
         for &(id, start, len) in &elements {
             match element_header(form, id, len) {
                 Ok((header, n)) => {
-                    block.extend_from_slice(&header[..n]);
-                    block.extend_from_slice(&data[start..start + len]);
+                    block[at..at + n].copy_from_slice(&header[..n]);
+                    block[at + n..at + n + len].copy_from_slice(&data[start..start + len]);
+                    at += n + len;
                 }
                 Err(err) => gst::warning!(
                     crate::CAT,
@@ -231,11 +205,10 @@ impl HeaderExtensions {
                 ),
             }
         }
-        if block.is_empty() {
+        if at == 0 {
             return None;
         }
-        let padding = block.len().div_ceil(4) * 4 - block.len();
-        block.extend_from_slice(&[0; 3][..padding]);
+        block.truncate(at.div_ceil(4) * 4);
         Some((form.profile(), block))
     }
 
@@ -243,14 +216,15 @@ impl HeaderExtensions {
     /// into metas on `output`; an element whose id and bytes an earlier block carried is
     /// read once. Returns true when an extension asked for the non-RTP source caps to be
     /// updated.
-    pub fn read(
+    pub fn read<D: AsRef<[u8]>>(
         &self,
         element: &gst::Element,
-        blocks: &[(u16, Vec<u8>)],
+        blocks: &[(u16, D)],
         output: &mut gst::BufferRef,
     ) -> bool {
         let mut read: smallvec::SmallVec<[(u8, &[u8]); 4]> = smallvec::SmallVec::new();
         let mut wants_caps_update = false;
+        let several = blocks.len() > 1;
         for (profile, data) in blocks {
             let Some(form) = ExtensionForm::from_profile(*profile) else {
                 continue;
@@ -261,7 +235,7 @@ impl HeaderExtensions {
                 // A form the core learns later: skipped, as a block of another profile.
                 _ => continue,
             };
-            let Ok(elements) = parse_elements(*profile, data) else {
+            let Ok(elements) = parse_elements(*profile, data.as_ref()) else {
                 continue;
             };
             for element_data in elements {
@@ -276,14 +250,36 @@ impl HeaderExtensions {
                         break;
                     }
                 };
-                let Some(ext) = self.by_id(item.id) else {
+                let Some(cached) = self.list.iter().find(|e| e.id == item.id) else {
                     continue;
                 };
-                if read.contains(&(item.id, item.data)) {
-                    continue;
+                let ext = &cached.ext;
+                // Only an output made from several packets can see an element twice.
+                if several {
+                    if read.contains(&(item.id, item.data)) {
+                        continue;
+                    }
+                    read.push((item.id, item.data));
                 }
-                read.push((item.id, item.data));
-                if !ext.read(flags, item.data, output) {
+                let read_ok = match cached.calls {
+                    Calls::Direct(direct) => (direct.read)(ext, item.data, output),
+                    // SAFETY: `vfunc` is the `read` of the class of `ext` (taken from it when
+                    // cached; an instance's class never changes), `ext` is alive, `item.data`
+                    // is valid for its length during the call and `output` is a writable
+                    // buffer (borrowed mutably): what gst_rtp_header_extension_read checks
+                    // before making this same call.
+                    Calls::Vfuncs(Some(vfunc), _) => unsafe {
+                        vfunc(
+                            ext.as_ptr(),
+                            flags.into_glib(),
+                            item.data.as_ptr(),
+                            item.data.len(),
+                            output.as_mut_ptr(),
+                        ) != glib::ffi::GFALSE
+                    },
+                    Calls::Vfuncs(None, _) => ext.read(flags, item.data, output),
+                };
+                if !read_ok {
                     gst::warning!(
                         crate::CAT,
                         obj = element,
@@ -294,7 +290,7 @@ impl HeaderExtensions {
                     );
                     continue;
                 }
-                wants_caps_update |= ext.wants_update_non_rtp_src_caps();
+                wants_caps_update |= cached.may_update_caps && ext.wants_update_non_rtp_src_caps();
             }
         }
         wants_caps_update
@@ -332,222 +328,6 @@ impl HeaderExtensions {
             ext.set_caps_from_attributes(caps);
         }
     }
-}
-
-/// Makes the table `extensions` match the `extmap-N` fields of `caps`: an id without an
-/// extension is asked for with the `request-extension` signal, then (with
-/// `auto-header-extension`) created from its URI; every extension named in the caps then reads
-/// its attributes from them. Returns the extensions added here (a payloader gives them its
-/// input caps). No lock is held while the signal runs or an extension reads the caps.
-pub fn configure_from_caps(
-    element: &gst::Element,
-    extensions: &Mutex<HeaderExtensions>,
-    caps: &gst::Caps,
-    auto: bool,
-) -> Vec<gst_rtp::RTPHeaderExtension> {
-    let Some(s) = caps.structure(0) else {
-        return Vec::new();
-    };
-    let mut added = Vec::new();
-    for (field, value) in s.iter() {
-        let Some(id) = field
-            .strip_prefix("extmap-")
-            .and_then(|n| n.parse::<u8>().ok())
-        else {
-            continue;
-        };
-        // Checked again for every id: a signal handler may have added one meanwhile.
-        if id == 0 || lock(extensions).by_id(id).is_some() {
-            continue;
-        }
-        let Some(uri) = extmap_uri(value) else {
-            gst::warning!(crate::CAT, obj = element, "Cannot read the URI of {field}");
-            continue;
-        };
-        let requested = element.emit_by_name::<Option<gst_rtp::RTPHeaderExtension>>(
-            "request-extension",
-            &[&u32::from(id), &uri],
-        );
-        let ext = match requested {
-            Some(ext) => Some(ext),
-            None if lock(extensions).by_id(id).is_some() => None,
-            None if auto => gst_rtp::RTPHeaderExtension::create_from_uri(&uri),
-            None => None,
-        };
-        match ext {
-            Some(ext) => {
-                ext.set_id(u32::from(id));
-                let Some(entry) = CachedExtension::new(ext.clone()) else {
-                    continue;
-                };
-                gst::debug!(
-                    crate::CAT,
-                    obj = element,
-                    "Using {uri} for extension id {id}"
-                );
-                lock(extensions).add(entry);
-                added.push(ext);
-            }
-            None => gst::info!(
-                crate::CAT,
-                obj = element,
-                "No new implementation of header extension {uri} (id {id})"
-            ),
-        }
-    }
-    let snapshot = lock(extensions).clone();
-    for ext in snapshot.iter() {
-        if s.has_field(format!("extmap-{}", ext.id()).as_str())
-            && !ext.set_attributes_from_caps(caps)
-        {
-            gst::warning!(
-                crate::CAT,
-                obj = element,
-                "Header extension {} rejected the attributes in {caps}",
-                ext.uri().unwrap_or_default()
-            );
-        }
-    }
-    // The attributes may change an extension's size.
-    refresh(extensions);
-    added
-}
-
-/// Asks every extension of the table again for its forms and size (after its caps or
-/// attributes changed: renegotiation), without lock; the table is replaced only if nobody
-/// changed it meanwhile (a concurrent `add-extension` caches its own extension anyway).
-pub fn refresh(extensions: &Mutex<HeaderExtensions>) {
-    let snapshot = lock(extensions).clone();
-    if snapshot.is_empty() {
-        return;
-    }
-    let fresh: Vec<CachedExtension> = snapshot
-        .iter()
-        .filter_map(|ext| CachedExtension::new(ext.clone()))
-        .collect();
-    let mut table = lock(extensions);
-    if Arc::ptr_eq(&table.list, &snapshot.list) {
-        table.list = Arc::new(fresh);
-    }
-}
-
-/// The URI of an `extmap-N` caps field: a plain string, or an array
-/// `<direction, uri, attributes>` (RFC 8285 §5).
-fn extmap_uri(value: &glib::SendValue) -> Option<String> {
-    if let Ok(uri) = value.get::<String>() {
-        return Some(uri);
-    }
-    let array = value.get::<gst::Array>().ok()?;
-    array.get(1)?.get::<String>().ok()
-}
-
-/// The `auto-header-extension` property of payloaders and depayloaders (as in C).
-pub fn auto_header_extension_pspec() -> glib::ParamSpec {
-    glib::ParamSpecBoolean::builder("auto-header-extension")
-        .nick("Automatic RTP header extension")
-        .blurb(
-            "Whether RTP header extensions should be automatically enabled, \
-             if an implementation is available",
-        )
-        .default_value(true)
-        .mutable_ready()
-        .build()
-}
-
-/// The read-only `extensions` property of payloaders and depayloaders: the enabled
-/// extensions (as in C).
-pub fn extensions_pspec() -> glib::ParamSpec {
-    gst::ParamSpecArray::builder("extensions")
-        .nick("RTP header extensions")
-        .blurb("A list of already enabled RTP header extensions")
-        .element_spec(
-            &glib::ParamSpecObject::builder::<gst_rtp::RTPHeaderExtension>("extension")
-                .read_only()
-                .build(),
-        )
-        .read_only()
-        .build()
-}
-
-/// Installs the `add-extension`, `clear-extensions` and `request-extension` signals
-/// (same names and signatures as the C base classes).
-///
-/// Both action signals flag the table as changed (and mark the source pad for
-/// reconfiguration, as C does): a payloader then renegotiates before its next input buffer,
-/// so that its caps gain or lose the `extmap-N` field. With `non_rtp_sink` (payloaders), an added extension gets the current input caps
-/// (`set_non_rtp_sink_caps`) as the C base class gives them. No lock is held while the
-/// extension is called or the pad is marked.
-pub fn signals<T, F>(extensions_of: F, non_rtp_sink: bool) -> Vec<glib::subclass::Signal>
-where
-    T: glib::subclass::types::ObjectSubclass,
-    T::Type: IsA<gst::Element>,
-    F: Fn(&T::Type) -> &Mutex<HeaderExtensions> + Send + Sync + Copy + 'static,
-{
-    use glib::subclass::Signal;
-    vec![
-        Signal::builder("add-extension")
-            .param_types([gst_rtp::RTPHeaderExtension::static_type()])
-            .action()
-            .class_handler(move |args| {
-                let obj = args[0].get::<T::Type>().ok()?;
-                let ext = args[1].get::<gst_rtp::RTPHeaderExtension>().ok()?;
-                if ext.id() == 0 || ext.id() > 255 {
-                    gst::warning!(
-                        crate::CAT,
-                        obj = &obj,
-                        "Extension has no valid id (1..=255)"
-                    );
-                    return None;
-                }
-                let element = obj.upcast_ref::<gst::Element>();
-                if non_rtp_sink
-                    && let Some(caps) = element.static_pad("sink").and_then(|p| p.current_caps())
-                    && !ext.set_non_rtp_sink_caps(&caps)
-                {
-                    gst::warning!(
-                        crate::CAT,
-                        obj = &obj,
-                        "Header extension {} rejected the input caps {caps}",
-                        ext.uri().unwrap_or_default()
-                    );
-                }
-                let entry = CachedExtension::new(ext)?;
-                {
-                    let mut extensions = lock(extensions_of(&obj));
-                    extensions.add(entry);
-                    extensions.changed = true;
-                }
-                element.static_pad("src").inspect(|p| p.mark_reconfigure());
-                None
-            })
-            .build(),
-        Signal::builder("clear-extensions")
-            .action()
-            .class_handler(move |args| {
-                let obj = args[0].get::<T::Type>().ok()?;
-                {
-                    let mut extensions = lock(extensions_of(&obj));
-                    extensions.clear();
-                    extensions.changed = true;
-                }
-                obj.upcast_ref::<gst::Element>()
-                    .static_pad("src")
-                    .inspect(|p| p.mark_reconfigure());
-                None
-            })
-            .build(),
-        Signal::builder("request-extension")
-            .param_types([u32::static_type(), String::static_type()])
-            .return_type::<Option<gst_rtp::RTPHeaderExtension>>()
-            .accumulator(|_hint, acc, value| {
-                // The first handler that returns an extension wins.
-                match value.get::<Option<gst_rtp::RTPHeaderExtension>>() {
-                    Ok(Some(_)) => std::ops::ControlFlow::Break(value.clone()),
-                    _ => std::ops::ControlFlow::Continue(acc),
-                }
-            })
-            .build(),
-    ]
 }
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it (the data here is

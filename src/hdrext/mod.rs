@@ -11,6 +11,9 @@
 //! Every element reads into, and can write from, a custom meta (`GstCustomMeta`) named after
 //! its factory whose structure holds the decoded fields: the one interface between the
 //! extension and the application, whatever payloader or depayloader (ours or C) runs it.
+//! An element read on every packet may expose its reads otherwise
+//! ([`ExtensionBehaviour::READS_INTO_CUSTOM_META`]): `rtphdrextabssendtime` reads into a
+//! `GstReferenceTimestampMeta`, when asked.
 //! Malformed elements on the wire are counted in the `stats` property and skipped, the
 //! packet goes on.
 
@@ -29,6 +32,11 @@ pub mod playout_delay;
 pub mod toffset;
 pub mod video_content_type;
 pub mod video_timing;
+
+mod direct;
+mod element_macro;
+
+pub use direct::{DirectCalls, direct_calls};
 
 /// Debug category of the extension elements.
 pub static CAT: std::sync::LazyLock<gst::DebugCategory> = std::sync::LazyLock::new(|| {
@@ -90,6 +98,17 @@ pub trait ExtensionBehaviour: Default + Send + 'static {
     fn on_read(&mut self, value: &Self::Format, output: &mut gst::BufferRef) {
         let _ = (value, output);
     }
+
+    /// Whether [`Self::on_read`] does something: it runs (under the behaviour's lock) only
+    /// then, so that a read costs no lock when it does not.
+    const USES_ON_READ: bool = true;
+
+    /// Whether a read value goes into this element's custom meta (the default). A custom
+    /// meta is a `GstStructure` built and freed per buffer (about 1800 instructions): an
+    /// element read on every packet of a stream can instead expose its reads in
+    /// [`Self::on_read`] (a cheaper typed meta, or only when asked); its write side still
+    /// takes the custom meta.
+    const READS_INTO_CUSTOM_META: bool = true;
 }
 
 /// The state behind one element instance: the behaviour under a lock, and counters.
@@ -164,6 +183,19 @@ impl<B: ExtensionBehaviour> ExtensionState<B> {
         }
     }
 
+    /// Stores `value` in this element's custom meta on `output` (the last read of an output
+    /// made from several packets wins).
+    fn set_meta(&self, value: &B::Format, output: &mut gst::BufferRef) {
+        let existing = self
+            .has_meta(output)
+            .then(|| gst::meta::CustomMeta::from_mut_buffer(output, B::FACTORY).ok())
+            .flatten();
+        match existing {
+            Some(mut meta) => B::to_fields(value, meta.mut_structure()),
+            None => self.add_meta(value, output),
+        }
+    }
+
     /// The RFC 8285 forms the format can use.
     pub fn supported_flags(&self) -> gst_rtp::RTPHeaderExtensionFlags {
         let mut flags = gst_rtp::RTPHeaderExtensionFlags::TWO_BYTE;
@@ -228,15 +260,12 @@ impl<B: ExtensionBehaviour> ExtensionState<B> {
         match B::Format::decode(data) {
             Ok(value) => {
                 self.read.fetch_add(1, Ordering::Relaxed);
-                let existing = self.has_meta(output);
-                match existing
-                    .then(|| gst::meta::CustomMeta::from_mut_buffer(output, B::FACTORY).ok())
-                    .flatten()
-                {
-                    Some(mut meta) => B::to_fields(&value, meta.mut_structure()),
-                    None => self.add_meta(&value, output),
+                if B::READS_INTO_CUSTOM_META {
+                    self.set_meta(&value, output);
                 }
-                self.behaviour.lock().unwrap().on_read(&value, output);
+                if B::USES_ON_READ {
+                    self.behaviour.lock().unwrap().on_read(&value, output);
+                }
             }
             Err(err) => {
                 let n = self.malformed.fetch_add(1, Ordering::Relaxed);
@@ -276,148 +305,6 @@ pub fn register_meta(factory: &str) {
     if !gst::meta::CustomMeta::is_registered(factory) {
         gst::meta::CustomMeta::register(factory, &[]);
     }
-}
-
-/// Defines a header extension element from an [`ExtensionBehaviour`]: a module `$module`
-/// holding the GObject type `$wrapper` (GType name `$gtype`) and `register(plugin)`, which
-/// registers the factory with rank MARGINAL so that `auto-header-extension`,
-/// `request-extension` and webrtcbin find it by URI.
-#[macro_export]
-macro_rules! rtp_header_extension {
-    ($module:ident, $wrapper:ident, $gtype:literal, $behaviour:ty) => {
-        /// The element type and its registration.
-        pub mod $module {
-            use gst::glib;
-
-            glib::wrapper! {
-                /// The header extension element.
-                pub struct $wrapper(ObjectSubclass<imp::Ext>)
-                    @extends gst_rtp::RTPHeaderExtension, gst::Element, gst::Object;
-            }
-
-            /// Registers the element and its custom meta.
-            pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
-                $crate::hdrext::register_meta(
-                    <$behaviour as $crate::hdrext::ExtensionBehaviour>::FACTORY,
-                );
-                gst::Element::register(
-                    Some(plugin),
-                    <$behaviour as $crate::hdrext::ExtensionBehaviour>::FACTORY,
-                    gst::Rank::MARGINAL,
-                    <$wrapper as glib::prelude::StaticType>::static_type(),
-                )
-            }
-
-            mod imp {
-                use gst::glib;
-                use gst::prelude::*;
-                use gst::subclass::prelude::*;
-                use gst_rtp::subclass::prelude::*;
-                use rtp2_core::hdrext::HeaderExtensionFormat;
-
-                use $crate::hdrext::{ExtensionBehaviour, ExtensionState};
-
-                type B = $behaviour;
-
-                #[derive(Default)]
-                pub struct Ext(ExtensionState<B>);
-
-                #[glib::object_subclass]
-                impl ObjectSubclass for Ext {
-                    const NAME: &'static str = $gtype;
-                    type Type = super::$wrapper;
-                    type ParentType = gst_rtp::RTPHeaderExtension;
-                }
-
-                impl ObjectImpl for Ext {
-                    fn properties() -> &'static [glib::ParamSpec] {
-                        static PROPS: std::sync::OnceLock<Vec<glib::ParamSpec>> =
-                            std::sync::OnceLock::new();
-                        PROPS.get_or_init(|| {
-                            let mut v = B::properties();
-                            v.push($crate::hdrext::stats_pspec());
-                            v
-                        })
-                    }
-
-                    fn set_property(
-                        &self,
-                        _id: usize,
-                        value: &glib::Value,
-                        pspec: &glib::ParamSpec,
-                    ) {
-                        self.0
-                            .behaviour
-                            .lock()
-                            .unwrap()
-                            .set_property(pspec.name(), value);
-                    }
-
-                    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
-                        if pspec.name() == "stats" {
-                            return self.0.stats().to_value();
-                        }
-                        self.0.behaviour.lock().unwrap().property(pspec.name())
-                    }
-                }
-
-                impl GstObjectImpl for Ext {}
-
-                impl ElementImpl for Ext {
-                    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
-                        static META: std::sync::OnceLock<gst::subclass::ElementMetadata> =
-                            std::sync::OnceLock::new();
-                        Some(META.get_or_init(|| {
-                            gst::subclass::ElementMetadata::with_additional(
-                                B::LONG_NAME,
-                                "Network/Extension/RTPHeader",
-                                B::DESCRIPTION,
-                                "gst-plugin-rtp2",
-                                &[(
-                                    "RTP-Header-Extension-URI",
-                                    <B as ExtensionBehaviour>::Format::URI,
-                                )],
-                            )
-                        }))
-                    }
-                }
-
-                impl RTPHeaderExtensionImpl for Ext {
-                    const URI: &'static str = <B as ExtensionBehaviour>::Format::URI;
-
-                    fn supported_flags(&self) -> gst_rtp::RTPHeaderExtensionFlags {
-                        self.0.supported_flags()
-                    }
-
-                    fn max_size(&self, _input: &gst::BufferRef) -> usize {
-                        <B as ExtensionBehaviour>::Format::MAX_LEN
-                    }
-
-                    fn write(
-                        &self,
-                        input: &gst::BufferRef,
-                        flags: gst_rtp::RTPHeaderExtensionFlags,
-                        output: &gst::BufferRef,
-                        data: &mut [u8],
-                    ) -> Result<usize, gst::LoggableError> {
-                        Ok(self
-                            .0
-                            .write(self.obj().upcast_ref(), input, flags, output, data))
-                    }
-
-                    fn read(
-                        &self,
-                        _flags: gst_rtp::RTPHeaderExtensionFlags,
-                        data: &[u8],
-                        output: &mut gst::BufferRef,
-                    ) -> Result<(), gst::LoggableError> {
-                        self.0.read(self.obj().upcast_ref(), data, output);
-                        Ok(())
-                    }
-                }
-            }
-        }
-    };
 }
 
 /// Registers every extension element of the plugin.

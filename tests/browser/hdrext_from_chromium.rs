@@ -43,6 +43,17 @@ fn ntp_now() -> f64 {
         + 2_208_988_800.0
 }
 
+/// The abs-send-time read of an output: its `timestamp/x-abs-send-time` reference timestamp
+/// meta (ns modulo 64 s) as NTP 32.32 seconds modulo 64 s.
+fn abs_send_time_ntp(b: &gst::BufferRef) -> Option<u64> {
+    let m = b.iter_meta::<gst::ReferenceTimestampMeta>().find(|m| {
+        m.reference()
+            .structure(0)
+            .is_some_and(|s| s.name() == "timestamp/x-abs-send-time")
+    })?;
+    Some(((u128::from(m.timestamp().nseconds()) << 32) / 1_000_000_000) as u64)
+}
+
 fn meta_u64(b: &gst::BufferRef, meta: &str, field: &str) -> Option<u64> {
     let m = gst::meta::CustomMeta::from_buffer(b, meta).ok()?;
     m.structure().get::<u64>(field).ok()
@@ -94,6 +105,28 @@ fn probe_depayloader_output(
             return;
         }
         let bin = link_bin(&pipeline, pad, description);
+        // abs-send-time reads reach the outputs only when asked (a reference timestamp meta
+        // per output); the other extensions are made from their URIs. This callback runs in
+        // the pad's streaming thread: no packet reaches the depayloader before it returns.
+        bin.by_name("vdepay")
+            .unwrap()
+            .connect("request-extension", false, |args| {
+                let ext = (args[2].get::<String>().ok().as_deref() == Some(ABS_SEND_TIME))
+                    .then(|| {
+                        gst::ElementFactory::make("rtphdrextabssendtime")
+                            .property("add-reference-timestamp-meta", true)
+                            .build()
+                            .ok()?
+                            .downcast::<gst_rtp::RTPHeaderExtension>()
+                            .ok()
+                    })
+                    .flatten();
+                if let (Some(ext), Ok(id)) = (&ext, args[1].get::<u32>()) {
+                    gst_rtp::prelude::RTPHeaderExtensionExt::set_id(ext, id);
+                }
+                // None: the depayloader makes the others from their URIs.
+                Some(ext.to_value())
+            });
         let out = bin.by_name("vdepay").unwrap().static_pad("src").unwrap();
         let probe = probe.clone();
         out.add_probe(
@@ -145,7 +178,7 @@ fn read_from_chromium(
             if let Some(b) = info.buffer() {
                 read.outputs += 1;
                 let now = ntp_now();
-                if let Some(t) = meta_u64(b, "rtphdrextabssendtime", "ntp") {
+                if let Some(t) = abs_send_time_ntp(b) {
                     read.send_times.push((now, t));
                 }
                 if let Some(t) = meta_u64(b, "rtphdrextabscapturetime", "ntp") {

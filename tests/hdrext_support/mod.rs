@@ -89,6 +89,33 @@ pub fn run(
     configure: fn(&gst::Element),
     on_input: fn(usize, &mut gst::BufferRef),
 ) -> Run {
+    run_configured(
+        pay,
+        depay,
+        factory,
+        uri,
+        id,
+        setup,
+        (configure, |_| {}),
+        on_input,
+    )
+}
+
+/// How the payloader's and the depayloader's extensions are configured.
+pub type Configure = (fn(&gst::Element), fn(&gst::Element));
+
+/// [`run`] with `configure.1` applied to the depayloader's extension too.
+#[allow(clippy::too_many_arguments)]
+pub fn run_configured(
+    pay: &'static str,
+    depay: &'static str,
+    factory: &'static str,
+    uri: &'static str,
+    id: u8,
+    setup: Setup,
+    (configure, configure_depay): Configure,
+    on_input: fn(usize, &mut gst::BufferRef),
+) -> Run {
     within(BOUND, move || {
         crate::common::init();
         let caps_filter = match setup {
@@ -165,7 +192,7 @@ pub fn run(
         let depayloader = gst::ElementFactory::make(depay).build().unwrap();
         depayloader.connect("request-extension", false, move |args| {
             let ext_id = args[1].get::<u32>().unwrap();
-            Some(make(factory, ext_id as u8, |_| {}).to_value())
+            Some(make(factory, ext_id as u8, configure_depay).to_value())
         });
         let mut h = gst_check::Harness::with_element(&depayloader, Some("sink"), Some("src"));
         h.set_src_caps(caps);

@@ -24,8 +24,12 @@ use smallvec::SmallVec;
 /// is decorated from its last `MAX_RECORDS` packets only.
 pub(super) const MAX_RECORDS: usize = 1024;
 
+/// The data of an extension block, inline up to 32 bytes (WebRTC's audio and video sets
+/// take 8 to 24): recording and gathering a packet's block allocate nothing.
+pub(super) type ExtensionBlockData = SmallVec<[u8; 32]>;
+
 /// An extension block: RFC 8285 profile (0xBEDE or 0x100x) and its data.
-pub(super) type ExtensionBlock = (u16, Vec<u8>);
+pub(super) type ExtensionBlock = (u16, ExtensionBlockData);
 
 #[derive(Debug)]
 struct PacketRecord {
@@ -42,8 +46,9 @@ pub(super) struct FromPackets {
     /// SSRC and the CSRCs of all packets (each once, in order of first appearance, at most
     /// 15), when `source-info` is on.
     pub sources: Option<(u32, SmallVec<[u32; 4]>)>,
-    /// The extension blocks of the packets, in sequence order.
-    pub extensions: Vec<ExtensionBlock>,
+    /// The extension blocks of the packets, in sequence order (inline for an output made
+    /// from one packet, the usual case: one allocation per output otherwise, none per packet).
+    pub extensions: SmallVec<[ExtensionBlock; 1]>,
     /// The meta carriers of the packets, in sequence order.
     pub metas: Vec<gst::Buffer>,
 }
@@ -97,7 +102,7 @@ impl PacketWindow {
             } else {
                 SmallVec::new()
             },
-            extension: extension.map(|(profile, data)| (profile, data.to_vec())),
+            extension: extension.map(|(profile, data)| (profile, SmallVec::from_slice(data))),
             metas,
         });
     }
@@ -211,6 +216,11 @@ mod tests {
         assert_eq!(got.sources, Some((9, SmallVec::from_slice(&[5, 6]))));
         let levels: Vec<u8> = got.extensions.iter().map(|(_, d)| d[1]).collect();
         assert_eq!(levels, [10, 11]);
+        // An output of one packet gets its block without a heap allocation.
+        let one = w.gather(&(1003..=1003));
+        assert_eq!(one.extensions.len(), 1);
+        assert!(!one.extensions.spilled() && !one.extensions[0].1.spilled());
+        assert_eq!(one.extensions[0].1[1], 20);
         assert!(w.gather(&(1004..=1010)).is_empty());
         w.clear();
         assert!(w.gather(&(1001..=1003)).is_empty());

@@ -22,6 +22,8 @@ impl ExtensionBehaviour for Levels {
     const FACTORY: &'static str = "rtphdrextcsrcaudiolevel";
     const LONG_NAME: &'static str = "RTP mixer-to-client audio level header extension";
     const DESCRIPTION: &'static str = "Per-CSRC audio levels (RFC 6465) from/to a custom meta";
+    // Read on every packet: no lock per read.
+    const USES_ON_READ: bool = false;
 
     fn value_to_write(
         &mut self,

@@ -20,6 +20,8 @@ impl ExtensionBehaviour for Toffset {
     const FACTORY: &'static str = "rtphdrexttoffset";
     const LONG_NAME: &'static str = "RTP transmission time offset header extension";
     const DESCRIPTION: &'static str = "Transmission time offset (RFC 5450) from/to a custom meta";
+    // Read on every packet: no lock per read.
+    const USES_ON_READ: bool = false;
 
     fn from_fields(s: &gst::StructureRef) -> Option<TransmissionOffset> {
         s.get::<i32>("offset").ok().map(TransmissionOffset)

@@ -29,6 +29,8 @@ impl ExtensionBehaviour for Timing {
     const LONG_NAME: &'static str = "RTP video timing header extension";
     const DESCRIPTION: &'static str =
         "Frame timing deltas (webrtc.org video-timing) from/to a custom meta";
+    // Read on every packet: no lock per read.
+    const USES_ON_READ: bool = false;
 
     fn from_fields(s: &gst::StructureRef) -> Option<VideoTiming> {
         let mut v = [0u16; 6];

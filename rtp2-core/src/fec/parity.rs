@@ -93,12 +93,14 @@ impl ParityFields {
         out: &mut Vec<u8>,
     ) {
         let start = out.len();
+        let mut payloads = packets.into_iter().filter_map(|p| p.get(FIXED..));
+        // The first packet copied rather than XORed into zeros: one pass less.
+        let first = payloads.next().unwrap_or_default();
+        out.extend_from_slice(&first[..first.len().min(longest)]);
         out.resize(start + longest, 0);
         let data = &mut out[start..];
-        for p in packets {
-            if let Some(payload) = p.get(FIXED..) {
-                xor_into(data, payload);
-            }
+        for payload in payloads {
+            xor_into(data, payload);
         }
     }
 

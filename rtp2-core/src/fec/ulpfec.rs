@@ -167,31 +167,47 @@ pub fn mask_of(offsets: impl IntoIterator<Item = u16>) -> u64 {
 /// its offset from `sn_base`, below 48): FEC header, level-0 header (short mask when every
 /// offset is below 16), XOR data (RFC 5109 §8).
 pub fn encode(sn_base: u16, packets: &[(u16, &[u8])]) -> Result<Vec<u8>, UlpfecError> {
-    if packets.is_empty()
-        || packets
-            .iter()
-            .any(|(o, p)| *o >= MAX_PROTECTED || p.len() < FIXED)
-    {
+    encode_after(0, sn_base, packets.iter().copied())
+}
+
+/// [`encode`] after `room` zero bytes (where the caller writes the FEC packet's RTP header):
+/// the whole FEC packet in one allocation sized up front, its headers written and the parity
+/// XORed in place after them ([`ParityFields::fields_of`] / [`ParityFields::append_xor`]), no
+/// intermediate parity buffer.
+pub fn encode_after<'a>(
+    room: usize,
+    sn_base: u16,
+    packets: impl IntoIterator<Item = (u16, &'a [u8])> + Clone,
+) -> Result<Vec<u8>, UlpfecError> {
+    let mut mask = 0u64;
+    let mut any = false;
+    for (o, p) in packets.clone() {
+        if o >= MAX_PROTECTED || p.len() < FIXED {
+            return Err(UlpfecError::BadInput);
+        }
+        mask |= 1 << (47 - o);
+        any = true;
+    }
+    if !any {
         return Err(UlpfecError::BadInput);
     }
-    let mask = mask_of(packets.iter().map(|(o, _)| *o));
     let long_mask = mask & 0xffff_ffff != 0;
-    let (parity, data) = ParityFields::compute(packets.iter().map(|(_, p)| *p))?;
-    let protection_len = u16::try_from(data.len()).map_err(|_| UlpfecError::TooLong)?;
+    let (parity, longest) = ParityFields::fields_of(packets.clone().into_iter().map(|(_, p)| p))?;
+    let protection_len = u16::try_from(longest).map_err(|_| UlpfecError::TooLong)?;
     let level_len = if long_mask { 8 } else { 4 };
-    let start = FEC_HEADER_LEN + level_len;
-    let mut out = vec![0u8; start];
-    out[0] = (u8::from(long_mask) << 6) | parity.pxcc;
-    out[1] = parity.mpt;
-    out[2..4].copy_from_slice(&sn_base.to_be_bytes());
-    out[4..8].copy_from_slice(&parity.ts.to_be_bytes());
-    out[8..10].copy_from_slice(&parity.length.to_be_bytes());
-    out[10..12].copy_from_slice(&protection_len.to_be_bytes());
-    out[12..14].copy_from_slice(&((mask >> 32) as u16).to_be_bytes());
+    let mut out = Vec::with_capacity(room + FEC_HEADER_LEN + level_len + longest);
+    out.resize(room, 0);
+    out.push((u8::from(long_mask) << 6) | parity.pxcc);
+    out.push(parity.mpt);
+    out.extend_from_slice(&sn_base.to_be_bytes());
+    out.extend_from_slice(&parity.ts.to_be_bytes());
+    out.extend_from_slice(&parity.length.to_be_bytes());
+    out.extend_from_slice(&protection_len.to_be_bytes());
+    out.extend_from_slice(&((mask >> 32) as u16).to_be_bytes());
     if long_mask {
-        out[14..18].copy_from_slice(&(mask as u32).to_be_bytes());
+        out.extend_from_slice(&(mask as u32).to_be_bytes());
     }
-    out.extend_from_slice(&data);
+    ParityFields::append_xor(packets.into_iter().map(|(_, p)| p), longest, &mut out);
     Ok(out)
 }
 

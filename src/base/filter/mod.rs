@@ -199,6 +199,24 @@ pub struct NewPacket {
     pub pts: Option<gst::ClockTime>,
 }
 
+/// A packet the subclass wrote whole in one allocation, for
+/// [`RtpBaseFilter2Ext::emit_written`]: an FEC packet whose headers and parity were written
+/// in place after room for its RTP header, so that nothing is copied on the way out.
+#[derive(Debug, Clone)]
+pub struct WrittenPacket {
+    /// The whole packet: a 12-byte fixed header whose first byte is final (version 2, P, X,
+    /// CC), the other eleven written by the base (RFC 3550 §5.1), then the rest.
+    pub bytes: Vec<u8>,
+    /// Marker bit.
+    pub marker: bool,
+    /// Payload type; `None`: the stream's.
+    pub payload_type: Option<u8>,
+    /// RTP timestamp.
+    pub timestamp: u32,
+    /// PTS of the output buffer; `None`: the PTS of the input packet being handled.
+    pub pts: Option<gst::ClockTime>,
+}
+
 /// A packet whose whole fixed header the subclass gives, for
 /// [`RtpBaseFilter2Ext::emit_recovered`]: a media packet an FEC decoder rebuilt (RFC 5109,
 /// RFC 8627) or an RTX decoder unwrapped (RFC 4588), which must go out as its sender made it,
@@ -270,6 +288,15 @@ pub trait RtpBaseFilter2Ext: IsA<RtpBaseFilter2> + 'static {
         self.upcast_ref::<RtpBaseFilter2>()
             .imp()
             .emit_packet(stream, packet)
+    }
+
+    /// Sends a packet the subclass wrote whole on `stream` (its bytes become the buffer, no
+    /// copy), with the stream's next sequence number and its SSRC written into its fixed
+    /// header. `None` as for [`Self::emit_packet`], or when it is shorter than 12 bytes.
+    fn emit_written(&self, stream: StreamId, packet: WrittenPacket) -> Option<Emitted> {
+        self.upcast_ref::<RtpBaseFilter2>()
+            .imp()
+            .emit_written(stream, packet)
     }
 
     /// Sends a packet whose header the subclass gives whole (a recovered media packet); it

@@ -15,12 +15,13 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 use rtp2_core::fec::masks::{MaskKind, unequal_masks};
 use rtp2_core::fec::ulpfec::{self, MAX_PROTECTED};
+use rtp2_core::rtp::FIXED_HEADER_LEN;
 
 use super::MaskType;
 use crate::base::extensions::lock;
 use crate::base::filter::{
-    FilterPacket, NewPacket, OutputStream, Rewrite, RtpBaseFilter2, RtpBaseFilter2Ext,
-    RtpBaseFilter2Impl, Seqnums, StreamId,
+    FilterPacket, OutputStream, Rewrite, RtpBaseFilter2, RtpBaseFilter2Ext, RtpBaseFilter2Impl,
+    Seqnums, StreamId, WrittenPacket,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -65,6 +66,8 @@ struct State {
     masks: Option<(MaskKey, Vec<Vec<u16>>)>,
     /// Packet buffers of finished groups, reused for the next ones.
     spare: Vec<Vec<u8>>,
+    /// Media packets protected (the `protected` property).
+    protected: u32,
 }
 
 /// Media count, FEC count, mask kind, important offsets.
@@ -72,7 +75,8 @@ type MaskKey = (usize, usize, MaskKind, Vec<u16>);
 
 /// An FEC packet to send (made under the lock, sent after it).
 struct Pending {
-    payload: Vec<u8>,
+    /// The whole packet, RTP header to be written by the base.
+    bytes: Vec<u8>,
     timestamp: u32,
 }
 
@@ -80,18 +84,33 @@ struct Pending {
 pub struct RtpUlpFecEnc {
     settings: Mutex<Settings>,
     state: Mutex<State>,
-    protected: Mutex<u32>,
 }
 
 impl RtpUlpFecEnc {
-    /// Makes the FEC packets of the current group and empties it.
+    /// Makes the FEC packets of the current group and empties it (its packets' storage kept
+    /// for the next ones).
     fn finish_group(&self, state: &mut State, settings: &Settings) -> Vec<Pending> {
-        let group = std::mem::take(&mut state.group);
-        let n = group.packets.len();
+        let out = self.group_fec(state, settings);
+        let State { group, spare, .. } = state;
+        spare.extend(
+            group
+                .packets
+                .drain(..)
+                .map(|(_, p)| p)
+                .take(usize::from(MAX_PROTECTED)),
+        );
+        group.important.clear();
+        out
+    }
+
+    /// The FEC packets of the current group, each written whole in one allocation (RTP
+    /// header room, FEC header, parity XORed in place).
+    fn group_fec(&self, state: &mut State, settings: &Settings) -> Vec<Pending> {
+        let n = state.group.packets.len();
         if n == 0 || settings.pt > 127 {
             return Vec::new();
         }
-        let pct = if !group.important.is_empty() {
+        let pct = if !state.group.important.is_empty() {
             settings.percentage.max(settings.percentage_important)
         } else {
             settings.percentage
@@ -111,6 +130,7 @@ impl RtpUlpFecEnc {
             MaskType::Random => MaskKind::Random,
             _ => MaskKind::Bursty,
         };
+        let group = &state.group;
         // Unequal protection (libwebrtc's masks only) when important packets are asked for
         // more protection.
         let important: &[u16] = if settings.percentage_important > 0 {
@@ -118,51 +138,43 @@ impl RtpUlpFecEnc {
         } else {
             &[]
         };
-        let key = (n, k, kind, important.to_vec());
-        if state
+        let cached = state
             .masks
             .as_ref()
-            .is_none_or(|(cached, _)| *cached != key)
-        {
+            .is_some_and(|((cn, ck, ckind, cimp), _)| {
+                (*cn, *ck, *ckind) == (n, k, kind) && cimp[..] == *important
+            });
+        if !cached {
             let masks = unequal_masks(n, k, important, kind);
-            state.masks = Some((key, masks));
+            state.masks = Some(((n, k, kind, important.to_vec()), masks));
         }
         let base = group.packets[0].0;
         let mut out = Vec::with_capacity(k);
         for mask in state.masks.iter().flat_map(|(_, masks)| masks) {
-            let prot: Vec<(u16, &[u8])> = mask
+            let protected = mask
                 .iter()
                 .filter_map(|&i| group.packets.get(usize::from(i)))
-                .map(|(seq, p)| (seq.wrapping_sub(base), &p[..]))
-                .collect();
-            if let Ok(payload) = ulpfec::encode(base, &prot) {
+                .map(|(seq, p)| (seq.wrapping_sub(base), &p[..]));
+            if let Ok(mut bytes) = ulpfec::encode_after(FIXED_HEADER_LEN, base, protected) {
+                // Version 2, no padding, extension or CSRC (RFC 3550 §5.1).
+                bytes[0] = 0x80;
                 out.push(Pending {
-                    payload,
+                    bytes,
                     timestamp: group.timestamp,
                 });
             }
         }
-        state.spare.extend(
-            group
-                .packets
-                .into_iter()
-                .map(|(_, p)| p)
-                .take(usize::from(MAX_PROTECTED)),
-        );
-        {
-            let mut protected = lock(&self.protected);
-            *protected = protected.wrapping_add(n as u32);
-        }
+        state.protected = state.protected.wrapping_add(n as u32);
         out
     }
 
     fn send(&self, media: Option<StreamId>, pt: u32, fec: Vec<Pending>) {
         let Some(media) = media else { return };
         for f in fec {
-            self.obj().emit_packet(
+            self.obj().emit_written(
                 media,
-                NewPacket {
-                    payload: gst::Buffer::from_mut_slice(f.payload),
+                WrittenPacket {
+                    bytes: f.bytes,
                     marker: false,
                     payload_type: Some(pt as u8),
                     timestamp: f.timestamp,
@@ -238,7 +250,7 @@ impl ObjectImpl for RtpUlpFecEnc {
             "multipacket" => s.multipacket.to_value(),
             "percentage" => s.percentage.to_value(),
             "percentage-important" => s.percentage_important.to_value(),
-            "protected" => lock(&self.protected).to_value(),
+            "protected" => lock(&self.state).protected.to_value(),
             "mask-type" => s.mask_type.to_value(),
             _ => glib::Value::from_type(pspec.value_type()),
         }
@@ -265,25 +277,25 @@ impl RtpBaseFilter2Impl for RtpUlpFecEnc {
             media: Some(media),
             ..State::default()
         };
-        *lock(&self.protected) = 0;
         Ok(())
     }
 
     fn handle_packet(&self, packet: &FilterPacket) -> Result<gst::FlowSuccess, gst::FlowError> {
         let settings = *lock(&self.settings);
-        let media = lock(&self.state).media;
+        let (media, before) = {
+            let mut state = lock(&self.state);
+            // A new SSRC ends the group (its numbering is another one).
+            let before =
+                if !state.group.packets.is_empty() && state.group.ssrc != packet.ssrc() {
+                    self.finish_group(&mut state, &settings)
+                } else {
+                    Vec::new()
+                };
+            (state.media, before)
+        };
         let Some(media) = media else {
             self.obj().forward(packet);
             return Ok(gst::FlowSuccess::Ok);
-        };
-        // A new SSRC ends the group (its numbering is another one).
-        let before = {
-            let mut state = lock(&self.state);
-            if !state.group.packets.is_empty() && state.group.ssrc != packet.ssrc() {
-                self.finish_group(&mut state, &settings)
-            } else {
-                Vec::new()
-            }
         };
         self.send(Some(media), settings.pt, before);
         let Some(emitted) = self.obj().forward_on(packet, media, Rewrite::default()) else {

@@ -136,25 +136,37 @@ impl RtpBaseFilter2 {
         })
     }
 
-    pub(super) fn emit_written(&self, stream: StreamId, packet: WrittenPacket) -> Option<Emitted> {
-        let mut bytes = packet.bytes;
-        if bytes.len() < rtp2_core::rtp::FIXED_HEADER_LEN {
-            return None;
-        }
-        let (fields, ext_seqnum, pts) = self.made_fields(
-            stream,
-            packet.marker,
-            packet.payload_type,
-            packet.timestamp,
-            packet.pts,
-        )?;
-        patch_fixed_header(&mut bytes, &fields);
-        let mut buffer = gst::Buffer::from_mut_slice(bytes);
-        if let Some(out) = buffer.get_mut() {
-            out.set_pts(pts);
-            if fields.marker {
-                out.set_flags(gst::BufferFlags::MARKER);
+    pub(super) fn emit_written(
+        &self,
+        stream: StreamId,
+        packet: WrittenPacket,
+        write: impl FnOnce(&mut [u8]) -> bool,
+    ) -> Option<Emitted> {
+        const HEADER: usize = rtp2_core::rtp::FIXED_HEADER_LEN;
+        // One allocation (the buffer's one memory), mapped alone: the payload is written in
+        // place, then the header once the sequence number is known.
+        let mut buffer = gst::Buffer::with_size(HEADER + packet.payload_len).ok()?;
+        let out = buffer.get_mut()?;
+        let (fields, ext_seqnum, pts) = {
+            let memory = out.peek_memory_mut(0).ok()?;
+            let mut map = memory.map_writable().ok()?;
+            if !write(map.get_mut(HEADER..)?) {
+                return None;
             }
+            let made = self.made_fields(
+                stream,
+                packet.marker,
+                packet.payload_type,
+                packet.timestamp,
+                packet.pts,
+            )?;
+            map[0] = 0x80;
+            patch_fixed_header(&mut map[..HEADER], &made.0);
+            made
+        };
+        out.set_pts(pts);
+        if fields.marker {
+            out.set_flags(gst::BufferFlags::MARKER);
         }
         let mut state = lock(&self.state);
         state.stats.packets_emitted += 1;

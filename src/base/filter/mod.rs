@@ -199,14 +199,15 @@ pub struct NewPacket {
     pub pts: Option<gst::ClockTime>,
 }
 
-/// A packet the subclass wrote whole in one allocation, for
-/// [`RtpBaseFilter2Ext::emit_written`]: an FEC packet whose headers and parity were written
-/// in place after room for its RTP header, so that nothing is copied on the way out.
+/// A packet whose payload the subclass writes in place, for
+/// [`RtpBaseFilter2Ext::emit_written`]: the base allocates the output buffer once and writes
+/// its fixed header (version 2, no padding, extension or CSRC); the subclass writes the
+/// payload straight into that buffer's memory (an FEC packet's headers and parity), so that
+/// nothing is copied on the way out.
 #[derive(Debug, Clone)]
 pub struct WrittenPacket {
-    /// The whole packet: a 12-byte fixed header whose first byte is final (version 2, P, X,
-    /// CC), the other eleven written by the base (RFC 3550 §5.1), then the rest.
-    pub bytes: Vec<u8>,
+    /// Length of the payload the subclass writes.
+    pub payload_len: usize,
     /// Marker bit.
     pub marker: bool,
     /// Payload type; `None`: the stream's.
@@ -290,13 +291,20 @@ pub trait RtpBaseFilter2Ext: IsA<RtpBaseFilter2> + 'static {
             .emit_packet(stream, packet)
     }
 
-    /// Sends a packet the subclass wrote whole on `stream` (its bytes become the buffer, no
-    /// copy), with the stream's next sequence number and its SSRC written into its fixed
-    /// header. `None` as for [`Self::emit_packet`], or when it is shorter than 12 bytes.
-    fn emit_written(&self, stream: StreamId, packet: WrittenPacket) -> Option<Emitted> {
+    /// Sends a packet on `stream` whose payload `write` writes into the output buffer's
+    /// memory (`packet.payload_len` bytes, any content before), with the stream's next
+    /// sequence number. `write` runs first, with no lock of the base held; when it returns
+    /// false nothing is sent and no sequence number is taken. `None` then, or as for
+    /// [`Self::emit_packet`].
+    fn emit_written(
+        &self,
+        stream: StreamId,
+        packet: WrittenPacket,
+        write: impl FnOnce(&mut [u8]) -> bool,
+    ) -> Option<Emitted> {
         self.upcast_ref::<RtpBaseFilter2>()
             .imp()
-            .emit_written(stream, packet)
+            .emit_written(stream, packet, write)
     }
 
     /// Sends a packet whose header the subclass gives whole (a recovered media packet); it

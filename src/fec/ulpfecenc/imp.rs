@@ -14,8 +14,7 @@ use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 use rtp2_core::fec::masks::{MaskKind, unequal_masks};
-use rtp2_core::fec::ulpfec::{self, MAX_PROTECTED};
-use rtp2_core::rtp::FIXED_HEADER_LEN;
+use rtp2_core::fec::ulpfec::{FecLayout, MAX_PROTECTED};
 
 use super::MaskType;
 use crate::base::extensions::lock;
@@ -73,13 +72,6 @@ struct State {
 /// Media count, FEC count, mask kind, important offsets.
 type MaskKey = (usize, usize, MaskKind, Vec<u16>);
 
-/// An FEC packet to send (made under the lock, sent after it).
-struct Pending {
-    /// The whole packet, RTP header to be written by the base.
-    bytes: Vec<u8>,
-    timestamp: u32,
-}
-
 #[derive(Default)]
 pub struct RtpUlpFecEnc {
     settings: Mutex<Settings>,
@@ -87,10 +79,15 @@ pub struct RtpUlpFecEnc {
 }
 
 impl RtpUlpFecEnc {
-    /// Makes the FEC packets of the current group and empties it (its packets' storage kept
+    /// Sends the FEC packets of the current group and empties it (its packets' storage kept
     /// for the next ones).
-    fn finish_group(&self, state: &mut State, settings: &Settings) -> Vec<Pending> {
-        let out = self.group_fec(state, settings);
+    ///
+    /// Called with `state` locked: each FEC packet is written straight into its output
+    /// buffer from the group's packets (no copy of them, no intermediate parity buffer).
+    /// The base only queues it (no push, no signal; the base never takes this element's
+    /// lock while holding its own).
+    fn finish_group(&self, state: &mut State, settings: &Settings) {
+        self.send_group_fec(state, settings);
         let State { group, spare, .. } = state;
         spare.extend(
             group
@@ -100,15 +97,13 @@ impl RtpUlpFecEnc {
                 .take(usize::from(MAX_PROTECTED)),
         );
         group.important.clear();
-        out
     }
 
-    /// The FEC packets of the current group, each written whole in one allocation (RTP
-    /// header room, FEC header, parity XORed in place).
-    fn group_fec(&self, state: &mut State, settings: &Settings) -> Vec<Pending> {
+    fn send_group_fec(&self, state: &mut State, settings: &Settings) {
         let n = state.group.packets.len();
+        let Some(media) = state.media else { return };
         if n == 0 || settings.pt > 127 {
-            return Vec::new();
+            return;
         }
         let pct = if !state.group.important.is_empty() {
             settings.percentage.max(settings.percentage_important)
@@ -122,7 +117,7 @@ impl RtpUlpFecEnc {
         // turn into a burst of FEC packets later.
         state.budget = state.budget.min(100 * MAX_PROTECTED as u64);
         if k == 0 {
-            return Vec::new();
+            return;
         }
         let kind = match settings.mask_type {
             MaskType::Contiguous => MaskKind::Contiguous,
@@ -149,39 +144,30 @@ impl RtpUlpFecEnc {
             state.masks = Some(((n, k, kind, important.to_vec()), masks));
         }
         let base = group.packets[0].0;
-        let mut out = Vec::with_capacity(k);
         for mask in state.masks.iter().flat_map(|(_, masks)| masks) {
             let protected = mask
                 .iter()
                 .filter_map(|&i| group.packets.get(usize::from(i)))
                 .map(|(seq, p)| (seq.wrapping_sub(base), &p[..]));
-            if let Ok(mut bytes) = ulpfec::encode_after(FIXED_HEADER_LEN, base, protected) {
-                // Version 2, no padding, extension or CSRC (RFC 3550 §5.1).
-                bytes[0] = 0x80;
-                out.push(Pending {
-                    bytes,
-                    timestamp: group.timestamp,
-                });
-            }
-        }
-        state.protected = state.protected.wrapping_add(n as u32);
-        out
-    }
-
-    fn send(&self, media: Option<StreamId>, pt: u32, fec: Vec<Pending>) {
-        let Some(media) = media else { return };
-        for f in fec {
+            let Ok(layout) = FecLayout::of(protected.clone()) else {
+                continue;
+            };
             self.obj().emit_written(
                 media,
                 WrittenPacket {
-                    bytes: f.bytes,
+                    payload_len: layout.len(),
                     marker: false,
-                    payload_type: Some(pt as u8),
-                    timestamp: f.timestamp,
+                    payload_type: Some(settings.pt as u8),
+                    timestamp: group.timestamp,
                     pts: None,
+                },
+                |out| {
+                    layout.write(base, protected.map(|(_, p)| p), out);
+                    true
                 },
             );
         }
+        state.protected = state.protected.wrapping_add(n as u32);
     }
 }
 
@@ -282,22 +268,18 @@ impl RtpBaseFilter2Impl for RtpUlpFecEnc {
 
     fn handle_packet(&self, packet: &FilterPacket) -> Result<gst::FlowSuccess, gst::FlowError> {
         let settings = *lock(&self.settings);
-        let (media, before) = {
+        let media = {
             let mut state = lock(&self.state);
             // A new SSRC ends the group (its numbering is another one).
-            let before =
-                if !state.group.packets.is_empty() && state.group.ssrc != packet.ssrc() {
-                    self.finish_group(&mut state, &settings)
-                } else {
-                    Vec::new()
-                };
-            (state.media, before)
+            if !state.group.packets.is_empty() && state.group.ssrc != packet.ssrc() {
+                self.finish_group(&mut state, &settings);
+            }
+            state.media
         };
         let Some(media) = media else {
             self.obj().forward(packet);
             return Ok(gst::FlowSuccess::Ok);
         };
-        self.send(Some(media), settings.pt, before);
         let Some(emitted) = self.obj().forward_on(packet, media, Rewrite::default()) else {
             return Ok(gst::FlowSuccess::Ok);
         };
@@ -307,49 +289,40 @@ impl RtpBaseFilter2Impl for RtpUlpFecEnc {
         if disabled {
             return Ok(gst::FlowSuccess::Ok);
         }
-        let fec = {
-            let mut state = lock(&self.state);
-            let mut fec = Vec::new();
-            // A gap in the numbering beyond the long mask: the group ends first.
-            if let Some((first, _)) = state.group.packets.first()
-                && emitted.seqnum.wrapping_sub(*first) >= MAX_PROTECTED
-            {
-                fec = self.finish_group(&mut state, &settings);
-            }
-            let g = &mut state.group;
-            if g.packets.is_empty() {
-                g.ssrc = packet.ssrc();
-            }
-            g.timestamp = packet.timestamp();
-            if packet
-                .buffer()
-                .flags()
-                .contains(gst::BufferFlags::NON_DROPPABLE)
-            {
-                g.important.push(g.packets.len() as u16);
-            }
-            let mut bytes = state.spare.pop().unwrap_or_default();
-            bytes.clear();
-            bytes.extend_from_slice(packet.data());
-            let g = &mut state.group;
-            g.packets.push((emitted.seqnum, bytes));
-            if !settings.multipacket || packet.marker() || g.packets.len() >= 48 {
-                fec.extend(self.finish_group(&mut state, &settings));
-            }
-            fec
-        };
-        self.send(Some(media), settings.pt, fec);
+        let mut state = lock(&self.state);
+        // A gap in the numbering beyond the long mask: the group ends first.
+        if let Some((first, _)) = state.group.packets.first()
+            && emitted.seqnum.wrapping_sub(*first) >= MAX_PROTECTED
+        {
+            self.finish_group(&mut state, &settings);
+        }
+        let g = &mut state.group;
+        if g.packets.is_empty() {
+            g.ssrc = packet.ssrc();
+        }
+        g.timestamp = packet.timestamp();
+        if packet
+            .buffer()
+            .flags()
+            .contains(gst::BufferFlags::NON_DROPPABLE)
+        {
+            g.important.push(g.packets.len() as u16);
+        }
+        let mut bytes = state.spare.pop().unwrap_or_default();
+        bytes.clear();
+        bytes.extend_from_slice(packet.data());
+        let g = &mut state.group;
+        g.packets.push((emitted.seqnum, bytes));
+        if !settings.multipacket || packet.marker() || g.packets.len() >= 48 {
+            self.finish_group(&mut state, &settings);
+        }
         Ok(gst::FlowSuccess::Ok)
     }
 
     fn drain(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
         let settings = *lock(&self.settings);
-        let (media, fec) = {
-            let mut state = lock(&self.state);
-            let fec = self.finish_group(&mut state, &settings);
-            (state.media, fec)
-        };
-        self.send(media, settings.pt, fec);
+        let mut state = lock(&self.state);
+        self.finish_group(&mut state, &settings);
         Ok(gst::FlowSuccess::Ok)
     }
 

@@ -11,9 +11,7 @@ use gst::prelude::*;
 
 use super::imp::{FlowResult, RtpBaseFilter2};
 use super::output::{HeaderFields, patch_fixed_header};
-use super::{
-    Emitted, FilterPacket, NewPacket, RecoveredPacket, Rewrite, StreamId, WrittenPacket,
-};
+use super::{Emitted, FilterPacket, NewPacket, RecoveredPacket, Rewrite, StreamId, WrittenPacket};
 use crate::base::extensions::lock;
 
 impl RtpBaseFilter2 {

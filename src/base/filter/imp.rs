@@ -182,10 +182,7 @@ impl RtpBaseFilter2 {
 
     /// Handles one input packet; returns the subclass's result and the in-place rewrite of
     /// the input it asked for (taken under the same lock as the consumed count).
-    fn handle_mapped(
-        &self,
-        buffer: &gst::Buffer,
-    ) -> (FlowResult, Option<(usize, HeaderFields)>) {
+    fn handle_mapped(&self, buffer: &gst::Buffer) -> (FlowResult, Option<(usize, HeaderFields)>) {
         let Ok(map) = buffer.map_readable() else {
             self.bad_input(&"unreadable buffer");
             return (Ok(gst::FlowSuccess::Ok), None);

@@ -11,6 +11,9 @@
 //! the first 3 packets of each frame important. A third, frames of 4 and 24 packets.
 //! Run: `cargo run --release --example fec_residual [-- docs/fec-residual.svg]` (with a
 //! path, also draws the first table as an SVG plot there).
+//! Long mode (not in CI): `FEC_RESIDUAL_TIE_FRAMES=200000 cargo run --release --example
+//! fec_residual` prints only the 10 % overhead comparison with C, with 95 % confidence
+//! intervals of the paired differences (docs/fec.md).
 
 use std::fmt::Write as _;
 
@@ -69,11 +72,23 @@ struct Scenario {
 
 /// Residual loss in % of media packets: (all packets, important packets).
 fn residual(s: Scenario) -> (f64, f64) {
+    let (per_frame, lost_important) = lost_per_frame(s, FRAMES);
+    let lost_total: usize = per_frame.iter().map(|&n| usize::from(n)).sum();
+    let pct = |n: usize, of: usize| 100.0 * n as f64 / of.max(1) as f64;
+    (
+        pct(lost_total, FRAMES * s.per_frame),
+        pct(lost_important, FRAMES * s.important),
+    )
+}
+
+/// Media packets of each of `frames` frames not delivered after recovery, and of the
+/// important ones in all.
+fn lost_per_frame(s: Scenario, frames: usize) -> (Vec<u8>, usize) {
     let mut budget = 0u64;
-    let mut lost_draw = draw(s.loss, FRAMES * s.per_frame * 2).into_iter();
-    let (mut lost_total, mut lost_important, mut seq) = (0usize, 0usize, 0u16);
+    let mut lost_draw = draw(s.loss, frames * s.per_frame * 2).into_iter();
+    let (mut lost_frames, mut lost_important, mut seq) = (Vec::new(), 0usize, 0u16);
     let important: Vec<u16> = (0..s.important as u16).filter(|_| s.uep).collect();
-    for _ in 0..FRAMES {
+    for _ in 0..frames {
         let media: Vec<Vec<u8>> = (0..s.per_frame)
             .map(|i| packet(seq.wrapping_add(i as u16), i))
             .collect();
@@ -107,19 +122,17 @@ fn residual(s: Scenario) -> (f64, f64) {
                 let _ = w.insert_fec(base, f, 0);
             }
         }
+        let mut lost = 0u8;
         for s_missing in missing.iter().filter(|s| !w.has_media(**s)) {
-            lost_total += 1;
+            lost += 1;
             if s_missing - base < s.important as u64 {
                 lost_important += 1;
             }
         }
+        lost_frames.push(lost);
         seq = seq.wrapping_add((s.per_frame + k) as u16);
     }
-    let pct = |n: usize, of: usize| 100.0 * n as f64 / of.max(1) as f64;
-    (
-        pct(lost_total, FRAMES * s.per_frame),
-        pct(lost_important, FRAMES * s.important),
-    )
+    (lost_frames, lost_important)
 }
 
 fn equal(per_frame: usize, overhead: u64, loss: Loss, kind: MaskKind) -> f64 {
@@ -152,6 +165,13 @@ fn main_table() -> Vec<Vec<Vec<f64>>> {
 }
 
 fn main() {
+    if let Some(frames) = std::env::var("FEC_RESIDUAL_TIE_FRAMES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        tie_at_10_percent(frames);
+        return;
+    }
     let table = main_table();
     println!("Frames of 12 packets, residual loss (% of media packets):\n");
     let names: Vec<&str> = KINDS.iter().map(|(n, _)| *n).collect();
@@ -211,6 +231,54 @@ fn main() {
     if let Some(path) = std::env::args().nth(1) {
         std::fs::write(&path, svg(&table)).expect("write the SVG");
         println!("\nwrote {path}");
+    }
+}
+
+/// The long mode (`FEC_RESIDUAL_TIE_FRAMES=200000`, not in CI): frames of 12 at 10 %
+/// overhead (one FEC packet per frame, two every fifth), each mask type against C's contiguous layout on the same
+/// loss draw. The difference of their residual loss is a paired one, so its 95 % confidence
+/// interval comes from the per-frame differences (mean ± 1.96 standard errors).
+fn tie_at_10_percent(frames: usize) {
+    println!("Frames of 12, 10% overhead, {frames} frames: residual loss, and each type");
+    println!("minus contiguous (C) with its 95% confidence interval (% of media packets):\n");
+    println!("| loss | contiguous (C) | type | residual | minus C (95% CI) |");
+    println!("|---|---|---|---|---|");
+    let run = |loss, kind| {
+        let s = Scenario {
+            per_frame: 12,
+            overhead: 10,
+            loss,
+            kind,
+            important: 0,
+            uep: false,
+        };
+        lost_per_frame(s, frames).0
+    };
+    let pct = |lost: f64| 100.0 * lost / 12.0;
+    for (name, loss) in &LOSSES {
+        let c = run(*loss, MaskKind::Contiguous);
+        let c_mean = c.iter().map(|&n| f64::from(n)).sum::<f64>() / frames as f64;
+        for (kind_name, kind) in &KINDS[1..] {
+            let ours = run(*loss, *kind);
+            let diffs: Vec<f64> = ours
+                .iter()
+                .zip(&c)
+                .map(|(&o, &c)| f64::from(o) - f64::from(c))
+                .collect();
+            let n = diffs.len() as f64;
+            let mean = diffs.iter().sum::<f64>() / n;
+            let var = diffs.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1.0);
+            let half = 1.96 * (var / n).sqrt();
+            let o_mean = ours.iter().map(|&n| f64::from(n)).sum::<f64>() / n;
+            println!(
+                "| {name} | {:.4}% | {kind_name} | {:.4}% | {:+.4}% ({:+.4}% .. {:+.4}%) |",
+                pct(c_mean),
+                pct(o_mean),
+                pct(mean),
+                pct(mean - half),
+                pct(mean + half)
+            );
+        }
     }
 }
 

@@ -332,5 +332,37 @@ fn reordered_packets_leave_in_order_without_a_jitterbuffer() {
         reordered.insert(to, late);
         let out = run(&format!("rtpulpfecdec2 pt={FEC_PT}"), &reordered);
         assert_packets(&out, &media, &format!("packet {from} arriving at {to}"));
+
+/// Input in read-only memory (a writable buffer wrapping memory it may not write, as
+/// `gst::Buffer::from_slice` makes) is renumbered on a copy, never in place: the same output
+/// as from writable memory, and the input's bytes untouched.
+#[test]
+fn read_only_input_memory_is_renumbered_like_writable_input() {
+    init();
+    let launch = format!("rtpulpfecenc2 pt={FEC_PT} percentage=50");
+    let input = media(4, 6, 65530);
+    let expected = run(&launch, &input);
+    assert!(fec_seqs(&expected).len() >= 8, "FEC packets were inserted");
+    let mut h = gst_check::Harness::new_parse(&launch);
+    h.set_src_caps_str(CAPS);
+    let mut got = Vec::new();
+    let shared: Vec<glib::Bytes> = input.iter().map(|p| glib::Bytes::from(&p[..])).collect();
+    for (i, p) in shared.iter().enumerate() {
+        let mut b = gst::Buffer::from_slice(p.clone());
+        b.get_mut()
+            .unwrap()
+            .set_pts(gst::ClockTime::from_mseconds(10 * i as u64));
+        h.push(b).unwrap();
+        while let Some(b) = h.try_pull() {
+            got.push(b.map_readable().unwrap().to_vec());
+        }
+    }
+    h.push_event(gst::event::Eos::new());
+    while let Some(b) = h.try_pull() {
+        got.push(b.map_readable().unwrap().to_vec());
+    }
+    assert_eq!(got, expected);
+    for (p, original) in shared.iter().zip(&input) {
+        assert_eq!(&p[..], &original[..], "the input's memory is untouched");
     }
 }

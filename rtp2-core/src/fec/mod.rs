@@ -29,8 +29,28 @@ pub mod red;
 pub mod ulpfec;
 
 /// XORs `data` into the start of `acc` (`acc` at least as long as `data`): the one operation
-/// of RFC 5109 §8 and §9.
+/// of RFC 5109 §8 and §9. AVX2 when the CPU has it (the SIMD exception to `deny(unsafe_code)`).
+#[allow(unsafe_code)]
 pub(crate) fn xor_into(acc: &mut [u8], data: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    if data.len() >= 64 && std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above), the one requirement of `xor_avx2`.
+        unsafe { xor_avx2(acc, data) };
+        return;
+    }
+    xor_blocks(acc, data);
+}
+
+/// [`xor_blocks`] compiled for AVX2: 32-byte vectors instead of SSE2's 16 (half the
+/// instructions on the FEC encoders' and decoders' one hot loop).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn xor_avx2(acc: &mut [u8], data: &[u8]) {
+    xor_blocks(acc, data);
+}
+
+#[inline(always)]
+fn xor_blocks(acc: &mut [u8], data: &[u8]) {
     let n = data.len().min(acc.len());
     let (acc, data) = (&mut acc[..n], &data[..n]);
     // Blocks of 64 bytes as fixed-size arrays, which the compiler turns into vector XORs.
@@ -68,6 +88,14 @@ mod tests {
         xor_into(&mut acc, &[0x0f; 10]);
         assert_eq!(acc[..10], [0xf0; 10]);
         assert_eq!(acc[10], 0xff);
+        // Long enough for the vector path, with a tail; `acc` longer than `data`.
+        let data: Vec<u8> = (0..201u32).map(|i| (i * 7) as u8).collect();
+        let mut acc: Vec<u8> = (0..230u32).map(|i| (i * 13) as u8).collect();
+        let expected: Vec<u8> = (0..230usize)
+            .map(|i| acc[i] ^ data.get(i).copied().unwrap_or(0))
+            .collect();
+        xor_into(&mut acc, &data);
+        assert_eq!(acc, expected);
     }
 
     #[test]

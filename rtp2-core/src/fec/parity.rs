@@ -94,11 +94,22 @@ impl ParityFields {
     ) {
         let start = out.len();
         out.resize(start + longest, 0);
-        let data = &mut out[start..];
-        for p in packets {
-            if let Some(payload) = p.get(FIXED..) {
-                xor_into(data, payload);
-            }
+        Self::write_xor(packets, &mut out[start..]);
+    }
+
+    /// Writes over `out` (as long as the longest after its fixed header, from
+    /// [`Self::fields_of`]) the XOR of the bytes after each fixed header of `packets`,
+    /// zero-padded: a repair packet built in memory the caller allocated (an output
+    /// buffer's), whatever that memory held.
+    pub fn write_xor<'a>(packets: impl IntoIterator<Item = &'a [u8]>, out: &mut [u8]) {
+        let mut payloads = packets.into_iter().filter_map(|p| p.get(FIXED..));
+        // The first packet copied rather than XORed into zeros: one pass less.
+        let first = payloads.next().unwrap_or_default();
+        let n = first.len().min(out.len());
+        out[..n].copy_from_slice(&first[..n]);
+        out[n..].fill(0);
+        for payload in payloads {
+            xor_into(out, payload);
         }
     }
 

@@ -167,32 +167,93 @@ pub fn mask_of(offsets: impl IntoIterator<Item = u16>) -> u64 {
 /// its offset from `sn_base`, below 48): FEC header, level-0 header (short mask when every
 /// offset is below 16), XOR data (RFC 5109 §8).
 pub fn encode(sn_base: u16, packets: &[(u16, &[u8])]) -> Result<Vec<u8>, UlpfecError> {
-    if packets.is_empty()
-        || packets
-            .iter()
-            .any(|(o, p)| *o >= MAX_PROTECTED || p.len() < FIXED)
-    {
-        return Err(UlpfecError::BadInput);
-    }
-    let mask = mask_of(packets.iter().map(|(o, _)| *o));
-    let long_mask = mask & 0xffff_ffff != 0;
-    let (parity, data) = ParityFields::compute(packets.iter().map(|(_, p)| *p))?;
-    let protection_len = u16::try_from(data.len()).map_err(|_| UlpfecError::TooLong)?;
-    let level_len = if long_mask { 8 } else { 4 };
-    let start = FEC_HEADER_LEN + level_len;
-    let mut out = vec![0u8; start];
-    out[0] = (u8::from(long_mask) << 6) | parity.pxcc;
-    out[1] = parity.mpt;
-    out[2..4].copy_from_slice(&sn_base.to_be_bytes());
-    out[4..8].copy_from_slice(&parity.ts.to_be_bytes());
-    out[8..10].copy_from_slice(&parity.length.to_be_bytes());
-    out[10..12].copy_from_slice(&protection_len.to_be_bytes());
-    out[12..14].copy_from_slice(&((mask >> 32) as u16).to_be_bytes());
-    if long_mask {
-        out[14..18].copy_from_slice(&(mask as u32).to_be_bytes());
-    }
-    out.extend_from_slice(&data);
+    let layout = FecLayout::of(packets.iter().copied())?;
+    let mut out = vec![0; layout.len()];
+    layout.write(sn_base, packets.iter().map(|(_, p)| *p), &mut out);
     Ok(out)
+}
+
+/// What an FEC packet protecting a set of media packets needs before it is written: the
+/// checked input's mask, parity fields and protection length. [`Self::len`] says what to
+/// allocate, [`Self::write`] writes the packet in place there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FecLayout {
+    mask: u64,
+    parity: ParityFields,
+    protection_len: u16,
+}
+
+impl FecLayout {
+    /// The layout for `packets` (whole RTP packets, each with its offset from the SN base,
+    /// below 48).
+    pub fn of<'a>(
+        packets: impl IntoIterator<Item = (u16, &'a [u8])> + Clone,
+    ) -> Result<Self, UlpfecError> {
+        let mut mask = 0u64;
+        for (o, p) in packets.clone() {
+            if o >= MAX_PROTECTED || p.len() < FIXED {
+                return Err(UlpfecError::BadInput);
+            }
+            mask |= 1 << (47 - o);
+        }
+        if mask == 0 {
+            return Err(UlpfecError::BadInput);
+        }
+        let (parity, longest) = ParityFields::fields_of(packets.into_iter().map(|(_, p)| p))?;
+        let protection_len = u16::try_from(longest).map_err(|_| UlpfecError::TooLong)?;
+        Ok(FecLayout {
+            mask,
+            parity,
+            protection_len,
+        })
+    }
+
+    fn long_mask(&self) -> bool {
+        self.mask & 0xffff_ffff != 0
+    }
+
+    fn headers_len(&self) -> usize {
+        FEC_HEADER_LEN + if self.long_mask() { 8 } else { 4 }
+    }
+
+    /// Length of the FEC payload (headers and protection length).
+    pub fn len(&self) -> usize {
+        self.headers_len() + usize::from(self.protection_len)
+    }
+
+    /// Never true: an FEC payload has its headers at least.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Writes the FEC payload over `out` ([`Self::len`] bytes, any content: an output
+    /// buffer's memory allocated once), the parity XORed straight after the headers
+    /// ([`ParityFields::write_xor`]), no intermediate buffer. `packets` are the bytes of the
+    /// packets the layout was made of, in the same order.
+    pub fn write<'a>(
+        &self,
+        sn_base: u16,
+        packets: impl IntoIterator<Item = &'a [u8]>,
+        out: &mut [u8],
+    ) {
+        let (headers, data) = out.split_at_mut(self.headers_len().min(out.len()));
+        if headers.len() < self.headers_len() {
+            return;
+        }
+        let p = &self.parity;
+        headers[0] = (u8::from(self.long_mask()) << 6) | p.pxcc;
+        headers[1] = p.mpt;
+        headers[2..4].copy_from_slice(&sn_base.to_be_bytes());
+        headers[4..8].copy_from_slice(&p.ts.to_be_bytes());
+        headers[8..10].copy_from_slice(&p.length.to_be_bytes());
+        headers[10..12].copy_from_slice(&self.protection_len.to_be_bytes());
+        headers[12..14].copy_from_slice(&((self.mask >> 32) as u16).to_be_bytes());
+        if self.long_mask() {
+            headers[14..18].copy_from_slice(&(self.mask as u32).to_be_bytes());
+        }
+        let n = data.len().min(usize::from(self.protection_len));
+        ParityFields::write_xor(packets, &mut data[..n]);
+    }
 }
 
 #[cfg(test)]

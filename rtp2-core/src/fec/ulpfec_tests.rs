@@ -34,6 +34,40 @@ fn encodes_the_rfc_layout() {
     assert_eq!(parsed.recover(10, 7, &[&b]).unwrap(), a);
 }
 
+/// The in-place writer fills memory whatever it held (an output buffer's is not zeroed):
+/// the RFC 5109 bytes of the hand-computed case above, over junk, short and long mask.
+#[test]
+fn layout_writes_over_junk_what_the_rfc_layout_says() {
+    let a = rtp(0x80, 0x60, 10, 0x1000, 7, &[1, 2, 3]);
+    let b = rtp(0x80, 0xe0, 11, 0x1001, 7, &[0xf0]);
+    #[rustfmt::skip]
+    let want = [
+        0x00, 0x60 ^ 0xe0, 0, 10, 0, 0, 0, 0x01, 0, 3 ^ 1,
+        0, 3, 0xc0, 0x00,
+        1 ^ 0xf0, 2, 3,
+    ];
+    // The shorter packet first: the parity starts as its copy, the rest zero-padded.
+    let layout = FecLayout::of([(1, &b[..]), (0, &a[..])]).unwrap();
+    assert_eq!(layout.len(), want.len());
+    let mut out = vec![0xaa; layout.len()];
+    layout.write(10, [&b[..], &a[..]], &mut out);
+    assert_eq!(out, want);
+    // Long mask (an offset of 16 or more): eight-byte level header, L set.
+    let layout = FecLayout::of([(0, &a[..]), (40, &b[..])]).unwrap();
+    let mut out = vec![0x55; layout.len()];
+    layout.write(10, [&a[..], &b[..]], &mut out);
+    assert_eq!(out, encode(10, &[(0, &a), (40, &b)]).unwrap());
+    assert_eq!(out.len(), 10 + 8 + 3);
+    assert_eq!(out[0] & 0x40, 0x40);
+    // Offset 0: the first bit; offset 40: the first bit of the sixth mask byte.
+    assert_eq!(out[12..18], [0x80, 0x00, 0x00, 0x00, 0x00, 0x80]);
+    assert_eq!(
+        FecLayout::of(std::iter::empty::<(u16, &[u8])>()),
+        Err(UlpfecError::BadInput)
+    );
+    assert_eq!(FecLayout::of([(48, &a[..])]), Err(UlpfecError::BadInput));
+}
+
 #[test]
 fn long_mask_sets_l_and_eight_byte_level_header() {
     let a = rtp(0x80, 0x60, 10, 1, 7, &[9]);

@@ -155,8 +155,7 @@ impl RtpBaseFilter2 {
 
     /// Validates one packet, tracks its SSRC's sequence numbers and hands it to the subclass.
     fn handle_buffer(&self, buffer: gst::Buffer) -> FlowResult {
-        let res = self.handle_mapped(&buffer);
-        let rewrite = lock(&self.state).rewrite_input.take();
+        let (res, rewrite) = self.handle_mapped(&buffer);
         if let Some((index, fields)) = rewrite {
             let out = rewritten_in_place(buffer, &fields);
             let failed = {
@@ -181,16 +180,18 @@ impl RtpBaseFilter2 {
         res
     }
 
-    fn handle_mapped(&self, buffer: &gst::Buffer) -> FlowResult {
+    /// Handles one input packet; returns the subclass's result and the in-place rewrite of
+    /// the input it asked for (taken under the same lock as the consumed count).
+    fn handle_mapped(&self, buffer: &gst::Buffer) -> (FlowResult, Option<(usize, HeaderFields)>) {
         let Ok(map) = buffer.map_readable() else {
             self.bad_input(&"unreadable buffer");
-            return Ok(gst::FlowSuccess::Ok);
+            return (Ok(gst::FlowSuccess::Ok), None);
         };
         let rtp = match RtpPacket::parse(map.as_slice()) {
             Ok(rtp) => rtp,
             Err(err) => {
                 self.bad_input(&format_args!("invalid RTP packet: {err}"));
-                return Ok(gst::FlowSuccess::Ok);
+                return (Ok(gst::FlowSuccess::Ok), None);
             }
         };
         let verdict = {
@@ -210,7 +211,7 @@ impl RtpBaseFilter2 {
         };
         // Late and duplicate packets were counted and logged by the input side.
         let Verdict::Accept(accepted) = verdict else {
-            return Ok(gst::FlowSuccess::Ok);
+            return (Ok(gst::FlowSuccess::Ok), None);
         };
         let packet = FilterPacket {
             rtp,
@@ -224,7 +225,7 @@ impl RtpBaseFilter2 {
         if !state.current_used {
             state.stats.packets_consumed += 1;
         }
-        res
+        (res, state.rewrite_input.take())
     }
 
     fn sink_chain(&self, buffer: gst::Buffer) -> FlowResult {

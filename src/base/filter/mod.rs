@@ -199,6 +199,25 @@ pub struct NewPacket {
     pub pts: Option<gst::ClockTime>,
 }
 
+/// A packet whose payload the subclass writes in place, for
+/// [`RtpBaseFilter2Ext::emit_written`]: the base allocates the output buffer once and writes
+/// its fixed header (version 2, no padding, extension or CSRC); the subclass writes the
+/// payload straight into that buffer's memory (an FEC packet's headers and parity), so that
+/// nothing is copied on the way out.
+#[derive(Debug, Clone)]
+pub struct WrittenPacket {
+    /// Length of the payload the subclass writes.
+    pub payload_len: usize,
+    /// Marker bit.
+    pub marker: bool,
+    /// Payload type; `None`: the stream's.
+    pub payload_type: Option<u8>,
+    /// RTP timestamp.
+    pub timestamp: u32,
+    /// PTS of the output buffer; `None`: the PTS of the input packet being handled.
+    pub pts: Option<gst::ClockTime>,
+}
+
 /// A packet whose whole fixed header the subclass gives, for
 /// [`RtpBaseFilter2Ext::emit_recovered`]: a media packet an FEC decoder rebuilt (RFC 5109,
 /// RFC 8627) or an RTX decoder unwrapped (RFC 4588), which must go out as its sender made it,
@@ -270,6 +289,22 @@ pub trait RtpBaseFilter2Ext: IsA<RtpBaseFilter2> + 'static {
         self.upcast_ref::<RtpBaseFilter2>()
             .imp()
             .emit_packet(stream, packet)
+    }
+
+    /// Sends a packet on `stream` whose payload `write` writes into the output buffer's
+    /// memory (`packet.payload_len` bytes, any content before), with the stream's next
+    /// sequence number. `write` runs first, with no lock of the base held; when it returns
+    /// false nothing is sent and no sequence number is taken. `None` then, or as for
+    /// [`Self::emit_packet`].
+    fn emit_written(
+        &self,
+        stream: StreamId,
+        packet: WrittenPacket,
+        write: impl FnOnce(&mut [u8]) -> bool,
+    ) -> Option<Emitted> {
+        self.upcast_ref::<RtpBaseFilter2>()
+            .imp()
+            .emit_written(stream, packet, write)
     }
 
     /// Sends a packet whose header the subclass gives whole (a recovered media packet); it

@@ -14,13 +14,13 @@ use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 use rtp2_core::fec::masks::{MaskKind, unequal_masks};
-use rtp2_core::fec::ulpfec::{self, MAX_PROTECTED};
+use rtp2_core::fec::ulpfec::{FecLayout, MAX_PROTECTED};
 
 use super::MaskType;
 use crate::base::extensions::lock;
 use crate::base::filter::{
-    FilterPacket, NewPacket, OutputStream, Rewrite, RtpBaseFilter2, RtpBaseFilter2Ext,
-    RtpBaseFilter2Impl, Seqnums, StreamId,
+    FilterPacket, OutputStream, Rewrite, RtpBaseFilter2, RtpBaseFilter2Ext, RtpBaseFilter2Impl,
+    Seqnums, StreamId, WrittenPacket,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -65,33 +65,47 @@ struct State {
     masks: Option<(MaskKey, Vec<Vec<u16>>)>,
     /// Packet buffers of finished groups, reused for the next ones.
     spare: Vec<Vec<u8>>,
+    /// Media packets protected (the `protected` property).
+    protected: u32,
 }
 
 /// Media count, FEC count, mask kind, important offsets.
 type MaskKey = (usize, usize, MaskKind, Vec<u16>);
 
-/// An FEC packet to send (made under the lock, sent after it).
-struct Pending {
-    payload: Vec<u8>,
-    timestamp: u32,
-}
-
 #[derive(Default)]
 pub struct RtpUlpFecEnc {
     settings: Mutex<Settings>,
     state: Mutex<State>,
-    protected: Mutex<u32>,
 }
 
 impl RtpUlpFecEnc {
-    /// Makes the FEC packets of the current group and empties it.
-    fn finish_group(&self, state: &mut State, settings: &Settings) -> Vec<Pending> {
-        let group = std::mem::take(&mut state.group);
-        let n = group.packets.len();
+    /// Sends the FEC packets of the current group and empties it (its packets' storage kept
+    /// for the next ones).
+    ///
+    /// Called with `state` locked: each FEC packet is written straight into its output
+    /// buffer from the group's packets (no copy of them, no intermediate parity buffer).
+    /// The base only queues it (no push, no signal; the base never takes this element's
+    /// lock while holding its own).
+    fn finish_group(&self, state: &mut State, settings: &Settings) {
+        self.send_group_fec(state, settings);
+        let State { group, spare, .. } = state;
+        spare.extend(
+            group
+                .packets
+                .drain(..)
+                .map(|(_, p)| p)
+                .take(usize::from(MAX_PROTECTED)),
+        );
+        group.important.clear();
+    }
+
+    fn send_group_fec(&self, state: &mut State, settings: &Settings) {
+        let n = state.group.packets.len();
+        let Some(media) = state.media else { return };
         if n == 0 || settings.pt > 127 {
-            return Vec::new();
+            return;
         }
-        let pct = if !group.important.is_empty() {
+        let pct = if !state.group.important.is_empty() {
             settings.percentage.max(settings.percentage_important)
         } else {
             settings.percentage
@@ -103,7 +117,7 @@ impl RtpUlpFecEnc {
         // turn into a burst of FEC packets later.
         state.budget = state.budget.min(100 * MAX_PROTECTED as u64);
         if k == 0 {
-            return Vec::new();
+            return;
         }
         let kind = match settings.mask_type {
             MaskType::Contiguous => MaskKind::Contiguous,
@@ -111,6 +125,7 @@ impl RtpUlpFecEnc {
             MaskType::Random => MaskKind::Random,
             _ => MaskKind::Bursty,
         };
+        let group = &state.group;
         // Unequal protection (libwebrtc's masks only) when important packets are asked for
         // more protection.
         let important: &[u16] = if settings.percentage_important > 0 {
@@ -118,58 +133,41 @@ impl RtpUlpFecEnc {
         } else {
             &[]
         };
-        let key = (n, k, kind, important.to_vec());
-        if state
+        let cached = state
             .masks
             .as_ref()
-            .is_none_or(|(cached, _)| *cached != key)
-        {
+            .is_some_and(|((cn, ck, ckind, cimp), _)| {
+                (*cn, *ck, *ckind) == (n, k, kind) && cimp[..] == *important
+            });
+        if !cached {
             let masks = unequal_masks(n, k, important, kind);
-            state.masks = Some((key, masks));
+            state.masks = Some(((n, k, kind, important.to_vec()), masks));
         }
         let base = group.packets[0].0;
-        let mut out = Vec::with_capacity(k);
         for mask in state.masks.iter().flat_map(|(_, masks)| masks) {
-            let prot: Vec<(u16, &[u8])> = mask
+            let protected = mask
                 .iter()
                 .filter_map(|&i| group.packets.get(usize::from(i)))
-                .map(|(seq, p)| (seq.wrapping_sub(base), &p[..]))
-                .collect();
-            if let Ok(payload) = ulpfec::encode(base, &prot) {
-                out.push(Pending {
-                    payload,
-                    timestamp: group.timestamp,
-                });
-            }
-        }
-        state.spare.extend(
-            group
-                .packets
-                .into_iter()
-                .map(|(_, p)| p)
-                .take(usize::from(MAX_PROTECTED)),
-        );
-        {
-            let mut protected = lock(&self.protected);
-            *protected = protected.wrapping_add(n as u32);
-        }
-        out
-    }
-
-    fn send(&self, media: Option<StreamId>, pt: u32, fec: Vec<Pending>) {
-        let Some(media) = media else { return };
-        for f in fec {
-            self.obj().emit_packet(
+                .map(|(seq, p)| (seq.wrapping_sub(base), &p[..]));
+            let Ok(layout) = FecLayout::of(protected.clone()) else {
+                continue;
+            };
+            self.obj().emit_written(
                 media,
-                NewPacket {
-                    payload: gst::Buffer::from_mut_slice(f.payload),
+                WrittenPacket {
+                    payload_len: layout.len(),
                     marker: false,
-                    payload_type: Some(pt as u8),
-                    timestamp: f.timestamp,
+                    payload_type: Some(settings.pt as u8),
+                    timestamp: group.timestamp,
                     pts: None,
+                },
+                |out| {
+                    layout.write(base, protected.map(|(_, p)| p), out);
+                    true
                 },
             );
         }
+        state.protected = state.protected.wrapping_add(n as u32);
     }
 }
 
@@ -238,7 +236,7 @@ impl ObjectImpl for RtpUlpFecEnc {
             "multipacket" => s.multipacket.to_value(),
             "percentage" => s.percentage.to_value(),
             "percentage-important" => s.percentage_important.to_value(),
-            "protected" => lock(&self.protected).to_value(),
+            "protected" => lock(&self.state).protected.to_value(),
             "mask-type" => s.mask_type.to_value(),
             _ => glib::Value::from_type(pspec.value_type()),
         }
@@ -265,27 +263,23 @@ impl RtpBaseFilter2Impl for RtpUlpFecEnc {
             media: Some(media),
             ..State::default()
         };
-        *lock(&self.protected) = 0;
         Ok(())
     }
 
     fn handle_packet(&self, packet: &FilterPacket) -> Result<gst::FlowSuccess, gst::FlowError> {
         let settings = *lock(&self.settings);
-        let media = lock(&self.state).media;
+        let media = {
+            let mut state = lock(&self.state);
+            // A new SSRC ends the group (its numbering is another one).
+            if !state.group.packets.is_empty() && state.group.ssrc != packet.ssrc() {
+                self.finish_group(&mut state, &settings);
+            }
+            state.media
+        };
         let Some(media) = media else {
             self.obj().forward(packet);
             return Ok(gst::FlowSuccess::Ok);
         };
-        // A new SSRC ends the group (its numbering is another one).
-        let before = {
-            let mut state = lock(&self.state);
-            if !state.group.packets.is_empty() && state.group.ssrc != packet.ssrc() {
-                self.finish_group(&mut state, &settings)
-            } else {
-                Vec::new()
-            }
-        };
-        self.send(Some(media), settings.pt, before);
         let Some(emitted) = self.obj().forward_on(packet, media, Rewrite::default()) else {
             return Ok(gst::FlowSuccess::Ok);
         };
@@ -295,49 +289,40 @@ impl RtpBaseFilter2Impl for RtpUlpFecEnc {
         if disabled {
             return Ok(gst::FlowSuccess::Ok);
         }
-        let fec = {
-            let mut state = lock(&self.state);
-            let mut fec = Vec::new();
-            // A gap in the numbering beyond the long mask: the group ends first.
-            if let Some((first, _)) = state.group.packets.first()
-                && emitted.seqnum.wrapping_sub(*first) >= MAX_PROTECTED
-            {
-                fec = self.finish_group(&mut state, &settings);
-            }
-            let g = &mut state.group;
-            if g.packets.is_empty() {
-                g.ssrc = packet.ssrc();
-            }
-            g.timestamp = packet.timestamp();
-            if packet
-                .buffer()
-                .flags()
-                .contains(gst::BufferFlags::NON_DROPPABLE)
-            {
-                g.important.push(g.packets.len() as u16);
-            }
-            let mut bytes = state.spare.pop().unwrap_or_default();
-            bytes.clear();
-            bytes.extend_from_slice(packet.data());
-            let g = &mut state.group;
-            g.packets.push((emitted.seqnum, bytes));
-            if !settings.multipacket || packet.marker() || g.packets.len() >= 48 {
-                fec.extend(self.finish_group(&mut state, &settings));
-            }
-            fec
-        };
-        self.send(Some(media), settings.pt, fec);
+        let mut state = lock(&self.state);
+        // A gap in the numbering beyond the long mask: the group ends first.
+        if let Some((first, _)) = state.group.packets.first()
+            && emitted.seqnum.wrapping_sub(*first) >= MAX_PROTECTED
+        {
+            self.finish_group(&mut state, &settings);
+        }
+        let g = &mut state.group;
+        if g.packets.is_empty() {
+            g.ssrc = packet.ssrc();
+        }
+        g.timestamp = packet.timestamp();
+        if packet
+            .buffer()
+            .flags()
+            .contains(gst::BufferFlags::NON_DROPPABLE)
+        {
+            g.important.push(g.packets.len() as u16);
+        }
+        let mut bytes = state.spare.pop().unwrap_or_default();
+        bytes.clear();
+        bytes.extend_from_slice(packet.data());
+        let g = &mut state.group;
+        g.packets.push((emitted.seqnum, bytes));
+        if !settings.multipacket || packet.marker() || g.packets.len() >= 48 {
+            self.finish_group(&mut state, &settings);
+        }
         Ok(gst::FlowSuccess::Ok)
     }
 
     fn drain(&self) -> Result<gst::FlowSuccess, gst::FlowError> {
         let settings = *lock(&self.settings);
-        let (media, fec) = {
-            let mut state = lock(&self.state);
-            let fec = self.finish_group(&mut state, &settings);
-            (state.media, fec)
-        };
-        self.send(media, settings.pt, fec);
+        let mut state = lock(&self.state);
+        self.finish_group(&mut state, &settings);
         Ok(gst::FlowSuccess::Ok)
     }
 

@@ -44,10 +44,10 @@ const C_ULP_LOSS_DELAY: usize = 24;
 #[path = "common/loss.rs"]
 mod loss;
 use loss::{Loss, Rng, draw_from};
-#[path = "common/svg.rs"]
-mod plot;
 #[path = "flexfec_residual/cost.rs"]
 mod cost;
+#[path = "common/svg.rs"]
+mod plot;
 #[path = "flexfec_residual/report.rs"]
 mod report;
 
@@ -139,10 +139,12 @@ fn encode(enc: &str, input: &[gst::Buffer]) -> Vec<Sent> {
     log.lock().unwrap().clone()
 }
 
-
 /// The media packets sent: by timestamp and payload (bytes 4 on), their index and first 4
 /// bytes (what a delivered packet must equal).
-static ORIGINALS: OnceLock<HashMap<Vec<u8>, (usize, [u8; 4])>> = OnceLock::new();
+static ORIGINALS: OnceLock<Originals> = OnceLock::new();
+
+/// Bytes 4 on of a media packet → its index and its first 4 bytes.
+type Originals = HashMap<Vec<u8>, (usize, [u8; 4])>;
 
 /// Index of a media packet delivered byte-identical to the one sent (but for the sequence
 /// number when `renumbered`).
@@ -228,12 +230,17 @@ fn decode_c_ulpfec(dec: &str, sent: &[Sent], lost: &[bool]) -> usize {
         ));
     };
     for (i, ((_, b), &lost)) in sent.iter().zip(lost).enumerate() {
-        while pending.front().is_some_and(|&(at, _)| at + C_ULP_LOSS_DELAY <= i) {
+        while pending
+            .front()
+            .is_some_and(|&(at, _)| at + C_ULP_LOSS_DELAY <= i)
+        {
             let (_, seq) = pending.pop_front().unwrap();
             announce(&mut h, seq);
         }
         if lost {
-            let seq = b.map_readable().map_or(0, |m| u16::from_be_bytes([m[2], m[3]]));
+            let seq = b
+                .map_readable()
+                .map_or(0, |m| u16::from_be_bytes([m[2], m[3]]));
             pending.push_back((i, seq));
         } else {
             h.push(b.clone()).unwrap();
@@ -279,7 +286,12 @@ fn schemes(overhead: u32) -> Vec<Scheme> {
         dec: dec.into(),
     };
     vec![
-        s("row", true, ours(format!("protection=row columns={row}")), &rfc_dec),
+        s(
+            "row",
+            true,
+            ours(format!("protection=row columns={row}")),
+            &rfc_dec,
+        ),
         s(
             "C row",
             false,
@@ -301,10 +313,17 @@ fn schemes(overhead: u32) -> Vec<Scheme> {
         s(
             "2-D",
             true,
-            ours(format!("protection=row-column columns={two_d} rows={two_d}")),
+            ours(format!(
+                "protection=row-column columns={two_d} rows={two_d}"
+            )),
             &rfc_dec,
         ),
-        s("C 2-D", false, c(format!("columns={two_d} rows={two_d}")), C_DEC),
+        s(
+            "C 2-D",
+            false,
+            c(format!("columns={two_d} rows={two_d}")),
+            C_DEC,
+        ),
         s(
             "flexible",
             true,

@@ -46,10 +46,7 @@ pub fn plot(
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">"#
     );
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(
-        s,
-        r#"<text x="{ml}" y="18" font-size="14">{title}</text>"#
-    );
+    let _ = writeln!(s, r#"<text x="{ml}" y="18" font-size="14">{title}</text>"#);
     for (pi, name) in panels.iter().enumerate() {
         let x0 = ml + pi as f64 * (pw + gap);
         let _ = writeln!(

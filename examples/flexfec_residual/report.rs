@@ -118,7 +118,10 @@ pub fn svg(all: &Measured, none: &[f64]) -> String {
                 name: if scheme.flexfec {
                     format!("FlexFEC {}", scheme.name)
                 } else if c {
-                    scheme.name.replace("C ", "C st2022-1 ").replace("st2022-1 ULPFEC", "ULPFEC")
+                    scheme
+                        .name
+                        .replace("C ", "C st2022-1 ")
+                        .replace("st2022-1 ULPFEC", "ULPFEC")
                 } else {
                     format!("rtp2 {}", scheme.name)
                 },

@@ -134,7 +134,10 @@ fn check(format: WireFormat, l: u8, d: u8, rows: bool, blocks: usize, lost: &[bo
         have[i] = true;
     }
     let missed: Vec<usize> = (0..n).filter(|&i| ideal[i] && !have[i]).collect();
-    assert!(missed.is_empty(), "peeling recovers {missed:?}, the receiver did not");
+    assert!(
+        missed.is_empty(),
+        "peeling recovers {missed:?}, the receiver did not"
+    );
 }
 
 proptest! {

@@ -232,8 +232,7 @@ impl FlexfecSender {
         let ssrc = u32::from_be_bytes([packet[8], packet[9], packet[10], packet[11]]);
         let seq = seq_of(packet);
         let mut out = Vec::new();
-        if self.block_len() > 0
-            && (ssrc != self.media_ssrc || seq != self.last_seq.wrapping_add(1))
+        if self.block_len() > 0 && (ssrc != self.media_ssrc || seq != self.last_seq.wrapping_add(1))
         {
             // Another stream or a gap: the block cannot be completed.
             out = self.flush_unnumbered();

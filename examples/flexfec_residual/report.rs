@@ -148,7 +148,7 @@ pub fn svg(all: &Measured, none: &[f64]) -> String {
     let panels: Vec<&str> = LOSSES.iter().map(|(n, _)| *n).collect();
     let ticks: Vec<f64> = OVERHEADS.iter().map(|&o| o as f64).collect();
     plot::plot(
-        "Residual packet loss after recovery (% of media packets, log scale) vs repair packets sent (% of media): FlexFEC, SMPTE 2022-1 and ULPFEC elements on the same packets and losses; examples/flexfec_residual.rs",
+        "Residual loss after recovery (% of media packets, log scale) vs repair packets sent; every element on the same packets and losses; examples/flexfec_residual.rs",
         &panels,
         (5.0, 55.0),
         &ticks,

@@ -44,6 +44,8 @@ const C_ULP_LOSS_DELAY: usize = 24;
 #[path = "common/loss.rs"]
 mod loss;
 use loss::{Loss, Rng, draw_from};
+#[path = "flexfec_residual/c_ulpfec.rs"]
+mod c_ulpfec;
 #[path = "flexfec_residual/cost.rs"]
 mod cost;
 #[path = "common/svg.rs"]
@@ -164,7 +166,7 @@ fn is_media(b: &gst::Buffer) -> Option<u16> {
 /// left the encoder on); returns (ns per media packet, media packets delivered).
 fn decode(dec: &str, sent: &[Sent], lost: &[bool]) -> (f64, usize) {
     if dec.starts_with("rtpstorage") {
-        return (0.0, decode_c_ulpfec(dec, sent, lost));
+        return (0.0, c_ulpfec::decode(dec, sent, lost));
     }
     let renumbered = dec.contains("ulpfec");
     let element = gst::parse::launch(dec)
@@ -204,59 +206,6 @@ fn decode(dec: &str, sent: &[Sent], lost: &[bool]) -> (f64, usize) {
     }
     let ns = (cost::cpu_now() - start).as_nanos() as f64 / media_count.max(1) as f64;
     (ns, delivered.len())
-}
-
-/// C's ULPFEC decoder behind its `rtpstorage`: each lost packet announced by a
-/// `GstRTPPacketLost` event `C_ULP_LOSS_DELAY` packets later, as a jitterbuffer would.
-fn decode_c_ulpfec(dec: &str, sent: &[Sent], lost: &[bool]) -> usize {
-    let mut h = gst_check::Harness::new_parse(dec);
-    let storage: glib::Object = h
-        .find_element("rtpstorage")
-        .unwrap()
-        .property("internal-storage");
-    h.find_element("rtpulpfecdec")
-        .unwrap()
-        .set_property("storage", &storage);
-    h.set_src_caps_str(CAPS);
-    let mut delivered = std::collections::BTreeSet::new();
-    let mut pending: std::collections::VecDeque<(usize, u16)> = Default::default();
-    let announce = |h: &mut gst_check::Harness, seq: u16| {
-        h.push_event(gst::event::CustomDownstream::new(
-            gst::Structure::builder("GstRTPPacketLost")
-                .field("seqnum", u32::from(seq))
-                .field("timestamp", 0u64)
-                .field("duration", 1_000_000u64)
-                .build(),
-        ));
-    };
-    for (i, ((_, b), &lost)) in sent.iter().zip(lost).enumerate() {
-        while pending
-            .front()
-            .is_some_and(|&(at, _)| at + C_ULP_LOSS_DELAY <= i)
-        {
-            let (_, seq) = pending.pop_front().unwrap();
-            announce(&mut h, seq);
-        }
-        if lost {
-            let seq = b
-                .map_readable()
-                .map_or(0, |m| u16::from_be_bytes([m[2], m[3]]));
-            pending.push_back((i, seq));
-        } else {
-            h.push(b.clone()).unwrap();
-        }
-        while let Some(o) = h.try_pull() {
-            delivered.extend(delivered_ok(&o, true));
-        }
-    }
-    for (_, seq) in std::mem::take(&mut pending) {
-        announce(&mut h, seq);
-    }
-    h.push_event(gst::event::Eos::new());
-    while let Some(o) = h.try_pull() {
-        delivered.extend(delivered_ok(&o, true));
-    }
-    delivered.len()
 }
 
 /// One encoder/decoder pair measured.

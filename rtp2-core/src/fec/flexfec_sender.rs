@@ -348,39 +348,27 @@ impl FlexfecSender {
         self.spare.append(&mut self.packets);
     }
 
-    fn emit(
-        &mut self,
-        stream: ProtectedStream,
-        indexes: &[usize],
-    ) -> Result<Vec<u8>, FlexfecError> {
-        let mut packets: Vec<&[u8]> = Vec::with_capacity(indexes.len());
-        packets.extend(
-            indexes
-                .iter()
-                .filter_map(|&i| self.packets.get(i).map(|p| &p[..])),
-        );
+    /// The repair packet of the flexible group's packets at `offsets` (its timestamp: the
+    /// last one's; its sequence number written when it leaves, `numbered`).
+    fn flexible_repair(&mut self, offsets: &[u16]) -> Result<Vec<u8>, FlexfecError> {
+        let packets: Vec<&[u8]> = (offsets.iter())
+            .filter_map(|&o| self.packets.get(usize::from(o)).map(|p| &p[..]))
+            .collect();
         let timestamp = packets
             .last()
             .map_or(0, |p| u32::from_be_bytes([p[4], p[5], p[6], p[7]]));
         let rtp = RepairRtp {
             ssrc: self.fec_ssrc,
             payload_type: self.payload_type,
-            // Written when it leaves (`numbered`).
             seqnum: 0,
             timestamp,
         };
-        repair_packet(self.format, rtp, stream, &packets)
-    }
-
-    fn flexible_repair(&mut self, offsets: &[u16]) -> Result<Vec<u8>, FlexfecError> {
-        let first = self.packets.first().map_or(0, |p| seq_of(p));
         let stream = ProtectedStream {
             ssrc: self.media_ssrc,
-            sn_base: first,
+            sn_base: self.packets.first().map_or(0, |p| seq_of(p)),
             mask: StreamMask::Flexible(mask_of_offsets(offsets.iter().copied())),
         };
-        let idx: Vec<usize> = offsets.iter().map(|&o| usize::from(o)).collect();
-        self.emit(stream, &idx)
+        repair_packet(self.format, rtp, stream, &packets)
     }
 
     /// The repair packet of the row just completed (`l` packets); `d` is the D of its fixed

@@ -15,8 +15,6 @@
 //! fec_residual` prints only the 10 % overhead comparison with C, with 95 % confidence
 //! intervals of the paired differences (docs/fec.md).
 
-use std::fmt::Write as _;
-
 use rtp2_core::fec::masks::{MaskKind, unequal_masks};
 use rtp2_core::fec::recovery::{RecoveryWindow, WindowLimits};
 use rtp2_core::fec::ulpfec::encode;
@@ -27,6 +25,8 @@ const WINDOW_BASE: u64 = 1 << 20;
 const OVERHEADS: [u64; 4] = [10, 20, 33, 50];
 #[path = "common/loss.rs"]
 mod loss;
+#[path = "common/svg.rs"]
+mod plot;
 use loss::{Loss, Rng, draw_from};
 
 const KINDS: [(&str, MaskKind); 4] = [
@@ -282,100 +282,38 @@ fn tie_at_10_percent(frames: usize) {
     }
 }
 
-/// Hand-written SVG: one panel per loss model, residual loss (y, log scale from 0.001 % to
-/// 10 %; zero drawn at the bottom) vs overhead (x), one line per mask kind and a dashed
-/// line for no FEC.
+/// The first table as a plot (examples/common/svg.rs): one panel per loss model, one line
+/// per mask kind and a dashed line for no FEC.
 fn svg(table: &[Vec<Vec<f64>>]) -> String {
     const COLORS: [&str; 5] = ["#888888", "#d62728", "#1f77b4", "#2ca02c", "#9467bd"];
     const WIDTHS: [f64; 5] = [1.5, 4.0, 1.8, 1.8, 1.8];
-    let (pw, ph, ml, mt, gap) = (200.0, 260.0, 55.0, 45.0, 60.0);
-    let width = ml + LOSSES.len() as f64 * (pw + gap);
-    let height = mt + ph + 80.0;
-    let (lo, hi) = (-3.0f64, 1.0f64);
-    let y_of = |v: f64| mt + ph - (v.max(1e-3).log10() - lo) / (hi - lo) * ph;
-    let x_of = |o: f64| (o - 10.0) / 40.0 * pw;
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">"#
-    );
-    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(
-        s,
-        r#"<text x="{ml}" y="18" font-size="14">Residual packet loss after ULPFEC recovery (% of media packets, log scale) vs FEC overhead; frames of 12 packets; examples/fec_residual.rs</text>"#
-    );
-    for (li, (name, _)) in LOSSES.iter().enumerate() {
-        let x0 = ml + li as f64 * (pw + gap);
-        let _ = writeln!(
-            s,
-            r#"<rect x="{x0}" y="{mt}" width="{pw}" height="{ph}" fill="none" stroke="black"/>"#
-        );
-        let _ = writeln!(
-            s,
-            r#"<text x="{}" y="{}" text-anchor="middle" font-size="12">{name}</text>"#,
-            x0 + pw / 2.0,
-            mt - 6.0
-        );
-        for (e, label) in ["0.001%", "0.01%", "0.1%", "1%", "10%"].iter().enumerate() {
-            let y = y_of(10f64.powi(e as i32 - 3));
-            let _ = writeln!(
-                s,
-                "<line x1=\"{x0}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"#dddddd\"/>\
-                 <text x=\"{}\" y=\"{}\" text-anchor=\"end\">{label}</text>",
-                x0 + pw,
-                x0 - 3.0,
-                y + 4.0
-            );
-        }
-        for o in OVERHEADS {
-            let x = x0 + x_of(o as f64);
-            let _ = writeln!(
-                s,
-                r#"<text x="{x}" y="{}" text-anchor="middle">{o}%</text>"#,
-                mt + ph + 14.0
-            );
-        }
-        let _ = writeln!(
-            s,
-            r#"<text x="{}" y="{}" text-anchor="middle">FEC overhead</text>"#,
-            x0 + pw / 2.0,
-            mt + ph + 28.0
-        );
-        for (ki, color) in COLORS.iter().enumerate() {
-            let points: Vec<String> = OVERHEADS
-                .iter()
-                .enumerate()
-                .map(|(oi, &o)| {
-                    format!("{:.1},{:.1}", x0 + x_of(o as f64), y_of(table[li][oi][ki]))
+    let names = std::iter::once("no FEC").chain(KINDS.iter().map(|(n, _)| *n));
+    let series: Vec<plot::Series> = names
+        .enumerate()
+        .map(|(ki, name)| plot::Series {
+            name: name.into(),
+            color: COLORS[ki],
+            width: WIDTHS[ki],
+            dash: if ki == 0 { "4 3" } else { "" },
+            points: (0..LOSSES.len())
+                .map(|li| {
+                    OVERHEADS
+                        .iter()
+                        .enumerate()
+                        .map(|(oi, &o)| (o as f64, table[li][oi][ki]))
+                        .collect()
                 })
-                .collect();
-            let dash = if ki == 0 {
-                r#" stroke-dasharray="4 3""#
-            } else {
-                ""
-            };
-            let _ = writeln!(
-                s,
-                r#"<polyline points="{}" fill="none" stroke="{color}" stroke-opacity="0.85" stroke-width="{}"{dash}/>"#,
-                points.join(" "),
-                WIDTHS[ki]
-            );
-        }
-    }
-    let legend: Vec<&str> = std::iter::once("no FEC")
-        .chain(KINDS.iter().map(|(n, _)| *n))
+                .collect(),
+        })
         .collect();
-    for (i, (name, color)) in legend.iter().zip(COLORS).enumerate() {
-        let x = ml + i as f64 * 150.0;
-        let y = mt + ph + 60.0;
-        let _ = writeln!(
-            s,
-            r#"<line x1="{x}" y1="{y}" x2="{}" y2="{y}" stroke="{color}" stroke-width="3"/><text x="{}" y="{}">{name}</text>"#,
-            x + 25.0,
-            x + 30.0,
-            y + 4.0
-        );
-    }
-    s.push_str("</svg>\n");
-    s
+    let panels: Vec<&str> = LOSSES.iter().map(|(n, _)| *n).collect();
+    let ticks: Vec<f64> = OVERHEADS.iter().map(|&o| o as f64).collect();
+    plot::plot(
+        "Residual packet loss after ULPFEC recovery (% of media packets, log scale) vs FEC overhead; frames of 12 packets; examples/fec_residual.rs",
+        &panels,
+        (10.0, 50.0),
+        &ticks,
+        &series,
+        8,
+    )
 }

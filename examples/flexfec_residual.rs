@@ -2,64 +2,72 @@
 // If a copy of the MPL was not distributed with this file, You can obtain one at
 // https://mozilla.org/MPL/2.0/.
 
-//! FlexFEC against GStreamer's C SMPTE 2022-1 FEC (`rtpst2022-1-fecenc` / `-fecdec`), a
-//! measurement, not a test. The same 4,800 media packets (frames of 12, marker on the last)
-//! go through each encoder element; each encoder's output, in the order it left, loses the
-//! packets a fixed-seed draw picks (random 1/5/10 %, Gilbert–Elliott bursty 5 and 10 % with
-//! mean burst 3; the same 8 seeds for every scheme, the mean shown) and the rest goes to the
-//! matching decoder element. Residual loss = media packets not delivered byte-identical to
-//! the ones sent. Overheads 10/20/33/50 %:
-//! row L = 10/5/3/2; column L = 10, D = 10/5/3/2; 2-D L = D = 20/10/6/4; flexible
-//! `percentage` (interleaved masks, per frame; flexfec-03). Ours: row, column and 2-D in
-//! RFC 8627 (its L/D header). Then the cost per media packet
-//! of both element pairs at 2-D L = D = 10, 30,000 packets of 1,000 bytes, one loss in 30,
-//! total and minus the same harness path through `identity`.
-//! Media SSRC 0 (SMPTE 2022-1 requires it). Run:
-//! `cargo run --release --example flexfec_residual`. `FLEXFEC_COST_ONLY=1`: the cost table
-//! only; `FLEXFEC_COST_ENC="<element launch line>"`: one encoder run over the cost input and
-//! nothing else, for instruction counts under `valgrind --tool=callgrind` (docs/fec.md).
+//! FlexFEC against every other FEC GStreamer has, a measurement, not a test: GStreamer's C
+//! SMPTE 2022-1 FEC (`rtpst2022-1-fecenc` / `-fecdec`), C ULPFEC (`rtpulpfecenc` /
+//! `rtpstorage ! rtpulpfecdec`, told of each loss as a jitterbuffer would) and ours
+//! (`rtpulpfecenc2` / `rtpulpfecdec2`). The same media packets (frames of 12, marker on the
+//! last; 400 frames, `FLEXFEC_FRAMES` to change) go through each encoder element; each
+//! encoder's output, in the order it left, loses the packets a fixed-seed draw picks (random
+//! 1/5/10 %, Gilbert–Elliott bursty 5 and 10 % with mean burst 3; the same seeds for every
+//! scheme: 8, `FLEXFEC_SEEDS` to change; the mean shown) and the rest goes to the matching
+//! decoder element. Residual loss = media packets not delivered byte-identical to the ones
+//! sent (ULPFEC renumbers the media: its sequence numbers are not compared). Overheads
+//! 10/20/33/50 %: row L = 10/5/3/2; column L = 10, D = 10/5/3/2; 2-D L = D = 20/10/6/4;
+//! flexible `percentage` (interleaved masks, per frame; flexfec-03), ULPFEC `percentage`.
+//! Ours: row, column and 2-D in RFC 8627 (its L/D header).
+//!
+//! Printed: the table (ours / C per SMPTE 2022-1 scheme), the difference ours − C of each
+//! scheme per cell with a 95 % interval over the draws (the same seeds: paired), and the best
+//! FlexFEC scheme against the best of everything else per cell. With a path argument, also
+//! the plot (every scheme, x = repair packets per media packet as sent) there.
+//! Then the cost per media packet of both 2-D element pairs (examples/flexfec_residual/cost.rs).
+//! Run: `cargo run --release --example flexfec_residual [-- docs/fec-residual-all.svg]`.
+//! `FLEXFEC_COST_ONLY=1`: the cost table only; `FLEXFEC_COST_ENC="<element launch line>"`:
+//! one encoder run over the cost input and nothing else, for instruction counts under
+//! `valgrind --tool=callgrind` (docs/fec.md).
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-/// `struct timespec` of Linux x86-64 / aarch64.
-#[repr(C)]
-struct Timespec {
-    sec: i64,
-    nsec: i64,
-}
-
-unsafe extern "C" {
-    fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
-}
-
-/// CPU time of the calling thread (`CLOCK_THREAD_CPUTIME_ID`): the elements run in it (the
-/// harness pushes synchronously), and time the thread spends descheduled on a loaded
-/// machine is not counted, unlike wall time.
-fn cpu_now() -> Duration {
-    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
-    let mut ts = Timespec { sec: 0, nsec: 0 };
-    // SAFETY: `ts` is a valid, writable `struct timespec`; the clock id is Linux's.
-    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime");
-    Duration::new(ts.sec as u64, ts.nsec as u32)
-}
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use gst::prelude::*;
 
 const PER_FRAME: usize = 12;
-const FRAMES: usize = 400;
 const CAPS: &str =
     "application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96,ssrc=(uint)0";
 const FLEX_PT: u8 = 118;
+const ULP_PT: u8 = 122;
+/// C's SMPTE 2022-1 decoder, keeping everything.
+const C_DEC: &str = "rtpst2022-1-fecdec size-time=100000000000";
+/// Packets after a loss when the C ULPFEC decoder hears of it (a jitterbuffer's latency: the
+/// frame's FEC packets, at most 6 after at most 12 media packets, have arrived by then).
+const C_ULP_LOSS_DELAY: usize = 24;
 #[path = "common/loss.rs"]
 mod loss;
 use loss::{Loss, Rng, draw_from};
+#[path = "flexfec_residual/c_ulpfec.rs"]
+mod c_ulpfec;
+#[path = "flexfec_residual/cost.rs"]
+mod cost;
+#[path = "common/svg.rs"]
+mod plot;
+#[path = "flexfec_residual/report.rs"]
+mod report;
 
-/// Alternating rounds of the cost runs (the best of each kept).
-const ROUNDS: usize = 9;
-/// Loss draws per configuration (the table shows the mean).
-const SEEDS: u64 = 8;
+const LOSSES: [(&str, Loss); 5] = [
+    ("random 1%", Loss::Random(0.01)),
+    ("random 5%", Loss::Random(0.05)),
+    ("random 10%", Loss::Random(0.10)),
+    ("bursty 5% (burst 3)", Loss::Bursty(0.05, 3.0)),
+    ("bursty 10% (burst 3)", Loss::Bursty(0.10, 3.0)),
+];
+const OVERHEADS: [u32; 4] = [10, 20, 33, 50];
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
 
 /// One loss decision per packet sent, from fixed seed `seed`.
 fn draw(loss: Loss, n: usize, seed: u64) -> Vec<bool> {
@@ -70,6 +78,7 @@ fn draw(loss: Loss, n: usize, seed: u64) -> Vec<bool> {
     draw_from(rng, loss, n)
 }
 
+/// Media packets; the timestamp and payload together tell each apart (ULPFEC renumbers).
 fn media(frames: usize, payload: usize) -> Vec<gst::Buffer> {
     (0..frames * PER_FRAME)
         .map(|i| {
@@ -95,10 +104,6 @@ fn media(frames: usize, payload: usize) -> Vec<gst::Buffer> {
 /// A packet as it left an encoder: the pad it left on ("src", "fec_0", "fec_1").
 type Sent = (String, gst::Buffer);
 
-/// A scheme's name, what our encoder sent and what C's sent (if C has the scheme).
-type Encoded = (&'static str, Vec<Sent>, Option<Vec<Sent>>);
-
-/// Runs `enc` (one element) over `input`; returns what left every source pad, in order.
 fn encode(enc: &str, input: &[gst::Buffer]) -> Vec<Sent> {
     let element = gst::parse::launch(enc)
         .unwrap()
@@ -136,19 +141,20 @@ fn encode(enc: &str, input: &[gst::Buffer]) -> Vec<Sent> {
     log.lock().unwrap().clone()
 }
 
-/// The media packets sent, by sequence number (what a delivered packet must equal).
-static ORIGINALS: std::sync::OnceLock<std::collections::HashMap<u16, Vec<u8>>> =
-    std::sync::OnceLock::new();
+/// The media packets sent: by timestamp and payload (bytes 4 on), their index and first 4
+/// bytes (what a delivered packet must equal).
+static ORIGINALS: OnceLock<Originals> = OnceLock::new();
 
-/// Sequence number of a media packet delivered byte-identical to the one sent.
-fn delivered_ok(b: &gst::Buffer) -> Option<u16> {
-    let s = is_media(b)?;
+/// Bytes 4 on of a media packet → its index and its first 4 bytes.
+type Originals = HashMap<Vec<u8>, (usize, [u8; 4])>;
+
+/// Index of a media packet delivered byte-identical to the one sent (but for the sequence
+/// number when `renumbered`).
+fn delivered_ok(b: &gst::Buffer, renumbered: bool) -> Option<usize> {
+    is_media(b)?;
     let m = b.map_readable().ok()?;
-    match ORIGINALS.get() {
-        Some(o) if o.get(&s).is_some_and(|p| p[..] == m[..]) => Some(s),
-        Some(_) => None,
-        None => Some(s),
-    }
+    let &(index, head) = ORIGINALS.get()?.get(&m[4..])?;
+    (m[..2] == head[..2] && (renumbered || m[2..4] == head[2..4])).then_some(index)
 }
 
 fn is_media(b: &gst::Buffer) -> Option<u16> {
@@ -159,6 +165,10 @@ fn is_media(b: &gst::Buffer) -> Option<u16> {
 /// Feeds `sent` minus the `lost` ones to `dec` (one element; FEC pads by the name they
 /// left the encoder on); returns (ns per media packet, media packets delivered).
 fn decode(dec: &str, sent: &[Sent], lost: &[bool]) -> (f64, usize) {
+    if dec.starts_with("rtpstorage") {
+        return (0.0, c_ulpfec::decode(dec, sent, lost));
+    }
+    let renumbered = dec.contains("ulpfec");
     let element = gst::parse::launch(dec)
         .unwrap()
         .downcast::<gst::Element>()
@@ -168,7 +178,7 @@ fn decode(dec: &str, sent: &[Sent], lost: &[bool]) -> (f64, usize) {
     let mut fec_pads: Vec<(String, gst_check::Harness)> = Vec::new();
     let mut delivered = std::collections::BTreeSet::new();
     let mut media_count = 0usize;
-    let start = cpu_now();
+    let start = cost::cpu_now();
     for ((pad, b), &lost) in sent.iter().zip(lost) {
         media_count += usize::from(is_media(b).is_some());
         if lost {
@@ -187,65 +197,117 @@ fn decode(dec: &str, sent: &[Sent], lost: &[bool]) -> (f64, usize) {
             }
         }
         while let Some(o) = main.try_pull() {
-            if let Some(s) = delivered_ok(&o) {
-                delivered.insert(s);
-            }
+            delivered.extend(delivered_ok(&o, renumbered));
         }
     }
     main.push_event(gst::event::Eos::new());
     while let Some(o) = main.try_pull() {
-        if let Some(s) = delivered_ok(&o) {
-            delivered.insert(s);
-        }
+        delivered.extend(delivered_ok(&o, renumbered));
     }
-    let ns = (cpu_now() - start).as_nanos() as f64 / media_count.max(1) as f64;
-    if std::env::var("DEBUG").is_ok() && dec.starts_with("rtpflexfecdec2") {
-        eprintln!("{dec}: {:?}", element.property::<gst::Structure>("stats"));
-    }
+    let ns = (cost::cpu_now() - start).as_nanos() as f64 / media_count.max(1) as f64;
     (ns, delivered.len())
 }
 
-/// (scheme, overhead %) → (our encoder, C encoder, if C has the scheme).
-fn schemes(overhead: u32) -> Vec<(&'static str, String, Option<String>)> {
+/// One encoder/decoder pair measured.
+struct Scheme {
+    name: &'static str,
+    /// One of our FlexFEC schemes (else: what they are compared with).
+    flexfec: bool,
+    enc: String,
+    dec: String,
+}
+
+/// The schemes at `overhead` %: ours and C's row, column, 2-D (each ours then C), flexible,
+/// ULPFEC ours and C.
+fn schemes(overhead: u32) -> Vec<Scheme> {
     let row = 100 / overhead; // 10, 5, 3, 2
     let two_d = 200 / overhead; // 20, 10, 6, 4
     // Row, column and 2-D in RFC 8627 (its L/D header names any L and D; flexfec-03's
     // 109-bit mask cannot span a 20×20 column), flexible masks in flexfec-03.
-    let ours = |p: &str| format!("rtpflexfecenc2 pt={FLEX_PT} ssrc=7 wire-format=rfc8627 {p}");
+    let ours = |p: String| format!("rtpflexfecenc2 pt={FLEX_PT} ssrc=7 wire-format=rfc8627 {p}");
+    let ours_dec = format!("rtpflexfecdec2 pt={FLEX_PT} repair-window-packets=2048");
+    let rfc_dec = format!("{ours_dec} wire-format=rfc8627");
+    let c = |p: String| format!("rtpst2022-1-fecenc pt=100 {p}");
+    let s = |name, flexfec, enc, dec: &str| Scheme {
+        name,
+        flexfec,
+        enc,
+        dec: dec.into(),
+    };
     vec![
-        (
+        s(
             "row",
-            ours(&format!("protection=row columns={row}")),
-            Some(format!(
-                "rtpst2022-1-fecenc pt=100 columns={row} rows=0 enable-column-fec=false"
-            )),
+            true,
+            ours(format!("protection=row columns={row}")),
+            &rfc_dec,
         ),
-        (
+        s(
+            "C row",
+            false,
+            c(format!("columns={row} rows=0 enable-column-fec=false")),
+            C_DEC,
+        ),
+        s(
             "column",
-            ours(&format!("protection=column columns=10 rows={row}")),
-            Some(format!(
-                "rtpst2022-1-fecenc pt=100 columns=10 rows={row} enable-row-fec=false"
-            )),
+            true,
+            ours(format!("protection=column columns=10 rows={row}")),
+            &rfc_dec,
         ),
-        (
+        s(
+            "C column",
+            false,
+            c(format!("columns=10 rows={row} enable-row-fec=false")),
+            C_DEC,
+        ),
+        s(
             "2-D",
-            ours(&format!(
+            true,
+            ours(format!(
                 "protection=row-column columns={two_d} rows={two_d}"
             )),
-            Some(format!(
-                "rtpst2022-1-fecenc pt=100 columns={two_d} rows={two_d}"
-            )),
+            &rfc_dec,
         ),
-        (
+        s(
+            "C 2-D",
+            false,
+            c(format!("columns={two_d} rows={two_d}")),
+            C_DEC,
+        ),
+        s(
             "flexible",
+            true,
             format!(
                 "rtpflexfecenc2 pt={FLEX_PT} ssrc=7 wire-format=flexfec-03 protection=flexible \
                  percentage={overhead}"
             ),
-            None,
+            &ours_dec,
+        ),
+        s(
+            "ULPFEC",
+            false,
+            format!("rtpulpfecenc2 pt={ULP_PT} percentage={overhead}"),
+            &format!("rtpulpfecdec2 pt={ULP_PT}"),
+        ),
+        s(
+            "C ULPFEC",
+            false,
+            format!("rtpulpfecenc pt={ULP_PT} percentage={overhead}"),
+            &format!("rtpstorage size-time=100000000000 ! rtpulpfecdec pt={ULP_PT}"),
         ),
     ]
 }
+
+/// Mean and 95 % half-width (normal approximation) of `v`.
+fn mean_ci(v: &[f64]) -> (f64, f64) {
+    let n = v.len().max(1) as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    (m, 1.96 * (var / n).sqrt())
+}
+
+/// Per overhead point: the schemes, their repair packets per 100 media packets as sent, and
+/// per loss model per scheme the residual loss (%) of each draw.
+type Measured = Vec<(Vec<Scheme>, Vec<f64>, Vec<Vec<Vec<f64>>>)>;
 
 fn main() {
     gst::init().unwrap();
@@ -257,143 +319,62 @@ fn main() {
         println!("{launch}: {} packets out", sent.len());
         return;
     }
-    let packets = media(FRAMES, 300);
+    if std::env::var_os("FLEXFEC_COST_ONLY").is_none() {
+        residual();
+    }
+    cost::run();
+}
+
+fn residual() {
+    let frames = env_or("FLEXFEC_FRAMES", 400);
+    let seeds = env_or("FLEXFEC_SEEDS", 8) as u64;
+    let packets = media(frames, 300);
     let _ = ORIGINALS.set(
         packets
             .iter()
-            .filter_map(|b| Some((is_media(b)?, b.map_readable().ok()?.to_vec())))
+            .enumerate()
+            .map(|(i, b)| {
+                let m = b.map_readable().unwrap();
+                (m[4..].to_vec(), (i, [m[0], m[1], m[2], m[3]]))
+            })
             .collect(),
     );
-    let losses = [
-        ("random 1%", Loss::Random(0.01)),
-        ("random 5%", Loss::Random(0.05)),
-        ("random 10%", Loss::Random(0.10)),
-        ("bursty 5% (burst 3)", Loss::Bursty(0.05, 3.0)),
-        ("bursty 10% (burst 3)", Loss::Bursty(0.10, 3.0)),
-    ];
-    let ours_dec = format!("rtpflexfecdec2 pt={FLEX_PT} repair-window-packets=2048");
-    let ours_dec_rfc = format!("{ours_dec} wire-format=rfc8627");
-    let c_dec = "rtpst2022-1-fecdec size-time=100000000000";
-    println!(
-        "Residual media loss (% of {} packets, mean of {SEEDS} loss draws), FlexFEC vs C SMPTE 2022-1:\n",
-        packets.len()
-    );
-    println!(
-        "| loss | overhead | none | row: ours / C | column: ours / C | 2-D: ours / C | flexible (ours) |"
-    );
-    println!("|---|---|---|---|---|---|---|");
     let pct = |delivered: usize| 100.0 * (packets.len() - delivered) as f64 / packets.len() as f64;
-    // FLEXFEC_COST_ONLY=1: only the cost figures (for profiling).
-    let overheads: &[u32] = if std::env::var_os("FLEXFEC_COST_ONLY").is_some() {
-        &[]
-    } else {
-        &[10, 20, 33, 50]
-    };
-    for &overhead in overheads {
-        let encoded: Vec<Encoded> = schemes(overhead)
-            .into_iter()
-            .map(|(name, ours, c)| {
-                (
-                    name,
-                    encode(&ours, &packets),
-                    c.map(|c| encode(&c, &packets)),
-                )
+    let plain: Vec<Sent> = packets.iter().map(|b| ("src".into(), b.clone())).collect();
+    let plain_dec = format!("rtpflexfecdec2 pt={FLEX_PT}");
+    let none: Vec<f64> = LOSSES
+        .iter()
+        .map(|&(_, loss)| {
+            let v: Vec<f64> = (0..seeds)
+                .map(|seed| pct(decode(&plain_dec, &plain, &draw(loss, plain.len(), seed)).1))
+                .collect();
+            mean_ci(&v).0
+        })
+        .collect();
+    let mut all: Measured = Vec::new();
+    for overhead in OVERHEADS {
+        let list = schemes(overhead);
+        let sent: Vec<Vec<Sent>> = list.iter().map(|s| encode(&s.enc, &packets)).collect();
+        let share = |s: &Vec<Sent>| 100.0 * (s.len() - packets.len()) as f64 / packets.len() as f64;
+        let sent_pct: Vec<f64> = sent.iter().map(share).collect();
+        let res = LOSSES
+            .iter()
+            .map(|&(_, loss)| {
+                list.iter()
+                    .zip(&sent)
+                    .map(|(s, out)| {
+                        (0..seeds)
+                            .map(|seed| pct(decode(&s.dec, out, &draw(loss, out.len(), seed)).1))
+                            .collect()
+                    })
+                    .collect()
             })
             .collect();
-        for (name, ours, c) in &encoded {
-            let fec = |s: &[Sent]| s.len() - packets.len();
-            eprintln!(
-                "{name} {overhead}%: repair packets sent: ours {}, C {}",
-                fec(ours),
-                c.as_ref().map_or("-".into(), |c| fec(c).to_string())
-            );
-        }
-        for (lname, loss) in losses {
-            let mut row = format!("| {lname} | {overhead}% |");
-            let plain: Vec<Sent> = packets.iter().map(|b| ("src".into(), b.clone())).collect();
-            // Mean over SEEDS loss draws.
-            let mean = |dec: &str, sent: &[Sent]| {
-                (0..SEEDS)
-                    .map(|seed| pct(decode(dec, sent, &draw(loss, sent.len(), seed)).1))
-                    .sum::<f64>()
-                    / SEEDS as f64
-            };
-            row += &format!(" {:.2}% |", mean(&ours_dec, &plain));
-            for (name, ours, c) in &encoded {
-                let dec = if *name == "flexible" {
-                    &ours_dec
-                } else {
-                    &ours_dec_rfc
-                };
-                row += &format!(" {:.2}%", mean(dec, ours));
-                if let Some(c) = c {
-                    row += &format!(" / {:.2}%", mean(c_dec, c));
-                }
-                row += " |";
-            }
-            println!("{row}");
-        }
+        all.push((list, sent_pct, res));
     }
-    // Cost: 2-D 10×10 (20 %), 1,000-byte payloads, one media packet in 30 lost (delivery
-    // counted, not compared: the table's packets are the reference).
-    let big = media(2500, 1000);
-    let time_enc = |launch: &str| {
-        let start = cpu_now();
-        let _ = encode(launch, &big);
-        (cpu_now() - start).as_nanos() as f64 / big.len() as f64
-    };
-    let ours_enc = format!("rtpflexfecenc2 pt={FLEX_PT} protection=row-column columns=10 rows=10");
-    let c_enc = "rtpst2022-1-fecenc pt=100 columns=10 rows=10";
-    let lost_of = |sent: &[Sent]| -> Vec<bool> {
-        let mut n = 0;
-        sent.iter()
-            .map(|(_, b)| {
-                is_media(b).is_some() && {
-                    n += 1;
-                    n % 30 == 0
-                }
-            })
-            .collect()
-    };
-    let ours_sent = encode(&ours_enc, &big);
-    let c_sent = encode(c_enc, &big);
-    let (ours_lost, c_lost) = (lost_of(&ours_sent), lost_of(&c_sent));
-    // The harness and buffer handling alone (`identity`) is subtracted below. The six runs
-    // alternate, ROUNDS times, and the best of each is kept: load on the machine changes
-    // slowly, so every element sees the same conditions.
-    let runs: [&dyn Fn() -> f64; 6] = [
-        &|| time_enc("identity"),
-        &|| time_enc(&ours_enc),
-        &|| time_enc(c_enc),
-        &|| decode("identity", &ours_sent, &ours_lost).0,
-        &|| decode(&ours_dec, &ours_sent, &ours_lost).0,
-        &|| decode(c_dec, &c_sent, &c_lost).0,
-    ];
-    let mut best = [f64::MAX; 6];
-    for _ in 0..ROUNDS {
-        for (b, run) in best.iter_mut().zip(&runs) {
-            *b = b.min(run());
-        }
+    report::print(&all, &none, packets.len(), seeds);
+    if let Some(path) = std::env::args().nth(1) {
+        std::fs::write(&path, report::svg(&all, &none)).expect("write the SVG");
+        println!("\nwrote {path}");
     }
-    let [base_e, o_e, c_e, base_d, o_d, c_d] = best;
-    println!(
-        "\nCost per media packet (ns of thread CPU time), 2-D 10×10 (20 %), 1,000-byte payloads, best of {ROUNDS};"
-    );
-    println!(
-        "the element's own share = total minus `identity` through the same harness ({base_e:.0} / {base_d:.0} ns):\n"
-    );
-    println!(
-        "| | C rtpst2022-1: total (element) | rtp2 FlexFEC: total (element) | rtp2 / C, elements |"
-    );
-    println!("|---|---|---|---|");
-    let row = |what: &str, c: f64, o: f64, base: f64| {
-        let (ce, oe) = ((c - base).max(1.0), (o - base).max(1.0));
-        println!(
-            "| {what} | {c:.0} ({ce:.0}) | {o:.0} ({oe:.0}) | {:.2} |",
-            oe / ce
-        );
-    };
-    row("encoder", c_e, o_e, base_e);
-    row("decoder (1 loss in 30)", c_d, o_d, base_d);
-    row("encoder + decoder", c_e + c_d, o_e + o_d, base_e + base_d);
 }

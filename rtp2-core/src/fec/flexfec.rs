@@ -360,6 +360,20 @@ pub fn repair_packet(
     packets: &[&[u8]],
 ) -> Result<Vec<u8>, FlexfecError> {
     let (parity, longest) = ParityFields::fields_of(packets.iter().copied())?;
+    let mut out = repair_head(format, rtp, stream, parity, longest)?;
+    ParityFields::append_xor(packets.iter().copied(), longest, &mut out);
+    Ok(out)
+}
+
+/// The RTP header and repair header of a repair packet with parity fields `parity`, its
+/// capacity sized for `longest` bytes of parity data to follow (one allocation).
+pub(crate) fn repair_head(
+    format: WireFormat,
+    rtp: RepairRtp,
+    stream: ProtectedStream,
+    parity: ParityFields,
+    longest: usize,
+) -> Result<Vec<u8>, FlexfecError> {
     let cc = u8::from(format == WireFormat::Rfc8627);
     // RTP header, CSRC, the longest repair header (20 + 14 bytes) and the data.
     let mut out = Vec::with_capacity(12 + 4 + 36 + longest);
@@ -376,7 +390,6 @@ pub fn repair_packet(
         streams: vec![stream],
     }
     .write(format, &mut out)?;
-    ParityFields::append_xor(packets.iter().copied(), longest, &mut out);
     Ok(out)
 }
 

@@ -304,3 +304,7 @@ impl FlexfecReceiver {
 #[cfg(test)]
 #[path = "flexfec_receiver_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "flexfec_peeling_tests.rs"]
+mod peeling_tests;

@@ -34,7 +34,11 @@ use super::flexfec::{
     repair_packet,
 };
 use super::masks::{MaskKind, group_masks};
+use running::RunningParity;
 use std::collections::VecDeque;
+
+#[path = "flexfec_running.rs"]
+mod running;
 
 /// Most packets in a flexible group.
 pub const MAX_GROUP: usize = 48;
@@ -81,8 +85,14 @@ pub struct FlexfecSender {
     fec_ssrc: u32,
     payload_type: u8,
     seqnum: u16,
-    /// The current group or block: whole media packets, consecutive sequence numbers.
+    /// The current flexible group: whole media packets, consecutive sequence numbers.
     packets: Vec<Vec<u8>>,
+    /// Row and column protection: the current row's parity, each column's of the current
+    /// block, the block's packets so far and the last one's sequence number.
+    row: RunningParity,
+    columns: Vec<RunningParity>,
+    in_block: usize,
+    last_seq: u16,
     /// The storage of finished blocks' packets, reused (no allocation per media packet).
     spare: Vec<Vec<u8>>,
     media_ssrc: u32,
@@ -178,6 +188,10 @@ impl FlexfecSender {
             payload_type: payload_type & 0x7f,
             seqnum: first_seqnum,
             packets: Vec::new(),
+            row: RunningParity::default(),
+            columns: Vec::new(),
+            in_block: 0,
+            last_seq: 0,
             spare: Vec::new(),
             media_ssrc: 0,
             frames: 0,
@@ -216,54 +230,67 @@ impl FlexfecSender {
             return Vec::new();
         }
         let ssrc = u32::from_be_bytes([packet[8], packet[9], packet[10], packet[11]]);
+        let seq = seq_of(packet);
         let mut out = Vec::new();
-        if let Some(last) = self.packets.last()
-            && (ssrc != self.media_ssrc || seq_of(packet) != seq_of(last).wrapping_add(1))
+        if self.block_len() > 0 && (ssrc != self.media_ssrc || seq != self.last_seq.wrapping_add(1))
         {
             // Another stream or a gap: the block cannot be completed.
             out = self.flush_unnumbered();
         }
         self.media_ssrc = ssrc;
-        let mut stored = self.spare.pop().unwrap_or_default();
-        stored.clear();
-        stored.extend_from_slice(packet);
-        self.packets.push(stored);
-        let n = self.packets.len();
-        let marker = packet[1] & 0x80 != 0;
+        self.last_seq = seq;
         match self.protection {
             Protection::Flexible {
                 percentage,
                 max_frames,
                 ..
             } => {
-                self.frames += usize::from(marker);
+                let mut stored = self.spare.pop().unwrap_or_default();
+                stored.clear();
+                stored.extend_from_slice(packet);
+                self.packets.push(stored);
+                let n = self.packets.len();
+                self.frames += usize::from(packet[1] & 0x80 != 0);
                 if n >= MAX_GROUP
-                    || (marker && group_complete(n, self.frames, percentage, max_frames))
+                    || (packet[1] & 0x80 != 0
+                        && group_complete(n, self.frames, percentage, max_frames))
                 {
                     out.extend(self.flush_unnumbered());
                 }
             }
             Protection::Row { l } => {
-                if n >= usize::from(l) {
-                    out.extend(self.row_repair(0, l, 0));
+                self.row.add(packet);
+                self.in_block += 1;
+                if self.in_block >= usize::from(l) {
+                    out.extend(self.row_repair(l, 0));
                     self.finish_block();
                 }
             }
             Protection::Column { l, d } | Protection::RowColumn { l, d } => {
-                let (l, du) = (usize::from(l), usize::from(d));
-                if matches!(self.protection, Protection::RowColumn { .. }) && n.is_multiple_of(l) {
-                    out.extend(self.row_repair(n - l, l as u8, 1));
+                let (lu, du) = (usize::from(l), usize::from(d));
+                let both = matches!(self.protection, Protection::RowColumn { .. });
+                if self.columns.len() < lu {
+                    self.columns.resize_with(lu, RunningParity::default);
+                }
+                if both {
+                    self.row.add(packet);
+                }
+                self.columns[self.in_block % lu].add(packet);
+                self.in_block += 1;
+                let n = self.in_block;
+                if both && n.is_multiple_of(lu) {
+                    out.extend(self.row_repair(l, 1));
                 }
                 self.since_paced += 1;
                 if self.since_paced >= du {
                     out.extend(self.paced.pop_front());
                     self.since_paced = 0;
                 }
-                if n >= l * du {
+                if n >= lu * du {
                     // Anything still waiting goes first (a block shorter than a pacing round).
                     out.extend(self.paced.drain(..));
-                    for j in 0..l {
-                        let repair = self.column_repair(j, l as u8, d);
+                    for j in 0..lu {
+                        let repair = self.column_repair(j, l, d);
                         self.paced.extend(repair);
                     }
                     out.extend(self.paced.pop_front());
@@ -275,6 +302,11 @@ impl FlexfecSender {
         out
     }
 
+    /// Media packets in the current group, row or block.
+    fn block_len(&self) -> usize {
+        self.packets.len().max(self.in_block)
+    }
+
     /// Ends the current group (EOS, a gap): a flexible group gets its FEC packets, column
     /// repairs still paced leave; a partial row or block gets none.
     pub fn flush(&mut self) -> Vec<Vec<u8>> {
@@ -283,7 +315,7 @@ impl FlexfecSender {
     }
 
     fn flush_unnumbered(&mut self) -> Vec<Vec<u8>> {
-        let n = self.packets.len();
+        let n = self.block_len();
         if n == 0 {
             return self.paced.drain(..).collect();
         }
@@ -308,77 +340,56 @@ impl FlexfecSender {
     }
 
     fn finish_block(&mut self) {
-        self.protected += self.packets.len() as u64;
+        self.protected += self.block_len() as u64;
         self.frames = 0;
+        self.in_block = 0;
+        self.row.clear();
+        self.columns.iter_mut().for_each(RunningParity::clear);
         self.spare.append(&mut self.packets);
     }
 
-    fn emit(
-        &mut self,
-        stream: ProtectedStream,
-        indexes: &[usize],
-    ) -> Result<Vec<u8>, FlexfecError> {
-        let mut packets: Vec<&[u8]> = Vec::with_capacity(indexes.len());
-        packets.extend(
-            indexes
-                .iter()
-                .filter_map(|&i| self.packets.get(i).map(|p| &p[..])),
-        );
+    /// The repair packet of the flexible group's packets at `offsets` (its timestamp: the
+    /// last one's; its sequence number written when it leaves, `numbered`).
+    fn flexible_repair(&mut self, offsets: &[u16]) -> Result<Vec<u8>, FlexfecError> {
+        let packets: Vec<&[u8]> = (offsets.iter())
+            .filter_map(|&o| self.packets.get(usize::from(o)).map(|p| &p[..]))
+            .collect();
         let timestamp = packets
             .last()
             .map_or(0, |p| u32::from_be_bytes([p[4], p[5], p[6], p[7]]));
         let rtp = RepairRtp {
             ssrc: self.fec_ssrc,
             payload_type: self.payload_type,
-            // Written when it leaves (`numbered`).
             seqnum: 0,
             timestamp,
+        };
+        let stream = ProtectedStream {
+            ssrc: self.media_ssrc,
+            sn_base: self.packets.first().map_or(0, |p| seq_of(p)),
+            mask: StreamMask::Flexible(mask_of_offsets(offsets.iter().copied())),
         };
         repair_packet(self.format, rtp, stream, &packets)
     }
 
-    fn flexible_repair(&mut self, offsets: &[u16]) -> Result<Vec<u8>, FlexfecError> {
-        let first = self.packets.first().map_or(0, |p| seq_of(p));
-        let stream = ProtectedStream {
-            ssrc: self.media_ssrc,
-            sn_base: first,
-            mask: StreamMask::Flexible(mask_of_offsets(offsets.iter().copied())),
-        };
-        let idx: Vec<usize> = offsets.iter().map(|&o| usize::from(o)).collect();
-        self.emit(stream, &idx)
-    }
-
-    /// The repair packet of the row of `l` packets starting at index `start`; `d` is the D
-    /// of its fixed header (1: columns follow).
-    fn row_repair(&mut self, start: usize, l: u8, d: u8) -> Option<Vec<u8>> {
-        let idx: Vec<usize> = (start..start + usize::from(l)).collect();
-        let sn_base = seq_of(self.packets.get(start)?);
+    /// The repair packet of the row just completed (`l` packets); `d` is the D of its fixed
+    /// header (1: columns follow).
+    fn row_repair(&mut self, l: u8, d: u8) -> Option<Vec<u8>> {
         let mask = match self.format {
             WireFormat::Rfc8627 => StreamMask::Fixed { l, d },
             _ => StreamMask::Flexible(mask_of_offsets(0..u16::from(l))),
         };
-        let stream = ProtectedStream {
-            ssrc: self.media_ssrc,
-            sn_base,
-            mask,
-        };
-        self.emit(stream, &idx).ok()
+        let (f, pt, ssrc) = (self.format, self.payload_type, self.fec_ssrc);
+        self.row.take(f, ssrc, pt, self.media_ssrc, mask)
     }
 
+    /// The repair packet of column `j` of the block just completed.
     fn column_repair(&mut self, j: usize, l: u8, d: u8) -> Option<Vec<u8>> {
-        let lu = usize::from(l);
-        let idx: Vec<usize> = (0..usize::from(d)).map(|r| j + r * lu).collect();
-        let sn_base = seq_of(self.packets.get(j)?);
         let mask = match self.format {
             WireFormat::Rfc8627 => StreamMask::Fixed { l, d },
             _ => StreamMask::Flexible(mask_of_offsets((0..u16::from(d)).map(|r| r * u16::from(l)))),
         };
-        let stream = ProtectedStream {
-            ssrc: self.media_ssrc,
-            sn_base,
-            mask,
-        };
-        self.emit(stream, &idx).ok()
+        let (f, pt, ssrc) = (self.format, self.payload_type, self.fec_ssrc);
+        self.columns[j].take(f, ssrc, pt, self.media_ssrc, mask)
     }
 }
 

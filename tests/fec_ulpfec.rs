@@ -332,6 +332,8 @@ fn reordered_packets_leave_in_order_without_a_jitterbuffer() {
         reordered.insert(to, late);
         let out = run(&format!("rtpulpfecdec2 pt={FEC_PT}"), &reordered);
         assert_packets(&out, &media, &format!("packet {from} arriving at {to}"));
+    }
+}
 
 /// Input in read-only memory (a writable buffer wrapping memory it may not write, as
 /// `gst::Buffer::from_slice` makes) is renumbered on a copy, never in place: the same output

@@ -27,21 +27,13 @@ const OVERHEADS: [u64; 4] = [10, 20, 33, 50];
 mod loss;
 #[path = "common/svg.rs"]
 mod plot;
-use loss::{Loss, Rng, draw_from};
+use loss::{LOSSES, Loss, Rng, draw_from};
 
 const KINDS: [(&str, MaskKind); 4] = [
     ("contiguous (C)", MaskKind::Contiguous),
     ("interleaved", MaskKind::Interleaved),
     ("random", MaskKind::Random),
     ("bursty", MaskKind::Bursty),
-];
-
-const LOSSES: [(&str, Loss); 5] = [
-    ("random 1%", Loss::Random(0.01)),
-    ("random 5%", Loss::Random(0.05)),
-    ("random 10%", Loss::Random(0.10)),
-    ("bursty 5% (burst 3)", Loss::Bursty(0.05, 3.0)),
-    ("bursty 10% (burst 3)", Loss::Bursty(0.10, 3.0)),
 ];
 
 /// One loss decision per packet sent, from a fixed seed.

@@ -43,7 +43,7 @@ const C_DEC: &str = "rtpst2022-1-fecdec size-time=100000000000";
 const C_ULP_LOSS_DELAY: usize = 24;
 #[path = "common/loss.rs"]
 mod loss;
-use loss::{Loss, Rng, draw_from};
+use loss::{LOSSES, Loss, Rng, draw_from};
 #[path = "flexfec_residual/c_ulpfec.rs"]
 mod c_ulpfec;
 #[path = "flexfec_residual/cost.rs"]
@@ -53,13 +53,6 @@ mod plot;
 #[path = "flexfec_residual/report.rs"]
 mod report;
 
-const LOSSES: [(&str, Loss); 5] = [
-    ("random 1%", Loss::Random(0.01)),
-    ("random 5%", Loss::Random(0.05)),
-    ("random 10%", Loss::Random(0.10)),
-    ("bursty 5% (burst 3)", Loss::Bursty(0.05, 3.0)),
-    ("bursty 10% (burst 3)", Loss::Bursty(0.10, 3.0)),
-];
 const OVERHEADS: [u32; 4] = [10, 20, 33, 50];
 
 fn env_or(name: &str, default: usize) -> usize {

@@ -6,6 +6,15 @@
 //! examples/flexfec_residual.rs): independent losses and Gilbert–Elliott bursts, drawn from a
 //! small deterministic generator so that every scheme sees the same losses.
 
+/// The loss models both measurements run, with their table labels.
+pub const LOSSES: [(&str, Loss); 5] = [
+    ("random 1%", Loss::Random(0.01)),
+    ("random 5%", Loss::Random(0.05)),
+    ("random 10%", Loss::Random(0.10)),
+    ("bursty 5% (burst 3)", Loss::Bursty(0.05, 3.0)),
+    ("bursty 10% (burst 3)", Loss::Bursty(0.10, 3.0)),
+];
+
 /// xorshift64: deterministic, no dependency.
 pub struct Rng(pub u64);
 

@@ -77,23 +77,10 @@ unsafe fn push_pre_work(
     buffer: *mut gst::ffi::GstBuffer,
     probe: Option<&PadProbe>,
 ) {
-    // SAFETY: per the contract: a live pad and buffer, borrowed for the call, and this
-    // tracer (it registered this hook on itself).
-    unsafe {
-        let pad = gst::Pad::from_glib_ptr_borrow(&pad);
-        let probe = match probe {
-            Some(p) => p,
-            None => PadProbe::get(pad),
-        };
-        if probe.is_idle() {
-            return;
-        }
-        let buffer = gst::BufferRef::from_ptr(buffer);
-        glib::Object::from_glib_ptr_borrow(&tracer)
-            .unsafe_cast_ref::<super::RtpMetricsTracer>()
-            .imp()
-            .push(probe, ts, pad, 1, || std::iter::once(buffer));
-    }
+    // SAFETY: per the contract: a live buffer, borrowed for the call.
+    let buffer = unsafe { gst::BufferRef::from_ptr(buffer) };
+    // SAFETY: per the contract.
+    unsafe { push_work(tracer, ts, pad, probe, 1, || std::iter::once(buffer)) }
 }
 
 /// `pad-push-list-pre`: `list` is about to be pushed on `pad` at `ts`.
@@ -113,7 +100,7 @@ unsafe extern "C" fn push_list_pre(
 /// [`push_list_pre`] on a pad with work, or not known yet.
 ///
 /// # Safety
-/// As [`push_pre_work`]'s.
+/// As [`push_pre_work`]'s, with a live list.
 #[inline(never)]
 unsafe fn push_list_pre_work(
     tracer: *mut glib::gobject_ffi::GObject,
@@ -122,7 +109,27 @@ unsafe fn push_list_pre_work(
     list: *mut gst::ffi::GstBufferList,
     probe: Option<&PadProbe>,
 ) {
-    // SAFETY: as in `push_pre_work`.
+    // SAFETY: per the contract: a live list, borrowed for the call.
+    let list = unsafe { gst::BufferListRef::from_ptr(list) };
+    // SAFETY: per the contract.
+    unsafe { push_work(tracer, ts, pad, probe, list.len() as u64, || list.iter()) }
+}
+
+/// What both push hooks do on a pad with work: the pad's probe (looked up when not cached),
+/// then the tracer's accounting of `count` buffers.
+///
+/// # Safety
+/// GStreamer's arguments to the hook: this tracer and a live pad.
+unsafe fn push_work<'a, I: Iterator<Item = &'a gst::BufferRef>>(
+    tracer: *mut glib::gobject_ffi::GObject,
+    ts: u64,
+    pad: *mut gst::ffi::GstPad,
+    probe: Option<&PadProbe>,
+    count: u64,
+    buffers: impl FnOnce() -> I,
+) {
+    // SAFETY: per the contract: a live pad, borrowed for the call, and this tracer (it
+    // registered the hooks on itself).
     unsafe {
         let pad = gst::Pad::from_glib_ptr_borrow(&pad);
         let probe = match probe {
@@ -132,10 +139,9 @@ unsafe fn push_list_pre_work(
         if probe.is_idle() {
             return;
         }
-        let list = gst::BufferListRef::from_ptr(list);
         glib::Object::from_glib_ptr_borrow(&tracer)
             .unsafe_cast_ref::<super::RtpMetricsTracer>()
             .imp()
-            .push(probe, ts, pad, list.len() as u64, || list.iter());
+            .push(probe, ts, pad, count, buffers);
     }
 }

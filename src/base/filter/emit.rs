@@ -115,6 +115,23 @@ impl RtpBaseFilter2 {
         Some((fields, ext_seqnum, pts.or(current.and_then(|c| c.pts))))
     }
 
+    /// Counts a made packet and queues it for the push after the subclass returns.
+    fn queue_emitted(
+        &self,
+        buffer: gst::Buffer,
+        fields: &HeaderFields,
+        ext_seqnum: u64,
+    ) -> Emitted {
+        let mut state = lock(&self.state);
+        state.stats.packets_emitted += 1;
+        state.pending.push(buffer);
+        Emitted {
+            seqnum: fields.seqnum,
+            ext_seqnum,
+            ssrc: fields.ssrc,
+        }
+    }
+
     pub(super) fn emit_packet(&self, stream: StreamId, packet: NewPacket) -> Option<Emitted> {
         let (fields, ext_seqnum, pts) = self.made_fields(
             stream,
@@ -124,14 +141,7 @@ impl RtpBaseFilter2 {
             packet.pts,
         )?;
         let buffer = new_packet(&fields, &packet.payload, pts);
-        let mut state = lock(&self.state);
-        state.stats.packets_emitted += 1;
-        state.pending.push(buffer);
-        Some(Emitted {
-            seqnum: fields.seqnum,
-            ext_seqnum,
-            ssrc: fields.ssrc,
-        })
+        Some(self.queue_emitted(buffer, &fields, ext_seqnum))
     }
 
     pub(super) fn emit_written(
@@ -166,14 +176,7 @@ impl RtpBaseFilter2 {
         if fields.marker {
             out.set_flags(gst::BufferFlags::MARKER);
         }
-        let mut state = lock(&self.state);
-        state.stats.packets_emitted += 1;
-        state.pending.push(buffer);
-        Some(Emitted {
-            seqnum: fields.seqnum,
-            ext_seqnum,
-            ssrc: fields.ssrc,
-        })
+        Some(self.queue_emitted(buffer, &fields, ext_seqnum))
     }
 
     pub(super) fn emit_recovered(&self, packet: RecoveredPacket) -> Emitted {

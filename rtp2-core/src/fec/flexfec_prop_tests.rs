@@ -54,7 +54,7 @@ fn within_guarantee(protection: Protection, n: usize, lost: &[bool]) -> Vec<bool
                 }
             }
         }
-        Protection::Column { l, d } => {
+        Protection::Column { l, d } | Protection::ColumnDiagonal { l, d } => {
             // At most one loss per column of each block.
             let (l, d) = (usize::from(l), usize::from(d));
             for block in 0..n.div_ceil(l * d) {
@@ -122,6 +122,8 @@ fn protections() -> impl Strategy<Value = Protection> {
         (1u8..12).prop_map(|l| Protection::Row { l }),
         (1u8..8, 2u8..8).prop_map(|(l, d)| Protection::Column { l, d }),
         (1u8..8, 2u8..8).prop_map(|(l, d)| Protection::RowColumn { l, d }),
+        // l ≥ d (the sender raises l to d): what runs is what the guarantee assumes.
+        (2u8..8, 0u8..5).prop_map(|(d, extra)| Protection::ColumnDiagonal { l: d + extra, d }),
     ]
 }
 
@@ -150,9 +152,9 @@ proptest! {
             // Complete rows and blocks only: a partial one at the end has no repair.
             let unit = match protection {
                 Protection::Row { l } => usize::from(l),
-                Protection::Column { l, d } | Protection::RowColumn { l, d } => {
-                    usize::from(l) * usize::from(d)
-                }
+                Protection::Column { l, d }
+                | Protection::RowColumn { l, d }
+                | Protection::ColumnDiagonal { l, d } => usize::from(l) * usize::from(d),
                 _ => 1,
             };
             let whole = lost.len() / unit * unit;

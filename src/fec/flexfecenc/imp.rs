@@ -61,6 +61,7 @@ impl Settings {
             Protection::Row => CoreProtection::Row { l },
             Protection::Column => CoreProtection::Column { l, d },
             Protection::RowColumn => CoreProtection::RowColumn { l, d },
+            Protection::ColumnDiagonal => CoreProtection::ColumnDiagonal { l, d },
             _ => CoreProtection::Flexible {
                 kind: mask_kind(self.mask_type),
                 percentage: self.percentage,
@@ -134,7 +135,10 @@ impl ObjectImpl for RtpFlexFecEnc {
                     .build(),
                 glib::ParamSpecEnum::builder::<Protection>("protection")
                     .nick("Protection")
-                    .blurb("Flexible masks per frame, 1-D row, 1-D column or 2-D row and column")
+                    .blurb(
+                        "Flexible masks per frame, 1-D row, 1-D column, 2-D row and column, or \
+                         column and diagonal (best under bursts, 2/rows overhead)",
+                    )
                     .build(),
                 glib::ParamSpecEnum::builder::<MaskType>("mask-type")
                     .nick("Mask type")
@@ -149,14 +153,16 @@ impl ObjectImpl for RtpFlexFecEnc {
                     .build(),
                 glib::ParamSpecUInt::builder("columns")
                     .nick("Columns (L)")
-                    .blurb("Packets per row: row, column and row-column protection")
+                    .blurb(
+                        "Packets per row: row, column, row-column and column-diagonal protection",
+                    )
                     .minimum(1)
                     .maximum(255)
                     .default_value(10)
                     .build(),
                 glib::ParamSpecUInt::builder("rows")
                     .nick("Rows (D)")
-                    .blurb("Rows of a block: column and row-column protection")
+                    .blurb("Rows of a block: column, row-column and column-diagonal protection")
                     .minimum(2)
                     .maximum(255)
                     .default_value(5)
@@ -245,11 +251,12 @@ impl RtpBaseFilter2Impl for RtpFlexFecEnc {
             first,
         );
         if sender.protection() != s.core_protection() {
-            // flexfec-03's 109-bit mask cannot span the block asked for.
+            // flexfec-03's 109-bit mask cannot span the block asked for (column-diagonal:
+            // neither can RFC 8627's 110 bits, or columns < rows).
             gst::warning!(
                 crate::CAT,
                 imp = self,
-                "{:?} does not fit flexfec-03 masks: using {:?} (RFC 8627 has no such limit)",
+                "{:?} does not fit the masks: using {:?}",
                 s.core_protection(),
                 sender.protection()
             );

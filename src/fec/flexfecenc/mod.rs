@@ -61,6 +61,14 @@ pub enum Protection {
     /// Rows and columns of a `columns`×`rows` block (RFC 8627 §1.1.3).
     #[enum_value(name = "2-D row and column", nick = "row-column")]
     RowColumn = 3,
+    /// Columns and diagonals `(row + column) mod columns` of a `columns`×`rows` block, as
+    /// flexible masks: protected twice like 2-D, and bursts up to `columns` break neither
+    /// group (docs/fec.md "column-diagonal"). Overhead 2/`rows`.
+    #[enum_value(
+        name = "Column and diagonal (flexible masks)",
+        nick = "column-diagonal"
+    )]
+    ColumnDiagonal = 4,
 }
 
 /// Registers `rtpflexfecenc2`.

@@ -2,10 +2,10 @@
 // If a copy of the MPL was not distributed with this file, You can obtain one at
 // https://mozilla.org/MPL/2.0/.
 
-//! Column and diagonal protection: the geometry (each packet in one column and one
-//! diagonal, a column and a diagonal meeting at most once, bursts spread over distinct
+//! Column and diagonal protection: the geometry (each packet in one group of each slope,
+//! two groups of different slopes meeting at most once, bursts spread over distinct
 //! groups), the masks' fit, and the receiver against an ideal peeling decoder whose sets come
-//! from the geometry (`(row + column) mod l`), not from the headers or from this module.
+//! from the definition (`(column + s·row) mod l`), not from the headers or from this module.
 
 use super::*;
 use crate::fec::flexfec::WireFormat;
@@ -13,65 +13,71 @@ use crate::fec::flexfec_receiver::FlexfecReceiver;
 use crate::fec::recovery::WindowLimits;
 use proptest::prelude::*;
 
-/// The sets of a block at `base`: column `c` then diagonal `c`, for each `c` (the order the
-/// sender queues them), from the definition.
-fn block_sets(base: usize, l: usize, d: usize) -> Vec<Vec<usize>> {
+/// The sets of a block at `base` in the order the sender queues them: for each `j`, group
+/// `j` of slope 0 (column `j`), 1, …, `k − 1`; from the definition.
+fn block_sets(base: usize, l: usize, d: usize, k: usize) -> Vec<Vec<usize>> {
     let cells: Vec<(usize, usize)> = (0..d).flat_map(|r| (0..l).map(move |c| (r, c))).collect();
     let mut sets = Vec::new();
-    for k in 0..l {
-        sets.push((0..d).map(|r| base + r * l + k).collect());
-        sets.push(
-            (cells.iter())
-                .filter(|(r, c)| (r + c) % l == k)
-                .map(|(r, c)| base + r * l + c)
-                .collect(),
-        );
+    for j in 0..l {
+        for s in 0..k {
+            sets.push(
+                (cells.iter())
+                    .filter(|(r, c)| (c + s * r) % l == j)
+                    .map(|(r, c)| base + r * l + c)
+                    .collect(),
+            );
+        }
     }
     sets
 }
 
+/// A valid `l` near `want` for `k` slopes (coprime with 2 and 3 as needed).
+fn valid_l(want: usize, k: usize) -> usize {
+    (want..)
+        .find(|&l| (k < 3 || l % 2 == 1) && (k < 4 || l % 3 != 0))
+        .unwrap()
+}
+
 #[test]
-fn diagonals_follow_the_definition_and_meet_columns_once() {
-    for d in 2..=10 {
-        for l in d..=d + 8 {
-            let sets = block_sets(0, l, d);
-            for k in 0..l {
-                let ours: Vec<usize> = diagonal_members(k, l, d).collect();
-                assert_eq!(ours, sets[2 * k + 1], "diagonal {k} of {l}x{d}");
-                for &i in &ours {
-                    assert_eq!(diagonal_of(i, l), k);
+fn groups_follow_the_definition_and_meet_once() {
+    for k in 2..=4 {
+        for d in 2..=10 {
+            for l in (d..=d + 8).map(|l| valid_l(l, k)) {
+                let sets = block_sets(0, l, d, k);
+                for j in 0..l {
+                    for s in 0..k {
+                        let ours: Vec<usize> = line_members(j, s, l, d).collect();
+                        assert_eq!(ours, sets[j * k + s], "group {j} slope {s} of {l}x{d}");
+                        assert!(ours.iter().all(|&i| line_of(i, l, s) == j));
+                        let span = ours.last().unwrap() - ours.first().unwrap() + 1;
+                        assert!(span <= mask_bits(l, d, k), "{l}x{d}: {j}/{s} spans {span}");
+                    }
                 }
-                let span = ours.last().unwrap() - ours.first().unwrap() + 1;
-                assert!(
-                    span <= mask_bits(l, d),
-                    "{l}x{d}: diagonal {k} spans {span}"
-                );
-                for c in 0..l {
-                    let meet = sets[2 * c].iter().filter(|i| ours.contains(i)).count();
-                    assert!(
-                        meet <= 1,
-                        "{l}x{d}: column {c} and diagonal {k} meet {meet}×"
-                    );
+                for a in 0..sets.len() {
+                    for b in 0..sets.len() {
+                        if a % k != b % k {
+                            let meet = sets[a].iter().filter(|i| sets[b].contains(i)).count();
+                            assert!(meet <= 1, "{l}x{d}, {k} slopes: sets {a}, {b} meet {meet}×");
+                        }
+                    }
                 }
-            }
-            assert_eq!(
-                (0..l).map(|k| block_sets(0, l, d)[2 * k + 1].len()).max(),
-                Some(d)
-            );
-            // Any l − 1 consecutive packets: distinct columns and distinct diagonals.
-            for start in 0..=l * d - (l - 1) {
-                let burst = start..start + l - 1;
-                let mut diagonals: Vec<usize> = burst.clone().map(|i| diagonal_of(i, l)).collect();
-                diagonals.sort_unstable();
-                diagonals.dedup();
-                assert_eq!(diagonals.len(), l - 1, "{l}x{d} burst at {start}");
+                // Any l − k + 1 consecutive packets: distinct groups of every slope.
+                for start in 0..=l * d - (l - k + 1) {
+                    for s in 0..k {
+                        let mut g: Vec<usize> = (start..start + l - k + 1)
+                            .map(|i| line_of(i, l, s))
+                            .collect();
+                        g.sort_unstable();
+                        g.dedup();
+                        assert_eq!(g.len(), l - k + 1, "{l}x{d} slope {s}, burst at {start}");
+                    }
+                }
             }
         }
     }
-    // The widest mask is diagonal 0's, l·d − d + 2 bits.
-    assert_eq!(mask_bits(10, 10), 92);
-    let widest = block_sets(0, 10, 10)
-        .iter()
+    // The widest mask of 10×10, 2 slopes: diagonal 0, 92 bits.
+    assert_eq!(mask_bits(10, 10, 2), 92);
+    let widest = (block_sets(0, 10, 10, 2).iter())
         .map(|s| s[s.len() - 1] - s[0] + 1)
         .max();
     assert_eq!(widest, Some(92));
@@ -79,22 +85,33 @@ fn diagonals_follow_the_definition_and_meet_columns_once() {
 
 #[test]
 fn fit_keeps_the_overhead_and_the_masks_within_the_format() {
-    assert_eq!(fit(10, 10, 109), (10, 10));
-    assert_eq!(fit(12, 6, 109), (12, 6));
-    assert_eq!(fit(27, 4, 109), (27, 4), "27·4 − 4 + 2 = 106 bits");
-    assert_eq!(fit(28, 4, 109), (27, 4));
-    assert_eq!(fit(28, 4, 110), (28, 4), "RFC 8627: 110 bits");
-    assert_eq!(fit(3, 6, 109), (6, 6), "l raised to d");
-    assert_eq!(fit(20, 20, 109), (11, 10), "d = 11 would need 112 bits");
-    assert_eq!(fit(255, 255, 109), (11, 10));
-    assert_eq!(fit(1, 0, 109), (2, 2));
+    assert_eq!(fit(10, 10, 2, 109), (10, 10, 2));
+    assert_eq!(fit(11, 9, 3, 109), (11, 9, 3));
+    assert_eq!(fit(13, 8, 4, 109), (13, 8, 4));
+    assert_eq!(fit(12, 9, 3, 109), (11, 9, 3), "l odd for 3 slopes");
+    assert_eq!(
+        fit(12, 8, 4, 109),
+        (11, 8, 4),
+        "l coprime with 2 and 3 for 4 slopes"
+    );
+    assert_eq!(fit(3, 6, 2, 109), (6, 6, 2), "l raised to d");
+    assert_eq!(fit(3, 6, 3, 109), (7, 6, 3), "l raised to d, odd");
+    assert_eq!(fit(255, 255, 2, 109), (11, 10, 2));
+    assert_eq!(fit(1, 0, 0, 109), (2, 2, 2));
+    assert_eq!(fit(1, 0, 9, 109), (5, 2, 4));
     for (format, bits) in [(WireFormat::Flexfec03, 109), (WireFormat::Rfc8627, 110)] {
-        let p = Protection::ColumnDiagonal { l: 255, d: 255 };
-        let s = FlexfecSender::new(format, p, 1, 100, 0);
-        let Protection::ColumnDiagonal { l, d } = s.protection() else {
-            panic!("{:?}", s.protection());
-        };
-        assert!(mask_bits(usize::from(l), usize::from(d)) <= bits);
+        for k in 2..=4 {
+            let p = Protection::ColumnDiagonal { l: 255, d: 255, k };
+            let s = FlexfecSender::new(format, p, 1, 100, 0);
+            let Protection::ColumnDiagonal { l, d, k } = s.protection() else {
+                panic!("{:?}", s.protection());
+            };
+            let (l, d, k) = (usize::from(l), usize::from(d), usize::from(k));
+            assert!(
+                mask_bits(l, d, k) <= bits && meet_once(l, d, k),
+                "{l} {d} {k}"
+            );
+        }
     }
 }
 
@@ -124,20 +141,19 @@ fn peel(mut have: Vec<bool>, sets: &[Vec<usize>]) -> Vec<bool> {
     }
 }
 
-/// Sends `blocks` blocks, drops what `lost` says (indexes of the stream as sent, media and
-/// repairs), and returns (media received or rebuilt by the receiver, what ideal peeling
-/// over the received repairs' sets gives). Asserts every rebuilt packet is byte-exact.
+/// Sends `n` media packets (whole blocks, then maybe a block cut short by EOS), drops what
+/// `lost` says (indexes of the stream as sent, media and repairs), and returns (media
+/// received or rebuilt by the receiver, what ideal peeling over the received repairs' sets
+/// gives). Asserts every rebuilt packet is byte-exact.
 fn run(
     format: WireFormat,
-    l: u8,
-    d: u8,
-    blocks: usize,
+    (l, d, k): (u8, u8, u8),
+    n: usize,
     start: u16,
     lost: &[bool],
 ) -> (Vec<bool>, Vec<bool>) {
-    let (lu, du) = (usize::from(l), usize::from(d));
-    let n = blocks * lu * du;
-    let protection = Protection::ColumnDiagonal { l, d };
+    let (lu, du, ku) = (usize::from(l), usize::from(d), usize::from(k));
+    let protection = Protection::ColumnDiagonal { l, d, k };
     let mut sender = FlexfecSender::new(format, protection, 0xfec0_d1a9, 111, 9);
     assert_eq!(sender.protection(), protection);
     let limits = WindowLimits {
@@ -149,46 +165,36 @@ fn run(
     let packets: Vec<Vec<u8>> = (0..n)
         .map(|i| media(start.wrapping_add(i as u16), i))
         .collect();
-    let sets: Vec<Vec<usize>> = (0..blocks)
-        .flat_map(|b| block_sets(b * lu * du, lu, du))
+    // The sets, the last block's cut to the packets sent; empty ones get no repair.
+    let sets: Vec<Vec<usize>> = (0..n.div_ceil(lu * du))
+        .flat_map(|b| block_sets(b * lu * du, lu, du, ku))
+        .map(|set| set.into_iter().filter(|&i| i < n).collect::<Vec<usize>>())
+        .filter(|set| !set.is_empty())
         .collect();
     let mut sent: Vec<(Option<usize>, Vec<u8>)> = Vec::new();
-    let mut repairs = 0;
-    let mut set_of = Vec::new();
     for (i, p) in packets.iter().enumerate() {
         sent.push((Some(i), p.clone()));
-        for r in sender.push(p) {
-            set_of.push(sent.len());
-            sent.push((None, r));
-            repairs += 1;
-        }
+        sent.extend(sender.push(p).into_iter().map(|r| (None, r)));
     }
-    for r in sender.flush() {
-        set_of.push(sent.len());
-        sent.push((None, r));
-        repairs += 1;
-    }
-    assert_eq!(
-        repairs,
-        sets.len(),
-        "one repair per column and per diagonal"
-    );
+    sent.extend(sender.flush().into_iter().map(|r| (None, r)));
+    let repairs = sent.iter().filter(|(i, _)| i.is_none()).count();
+    assert_eq!(repairs, sets.len(), "one repair per group");
     let mut have = vec![false; n];
     let mut received_sets = Vec::new();
     let mut got = Vec::new();
     let mut repair_no = 0;
-    for (k, (index, p)) in sent.iter().enumerate() {
-        let dropped = lost.get(k).copied().unwrap_or(false);
+    for (at, (index, p)) in sent.iter().enumerate() {
+        let dropped = lost.get(at).copied().unwrap_or(false);
         match index {
             Some(i) if !dropped => {
                 have[*i] = true;
-                got.extend(receiver.on_media(p, k as u64));
+                got.extend(receiver.on_media(p, at as u64));
             }
             Some(_) => {}
             None => {
                 if !dropped {
                     received_sets.push(sets[repair_no].clone());
-                    got.extend(receiver.on_fec(p, k as u64).expect("our repairs parse"));
+                    got.extend(receiver.on_fec(p, at as u64).expect("our repairs parse"));
                 }
                 repair_no += 1;
             }
@@ -214,63 +220,76 @@ fn format(rfc: bool) -> WireFormat {
     }
 }
 
+/// A valid (l, d, k) from any three small numbers.
+fn geometry(d: u8, extra: u8, k: u8) -> (u8, u8, u8) {
+    let l = valid_l(usize::from(d + extra), usize::from(k));
+    (l as u8, d, k)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
-    /// Any loss of media and repair packets: the receiver recovers all that peeling does.
+    /// Any loss of media and repair packets (a last block cut short included): the receiver
+    /// recovers all that peeling does.
     #[test]
     fn recovers_what_peeling_recovers(
         rfc in any::<bool>(),
-        d in 2u8..7,
-        extra in 0u8..6,
-        blocks in 1usize..4,
+        (d, extra, k) in (2u8..7, 0u8..6, 2u8..5),
+        blocks in 0usize..4,
+        tail in 0usize..40,
         start in any::<u16>(),
-        lost in prop::collection::vec(prop::bool::weighted(0.15), 400),
+        lost in prop::collection::vec(prop::bool::weighted(0.15), 600),
     ) {
-        let (have, ideal) = run(format(rfc), d + extra, d, blocks, start, &lost);
+        let (l, d, k) = geometry(d, extra, k);
+        let n = (blocks * usize::from(l) * usize::from(d) + tail).max(1);
+        let (have, ideal) = run(format(rfc), (l, d, k), n, start, &lost);
         let missed: Vec<usize> = (0..have.len()).filter(|&i| ideal[i] && !have[i]).collect();
         prop_assert!(missed.is_empty(), "peeling recovers {:?}, the receiver did not", missed);
     }
 
-    /// The guarantee: every repair received, any three media packets of a block lost, or
-    /// one burst of up to `l` (no set of fewer than four packets stops the recovery).
+    /// The guarantee: every repair received, any `k` media packets of a block lost (3 when
+    /// `k` = 2), or one burst of up to `l` (no set of fewer than `k + 1` packets stops the
+    /// recovery).
     #[test]
-    fn recovers_three_losses_or_a_burst_per_block(
+    fn recovers_k_losses_or_a_burst_per_block(
         rfc in any::<bool>(),
-        d in 2u8..8,
-        extra in 0u8..6,
+        (d, extra, k) in (2u8..8, 0u8..6, 2u8..5),
         blocks in 1usize..4,
         start in any::<u16>(),
-        picks in prop::collection::vec((any::<bool>(), any::<prop::sample::Index>(), prop::collection::vec(any::<prop::sample::Index>(), 3)), 3),
+        picks in prop::collection::vec(
+            (any::<bool>(), any::<prop::sample::Index>(), prop::collection::vec(any::<prop::sample::Index>(), 4)),
+            3,
+        ),
     ) {
-        let l = d + extra;
+        let (l, d, k) = geometry(d, extra, k);
         let (lu, du) = (usize::from(l), usize::from(d));
         let block = lu * du;
+        let losses = if k == 2 { 3 } else { usize::from(k) };
         let mut lost_media = vec![false; blocks * block];
-        for (b, (burst, at, three)) in picks.iter().take(blocks).enumerate() {
+        for (b, (burst, at, some)) in picks.iter().take(blocks).enumerate() {
             if *burst {
                 let first = at.index(block);
-                let len = 1 + three[0].index(lu);
-                for i in first..(first + len).min(block) {
+                for i in first..(first + 1 + some[0].index(lu)).min(block) {
                     lost_media[b * block + i] = true;
                 }
             } else {
-                for i in three {
+                for i in &some[..losses] {
                     lost_media[b * block + i.index(block)] = true;
                 }
             }
         }
-        // The stream as sent has repairs between media packets: map media losses onto it
-        // by running the sender once to learn the layout.
-        let mut sender = FlexfecSender::new(format(rfc), Protection::ColumnDiagonal { l, d }, 1, 111, 9);
+        // Map media losses onto the stream as sent (repairs between media packets) by
+        // running the sender once to learn the layout.
+        let p = Protection::ColumnDiagonal { l, d, k };
+        let mut sender = FlexfecSender::new(format(rfc), p, 1, 111, 9);
         let mut lost = Vec::new();
         for (i, &gone) in lost_media.iter().enumerate() {
             lost.push(gone);
             let n = sender.push(&media(start.wrapping_add(i as u16), i)).len();
             lost.extend(std::iter::repeat_n(false, n));
         }
-        let (have, _) = run(format(rfc), l, d, blocks, start, &lost);
+        let (have, _) = run(format(rfc), (l, d, k), blocks * block, start, &lost);
         let missing: Vec<usize> = (0..have.len()).filter(|&i| !have[i]).collect();
-        prop_assert!(missing.is_empty(), "{}x{}: not recovered {:?}", l, d, missing);
+        prop_assert!(missing.is_empty(), "{}x{}, {} slopes: not recovered {:?}", l, d, k, missing);
     }
 }

@@ -21,8 +21,8 @@
 //! - **row and column** (2-D, §1.1.3): both, so that a row repair rebuilds what a column
 //!   repair then completes, iteratively;
 //! - **column and diagonal** (flexible masks, [`diagonal`]): per `l`×`d` block, one repair
-//!   per column and one per diagonal, so each packet is protected twice and bursts up to
-//!   `l` break neither group.
+//!   per column and one per diagonal of each of `k − 1` slopes, so each packet is protected
+//!   `k` times and a burst breaks none of its groups.
 //!
 //! Column repairs are paced as SMPTE 2022-1 senders do: the first right after its block, the
 //! others one per `d` media packets of the next block, so that a burst of loss does not take
@@ -83,10 +83,12 @@ pub enum Protection {
     },
     /// Column and diagonal repairs of an `l`×`d` block, flexible masks ([`diagonal`]).
     ColumnDiagonal {
-        /// L, columns (and diagonals), at least `d`.
+        /// L, columns (and lines of each slope), at least `d`.
         l: u8,
-        /// D, rows: overhead 2/D.
+        /// D, rows: overhead `k`/D.
         d: u8,
+        /// Slopes, the column's included (2–4): the times each packet is protected.
+        k: u8,
     },
 }
 
@@ -104,7 +106,7 @@ pub struct FlexfecSender {
     /// block, the block's packets so far and the last one's sequence number.
     row: RunningParity,
     columns: Vec<RunningParity>,
-    /// Column and diagonal protection: each diagonal's parity of the current block.
+    /// Column and diagonal protection: each group's parity of the current block, by slope.
     diagonals: Vec<RunningParity>,
     in_block: usize,
     last_seq: u16,
@@ -194,9 +196,9 @@ impl FlexfecSender {
                     _ => Protection::RowColumn { l, d },
                 }
             }
-            Protection::ColumnDiagonal { l, d } => {
-                let (l, d) = diagonal::fit(l, d, max_span);
-                Protection::ColumnDiagonal { l, d }
+            Protection::ColumnDiagonal { l, d, k } => {
+                let (l, d, k) = diagonal::fit(l, d, k, max_span);
+                Protection::ColumnDiagonal { l, d, k }
             }
             p => p,
         };
@@ -354,6 +356,7 @@ impl FlexfecSender {
                         .collect()
                 }
             }
+            Protection::ColumnDiagonal { .. } => self.flush_column_diagonal(),
             _ => self.paced.drain(..).collect(),
         };
         self.finish_block();

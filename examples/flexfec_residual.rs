@@ -14,8 +14,8 @@
 //! sent (ULPFEC renumbers the media: its sequence numbers are not compared). Overheads
 //! 10/20/33/50 %: row L = 10/5/3/2; column L = 10, D = 10/5/3/2; 2-D L = D = 20/10/6/4;
 //! flexible `percentage` (interleaved masks, per frame; flexfec-03), ULPFEC `percentage`;
-//! column-diagonal (flexfec-03) L×D = 10×10, 12×6, 12×4 at 20/33/50 % (none at 10 %: its D
-//! of 20 needs a 400-packet mask). Ours: row, column and 2-D in RFC 8627 (its L/D header).
+//! column-diagonal (flexfec-03) with 1/2/3 diagonal slopes, L×D = 10×10, 11×9, 13×8 at
+//! 20/33/50 % (none at 10 %: two groups of 20 per packet need masks wider than 109 bits). Ours: row, column and 2-D in RFC 8627 (its L/D header).
 //!
 //! Printed: the table (ours / C per SMPTE 2022-1 scheme), the difference ours − C of each
 //! scheme per cell with a 95 % interval over the draws (the same seeds: paired), and the best
@@ -222,12 +222,13 @@ fn schemes(overhead: u32) -> Vec<Scheme> {
     let ours_dec = format!("rtpflexfecdec2 pt={FLEX_PT} repair-window-packets=2048");
     let rfc_dec = format!("{ours_dec} wire-format=rfc8627");
     let c = |p: String| format!("rtpst2022-1-fecenc pt=100 {p}");
-    // Column-diagonal: D = 2/overhead, L ≥ D and L·D − D + 2 ≤ 109 mask bits: L = 10 at
-    // D = 10 (the most that fits), 12 below (bursts up to 12 per block); D = 20 cannot fit.
+    // Column-diagonal: each packet in 1 + diagonals groups of D, overhead (1 + diagonals)/D,
+    // every mask within 109 bits (L ≥ D, coprime with the slope differences): the most
+    // slopes that fit at each overhead; at 10 % even one diagonal (D = 20) cannot fit.
     let diagonal = match overhead {
-        20 => Some((10, 10)),
-        33 => Some((12, 6)),
-        50 => Some((12, 4)),
+        20 => Some((10, 10, 1)),
+        33 => Some((11, 9, 2)),
+        50 => Some((13, 8, 3)),
         _ => None,
     };
     let s = |name, flexfec, enc, dec: &str| Scheme {
@@ -299,10 +300,10 @@ fn schemes(overhead: u32) -> Vec<Scheme> {
         s(
             "column-diagonal",
             true,
-            diagonal.map_or(String::new(), |(l, d)| {
+            diagonal.map_or(String::new(), |(l, d, k)| {
                 format!(
                     "rtpflexfecenc2 pt={FLEX_PT} ssrc=7 wire-format=flexfec-03 \
-                     protection=column-diagonal columns={l} rows={d}"
+                     protection=column-diagonal columns={l} rows={d} diagonals={k}"
                 )
             }),
             &ours_dec,

@@ -33,6 +33,7 @@ struct Settings {
     columns: u32,
     rows: u32,
     max_frames: u32,
+    diagonals: u32,
 }
 
 impl Default for Settings {
@@ -47,6 +48,7 @@ impl Default for Settings {
             columns: 10,
             rows: 5,
             max_frames: 1,
+            diagonals: 1,
         }
     }
 }
@@ -61,7 +63,11 @@ impl Settings {
             Protection::Row => CoreProtection::Row { l },
             Protection::Column => CoreProtection::Column { l, d },
             Protection::RowColumn => CoreProtection::RowColumn { l, d },
-            Protection::ColumnDiagonal => CoreProtection::ColumnDiagonal { l, d },
+            Protection::ColumnDiagonal => CoreProtection::ColumnDiagonal {
+                l,
+                d,
+                k: self.diagonals.clamp(1, 3) as u8 + 1,
+            },
             _ => CoreProtection::Flexible {
                 kind: mask_kind(self.mask_type),
                 percentage: self.percentage,
@@ -137,7 +143,7 @@ impl ObjectImpl for RtpFlexFecEnc {
                     .nick("Protection")
                     .blurb(
                         "Flexible masks per frame, 1-D row, 1-D column, 2-D row and column, or \
-                         column and diagonal (best under bursts, 2/rows overhead)",
+                         column and diagonals (flexible masks; (1 + diagonals)/rows overhead)",
                     )
                     .build(),
                 glib::ParamSpecEnum::builder::<MaskType>("mask-type")
@@ -177,6 +183,16 @@ impl ObjectImpl for RtpFlexFecEnc {
                     .maximum(255)
                     .default_value(1)
                     .build(),
+                glib::ParamSpecUInt::builder("diagonals")
+                    .nick("Diagonals")
+                    .blurb(
+                        "Diagonal slopes of column-diagonal protection: each packet protected \
+                         1 + diagonals times, overhead (1 + diagonals)/rows",
+                    )
+                    .minimum(1)
+                    .maximum(3)
+                    .default_value(1)
+                    .build(),
                 glib::ParamSpecUInt::builder("protected")
                     .nick("Protected")
                     .blurb("Count of protected packets")
@@ -199,6 +215,7 @@ impl ObjectImpl for RtpFlexFecEnc {
             "columns" => s.columns = value.get().unwrap_or(10),
             "rows" => s.rows = value.get().unwrap_or(5),
             "max-frames" => s.max_frames = value.get().unwrap_or(1),
+            "diagonals" => s.diagonals = value.get().unwrap_or(1),
             _ => {}
         }
     }
@@ -215,6 +232,7 @@ impl ObjectImpl for RtpFlexFecEnc {
             "columns" => s.columns.to_value(),
             "rows" => s.rows.to_value(),
             "max-frames" => s.max_frames.to_value(),
+            "diagonals" => s.diagonals.to_value(),
             "protected" => {
                 let p = lock(&self.state).sender.as_ref().map_or(0, |s| s.protected);
                 (p.min(u64::from(u32::MAX)) as u32).to_value()

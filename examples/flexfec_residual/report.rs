@@ -160,6 +160,6 @@ pub fn svg(all: &Measured, none: &[f64]) -> String {
         (5.0, 55.0),
         &ticks,
         &series,
-        6,
+        5,
     )
 }

@@ -15,7 +15,8 @@
 //! 10/20/33/50 %: row L = 10/5/3/2; column L = 10, D = 10/5/3/2; 2-D L = D = 20/10/6/4;
 //! flexible `percentage` (interleaved masks, per frame; flexfec-03), ULPFEC `percentage`;
 //! column-diagonal (flexfec-03) with 1/2/3 diagonal slopes, L×D = 10×10, 11×9, 13×8 at
-//! 20/33/50 % (none at 10 %: two groups of 20 per packet need masks wider than 109 bits). Ours: row, column and 2-D in RFC 8627 (its L/D header).
+//! 20/33/50 % (none at 10 %: two groups of 20 per packet need masks wider than 109 bits).
+//! Ours: row, column and 2-D in RFC 8627 (its L/D header).
 //!
 //! Printed: the table (ours / C per SMPTE 2022-1 scheme), the difference ours − C of each
 //! scheme per cell with a 95 % interval over the draws (the same seeds: paired), and the best

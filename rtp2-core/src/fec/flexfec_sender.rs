@@ -331,7 +331,7 @@ impl FlexfecSender {
     }
 
     /// Ends the current group (EOS, a gap): a flexible group gets its FEC packets, column
-    /// repairs still paced leave; a partial row or block gets none.
+    /// repairs still paced leave; a partial row or block gets none (column-diagonal: its own).
     pub fn flush(&mut self) -> Vec<Vec<u8>> {
         let out = self.flush_unnumbered();
         self.numbered(out)

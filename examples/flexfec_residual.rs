@@ -13,7 +13,9 @@
 //! decoder element. Residual loss = media packets not delivered byte-identical to the ones
 //! sent (ULPFEC renumbers the media: its sequence numbers are not compared). Overheads
 //! 10/20/33/50 %: row L = 10/5/3/2; column L = 10, D = 10/5/3/2; 2-D L = D = 20/10/6/4;
-//! flexible `percentage` (interleaved masks, per frame; flexfec-03), ULPFEC `percentage`.
+//! flexible `percentage` (interleaved masks, per frame; flexfec-03), ULPFEC `percentage`;
+//! column-diagonal (flexfec-03) with 1/2/3 diagonal slopes, L×D = 10×10, 11×9, 13×8 at
+//! 20/33/50 % (none at 10 %: two groups of 20 per packet need masks wider than 109 bits).
 //! Ours: row, column and 2-D in RFC 8627 (its L/D header).
 //!
 //! Printed: the table (ours / C per SMPTE 2022-1 scheme), the difference ours − C of each
@@ -22,6 +24,7 @@
 //! the plot (every scheme, x = repair packets per media packet as sent) there.
 //! Then the cost per media packet of both 2-D element pairs (examples/flexfec_residual/cost.rs).
 //! Run: `cargo run --release --example flexfec_residual [-- docs/fec-residual-all.svg]`.
+//! `FLEXFEC_COUNTED=N`: only the first N media packets count in the residual (all are sent).
 //! `FLEXFEC_COST_ONLY=1`: the cost table only; `FLEXFEC_COST_ENC="<element launch line>"`:
 //! one encoder run over the cost input and nothing else, for instruction counts under
 //! `valgrind --tool=callgrind` (docs/fec.md).
@@ -141,13 +144,17 @@ static ORIGINALS: OnceLock<Originals> = OnceLock::new();
 /// Bytes 4 on of a media packet → its index and its first 4 bytes.
 type Originals = HashMap<Vec<u8>, (usize, [u8; 4])>;
 
+/// How many of the first media packets count (`FLEXFEC_COUNTED`; default all).
+static COUNTED: OnceLock<usize> = OnceLock::new();
+
 /// Index of a media packet delivered byte-identical to the one sent (but for the sequence
-/// number when `renumbered`).
+/// number when `renumbered`), if it counts.
 fn delivered_ok(b: &gst::Buffer, renumbered: bool) -> Option<usize> {
     is_media(b)?;
     let m = b.map_readable().ok()?;
     let &(index, head) = ORIGINALS.get()?.get(&m[4..])?;
-    (m[..2] == head[..2] && (renumbered || m[2..4] == head[2..4])).then_some(index)
+    let counts = index < COUNTED.get().copied().unwrap_or(usize::MAX);
+    (counts && m[..2] == head[..2] && (renumbered || m[2..4] == head[2..4])).then_some(index)
 }
 
 fn is_media(b: &gst::Buffer) -> Option<u16> {
@@ -211,7 +218,7 @@ struct Scheme {
 }
 
 /// The schemes at `overhead` %: ours and C's row, column, 2-D (each ours then C), flexible,
-/// ULPFEC ours and C.
+/// ULPFEC ours and C, column-diagonal (its encoder empty at 10 %: not run).
 fn schemes(overhead: u32) -> Vec<Scheme> {
     let row = 100 / overhead; // 10, 5, 3, 2
     let two_d = 200 / overhead; // 20, 10, 6, 4
@@ -221,6 +228,15 @@ fn schemes(overhead: u32) -> Vec<Scheme> {
     let ours_dec = format!("rtpflexfecdec2 pt={FLEX_PT} repair-window-packets=2048");
     let rfc_dec = format!("{ours_dec} wire-format=rfc8627");
     let c = |p: String| format!("rtpst2022-1-fecenc pt=100 {p}");
+    // Column-diagonal: each packet in 1 + diagonals groups of D, overhead (1 + diagonals)/D,
+    // every mask within 109 bits (L ≥ D, coprime with the slope differences): the most
+    // slopes that fit at each overhead; at 10 % even one diagonal (D = 20) cannot fit.
+    let diagonal = match overhead {
+        20 => Some((10, 10, 1)),
+        33 => Some((11, 9, 2)),
+        50 => Some((13, 8, 3)),
+        _ => None,
+    };
     let s = |name, flexfec, enc, dec: &str| Scheme {
         name,
         flexfec,
@@ -287,6 +303,17 @@ fn schemes(overhead: u32) -> Vec<Scheme> {
             format!("rtpulpfecenc pt={ULP_PT} percentage={overhead}"),
             &format!("rtpstorage size-time=100000000000 ! rtpulpfecdec pt={ULP_PT}"),
         ),
+        s(
+            "column-diagonal",
+            true,
+            diagonal.map_or(String::new(), |(l, d, k)| {
+                format!(
+                    "rtpflexfecenc2 pt={FLEX_PT} ssrc=7 wire-format=flexfec-03 \
+                     protection=column-diagonal columns={l} rows={d} diagonals={k}"
+                )
+            }),
+            &ours_dec,
+        ),
     ]
 }
 
@@ -332,7 +359,12 @@ fn residual() {
             })
             .collect(),
     );
-    let pct = |delivered: usize| 100.0 * (packets.len() - delivered) as f64 / packets.len() as f64;
+    // FLEXFEC_COUNTED=4752: only packets in whole blocks of every scheme count (4,800 =
+    // 48 × 99 + 48: column-diagonal 11×9's last block, cut short, gets repairs other schemes
+    // would not give theirs; 2-D 6×6 leaves 12 unprotected, 13×8 16).
+    let counted = env_or("FLEXFEC_COUNTED", packets.len()).min(packets.len());
+    let _ = COUNTED.set(counted);
+    let pct = |delivered: usize| 100.0 * (counted - delivered) as f64 / counted as f64;
     let plain: Vec<Sent> = packets.iter().map(|b| ("src".into(), b.clone())).collect();
     let plain_dec = format!("rtpflexfecdec2 pt={FLEX_PT}");
     let none: Vec<f64> = LOSSES
@@ -347,8 +379,23 @@ fn residual() {
     let mut all: Measured = Vec::new();
     for overhead in OVERHEADS {
         let list = schemes(overhead);
-        let sent: Vec<Vec<Sent>> = list.iter().map(|s| encode(&s.enc, &packets)).collect();
-        let share = |s: &Vec<Sent>| 100.0 * (s.len() - packets.len()) as f64 / packets.len() as f64;
+        // A scheme without an encoder at this overhead: nothing sent, NaN results.
+        let sent: Vec<Vec<Sent>> = (list.iter())
+            .map(|s| {
+                if s.enc.is_empty() {
+                    Vec::new()
+                } else {
+                    encode(&s.enc, &packets)
+                }
+            })
+            .collect();
+        let share = |s: &Vec<Sent>| {
+            if s.is_empty() {
+                f64::NAN
+            } else {
+                100.0 * (s.len() - packets.len()) as f64 / packets.len() as f64
+            }
+        };
         let sent_pct: Vec<f64> = sent.iter().map(share).collect();
         let res = LOSSES
             .iter()
@@ -356,6 +403,9 @@ fn residual() {
                 list.iter()
                     .zip(&sent)
                     .map(|(s, out)| {
+                        if out.is_empty() {
+                            return vec![f64::NAN; seeds as usize];
+                        }
                         (0..seeds)
                             .map(|seed| pct(decode(&s.dec, out, &draw(loss, out.len(), seed)).1))
                             .collect()
@@ -365,7 +415,7 @@ fn residual() {
             .collect();
         all.push((list, sent_pct, res));
     }
-    report::print(&all, &none, packets.len(), seeds);
+    report::print(&all, &none, counted, seeds);
     if let Some(path) = std::env::args().nth(1) {
         std::fs::write(&path, report::svg(&all, &none)).expect("write the SVG");
         println!("\nwrote {path}");

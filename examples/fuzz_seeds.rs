@@ -315,6 +315,7 @@ fn main() {
                 ),
                 ("row", Protection::Row { l: 4 }),
                 ("rowcol", Protection::RowColumn { l: 4, d: 3 }),
+                ("coldiag", Protection::ColumnDiagonal { l: 5, d: 4, k: 3 }),
             ] {
                 let mut sender = FlexfecSender::new(format, protection, 0xfec, 110, 0);
                 let mut seed = vec![u8::from(format == WireFormat::Rfc8627)];

@@ -98,6 +98,7 @@ fn encoder_to_decoder_over_udp_with_netsim_loss_both_formats() {
         for (protection, extra) in [
             ("row-column", "columns=4 rows=4"),
             ("flexible", "percentage=50"),
+            ("column-diagonal", "columns=5 rows=4"),
         ] {
             let (arrived, out) = over_udp(
                 &format!("pt={FLEX_PT} wire-format={format} protection={protection} {extra}"),

@@ -24,14 +24,19 @@ pub fn print(all: &Measured, none: &[f64], packets: usize, seeds: u64) {
         println!("{}%: {}", OVERHEADS[oi], shares.join(", "));
     }
     println!(
-        "\n| loss | overhead | none | row: ours / C | column: ours / C | 2-D: ours / C | flexible | ULPFEC: ours / C |"
+        "\n| loss | overhead | none | row: ours / C | column: ours / C | 2-D: ours / C | flexible | ULPFEC: ours / C | column-diagonal |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for (li, (lname, _)) in LOSSES.iter().enumerate() {
         for (oi, (_, _, res)) in all.iter().enumerate() {
             let m = |s: usize| mean(&res[li][s]);
+            let diagonal = if m(9).is_nan() {
+                "—".to_string()
+            } else {
+                format!("{:.2}%", m(9))
+            };
             println!(
-                "| {lname} | {}% | {:.2}% | {:.2}% / {:.2}% | {:.2}% / {:.2}% | {:.2}% / {:.2}% | {:.2}% | {:.2}% / {:.2}% |",
+                "| {lname} | {}% | {:.2}% | {:.2}% / {:.2}% | {:.2}% / {:.2}% | {:.2}% / {:.2}% | {:.2}% | {:.2}% / {:.2}% | {diagonal} |",
                 OVERHEADS[oi],
                 none[li],
                 m(0),
@@ -74,7 +79,7 @@ pub fn print(all: &Measured, none: &[f64], packets: usize, seeds: u64) {
         for (oi, (list, _, res)) in all.iter().enumerate() {
             let best = |flex: bool| {
                 (0..list.len())
-                    .filter(|&s| list[s].flexfec == flex)
+                    .filter(|&s| list[s].flexfec == flex && !mean(&res[li][s]).is_nan())
                     .min_by(|&a, &b| mean(&res[li][a]).total_cmp(&mean(&res[li][b])))
                     .unwrap()
             };
@@ -104,9 +109,9 @@ pub fn print(all: &Measured, none: &[f64], packets: usize, seeds: u64) {
 /// Every scheme in one plot (examples/common/svg.rs): x = repair packets per 100 media
 /// packets as sent, y = mean residual loss; ours solid, C dashed, no FEC dotted.
 pub fn svg(all: &Measured, none: &[f64]) -> String {
-    const COLORS: [&str; 9] = [
+    const COLORS: [&str; 10] = [
         "#1f77b4", "#1f77b4", "#2ca02c", "#2ca02c", "#d62728", "#d62728", "#ff7f0e", "#9467bd",
-        "#9467bd",
+        "#9467bd", "#000000",
     ];
     let (list, _, _) = &all[0];
     let mut series: Vec<plot::Series> = list
@@ -132,6 +137,8 @@ pub fn svg(all: &Measured, none: &[f64]) -> String {
                     .map(|li| {
                         all.iter()
                             .map(|(_, sent, res)| (sent[s], mean_ci(&res[li][s]).0))
+                            // A scheme not run at an overhead (column-diagonal at 10 %).
+                            .filter(|(x, y)| !x.is_nan() && !y.is_nan())
                             .collect()
                     })
                     .collect(),
@@ -153,6 +160,6 @@ pub fn svg(all: &Measured, none: &[f64]) -> String {
         (5.0, 55.0),
         &ticks,
         &series,
-        8,
+        5,
     )
 }

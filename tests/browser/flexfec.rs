@@ -28,6 +28,13 @@ const SEED: u64 = 0x5eed_f1e7;
 /// are one packet, and a per-frame (flexible) share of 50 % would leave every second one
 /// unprotected.
 const FEC_PROTECTION: &str = "protection=row columns=2";
+
+/// [`FEC_PROTECTION`], or the encoder properties in `FLEXFEC_BROWSER_PROTECTION` (a manual
+/// check of another scheme in Chromium, e.g. `protection=column-diagonal columns=2 rows=2`:
+/// docs/fec.md).
+fn fec_protection() -> String {
+    std::env::var("FLEXFEC_BROWSER_PROTECTION").unwrap_or_else(|_| FEC_PROTECTION.into())
+}
 /// Seconds of video sent per run.
 const SECONDS: u64 = 12;
 
@@ -40,7 +47,10 @@ const SECONDS: u64 = 12;
 /// ([`announce_flexfec`]).
 fn sender(fec: bool) -> String {
     let fec = if fec {
-        format!("rtpflexfecenc2 name=fec pt={FEC_PT} ssrc={FEC_SSRC} {FEC_PROTECTION} ! ")
+        format!(
+            "rtpflexfecenc2 name=fec pt={FEC_PT} ssrc={FEC_SSRC} {} ! ",
+            fec_protection()
+        )
     } else {
         String::new()
     };

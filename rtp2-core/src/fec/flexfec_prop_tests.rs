@@ -54,7 +54,7 @@ fn within_guarantee(protection: Protection, n: usize, lost: &[bool]) -> Vec<bool
                 }
             }
         }
-        Protection::Column { l, d } => {
+        Protection::Column { l, d } | Protection::ColumnDiagonal { l, d, .. } => {
             // At most one loss per column of each block.
             let (l, d) = (usize::from(l), usize::from(d));
             for block in 0..n.div_ceil(l * d) {
@@ -122,6 +122,14 @@ fn protections() -> impl Strategy<Value = Protection> {
         (1u8..12).prop_map(|l| Protection::Row { l }),
         (1u8..8, 2u8..8).prop_map(|(l, d)| Protection::Column { l, d }),
         (1u8..8, 2u8..8).prop_map(|(l, d)| Protection::RowColumn { l, d }),
+        // What the sender runs (l ≥ d, coprime with the slope differences) is what the
+        // guarantee assumes.
+        (2u8..8, 0u8..5, 2u8..5).prop_map(|(d, extra, k)| {
+            let l = d + extra;
+            let l = if k > 2 && l % 2 == 0 { l + 1 } else { l };
+            let l = if k > 3 && l % 3 == 0 { l + 2 } else { l };
+            Protection::ColumnDiagonal { l, d, k }
+        }),
     ]
 }
 
@@ -150,9 +158,9 @@ proptest! {
             // Complete rows and blocks only: a partial one at the end has no repair.
             let unit = match protection {
                 Protection::Row { l } => usize::from(l),
-                Protection::Column { l, d } | Protection::RowColumn { l, d } => {
-                    usize::from(l) * usize::from(d)
-                }
+                Protection::Column { l, d }
+                | Protection::RowColumn { l, d }
+                | Protection::ColumnDiagonal { l, d, .. } => usize::from(l) * usize::from(d),
                 _ => 1,
             };
             let whole = lost.len() / unit * unit;

@@ -19,7 +19,10 @@
 //! - **column** (1-D interleaved, §1.1.2): per block of `l`×`d` packets, one repair packet
 //!   per column (packets j, j + l, …, j + l·(d − 1));
 //! - **row and column** (2-D, §1.1.3): both, so that a row repair rebuilds what a column
-//!   repair then completes, iteratively.
+//!   repair then completes, iteratively;
+//! - **column and diagonal** (flexible masks, [`diagonal`]): per `l`×`d` block, one repair
+//!   per column and one per diagonal of each of `k − 1` slopes, so each packet is protected
+//!   `k` times and a burst breaks none of its groups.
 //!
 //! Column repairs are paced as SMPTE 2022-1 senders do: the first right after its block, the
 //! others one per `d` media packets of the next block, so that a burst of loss does not take
@@ -39,6 +42,9 @@ use std::collections::VecDeque;
 
 #[path = "flexfec_running.rs"]
 mod running;
+
+#[path = "flexfec_diagonal.rs"]
+pub mod diagonal;
 
 /// Most packets in a flexible group.
 pub const MAX_GROUP: usize = 48;
@@ -75,6 +81,15 @@ pub enum Protection {
         /// D, rows.
         d: u8,
     },
+    /// Column and diagonal repairs of an `l`×`d` block, flexible masks ([`diagonal`]).
+    ColumnDiagonal {
+        /// L, columns (and lines of each slope), at least `d`.
+        l: u8,
+        /// D, rows: overhead `k`/D.
+        d: u8,
+        /// Slopes, the column's included (2–4): the times each packet is protected.
+        k: u8,
+    },
 }
 
 /// The sender of one media stream.
@@ -91,6 +106,8 @@ pub struct FlexfecSender {
     /// block, the block's packets so far and the last one's sequence number.
     row: RunningParity,
     columns: Vec<RunningParity>,
+    /// Column and diagonal protection: each group's parity of the current block, by slope.
+    diagonals: Vec<RunningParity>,
     in_block: usize,
     last_seq: u16,
     /// The storage of finished blocks' packets, reused (no allocation per media packet).
@@ -179,6 +196,10 @@ impl FlexfecSender {
                     _ => Protection::RowColumn { l, d },
                 }
             }
+            Protection::ColumnDiagonal { l, d, k } => {
+                let (l, d, k) = diagonal::fit(l, d, k, max_span);
+                Protection::ColumnDiagonal { l, d, k }
+            }
             p => p,
         };
         FlexfecSender {
@@ -190,6 +211,7 @@ impl FlexfecSender {
             packets: Vec::new(),
             row: RunningParity::default(),
             columns: Vec::new(),
+            diagonals: Vec::new(),
             in_block: 0,
             last_seq: 0,
             spare: Vec::new(),
@@ -298,6 +320,7 @@ impl FlexfecSender {
                     self.finish_block();
                 }
             }
+            Protection::ColumnDiagonal { .. } => self.push_column_diagonal(packet, &mut out),
         }
         out
     }
@@ -308,7 +331,7 @@ impl FlexfecSender {
     }
 
     /// Ends the current group (EOS, a gap): a flexible group gets its FEC packets, column
-    /// repairs still paced leave; a partial row or block gets none.
+    /// repairs still paced leave; a partial row or block gets none (column-diagonal: its own).
     pub fn flush(&mut self) -> Vec<Vec<u8>> {
         let out = self.flush_unnumbered();
         self.numbered(out)
@@ -333,6 +356,7 @@ impl FlexfecSender {
                         .collect()
                 }
             }
+            Protection::ColumnDiagonal { .. } => self.flush_column_diagonal(),
             _ => self.paced.drain(..).collect(),
         };
         self.finish_block();
@@ -345,6 +369,7 @@ impl FlexfecSender {
         self.in_block = 0;
         self.row.clear();
         self.columns.iter_mut().for_each(RunningParity::clear);
+        self.diagonals.iter_mut().for_each(RunningParity::clear);
         self.spare.append(&mut self.packets);
     }
 

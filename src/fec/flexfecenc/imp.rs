@@ -33,6 +33,7 @@ struct Settings {
     columns: u32,
     rows: u32,
     max_frames: u32,
+    diagonals: u32,
 }
 
 impl Default for Settings {
@@ -47,6 +48,7 @@ impl Default for Settings {
             columns: 10,
             rows: 5,
             max_frames: 1,
+            diagonals: 1,
         }
     }
 }
@@ -61,6 +63,11 @@ impl Settings {
             Protection::Row => CoreProtection::Row { l },
             Protection::Column => CoreProtection::Column { l, d },
             Protection::RowColumn => CoreProtection::RowColumn { l, d },
+            Protection::ColumnDiagonal => CoreProtection::ColumnDiagonal {
+                l,
+                d,
+                k: self.diagonals.clamp(1, 3) as u8 + 1,
+            },
             _ => CoreProtection::Flexible {
                 kind: mask_kind(self.mask_type),
                 percentage: self.percentage,
@@ -134,7 +141,10 @@ impl ObjectImpl for RtpFlexFecEnc {
                     .build(),
                 glib::ParamSpecEnum::builder::<Protection>("protection")
                     .nick("Protection")
-                    .blurb("Flexible masks per frame, 1-D row, 1-D column or 2-D row and column")
+                    .blurb(
+                        "Flexible masks per frame, 1-D row, 1-D column, 2-D row and column, or \
+                         column and diagonals (flexible masks; (1 + diagonals)/rows overhead)",
+                    )
                     .build(),
                 glib::ParamSpecEnum::builder::<MaskType>("mask-type")
                     .nick("Mask type")
@@ -149,14 +159,16 @@ impl ObjectImpl for RtpFlexFecEnc {
                     .build(),
                 glib::ParamSpecUInt::builder("columns")
                     .nick("Columns (L)")
-                    .blurb("Packets per row: row, column and row-column protection")
+                    .blurb(
+                        "Packets per row: row, column, row-column and column-diagonal protection",
+                    )
                     .minimum(1)
                     .maximum(255)
                     .default_value(10)
                     .build(),
                 glib::ParamSpecUInt::builder("rows")
                     .nick("Rows (D)")
-                    .blurb("Rows of a block: column and row-column protection")
+                    .blurb("Rows of a block: column, row-column and column-diagonal protection")
                     .minimum(2)
                     .maximum(255)
                     .default_value(5)
@@ -169,6 +181,16 @@ impl ObjectImpl for RtpFlexFecEnc {
                     )
                     .minimum(1)
                     .maximum(255)
+                    .default_value(1)
+                    .build(),
+                glib::ParamSpecUInt::builder("diagonals")
+                    .nick("Diagonals")
+                    .blurb(
+                        "Diagonal slopes of column-diagonal protection: each packet protected \
+                         1 + diagonals times, overhead (1 + diagonals)/rows",
+                    )
+                    .minimum(1)
+                    .maximum(3)
                     .default_value(1)
                     .build(),
                 glib::ParamSpecUInt::builder("protected")
@@ -193,6 +215,7 @@ impl ObjectImpl for RtpFlexFecEnc {
             "columns" => s.columns = value.get().unwrap_or(10),
             "rows" => s.rows = value.get().unwrap_or(5),
             "max-frames" => s.max_frames = value.get().unwrap_or(1),
+            "diagonals" => s.diagonals = value.get().unwrap_or(1),
             _ => {}
         }
     }
@@ -209,6 +232,7 @@ impl ObjectImpl for RtpFlexFecEnc {
             "columns" => s.columns.to_value(),
             "rows" => s.rows.to_value(),
             "max-frames" => s.max_frames.to_value(),
+            "diagonals" => s.diagonals.to_value(),
             "protected" => {
                 let p = lock(&self.state).sender.as_ref().map_or(0, |s| s.protected);
                 (p.min(u64::from(u32::MAX)) as u32).to_value()
@@ -245,11 +269,12 @@ impl RtpBaseFilter2Impl for RtpFlexFecEnc {
             first,
         );
         if sender.protection() != s.core_protection() {
-            // flexfec-03's 109-bit mask cannot span the block asked for.
+            // flexfec-03's 109-bit mask cannot span the block asked for (column-diagonal:
+            // neither can RFC 8627's 110 bits, or columns < rows).
             gst::warning!(
                 crate::CAT,
                 imp = self,
-                "{:?} does not fit flexfec-03 masks: using {:?} (RFC 8627 has no such limit)",
+                "{:?} does not fit the masks: using {:?}",
                 s.core_protection(),
                 sender.protection()
             );

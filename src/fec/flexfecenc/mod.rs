@@ -61,6 +61,15 @@ pub enum Protection {
     /// Rows and columns of a `columns`×`rows` block (RFC 8627 §1.1.3).
     #[enum_value(name = "2-D row and column", nick = "row-column")]
     RowColumn = 3,
+    /// Columns and `diagonals` slopes of diagonals `(column + s·row) mod columns` of a
+    /// `columns`×`rows` block, as flexible masks: each packet protected 1 + `diagonals`
+    /// times, and bursts break none of its groups (docs/fec.md "column-diagonal").
+    /// Overhead (1 + `diagonals`)/`rows`.
+    #[enum_value(
+        name = "Column and diagonal (flexible masks)",
+        nick = "column-diagonal"
+    )]
+    ColumnDiagonal = 4,
 }
 
 /// Registers `rtpflexfecenc2`.

@@ -26,6 +26,7 @@
 //! one mode. `FLEXFEC_COST_ONE="<hot|cold> <enc|dec|base-enc|base-dec> <2-D|row|column>
 //! <ours|c>"`: that one run only, for `valgrind --tool=callgrind --toggle-collect='*push_all*'`
 //! (instructions of the pushes alone; `base-dec` takes the decoder input of `ours` or `c`).
+//! `FLEXFEC_COST_REPEAT=N` with `FLEXFEC_COST_ONE`: that run N times (for `perf record`).
 //! `FLEXFEC_COST_REPAIR_FIRST=1`: the decoders get the repair packets in the order the
 //! encoders sent them (see [`decoder_input`]).
 
@@ -352,7 +353,14 @@ fn main() {
             _ => format!("{mode} {what} {scheme} {side}"),
         };
         let run = all.iter_mut().find(|r| r.label == label).expect("run");
-        run.once(&caps);
+        // FLEXFEC_COST_REPEAT=N: the run N times, for a sampling profiler.
+        for _ in 0..std::env::var("FLEXFEC_COST_REPEAT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1)
+        {
+            run.once(&caps);
+        }
         println!("{label}: {:.0} ns, {} packets out", run.times[0], run.out);
         return;
     }

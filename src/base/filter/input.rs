@@ -93,6 +93,7 @@ pub(super) enum InputMap<'a> {
 }
 
 impl<'a> InputMap<'a> {
+    #[inline]
     pub(super) fn new(buffer: &'a gst::Buffer) -> Option<InputMap<'a>> {
         if buffer.n_memory() == 1 {
             buffer
@@ -105,6 +106,7 @@ impl<'a> InputMap<'a> {
         }
     }
 
+    #[inline]
     pub(super) fn as_slice(&self) -> &[u8] {
         match self {
             InputMap::Memory(m) => m.as_slice(),

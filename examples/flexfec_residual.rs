@@ -51,6 +51,8 @@ use loss::{LOSSES, Loss, Rng, draw_from};
 mod c_ulpfec;
 #[path = "flexfec_residual/cost.rs"]
 mod cost;
+#[path = "common/cpu_time.rs"]
+mod cpu_time;
 #[path = "common/svg.rs"]
 mod plot;
 #[path = "flexfec_residual/report.rs"]

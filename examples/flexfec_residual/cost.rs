@@ -6,35 +6,12 @@
 //! pairs at 2-D L = D = 10, 30,000 packets of 1,000 bytes, one loss in 30, total and minus
 //! the same harness path through `identity`.
 
-use std::time::Duration;
-
 use super::{FLEX_PT, Sent, decode, encode, is_media, media};
 
 /// Alternating rounds of the cost runs (the best of each kept).
 const ROUNDS: usize = 9;
 
-/// `struct timespec` of Linux x86-64 / aarch64.
-#[repr(C)]
-struct Timespec {
-    sec: i64,
-    nsec: i64,
-}
-
-unsafe extern "C" {
-    fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
-}
-
-/// CPU time of the calling thread (`CLOCK_THREAD_CPUTIME_ID`): the elements run in it (the
-/// harness pushes synchronously), and time the thread spends descheduled on a loaded
-/// machine is not counted, unlike wall time.
-pub fn cpu_now() -> Duration {
-    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
-    let mut ts = Timespec { sec: 0, nsec: 0 };
-    // SAFETY: `ts` is a valid, writable `struct timespec`; the clock id is Linux's.
-    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime");
-    Duration::new(ts.sec as u64, ts.nsec as u32)
-}
+pub use super::cpu_time::cpu_now;
 
 /// Measures and prints the cost table.
 pub fn run() {

@@ -212,6 +212,11 @@ impl RecoveryWindow {
     /// Recovers until no FEC packet misses exactly one packet; FEC packets with nothing
     /// missing are dropped. Bounded: each round removes an FEC packet or ends.
     fn recover_all(&mut self) -> Vec<Recovered> {
+        if self.fec.is_empty() {
+            // Nothing to recover from (the usual case: a repair packet whose packets all
+            // arrived is dropped at once), and the caller has just evicted.
+            return Vec::new();
+        }
         let mut out = Vec::new();
         loop {
             let mut progress = false;

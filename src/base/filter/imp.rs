@@ -19,7 +19,7 @@ use crate::base::plumbing::{
     GuardedPadFunctions, add_pads, element_class_deref, pad_template, vfuncs_of,
 };
 
-use super::input::InputStreams;
+use super::input::{InputMap, InputStreams};
 use crate::base::rtp_in::{DEFAULT_MAX_REORDER, Verdict, max_reorder_pspec, report_bad_input};
 
 pub(super) type FlowResult = Result<gst::FlowSuccess, gst::FlowError>;
@@ -183,7 +183,7 @@ impl RtpBaseFilter2 {
     /// Handles one input packet; returns the subclass's result and the in-place rewrite of
     /// the input it asked for (taken under the same lock as the consumed count).
     fn handle_mapped(&self, buffer: &gst::Buffer) -> (FlowResult, Option<(usize, HeaderFields)>) {
-        let Ok(map) = buffer.map_readable() else {
+        let Some(map) = InputMap::new(buffer) else {
             self.bad_input(&"unreadable buffer");
             return (Ok(gst::FlowSuccess::Ok), None);
         };

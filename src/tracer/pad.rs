@@ -11,12 +11,14 @@
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock};
 
+use spin::mutex::{SpinMutex, SpinMutexGuard};
+use spin::relax::Yield;
+
 use gst::prelude::*;
 
 use super::keyframe::Codec;
 use super::latency::LatencyShard;
 use super::metrics::{ElementLabels, Families};
-use super::padlock::{PadGuard, PadLock};
 use super::stream_set::{PadLabels, StreamSet};
 use super::timing::{CREATE, ElementTiming, element_timing, feeds_of, pipeline_name};
 
@@ -88,6 +90,14 @@ impl Placement {
     }
 }
 
+/// The lock of a pad's [`PadInner`]: taken with one compare-and-swap, given back with a
+/// plain release store (std's `Mutex` gives back with a second locked instruction, as costly
+/// as the first, because it must look for sleepers). Only pushes on that one pad and the rare
+/// link, caps and removal hooks of that pad take it, and pushes on one pad do not overlap in
+/// a working pipeline, so it is practically never contended; a waiter yields its time slice
+/// until the holder is done.
+type PadLock = SpinMutex<PadInner, Yield>;
+
 /// The tracer's state of one pad (qdata).
 #[derive(Debug)]
 pub(crate) struct PadProbe {
@@ -97,7 +107,7 @@ pub(crate) struct PadProbe {
     mode: AtomicU8,
     /// Set once, at the first push, when the pad is a source pad of one of our elements.
     own: OnceLock<Own>,
-    inner: PadLock<PadInner>,
+    inner: PadLock,
 }
 
 impl PadProbe {
@@ -116,7 +126,7 @@ impl PadProbe {
         let probe = PadProbe {
             mode: AtomicU8::new(LOCKED),
             own: OnceLock::new(),
-            inner: PadLock::new(PadInner {
+            inner: SpinMutex::new(PadInner {
                 kind: Kind::Unknown,
                 placed: None,
                 streams: StreamSet::default(),
@@ -133,7 +143,20 @@ impl PadProbe {
         }
     }
 
-    fn lock(&self) -> PadGuard<'_, PadInner> {
+    /// The pad's state, locked: the uncontended case in line, the waiting out of line
+    /// (inlining `SpinMutex::lock`'s wait loop costs the hot path ~10 instructions of
+    /// register spills).
+    #[inline]
+    fn lock(&self) -> SpinMutexGuard<'_, PadInner, Yield> {
+        match self.inner.try_lock() {
+            Some(guard) => guard,
+            None => self.wait(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wait(&self) -> SpinMutexGuard<'_, PadInner, Yield> {
         self.inner.lock()
     }
 

@@ -240,6 +240,7 @@ impl PadProbe {
 
     /// Accounts the `n` buffers of one push at time `ts` (ns) on a pad that is not
     /// [`Self::is_idle`]; `buffers` walks them (once).
+    #[inline]
     pub(crate) fn on_push<'a, I: Iterator<Item = &'a gst::BufferRef>>(
         &self,
         ts: u64,
@@ -257,6 +258,20 @@ impl PadProbe {
             own.observe(ts, n, buffers(), families);
             return;
         }
+        self.on_push_locked(ts, pad, families, n, buffers);
+    }
+
+    /// [`Self::on_push`] under the pad's lock (out of line: the latency-only pushes above
+    /// then save this part's register saves and restores).
+    #[inline(never)]
+    fn on_push_locked<'a, I: Iterator<Item = &'a gst::BufferRef>>(
+        &self,
+        ts: u64,
+        pad: &gst::Pad,
+        families: &Arc<Families>,
+        n: u64,
+        buffers: impl FnOnce() -> I,
+    ) {
         let mut guard = self.lock();
         let inner = &mut *guard;
         if inner.placed.is_none() {
@@ -276,7 +291,7 @@ impl PadProbe {
         let own = self.own.get();
         match (rtp, &inner.placed) {
             (Some((clock_rate, codec)), Some(p)) => {
-                let labels = PadLabels {
+                let labels = || PadLabels {
                     pipeline: &p.labels.pipeline,
                     element: &p.labels.element,
                     pad: &p.pad_name,
@@ -284,7 +299,7 @@ impl PadProbe {
                 let buffers = buffers().inspect(|buffer| {
                     inner
                         .streams
-                        .on_packet(ts, buffer, clock_rate, codec, &labels, families)
+                        .on_packet(ts, buffer, clock_rate, codec, labels, families)
                 });
                 match own {
                     Some(own) => own.observe(ts, n, buffers, families),

@@ -10,17 +10,22 @@
 //! plus `rtp-metrics`. Prints ns per packet (least over rounds) of each phase, the tracer's
 //! own cost (third minus second) and heap allocations per packet (a counting global
 //! allocator). The depayloader runs behind `identity` in a bin (ghost pads: three more pad
-//! pushes per packet than a bare element, each passing through the tracer's hook).
+//! pushes per packet than a bare element, each passing through the tracer's hook), and, as
+//! case `g722chain`, in the plain chain a receiver runs (`appsrc ! rtpg722depay2 ! fakesink`,
+//! pushed by the source's own thread: two pushes per packet), timed from PLAYING to EOS.
 //!
 //! `cargo run --release --example telemetry_overhead -- [--rounds N]`
 //!
-//! For instruction counts (reliable on a shared machine, unlike times): `--case h264|g722`
+//! For instruction counts (reliable on a shared machine, unlike times): `--case h264|g722|g722chain`
 //! runs one case, `--phase null|on` only the null-tracer phase or the null tracer plus
 //! `rtp-metrics` (no table), and
 //! `valgrind --tool=callgrind --collect-atstart=no --toggle-collect=telemetry_overhead::push_all`
 //! counts the pushes of the second run only (the first warms up): (Ir of `--phase on` − Ir
 //! of `--phase null`) / packets is what `rtp-metrics` adds per packet (the example prints
-//! the packet count). `--phase null|on --rounds N` times that phase alone instead (least
+//! the packet count; for `g722chain`, whose pushes run on the source's thread, instead
+//! `--dump-after=telemetry_overhead::chain_warm_up` and, in the second dump, the inclusive
+//! cost of `gstrtp2::tracer::hooks::push_pre`, with `LD_BIND_NOW=1`).
+//! `--phase null|on --rounds N` times that phase alone instead (least
 //! ns per packet over N rounds): alternating processes of the two phases, each best of N,
 //! gives the tracer's cost with less drift than the three phases of one process.
 
@@ -120,10 +125,76 @@ fn collect(description: &str) -> (Vec<gst::Buffer>, gst::Caps) {
     (buffers, caps.expect("caps"))
 }
 
+/// The plain receiving chain (`udpsrc ! rtpg722depay2 ! …`): a source element pushing each
+/// packet from its own streaming thread straight into the depayloader, two pushes per
+/// packet, both on element pads (no ghost or harness pad). `appsrc` stands in for `udpsrc`.
+const CHAIN: &str = "appsrc ! rtpg722depay2 ! fakesink";
+
+/// One run of `buffers` through a fresh [`CHAIN`]: all of them queued in `appsrc` (then
+/// EOS), the first one prerolled in PAUSED, the time from PLAYING to EOS (the rest pushed
+/// back to back by the source's thread), those packets, allocations in that time.
+fn run_chain(caps: &gst::Caps, buffers: &[gst::Buffer]) -> (Duration, u64, u64) {
+    let pipeline = gst::Pipeline::new();
+    let src = gst_app::AppSrc::builder()
+        .caps(caps)
+        .format(gst::Format::Time)
+        .max_bytes(0)
+        .build();
+    let depay = gst::ElementFactory::make("rtpg722depay2")
+        .build()
+        .expect("rtpg722depay2");
+    let sink = gst::ElementFactory::make("fakesink")
+        .property("sync", false)
+        .build()
+        .expect("fakesink");
+    pipeline
+        .add_many([src.upcast_ref(), &depay, &sink])
+        .expect("add");
+    gst::Element::link_many([src.upcast_ref(), &depay, &sink]).expect("link");
+    for b in buffers {
+        let b = b.copy_deep().unwrap_or_else(|_| b.clone());
+        src.push_buffer(b).expect("queued");
+    }
+    src.end_of_stream().expect("eos queued");
+    pipeline.set_state(gst::State::Paused).expect("paused");
+    let (prerolled, ..) = pipeline.state(gst::ClockTime::from_seconds(30));
+    prerolled.expect("prerolled");
+    let bus = pipeline.bus().expect("bus");
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed);
+    let start = Instant::now();
+    pipeline.set_state(gst::State::Playing).expect("playing");
+    let eos = bus.timed_pop_filtered(
+        gst::ClockTime::from_seconds(60),
+        &[gst::MessageType::Eos, gst::MessageType::Error],
+    );
+    let spent = start.elapsed();
+    let allocated = ALLOCATIONS.load(Ordering::Relaxed) - allocations;
+    assert!(
+        matches!(
+            eos.as_ref().map(|m| m.view()),
+            Some(gst::MessageView::Eos(_))
+        ),
+        "chain did not reach EOS: {eos:?}"
+    );
+    pipeline.set_state(gst::State::Null).expect("null");
+    (spent, buffers.len() as u64 - 1, allocated)
+}
+
+/// A first run of [`CHAIN`], whose end callgrind can mark (`--dump-after`): the chain pushes
+/// from the source's thread, outside [`push_all`], so its count is that of the tracer's push
+/// hooks in the dump after this one.
+#[inline(never)]
+fn chain_warm_up(caps: &gst::Caps, buffers: &[gst::Buffer]) {
+    run_chain(caps, buffers);
+}
+
 /// One run of `buffers` through a fresh `element` in a harness (its pads are linked to the
 /// element's, so the tracer sees both pushes): time spent pushing, RTP packets involved,
 /// allocations made while pushing.
 fn run_once(element: &str, caps: &gst::Caps, buffers: &[gst::Buffer]) -> (Duration, u64, u64) {
+    if element == CHAIN {
+        return run_chain(caps, buffers);
+    }
     run_with(element, caps, buffers, push_all)
 }
 
@@ -234,6 +305,7 @@ fn main() {
         // `identity` pushes the packets from an element's pad, as `udpsrc` would (the
         // tracer counts RTP on element pads, not on the harness's own).
         ("g722", "identity ! rtpg722depay2", &rtp_caps, &g722),
+        ("g722chain", CHAIN, &rtp_caps, &g722),
     ]
     .into_iter()
     .filter(|(name, ..)| case.as_deref().is_none_or(|c| c == *name))
@@ -257,7 +329,11 @@ fn main() {
                 );
                 continue;
             }
-            run_with(e, c, b, push_warm_up);
+            if *e == CHAIN {
+                chain_warm_up(c, b);
+            } else {
+                run_with(e, c, b, push_warm_up);
+            }
             let (_, packets, allocated) = run_once(e, c, b);
             println!("{e}: phase {phase}: {packets} packets, {allocated} allocations");
         }

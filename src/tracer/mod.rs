@@ -21,7 +21,6 @@ mod otlp;
 mod otlp_convert;
 mod packet;
 mod pad;
-mod padlock;
 mod recent;
 mod rtpbin2;
 mod sequence;

@@ -80,25 +80,33 @@ pub(crate) fn read(
         return parse(&head, buffer.size());
     }
     let mut payload_next = false;
-    let mut packet = with_mapped(first, |bytes| {
+    let mut first_slice_key = None;
+    // The header's bytes are copied out and parsed after the unmap: nothing parsed has to
+    // be kept across GStreamer's unmap call.
+    let (head, size) = with_mapped(first, |bytes| {
+        let head: [u8; 12] = bytes.get(..12)?.try_into().ok()?;
         // One memory: its size is the packet's (no call for the buffer's size).
         let size = if n_memory == 1 {
             bytes.len()
         } else {
             buffer.size()
         };
-        let mut packet = parse(bytes, size)?;
-        if codec != Codec::Other && look(packet.ssrc, packet.pt) {
+        if codec != Codec::Other
+            && let Some(p) = parse(&head, size)
+            && look(p.ssrc, p.pt)
+        {
             let offset = payload_offset(bytes);
             if offset < bytes.len() {
-                packet.first_slice_key = first_slice_is_key(codec, &bytes[offset..]);
+                first_slice_key = first_slice_is_key(codec, &bytes[offset..]);
             } else {
                 // A payloader's header memory followed by its payload memory.
                 payload_next = offset == bytes.len() && n_memory > 1;
             }
         }
-        Some(packet)
+        Some((head, size))
     })?;
+    let mut packet = parse(&head, size)?;
+    packet.first_slice_key = first_slice_key;
     if payload_next && let Ok(payload) = buffer.peek_memory(1).map_readable() {
         packet.first_slice_key = first_slice_is_key(codec, &payload);
     }

@@ -11,12 +11,14 @@
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock};
 
+use spin::mutex::{SpinMutex, SpinMutexGuard};
+use spin::relax::Yield;
+
 use gst::prelude::*;
 
 use super::keyframe::Codec;
 use super::latency::LatencyShard;
 use super::metrics::{ElementLabels, Families};
-use super::padlock::{PadGuard, PadLock};
 use super::stream_set::{PadLabels, StreamSet};
 use super::timing::{CREATE, ElementTiming, element_timing, feeds_of, pipeline_name};
 
@@ -88,6 +90,14 @@ impl Placement {
     }
 }
 
+/// The lock of a pad's [`PadInner`]: taken with one compare-and-swap, given back with a
+/// plain release store (std's `Mutex` gives back with a second locked instruction, as costly
+/// as the first, because it must look for sleepers). Only pushes on that one pad and the rare
+/// link, caps and removal hooks of that pad take it, and pushes on one pad do not overlap in
+/// a working pipeline, so it is practically never contended; a waiter yields its time slice
+/// until the holder is done.
+type PadLock = SpinMutex<PadInner, Yield>;
+
 /// The tracer's state of one pad (qdata).
 #[derive(Debug)]
 pub(crate) struct PadProbe {
@@ -97,7 +107,7 @@ pub(crate) struct PadProbe {
     mode: AtomicU8,
     /// Set once, at the first push, when the pad is a source pad of one of our elements.
     own: OnceLock<Own>,
-    inner: PadLock<PadInner>,
+    inner: PadLock,
 }
 
 impl PadProbe {
@@ -116,7 +126,7 @@ impl PadProbe {
         let probe = PadProbe {
             mode: AtomicU8::new(LOCKED),
             own: OnceLock::new(),
-            inner: PadLock::new(PadInner {
+            inner: SpinMutex::new(PadInner {
                 kind: Kind::Unknown,
                 placed: None,
                 streams: StreamSet::default(),
@@ -133,7 +143,20 @@ impl PadProbe {
         }
     }
 
-    fn lock(&self) -> PadGuard<'_, PadInner> {
+    /// The pad's state, locked: the uncontended case in line, the waiting out of line
+    /// (inlining `SpinMutex::lock`'s wait loop costs the hot path ~10 instructions of
+    /// register spills).
+    #[inline]
+    fn lock(&self) -> SpinMutexGuard<'_, PadInner, Yield> {
+        match self.inner.try_lock() {
+            Some(guard) => guard,
+            None => self.wait(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wait(&self) -> SpinMutexGuard<'_, PadInner, Yield> {
         self.inner.lock()
     }
 
@@ -217,6 +240,7 @@ impl PadProbe {
 
     /// Accounts the `n` buffers of one push at time `ts` (ns) on a pad that is not
     /// [`Self::is_idle`]; `buffers` walks them (once).
+    #[inline]
     pub(crate) fn on_push<'a, I: Iterator<Item = &'a gst::BufferRef>>(
         &self,
         ts: u64,
@@ -234,6 +258,20 @@ impl PadProbe {
             own.observe(ts, n, buffers(), families);
             return;
         }
+        self.on_push_locked(ts, pad, families, n, buffers);
+    }
+
+    /// [`Self::on_push`] under the pad's lock (out of line: the latency-only pushes above
+    /// then save this part's register saves and restores).
+    #[inline(never)]
+    fn on_push_locked<'a, I: Iterator<Item = &'a gst::BufferRef>>(
+        &self,
+        ts: u64,
+        pad: &gst::Pad,
+        families: &Arc<Families>,
+        n: u64,
+        buffers: impl FnOnce() -> I,
+    ) {
         let mut guard = self.lock();
         let inner = &mut *guard;
         if inner.placed.is_none() {
@@ -253,7 +291,7 @@ impl PadProbe {
         let own = self.own.get();
         match (rtp, &inner.placed) {
             (Some((clock_rate, codec)), Some(p)) => {
-                let labels = PadLabels {
+                let labels = || PadLabels {
                     pipeline: &p.labels.pipeline,
                     element: &p.labels.element,
                     pad: &p.pad_name,
@@ -261,7 +299,7 @@ impl PadProbe {
                 let buffers = buffers().inspect(|buffer| {
                     inner
                         .streams
-                        .on_packet(ts, buffer, clock_rate, codec, &labels, families)
+                        .on_packet(ts, buffer, clock_rate, codec, labels, families)
                 });
                 match own {
                     Some(own) => own.observe(ts, n, buffers, families),

@@ -6,7 +6,7 @@
 //! per-thread table by pad address, trusted while no probe has been freed since it was
 //! filled.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use gst::prelude::*;
@@ -19,12 +19,17 @@ static PROBE_EPOCH: AtomicU64 = AtomicU64::new(0);
 
 /// The probes of the pads a thread pushed on, by pad address (a small open-addressing table,
 /// kept at most half full): a hit costs a hash and a compare or two instead of the pad's
-/// qdata lookup (which takes the qdata's bit lock and scans its list).
+/// qdata lookup (which takes the qdata's bit lock and scans its list). Cells rather than a
+/// `RefCell`: the thread's own table needs no borrow flag checked on every push (addresses
+/// and probes in two arrays: indexed with one scaled address each, fewer instructions than
+/// pairs of both).
 struct Recent {
-    epoch: u64,
-    len: usize,
-    pads: [usize; RECENT_SLOTS],
-    probes: [*const PadProbe; RECENT_SLOTS],
+    epoch: Cell<u64>,
+    len: Cell<usize>,
+    /// Pad addresses; 0: an empty slot.
+    pads: [Cell<usize>; RECENT_SLOTS],
+    /// The probe of the pad in the same slot of `pads`.
+    probes: [Cell<*const PadProbe>; RECENT_SLOTS],
 }
 
 /// Slots per thread (a streaming thread usually pushes through a few pads in a row: source,
@@ -38,43 +43,46 @@ impl Recent {
             as usize
     }
 
+    #[inline]
     fn find(&self, key: usize) -> Option<*const PadProbe> {
         let mut i = Self::home(key);
         loop {
-            match self.pads[i] {
-                k if k == key => return Some(self.probes[i]),
+            match self.pads[i].get() {
+                k if k == key => return Some(self.probes[i].get()),
                 0 => return None,
                 _ => i = (i + 1) % RECENT_SLOTS,
             }
         }
     }
 
-    fn insert(&mut self, epoch: u64, key: usize, probe: *const PadProbe) {
-        if self.epoch != epoch || self.len >= RECENT_SLOTS / 2 {
-            self.pads = [0; RECENT_SLOTS];
-            self.len = 0;
-            self.epoch = epoch;
+    fn insert(&self, epoch: u64, key: usize, probe: *const PadProbe) {
+        if self.epoch.get() != epoch || self.len.get() >= RECENT_SLOTS / 2 {
+            for pad in &self.pads {
+                pad.set(0);
+            }
+            self.len.set(0);
+            self.epoch.set(epoch);
         }
         let mut i = Self::home(key);
-        while self.pads[i] != 0 && self.pads[i] != key {
+        while !matches!(self.pads[i].get(), k if k == 0 || k == key) {
             i = (i + 1) % RECENT_SLOTS;
         }
-        if self.pads[i] == 0 {
-            self.len += 1;
+        if self.pads[i].get() == 0 {
+            self.len.set(self.len.get() + 1);
         }
-        self.pads[i] = key;
-        self.probes[i] = probe;
+        self.pads[i].set(key);
+        self.probes[i].set(probe);
     }
 }
 
 thread_local! {
-    static RECENT: RefCell<Recent> = const {
-        RefCell::new(Recent {
-            epoch: u64::MAX,
-            len: 0,
-            pads: [0; RECENT_SLOTS],
-            probes: [std::ptr::null(); RECENT_SLOTS],
-        })
+    static RECENT: Recent = const {
+        Recent {
+            epoch: Cell::new(u64::MAX),
+            len: Cell::new(0),
+            pads: [const { Cell::new(0) }; RECENT_SLOTS],
+            probes: [const { Cell::new(std::ptr::null()) }; RECENT_SLOTS],
+        }
     };
 }
 
@@ -92,7 +100,13 @@ impl PadProbe {
     #[inline]
     pub(crate) fn cached<'a>(pad: usize) -> Option<&'a PadProbe> {
         let epoch = PROBE_EPOCH.load(Ordering::Acquire);
-        let probe = RECENT.with_borrow(|r| if r.epoch == epoch { r.find(pad) } else { None })?;
+        let probe = RECENT.with(|r| {
+            if r.epoch.get() == epoch {
+                r.find(pad)
+            } else {
+                None
+            }
+        })?;
         // SAFETY: as in `get`: the probe of the pad at this address, which the caller
         // borrows (GStreamer passed it to the hook) for no longer than the hook.
         Some(unsafe { &*probe })
@@ -103,7 +117,13 @@ impl PadProbe {
     pub(crate) fn get(pad: &gst::Pad) -> &PadProbe {
         let key = pad.as_ptr() as usize;
         let epoch = PROBE_EPOCH.load(Ordering::Acquire);
-        let hit = RECENT.with_borrow(|r| if r.epoch == epoch { r.find(key) } else { None });
+        let hit = RECENT.with(|r| {
+            if r.epoch.get() == epoch {
+                r.find(key)
+            } else {
+                None
+            }
+        });
         if let Some(probe) = hit {
             // SAFETY: the pointer was read from the qdata of the pad at this address while
             // `PROBE_EPOCH` had this value. A probe is freed only with its pad, and its drop
@@ -120,7 +140,7 @@ impl PadProbe {
     #[inline(never)]
     fn get_uncached(pad: &gst::Pad, epoch: u64) -> &PadProbe {
         let probe = Self::get_or_create(pad);
-        RECENT.with_borrow_mut(|r| r.insert(epoch, pad.as_ptr() as usize, probe));
+        RECENT.with(|r| r.insert(epoch, pad.as_ptr() as usize, probe));
         probe
     }
 }

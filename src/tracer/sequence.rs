@@ -66,6 +66,15 @@ impl StreamState {
     /// Accounts the sequence number `seq` of a packet after the first one.
     pub(crate) fn on_sequence(&mut self, seq: u16) -> PacketOutcome {
         let forward = seq.wrapping_sub(self.max_seq);
+        if forward == 1 {
+            // The usual case, the next packet in order: the general shift below, short.
+            self.seen = (self.seen << 1) | 1;
+            self.max_seq = seq;
+            return PacketOutcome {
+                expected: 1,
+                ..PacketOutcome::default()
+            };
+        }
         let backward = self.max_seq.wrapping_sub(seq);
         let mut out = PacketOutcome::default();
         if forward == 0 {
@@ -205,6 +214,33 @@ mod tests {
         assert!(s.on_sequence(101).duplicate);
         assert!(s.on_sequence(102).duplicate);
         assert!(s.on_sequence(100).duplicate);
+    }
+
+    #[test]
+    fn in_order_packets_fill_the_window() {
+        // In-order packets (the short path) across the wrap and past 64 and 128 packets:
+        // each is remembered, so a repeat of any of the last 128 is a duplicate, and the
+        // one skipped comes late as reordered, then as a duplicate.
+        let mut s = StreamState::new(65400);
+        let mut seq = 65400u16;
+        for _ in 0..300 {
+            seq = seq.wrapping_add(1);
+            if seq == 74 {
+                continue;
+            }
+            let o = s.on_sequence(seq);
+            assert_eq!(
+                (o.expected, o.lost),
+                (if seq == 75 { (2, 1) } else { (1, 0) })
+            );
+        }
+        assert_eq!(seq, 164);
+        for back in [1u16, 63, 64, 65, 100] {
+            assert!(s.on_sequence(seq - back).duplicate, "{back} behind");
+        }
+        let late = s.on_sequence(74);
+        assert!(late.reordered && !late.duplicate);
+        assert!(s.on_sequence(74).duplicate);
     }
 
     #[test]

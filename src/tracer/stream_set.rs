@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::keyframe::Codec;
 use super::metrics::{Families, StreamLabels, StreamSeries};
-use super::packet::{self, Packet};
+use super::packet;
 use super::sequence::StreamState;
 use super::streams::idx;
 
@@ -57,14 +57,15 @@ impl StreamSet {
         self.streams.clear();
     }
 
-    /// Accounts one packet pushed at `ts` (ns) on a pad labelled `labels`.
-    pub(crate) fn on_packet(
+    /// Accounts one packet pushed at `ts` (ns) on a pad labelled `labels()` (asked only for
+    /// a new stream, so the pushes of known streams copy no labels).
+    pub(crate) fn on_packet<'l>(
         &mut self,
         ts: u64,
         buffer: &gst::BufferRef,
         clock_rate: u32,
         codec: Codec,
-        labels: &PadLabels<'_>,
+        labels: impl Fn() -> PadLabels<'l>,
         families: &Arc<Families>,
     ) {
         // The payload is looked at while the stream's access unit is undecided.
@@ -84,7 +85,7 @@ impl StreamSet {
             .position(|s| s.ssrc == h.ssrc && s.pt == h.pt)
         {
             Some(i) => i,
-            None => match self.add_stream(ts, &h, labels, families) {
+            None => match self.add_stream(ts, (h.ssrc, h.pt, h.seq), &labels(), families) {
                 Some(i) => i,
                 None => {
                     families.untracked_packets.inc();
@@ -129,17 +130,18 @@ impl StreamSet {
         s.last_arrival_ns = ts;
     }
 
-    /// A new stream on this pad: its index, or `None` when a cap refuses it.
+    /// A new stream on this pad (`ssrc`, `pt`, its first sequence number `seq`): its index,
+    /// or `None` when a cap refuses it.
     #[cold]
     #[inline(never)]
     fn add_stream(
         &mut self,
         ts: u64,
-        h: &Packet,
+        (ssrc, pt, seq): (u32, u8, u16),
         labels: &PadLabels<'_>,
         families: &Arc<Families>,
     ) -> Option<usize> {
-        if self.refused.contains(&(h.ssrc, h.pt)) {
+        if self.refused.contains(&(ssrc, pt)) {
             return None;
         }
         if self.streams.len() >= MAX_STREAMS_PER_PAD {
@@ -150,7 +152,7 @@ impl StreamSet {
                 .map(|(i, s)| (i, s.last_arrival_ns))
                 .min_by_key(|&(_, t)| t)?;
             if ts.saturating_sub(last) < IDLE_EVICT_NS {
-                self.refuse(h, families);
+                self.refuse(ssrc, pt, families);
                 return None;
             }
             self.streams.swap_remove(oldest);
@@ -160,19 +162,19 @@ impl StreamSet {
             pipeline: labels.pipeline.to_owned(),
             element: labels.element.to_owned(),
             pad: labels.pad.to_owned(),
-            ssrc: h.ssrc,
-            pt: h.pt,
+            ssrc,
+            pt,
         };
         let Some(series) = families.stream(labels) else {
-            self.refuse(h, families);
+            self.refuse(ssrc, pt, families);
             return None;
         };
         // The first packet starts the sequence; it is expected (A.3: base_seq counts).
         series.cells.add(idx::EXPECTED, 1);
         self.streams.push(Tracked {
-            ssrc: h.ssrc,
-            pt: h.pt,
-            state: StreamState::new(h.seq),
+            ssrc,
+            pt,
+            state: StreamState::new(seq),
             au_key: None,
             started: false,
             last_arrival_ns: ts,
@@ -181,10 +183,10 @@ impl StreamSet {
         Some(self.streams.len() - 1)
     }
 
-    fn refuse(&mut self, h: &Packet, families: &Arc<Families>) {
+    fn refuse(&mut self, ssrc: u32, pt: u8, families: &Arc<Families>) {
         families.refused_streams.inc();
         if self.refused.len() < MAX_REFUSED_MEMO {
-            self.refused.push((h.ssrc, h.pt));
+            self.refused.push((ssrc, pt));
         }
     }
 }

@@ -61,31 +61,7 @@ fn chosen_losses_are_recovered_byte_exact_both_formats() {
                 .filter(|p| !(pt(p) == MEDIA_PT && lost.contains(&seq(p))))
                 .cloned()
                 .collect();
-            let mut h = gst_check::Harness::new_parse(&format!(
-                "rtpflexfecdec2 pt={FLEX_PT} wire-format={format}"
-            ));
-            h.set_src_caps_str(CAPS);
-            let out = push_all(&mut h, &kept);
-            let mut by_seq: BTreeMap<u16, Vec<u8>> = BTreeMap::new();
-            for p in out {
-                assert_ne!(pt(&p), FLEX_PT, "repair packets are consumed");
-                by_seq.insert(seq(&p), p);
-            }
-            for m in &media {
-                assert_eq!(
-                    by_seq.get(&seq(m)),
-                    Some(m),
-                    "{format} {protection}: packet {} byte-identical",
-                    seq(m)
-                );
-            }
-            let st = stats(&mut h, "rtpflexfecdec2");
-            assert_eq!(
-                st.get::<u64>("recovered").unwrap(),
-                lost.len() as u64,
-                "{st}"
-            );
-            assert_eq!(st.get::<u64>("unrecovered").unwrap(), 0, "{st}");
+            decode_expect_all(format, &kept, &media, lost.len(), protection);
         }
     }
 }

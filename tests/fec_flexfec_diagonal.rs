@@ -123,30 +123,7 @@ fn column_diagonal_recovers_a_burst_a_crowded_column_and_a_lost_repair_both_form
                 })
                 .map(|(_, p)| p.clone())
                 .collect();
-            let mut h = gst_check::Harness::new_parse(&format!(
-                "rtpflexfecdec2 pt={FLEX_PT} wire-format={format}"
-            ));
-            h.set_src_caps_str(CAPS);
-            let mut by_seq: BTreeMap<u16, Vec<u8>> = BTreeMap::new();
-            for p in push_all(&mut h, &kept) {
-                assert_ne!(pt(&p), FLEX_PT, "repair packets are consumed");
-                by_seq.insert(seq(&p), p);
-            }
-            for m in &media {
-                assert_eq!(
-                    by_seq.get(&seq(m)),
-                    Some(m),
-                    "{format} {l}x{d}/{k}: packet {} byte-identical",
-                    seq(m)
-                );
-            }
-            let st = stats(&mut h, "rtpflexfecdec2");
-            assert_eq!(
-                st.get::<u64>("recovered").unwrap(),
-                lost.len() as u64,
-                "{st}"
-            );
-            assert_eq!(st.get::<u64>("unrecovered").unwrap(), 0, "{st}");
+            decode_expect_all(format, &kept, &media, lost.len(), &format!("{l}x{d}/{k}"));
         }
         // The first losses under 2-D at the same overhead (4×4: 50 %) are not all
         // recovered: the burst breaks its rows.

@@ -6,7 +6,7 @@
 //! flexfec-03 byte layouts), and an encoder → netsim → UDP → decoder run on 127.0.0.1.
 #![allow(dead_code)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -40,6 +40,37 @@ pub fn push_all(h: &mut gst_check::Harness, packets: &[Vec<u8>]) -> Vec<Vec<u8>>
         out.push(b.map_readable().unwrap().to_vec());
     }
     out
+}
+
+/// Decodes `kept` (the encoder's output less the chosen losses) with `rtpflexfecdec2` in
+/// `format`, and checks that every packet of `media` leaves byte-identical, no repair packet
+/// leaves, and `stats` counts `lost` recovered and none unrecovered (`what` names the case).
+pub fn decode_expect_all(
+    format: &str,
+    kept: &[Vec<u8>],
+    media: &[Vec<u8>],
+    lost: usize,
+    what: &str,
+) {
+    let mut h =
+        gst_check::Harness::new_parse(&format!("rtpflexfecdec2 pt={FLEX_PT} wire-format={format}"));
+    h.set_src_caps_str(CAPS);
+    let mut by_seq: BTreeMap<u16, Vec<u8>> = BTreeMap::new();
+    for p in push_all(&mut h, kept) {
+        assert_ne!(pt(&p), FLEX_PT, "repair packets are consumed");
+        by_seq.insert(seq(&p), p);
+    }
+    for m in media {
+        assert_eq!(
+            by_seq.get(&seq(m)),
+            Some(m),
+            "{format} {what}: packet {} byte-identical",
+            seq(m)
+        );
+    }
+    let st = stats(&mut h, "rtpflexfecdec2");
+    assert_eq!(st.get::<u64>("recovered").unwrap(), lost as u64, "{st}");
+    assert_eq!(st.get::<u64>("unrecovered").unwrap(), 0, "{st}");
 }
 
 /// A repair packet: RTP header (`csrcs` in its CSRC list) then `payload` as given.

@@ -10,6 +10,7 @@
 use super::*;
 use crate::fec::flexfec::WireFormat;
 use crate::fec::flexfec_receiver::FlexfecReceiver;
+use crate::fec::flexfec_receiver::peeling_tests::peel;
 use crate::fec::recovery::WindowLimits;
 use proptest::prelude::*;
 
@@ -122,23 +123,6 @@ fn media(seq: u16, i: usize) -> Vec<u8> {
     p.extend_from_slice(&0x5eed_0003u32.to_be_bytes());
     p.extend((0..17 + i % 9).map(|k| (k * 13 + i * 7) as u8));
     p
-}
-
-/// What peeling recovers: `have` grows while some received set misses exactly one packet.
-fn peel(mut have: Vec<bool>, sets: &[Vec<usize>]) -> Vec<bool> {
-    loop {
-        let mut changed = false;
-        for set in sets {
-            let missing: Vec<usize> = set.iter().copied().filter(|&i| !have[i]).collect();
-            if let [one] = missing[..] {
-                have[one] = true;
-                changed = true;
-            }
-        }
-        if !changed {
-            return have;
-        }
-    }
 }
 
 /// Sends `n` media packets (whole blocks, then maybe a block cut short by EOS), drops what

@@ -41,8 +41,9 @@ fn block_sets(b: usize, l: usize, d: usize, rows: bool) -> (Vec<Vec<usize>>, Vec
     (row_sets, col_sets)
 }
 
-/// What peeling recovers: `have` (media received) grows while some received set misses one.
-fn peel(mut have: Vec<bool>, sets: &[Vec<usize>]) -> Vec<bool> {
+/// What peeling recovers: `have` (media received) grows while some received set misses one
+/// (also the reference of the column-diagonal tests).
+pub(crate) fn peel(mut have: Vec<bool>, sets: &[Vec<usize>]) -> Vec<bool> {
     loop {
         let mut changed = false;
         for set in sets {

@@ -330,4 +330,4 @@ mod tests;
 
 #[cfg(test)]
 #[path = "flexfec_peeling_tests.rs"]
-mod peeling_tests;
+pub(crate) mod peeling_tests;

@@ -185,7 +185,9 @@ impl FlexfecReceiver {
             // The gap: numbers older than the window cannot be rebuilt, only counted.
             let gap_start = (s.newest + 1).max(ext.saturating_sub(max_media));
             lost_now += gap_start - (s.newest + 1);
-            s.ahead = s.ahead.split_off(&(ext + 1));
+            if !s.ahead.is_empty() {
+                s.ahead = s.ahead.split_off(&(ext + 1));
+            }
             for g in gap_start..ext {
                 if s.window.has_media(g) {
                     missed.push(g);
@@ -267,6 +269,9 @@ impl FlexfecReceiver {
     /// Of what the window rebuilt, what was missed goes out (counted); the rest stays in the
     /// window until a gap shows it missing.
     fn take(&mut self, ssrc: u32, rebuilt: Vec<Recovered>) -> Vec<Recovered> {
+        if rebuilt.is_empty() {
+            return rebuilt;
+        }
         let Some(s) = self.streams.get_mut(&ssrc) else {
             return Vec::new();
         };

@@ -40,18 +40,35 @@ impl MediaStore {
     }
 
     /// Index of `seq`, or where it would go.
+    ///
+    /// The numbers held are distinct and ascending, so the entry `seq - first` places after
+    /// the first is at or above `seq`, and the one `last - seq` places before the last is at
+    /// or below it: the search runs between the two, a span as wide as the numbers missing
+    /// in the window (none when nothing was lost: a direct hit).
     fn position(&self, seq: u64) -> Result<usize, usize> {
-        let Some(first) = self.entries.front() else {
+        let (Some(first), Some(last)) = (self.entries.front(), self.entries.back()) else {
             return Err(0);
         };
-        // Fast path: no number missing between the first entry and `seq`.
-        if let Some(i) = seq.checked_sub(first.seq)
-            && let Ok(i) = usize::try_from(i)
-            && self.entries.get(i).is_some_and(|e| e.seq == seq)
-        {
-            return Ok(i);
+        if seq < first.seq {
+            return Err(0);
         }
-        self.entries.binary_search_by_key(&seq, |e| e.seq)
+        if seq > last.seq {
+            return Err(self.entries.len());
+        }
+        let len = self.entries.len() as u64;
+        // Both bounds lie in 0..len: `seq - first.seq` is at most `last.seq - first.seq`,
+        // and the numbers held are distinct, so `len - 1 <= last.seq - first.seq`.
+        let mut hi = (seq - first.seq).min(len - 1) as usize + 1;
+        let mut lo = (len - 1).saturating_sub(last.seq - seq) as usize;
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.entries[mid].seq.cmp(&seq) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Ok(mid),
+            }
+        }
+        Err(lo)
     }
 
     pub(super) fn contains(&self, seq: u64) -> bool {
@@ -108,6 +125,13 @@ mod tests {
         for seq in [0u64, 6, 14, 19, 21, u64::MAX] {
             assert!(!s.contains(seq));
         }
+        assert!(s.insert(u64::MAX, vec![1], 0).is_none() && s.contains(u64::MAX));
+        assert!(s.insert(0, vec![0], 0).is_none() && s.contains(0));
+        for seq in [1u64, 6, 14, 19, 21, u64::MAX - 1] {
+            assert!(!s.contains(seq));
+        }
+        assert_eq!(s.pop_first(), Some((0, vec![0])));
+        s.entries.pop_back();
         assert_eq!(s.insert(12, vec![99], 1), Some(vec![12]));
         assert_eq!(s.get(12), Some(&[99][..]));
         assert_eq!(s.first_time(), Some(10));

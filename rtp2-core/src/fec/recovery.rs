@@ -193,10 +193,7 @@ impl RecoveryWindow {
     fn evict(&mut self) {
         let oldest = self.newest.saturating_sub(self.limits.max_age);
         while self.media.len() > self.limits.max_media
-            || self
-                .media
-                .first_time()
-                .is_some_and(|t| t < oldest)
+            || self.media.first_time().is_some_and(|t| t < oldest)
         {
             if let Some((seq, bytes)) = self.media.pop_first() {
                 self.evicted_up_to = self.evicted_up_to.max(Some(seq));

@@ -139,4 +139,36 @@ mod tests {
         assert_eq!(order, [5, 10, 11, 12, 13, 20]);
         assert!(s.is_empty() && s.first_time().is_none());
     }
+
+    proptest::proptest! {
+        /// Any mix of insertions (in order, late, repeated) and removals of the oldest
+        /// behaves as an ordered map.
+        #[test]
+        fn behaves_as_an_ordered_map(ops in proptest::collection::vec((0u8..4, 0u64..80), 0..300)) {
+            let mut store = MediaStore::default();
+            let mut model = std::collections::BTreeMap::new();
+            for (n, (op, seq)) in ops.into_iter().enumerate() {
+                if op == 0 {
+                    proptest::prop_assert_eq!(
+                        store.pop_first(),
+                        model.pop_first().map(|(q, (b, _))| (q, b))
+                    );
+                } else {
+                    let bytes = vec![n as u8];
+                    proptest::prop_assert_eq!(
+                        store.insert(seq, bytes.clone(), n as u64),
+                        model.insert(seq, (bytes, n as u64)).map(|(b, _)| b)
+                    );
+                }
+                proptest::prop_assert_eq!(store.len(), model.len());
+                proptest::prop_assert_eq!(
+                    store.first_time(),
+                    model.first_key_value().map(|(_, (_, t))| *t)
+                );
+                for q in 0..82 {
+                    proptest::prop_assert_eq!(store.get(q), model.get(&q).map(|(b, _)| &b[..]));
+                }
+            }
+        }
+    }
 }

@@ -181,11 +181,14 @@ impl FlexfecReceiver {
             missed.retain(|&e| e < ext);
         }
         let mut lost_now = 0u64;
-        if ext > s.newest {
+        let ahead_of_newest = ext > s.newest;
+        if ahead_of_newest {
             // The gap: numbers older than the window cannot be rebuilt, only counted.
             let gap_start = (s.newest + 1).max(ext.saturating_sub(max_media));
             lost_now += gap_start - (s.newest + 1);
-            s.ahead = s.ahead.split_off(&(ext + 1));
+            if !s.ahead.is_empty() {
+                s.ahead = s.ahead.split_off(&(ext + 1));
+            }
             for g in gap_start..ext {
                 if s.window.has_media(g) {
                     missed.push(g);
@@ -195,13 +198,9 @@ impl FlexfecReceiver {
                 }
             }
             s.newest = ext;
-        } else if s.lost.remove(&ext) {
-            // Reordered, not lost.
-            self.stats.unrecovered = self.stats.unrecovered.saturating_sub(1);
         }
-        let Some(s) = self.streams.get_mut(&ssrc) else {
-            return Vec::new();
-        };
+        // Reordered, not lost.
+        let reordered = !ahead_of_newest && s.lost.remove(&ext);
         while s.lost.len() > LOST_HISTORY {
             s.lost.pop_first();
         }
@@ -217,6 +216,9 @@ impl FlexfecReceiver {
             })
             .collect();
         let recovered_before = out.len() as u64;
+        if reordered {
+            self.stats.unrecovered = self.stats.unrecovered.saturating_sub(1);
+        }
         self.stats.unrecovered += lost_now;
         self.stats.recovered += recovered_before;
         out.extend(self.take(ssrc, rebuilt));
@@ -267,6 +269,9 @@ impl FlexfecReceiver {
     /// Of what the window rebuilt, what was missed goes out (counted); the rest stays in the
     /// window until a gap shows it missing.
     fn take(&mut self, ssrc: u32, rebuilt: Vec<Recovered>) -> Vec<Recovered> {
+        if rebuilt.is_empty() {
+            return rebuilt;
+        }
         let Some(s) = self.streams.get_mut(&ssrc) else {
             return Vec::new();
         };

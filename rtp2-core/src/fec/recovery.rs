@@ -8,7 +8,9 @@
 //! complete the set of another. FEC packets enter as the sequence numbers they protect and
 //! their [`ParityFields`], whatever header format carried them.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
+
+use store::MediaStore;
 
 use super::extend_seqnum;
 use super::parity::ParityFields;
@@ -60,7 +62,7 @@ pub struct Recovered {
 pub struct RecoveryWindow {
     limits: WindowLimits,
     ssrc: u32,
-    media: BTreeMap<u64, (Vec<u8>, u64)>,
+    media: MediaStore,
     fec: VecDeque<StoredFec>,
     newest: u64,
     /// Highest media sequence number evicted: below it, absent is not lost.
@@ -96,12 +98,12 @@ impl RecoveryWindow {
 
     /// True when the media packet `ext_seqnum` is held (received or recovered).
     pub fn has_media(&self, ext_seqnum: u64) -> bool {
-        self.media.contains_key(&ext_seqnum)
+        self.media.contains(ext_seqnum)
     }
 
     /// The held media packet `ext_seqnum` (received or recovered).
     pub fn media_packet(&self, ext_seqnum: u64) -> Option<&[u8]> {
-        self.media.get(&ext_seqnum).map(|(p, _)| &p[..])
+        self.media.get(ext_seqnum)
     }
 
     /// True when a held FEC packet protects `ext_seqnum` (so it was a media packet).
@@ -127,7 +129,7 @@ impl RecoveryWindow {
         let mut bytes = self.spare.pop().unwrap_or_default();
         bytes.clear();
         bytes.extend_from_slice(packet);
-        if let Some((old, _)) = self.media.insert(ext_seqnum, (bytes, time)) {
+        if let Some(old) = self.media.insert(ext_seqnum, bytes, time) {
             self.recycle(old);
         }
         self.newest = self.newest.max(time);
@@ -191,12 +193,9 @@ impl RecoveryWindow {
     fn evict(&mut self) {
         let oldest = self.newest.saturating_sub(self.limits.max_age);
         while self.media.len() > self.limits.max_media
-            || self
-                .media
-                .first_key_value()
-                .is_some_and(|(_, (_, t))| *t < oldest)
+            || self.media.first_time().is_some_and(|t| t < oldest)
         {
-            if let Some((seq, (bytes, _))) = self.media.pop_first() {
+            if let Some((seq, bytes)) = self.media.pop_first() {
                 self.evicted_up_to = self.evicted_up_to.max(Some(seq));
                 self.recycle(bytes);
             }
@@ -226,7 +225,7 @@ impl RecoveryWindow {
                 // Counted without allocating: most FEC packets miss nothing or several.
                 let (mut missing, mut missing_seq) = (0usize, 0u64);
                 for &s in &f.seqs {
-                    if !self.media.contains_key(&s) {
+                    if !self.media.contains(s) {
                         missing += 1;
                         missing_seq = s;
                     }
@@ -245,7 +244,7 @@ impl RecoveryWindow {
                             .iter()
                             .copied()
                             .filter(|&s| s != seq)
-                            .filter_map(|s| self.media.get(&s).map(|(p, _)| &p[..]))
+                            .filter_map(|s| self.media.get(s))
                             .collect();
                         let time = f.time;
                         // Recovery fields from a broken or hostile sender can announce
@@ -258,7 +257,7 @@ impl RecoveryWindow {
                             .filter(|p| crate::rtp::RtpPacket::parse(p).is_ok());
                         self.fec.remove(i);
                         if let Some(packet) = rec {
-                            self.media.insert(seq, (packet.clone(), time));
+                            self.media.insert(seq, packet.clone(), time);
                             out.push(Recovered {
                                 ext_seqnum: seq,
                                 packet,
@@ -280,6 +279,9 @@ impl RecoveryWindow {
         out
     }
 }
+
+#[path = "recovery_store.rs"]
+mod store;
 
 #[cfg(test)]
 #[path = "recovery_tests.rs"]

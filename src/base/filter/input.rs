@@ -68,8 +68,12 @@ impl InputStreams {
                 self.sources.len() - 1
             }
         };
-        self.sources[index..].rotate_left(1);
         let last = self.sources.len() - 1;
+        // Most recent last; nothing to move when the packet's SSRC already is (one stream,
+        // or the same as the packet before).
+        if index != last {
+            self.sources[index..].rotate_left(1);
+        }
         self.sources[last].check(element, rtp)
     }
 

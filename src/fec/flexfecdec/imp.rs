@@ -12,6 +12,7 @@
 //! jitterbuffer upstream are not passed on: a packet they announce may still be rebuilt,
 //! and what is not shows as a sequence gap downstream.
 
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{LazyLock, Mutex};
 
 use gst::glib;
@@ -61,10 +62,22 @@ struct State {
     last_time: u64,
 }
 
-#[derive(Default)]
 pub struct RtpFlexFecDec {
     settings: Mutex<Settings>,
+    /// The `pt` property as set (also in `settings`): read per packet without a lock.
+    pt: AtomicI32,
     state: Mutex<State>,
+}
+
+impl Default for RtpFlexFecDec {
+    fn default() -> Self {
+        let settings = Settings::default();
+        RtpFlexFecDec {
+            pt: AtomicI32::new(settings.pt),
+            settings: Mutex::new(settings),
+            state: Mutex::default(),
+        }
+    }
 }
 
 impl RtpFlexFecDec {
@@ -150,7 +163,10 @@ impl ObjectImpl for RtpFlexFecDec {
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         let mut s = lock(&self.settings);
         match pspec.name() {
-            "pt" => s.pt = value.get().unwrap_or(-1),
+            "pt" => {
+                s.pt = value.get().unwrap_or(-1);
+                self.pt.store(s.pt, Ordering::Relaxed);
+            }
             "wire-format" => s.wire_format = value.get().unwrap_or_default(),
             "repair-window" => s.window_us = value.get().unwrap_or(DEFAULT_WINDOW_US),
             "repair-window-packets" => {
@@ -263,7 +279,7 @@ impl RtpBaseFilter2Impl for RtpFlexFecDec {
     }
 
     fn handle_packet(&self, packet: &FilterPacket) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let pt = lock(&self.settings).pt;
+        let pt = self.pt.load(Ordering::Relaxed);
         let pts = packet.buffer().pts();
         let (is_fec, result) = {
             let mut state = lock(&self.state);

@@ -28,6 +28,8 @@
 //! `--phase null|on --rounds N` times that phase alone instead (least
 //! ns per packet over N rounds): alternating processes of the two phases, each best of N,
 //! gives the tracer's cost with less drift than the three phases of one process.
+//! `--phase off` (no tracer) and `--phase alone` (`rtp-metrics` without the null tracer)
+//! give the whole cost of turning the tracer on, GStreamer's dispatch included.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -88,6 +90,7 @@ mod null_tracer {
                 PadUnlinkPost,
                 ElementNew,
                 ElementRemovePad,
+                ElementChangeStatePost,
             ] {
                 self.register_hook(hook);
             }
@@ -313,8 +316,9 @@ fn main() {
     .collect();
     if let Some(phase) = phase {
         // One phase only, for instruction counts under callgrind.
-        let null = glib::Object::new::<NullTracer>();
-        let tracer = (phase == "on").then(|| {
+        // `off`: no tracer; `alone`: `rtp-metrics` without the null tracer.
+        let null = (phase != "off" && phase != "alone").then(glib::Object::new::<NullTracer>);
+        let tracer = (phase == "on" || phase == "alone").then(|| {
             glib::Object::builder::<gstrtp2::tracer::RtpMetricsTracer>()
                 .property("port", 0i32)
                 .build()

@@ -12,6 +12,7 @@ pub mod audiopay;
 pub mod depay;
 pub(crate) mod extensions;
 pub mod filter;
+pub(crate) mod input_map;
 pub(crate) mod orientation;
 pub mod pay;
 mod plumbing;

@@ -15,11 +15,11 @@
 //! window within its [`WindowLimits`], the lost-number history within [`LOST_HISTORY`].
 
 use std::collections::{BTreeSet, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 
-use super::extend_seqnum;
 use super::flexfec::{FlexfecError, FlexfecHeader, WireFormat};
 use super::recovery::{Recovered, RecoveryWindow, WindowLimits};
+use super::{SsrcHasher, extend_seqnum};
 use crate::rtp::RtpPacket;
 
 /// Most lost sequence numbers remembered per SSRC, waiting for recovery.
@@ -54,28 +54,6 @@ struct MediaStream {
     /// Packets rebuilt ahead of the newest media packet, not sent yet (sent when a gap shows
     /// them missing, or at the end).
     ahead: BTreeSet<u64>,
-}
-
-/// Hashes an SSRC with one multiplication. The map holds at most `max_streams` SSRCs (the
-/// least recently used is forgotten), so colliding SSRCs cannot make it slow, and SipHash
-/// cost four hashes of about 60 instructions on every packet.
-#[derive(Debug, Default)]
-struct SsrcHasher(u64);
-
-impl Hasher for SsrcHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u32(u32::from(b) ^ (self.0 as u32).rotate_left(8));
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.0 = u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
 }
 
 /// The receiver of one FlexFEC repair flow and the media streams it protects.

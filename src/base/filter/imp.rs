@@ -19,7 +19,8 @@ use crate::base::plumbing::{
     GuardedPadFunctions, add_pads, element_class_deref, pad_template, vfuncs_of,
 };
 
-use super::input::{InputMap, InputStreams};
+use super::input::InputStreams;
+use crate::base::input_map::InputMap;
 use crate::base::rtp_in::{DEFAULT_MAX_REORDER, Verdict, max_reorder_pspec, report_bad_input};
 
 pub(super) type FlowResult = Result<gst::FlowSuccess, gst::FlowError>;

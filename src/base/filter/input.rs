@@ -87,38 +87,6 @@ impl InputStreams {
     }
 }
 
-/// An input buffer mapped for reading: its one memory alone when it has one (what payloaders
-/// and sockets hand over), else the whole buffer. Mapping the memory skips the buffer map's
-/// reference on the memory and its merge step: about 150 instructions less per packet
-/// (callgrind, examples/flexfec_cost.rs).
-pub(super) enum InputMap<'a> {
-    Memory(gst::MemoryMap<'a, gst::memory::Readable>),
-    Buffer(gst::BufferMap<'a, gst::buffer::Readable>),
-}
-
-impl<'a> InputMap<'a> {
-    #[inline]
-    pub(super) fn new(buffer: &'a gst::Buffer) -> Option<InputMap<'a>> {
-        if buffer.n_memory() == 1 {
-            buffer
-                .peek_memory(0)
-                .map_readable()
-                .ok()
-                .map(InputMap::Memory)
-        } else {
-            buffer.map_readable().ok().map(InputMap::Buffer)
-        }
-    }
-
-    #[inline]
-    pub(super) fn as_slice(&self) -> &[u8] {
-        match self {
-            InputMap::Memory(m) => m.as_slice(),
-            InputMap::Buffer(m) => m.as_slice(),
-        }
-    }
-}
-
 fn add(total: &mut InputStats, more: &InputStats) {
     total.packets_received += more.packets_received;
     total.bytes_received += more.bytes_received;

@@ -11,12 +11,13 @@
 //! them to this one.
 
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::sync::{LazyLock, Mutex};
 
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
+use rtp2_core::fec::SsrcHasher;
 use rtp2_core::fec::receiver::{Actions, ReceiverStats, UlpfecReceiver};
 use rtp2_core::fec::recovery::WindowLimits;
 
@@ -53,27 +54,6 @@ impl Default for Settings {
             max_time: DEFAULT_MAX_TIME,
             storage: None,
         }
-    }
-}
-
-/// SSRCs are random (RFC 3550 §8.1) and at most [`MAX_SSRCS`] are kept, so a multiply
-/// spreads them well enough; colliding ones cost a few comparisons, never more memory.
-#[derive(Default)]
-pub(super) struct SsrcHasher(u64);
-
-impl Hasher for SsrcHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.0 = u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
 }
 

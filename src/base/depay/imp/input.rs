@@ -6,6 +6,7 @@
 //! checked (`rtp_in`), handed to the subclass in sequence order, then the outputs pushed.
 
 use super::*;
+use crate::base::input_map::InputMap;
 
 impl RtpBaseDepay2 {
     /// Counts bad input (`count` updates the state under its lock); see
@@ -22,12 +23,12 @@ impl RtpBaseDepay2 {
     /// output (see [`Self::queue_payload_output`]).
     pub(super) fn handle_buffer(&self, buffer: gst::Buffer) -> FlowResult {
         let payload_output = RefCell::new(None);
-        let res = match buffer.map_readable() {
-            Ok(map) => {
+        let res = match InputMap::new(&buffer) {
+            Some(map) => {
                 let parsed = RtpPacket::parse(map.as_slice());
                 self.handle_parsed(&buffer, parsed, &payload_output)
             }
-            Err(_) => {
+            None => {
                 self.unreadable();
                 Ok(gst::FlowSuccess::Ok)
             }

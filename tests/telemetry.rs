@@ -4,7 +4,8 @@
 
 //! The `rtp-metrics` tracer (docs/telemetry.md): its `/metrics` output passes `promtool
 //! check metrics`, its counts match what the pipeline itself saw through `netsim` loss and
-//! duplication, keyframes are counted as the encoder made them, the series cap holds against
+//! duplication (also on a pad feeding our depayloader, which hands its packets to the
+//! tracer), keyframes are counted as the encoder made them, the series cap holds against
 //! 10,000 SSRCs, and series go away with their pipelines while being scraped.
 //! (tests/telemetry_launch.rs: the `GST_TRACERS` path.)
 
@@ -273,7 +274,7 @@ fn keyframes_counted_as_the_encoder_made_them() {
         "keyframes",
         "videotestsrc num-buffers=90 ! video/x-raw,width=320,height=240,framerate=30/1 \
          ! x264enc name=enc speed-preset=ultrafast key-int-max=30 tune=zerolatency \
-         ! rtph264pay2 name=pay ! fakesink",
+         ! rtph264pay2 name=pay ! queue name=q ! rtph264depay2 ! fakesink",
     );
     // The encoder's own view: frames not flagged delta units are keyframes.
     let keyframes = Arc::new(AtomicUsize::new(0));
@@ -303,4 +304,87 @@ fn keyframes_counted_as_the_encoder_made_them() {
     ];
     assert_eq!(sample(&body, "rtp2_keyframes_total", &pay), expected);
     assert_eq!(sample(&body, "rtp2_marker_packets_total", &pay), 90.0);
+    // The queue pushes single packets into our depayloader, which hands them to the tracer.
+    let q = [("pipeline", "keyframes"), ("element", "q"), ("pad", "src")];
+    assert_eq!(sample(&body, "rtp2_keyframes_total", &q), expected);
+    assert_eq!(sample(&body, "rtp2_marker_packets_total", &q), 90.0);
+}
+
+#[test]
+fn counts_into_our_depayloader_match_what_it_got() {
+    let port = tracer_port();
+    let untracked_before = sample(&scrape(port), "rtp2_untracked_packets_total", &[]);
+    let p = pipeline(
+        "handoff",
+        "audiotestsrc num-buffers=600 samplesperbuffer=320 ! audio/x-raw,rate=16000 \
+         ! avenc_g722 ! rtpg722pay2 ! netsim name=net drop-probability=0.2 \
+         duplicate-probability=0.05 ! rtpg722depay2 name=depay ! fakesink",
+    );
+    // What the depayloader got: every sequence number reaching its chain function, but
+    // every seventh packet is dropped on its sink pad (a probe), so it never reads them.
+    let seen = Arc::new(Mutex::new(Vec::<u16>::new()));
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let (s, d) = (seen.clone(), dropped.clone());
+    let arrived = AtomicUsize::new(0);
+    p.by_name("depay")
+        .unwrap()
+        .static_pad("sink")
+        .unwrap()
+        .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            let Some(b) = info.buffer() else {
+                return gst::PadProbeReturn::Ok;
+            };
+            if arrived.fetch_add(1, Ordering::Relaxed) % 7 == 6 {
+                d.fetch_add(1, Ordering::Relaxed);
+                return gst::PadProbeReturn::Drop;
+            }
+            s.lock().unwrap().push(common::rtp_fields(b).seq);
+            gst::PadProbeReturn::Ok
+        });
+    common::run_to_eos(&p, Duration::from_secs(30));
+    let body = scrape(port);
+    p.set_state(gst::State::Null).unwrap();
+
+    let seen = seen.lock().unwrap().clone();
+    let unique: BTreeSet<u16> = seen.iter().copied().collect();
+    let first = seen[0];
+    let span = seen.iter().map(|&q| q.wrapping_sub(first)).max().unwrap() as usize + 1;
+    let duplicates = (seen.len() - unique.len()) as f64;
+    let dropped = dropped.load(Ordering::Relaxed) as f64;
+    assert!(
+        duplicates > 0.0 && span > unique.len() && dropped > 50.0,
+        "netsim or the probe did nothing"
+    );
+    // Counted from the depayloader's own map: what it got, exactly.
+    let net = [("pipeline", "handoff"), ("element", "net"), ("pad", "src")];
+    assert_eq!(sample(&body, "rtp2_packets_total", &net), seen.len() as f64);
+    assert_eq!(
+        sample(&body, "rtp2_lost_packets_total", &net),
+        (span - unique.len()) as f64
+    );
+    assert_eq!(
+        sample(&body, "rtp2_duplicate_packets_total", &net),
+        duplicates
+    );
+    assert_eq!(
+        sample(&body, "rtp2_expected_packets_total", &net),
+        span as f64
+    );
+    // The packets it never read are untracked (the last one may wait for the thread's next
+    // push into a depayloader; other tests may add their own).
+    let untracked = sample(&body, "rtp2_untracked_packets_total", &[]) - untracked_before;
+    assert!(
+        untracked >= dropped - 1.0,
+        "untracked {untracked} of {dropped} dropped"
+    );
+    // One latency observation per output of the depayloader.
+    let latency = sample(
+        &body,
+        "rtp2_processing_latency_seconds_count",
+        &[("pipeline", "handoff"), ("element", "depay")],
+    );
+    assert!(
+        latency > 0.0 && latency <= seen.len() as f64,
+        "latency count {latency}"
+    );
 }

@@ -5,8 +5,9 @@
 //! The per-packet hooks (`pad-push-pre`, `pad-push-list-pre`), registered with GStreamer
 //! directly rather than through the bindings' generic trampolines: most pushes are on idle
 //! pads (ghost and proxy pads, pads not carrying RTP and timing nothing), and for those the
-//! hook is the pad look-up, one load, and back; the tracer object is only reached on pads
-//! with work.
+//! hook is the pad look-up, one load, and back; a single buffer on a latency-only pad (our
+//! element's output) or a hand-off pad (into our depayloader, `super::handoff`) is done here
+//! too; the tracer object is only reached on pads with more work.
 
 use glib::translate::*;
 use gst::prelude::*;
@@ -28,6 +29,7 @@ pub(super) fn register(tracer: &super::RtpMetricsTracer) {
         *mut gst::ffi::GstPad,
         *mut gst::ffi::GstBufferList,
     );
+    super::handoff::activate();
     let raw: *mut gst::ffi::GstTracer = tracer.upcast_ref::<gst::Tracer>().to_glib_none().0;
     // SAFETY: the hook signatures are GStreamer's `GstTracerHookPadPushPre` and
     // `GstTracerHookPadPushListPre` (gsttracerutils.h), which GStreamer calls through the
@@ -59,7 +61,10 @@ unsafe extern "C" fn push_pre(
     buffer: *mut gst::ffi::GstBuffer,
 ) {
     let probe = PadProbe::cached(pad as usize);
-    if !probe.is_some_and(PadProbe::is_idle) {
+    // SAFETY: GStreamer's arguments: this tracer, a live buffer.
+    let done =
+        probe.is_some_and(|p| p.is_idle() || unsafe { p.on_single_push(tracer, ts, pad, buffer) });
+    if !done {
         // SAFETY: GStreamer's arguments, passed on.
         unsafe { push_pre_work(tracer, ts, pad, buffer, probe) }
     }
@@ -77,10 +82,24 @@ unsafe fn push_pre_work(
     buffer: *mut gst::ffi::GstBuffer,
     probe: Option<&PadProbe>,
 ) {
+    let probe = match probe {
+        Some(p) => p,
+        None => {
+            // Not in this thread's table (yet, or any more): a hand-off pad's push must
+            // still only be noted, as in `push_pre`.
+            // SAFETY: per the contract: a live pad, borrowed for the call.
+            let p = PadProbe::get(unsafe { gst::Pad::from_glib_ptr_borrow(&pad) });
+            // SAFETY: per the contract.
+            if p.is_idle() || unsafe { p.on_single_push(tracer, ts, pad, buffer) } {
+                return;
+            }
+            p
+        }
+    };
     // SAFETY: per the contract: a live buffer, borrowed for the call.
     let buffer = unsafe { gst::BufferRef::from_ptr(buffer) };
     // SAFETY: per the contract.
-    unsafe { push_work(tracer, ts, pad, probe, 1, || std::iter::once(buffer)) }
+    unsafe { push_work(tracer, ts, pad, Some(probe), 1, || std::iter::once(buffer)) }
 }
 
 /// `pad-push-list-pre`: `list` is about to be pushed on `pad` at `ts`.

@@ -297,6 +297,25 @@ impl RtpMetricsTracer {
     }
 }
 
+/// The families of the `rtp-metrics` tracer at `tracer` (`None` before it is set up).
+///
+/// # Safety
+/// `tracer` is a live `rtp-metrics` tracer, which stays alive while the result is used.
+#[inline]
+pub(super) unsafe fn families_of<'a>(
+    tracer: *mut glib::gobject_ffi::GObject,
+) -> Option<&'a Arc<Families>> {
+    use glib::translate::FromGlibPtrBorrow;
+    // SAFETY: per the contract; the families live in the tracer's instance data, which does
+    // not move.
+    unsafe {
+        let obj = glib::Object::from_glib_borrow(tracer);
+        let imp = obj.unsafe_cast_ref::<super::RtpMetricsTracer>().imp();
+        let families = &imp.running.get()?.families;
+        Some(&*(families as *const Arc<Families>))
+    }
+}
+
 impl RtpMetricsTracer {
     /// A push of `n` buffers on a pad that is not idle (the hooks call this out of line).
     #[inline]

@@ -52,7 +52,8 @@ pub(crate) struct Families {
     streams: Arc<StreamTable>,
     latency: Family<ElementLabels, LatencyHistogram>,
     capture_latency: Family<ElementLabels, CaptureHistogram>,
-    /// Packets of streams beyond the series cap, which no per-stream series counts.
+    /// Packets no per-stream series counts: those of streams beyond the series cap, and
+    /// those pushed into our depayloader that it never read (`super::handoff`).
     pub untracked_packets: Counter,
     /// Streams refused a series because the cap was reached.
     pub refused_streams: Counter,
@@ -87,7 +88,7 @@ impl Families {
         );
         registry.register(
             "untracked_packets",
-            "Packets of streams over the series cap, counted by no per-stream series",
+            "Packets counted by no per-stream series: of streams over the series cap, or pushed into one of our depayloaders that never read them",
             self.untracked_packets.clone(),
         );
         registry.register(

@@ -10,6 +10,7 @@ use gst::glib;
 use gst::prelude::*;
 
 mod elements;
+pub(crate) mod handoff;
 mod hooks;
 mod imp;
 mod keyframe;

@@ -27,6 +27,7 @@ pub(crate) struct Packet {
 /// Runs `f` on the bytes of `memory` mapped readable (GStreamer's `gst_memory_map`, the map
 /// info left in place rather than copied into a wrapper), then unmaps. `R::default()` when
 /// the map fails.
+#[inline(always)]
 fn with_mapped<R>(memory: *mut gst::ffi::GstMemory, f: impl FnOnce(&[u8]) -> R) -> R
 where
     R: Default,
@@ -56,7 +57,7 @@ where
 /// Reads the header of the RTP packet in `buffer` and, unless `codec` is [`Codec::Other`]
 /// or `look(ssrc, pt)` says no, whether its payload starts a keyframe slice. `None` when it
 /// is no RTP packet.
-#[inline]
+#[inline(always)]
 pub(crate) fn read(
     buffer: &gst::BufferRef,
     codec: Codec,
@@ -113,6 +114,24 @@ pub(crate) fn read(
     Some(packet)
 }
 
+/// [`read`] of a whole packet already mapped by someone else (`bytes`: all of it, as our
+/// depayloader base maps it; see `super::handoff`).
+#[inline]
+pub(crate) fn from_bytes(
+    bytes: &[u8],
+    codec: Codec,
+    look: impl FnOnce(u32, u8) -> bool,
+) -> Option<Packet> {
+    let mut packet = parse(bytes, bytes.len())?;
+    if codec != Codec::Other && look(packet.ssrc, packet.pt) {
+        let offset = payload_offset(bytes);
+        if offset < bytes.len() {
+            packet.first_slice_key = first_slice_is_key(codec, &bytes[offset..]);
+        }
+    }
+    Some(packet)
+}
+
 fn parse(b: &[u8], size: usize) -> Option<Packet> {
     if b.len() < 12 || b[0] >> 6 != 2 {
         return None;
@@ -153,7 +172,7 @@ mod tests {
         let mut p = vec![0x91, 0xe0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0, 0, 0, 1];
         p.extend_from_slice(&[0xbe, 0xde, 0, 1, 0x10, 0, 0, 0, 0x65, 0x88]);
         gst::init().unwrap();
-        let buffer = gst::Buffer::from_slice(p);
+        let buffer = gst::Buffer::from_slice(p.clone());
         let h = read(&buffer, Codec::H264, |_, _| true).unwrap();
         assert!(h.marker);
         assert_eq!(
@@ -162,6 +181,25 @@ mod tests {
         );
         assert_eq!(h.first_slice_key, Some(true));
         assert_eq!(h.size, 26);
+        let b = from_bytes(&p, Codec::H264, |_, _| true).unwrap();
+        assert_eq!(
+            (
+                b.marker,
+                b.pt,
+                b.seq,
+                b.ts,
+                b.ssrc,
+                b.size,
+                b.first_slice_key
+            ),
+            (true, 96, 0x0102, 0x03040506, 0x0708090a, 26, Some(true))
+        );
+        assert_eq!(
+            from_bytes(&p, Codec::H264, |_, _| false)
+                .unwrap()
+                .first_slice_key,
+            None
+        );
         assert_eq!(
             read(&buffer, Codec::Other, |_, _| true)
                 .unwrap()
@@ -190,6 +228,7 @@ mod tests {
         let h = read(&split, Codec::Other, |_, _| true).unwrap();
         assert_eq!((h.seq, h.ts, h.ssrc, h.size), (7, 9, 5, 13));
         let not_rtp = gst::Buffer::from_slice([0u8; 12]);
+        assert!(from_bytes(&[0u8; 12], Codec::H264, |_, _| true).is_none());
         assert!(read(&not_rtp, Codec::H264, |_, _| true).is_none());
     }
 }

@@ -17,10 +17,9 @@ use spin::relax::Yield;
 use gst::prelude::*;
 
 use super::keyframe::Codec;
-use super::latency::LatencyShard;
 use super::metrics::{ElementLabels, Families};
 use super::stream_set::{PadLabels, StreamSet};
-use super::timing::{CREATE, ElementTiming, element_timing, feeds_of, pipeline_name};
+use super::timing::{CREATE, ElementTiming, Own, element_timing, feeds_of, pipeline_name};
 
 /// The qdata key of [`PadProbe`] on pads.
 static PAD_QUARK: LazyLock<glib::Quark> =
@@ -43,14 +42,9 @@ struct PadInner {
     streams: StreamSet,
     /// Our element this pad pushes into: its entry time is set on each push.
     feeds: Option<Arc<ElementTiming>>,
-}
-
-/// Our element owning a source pad, whose pushes observe its processing latency.
-#[derive(Debug)]
-struct Own {
-    timing: Arc<ElementTiming>,
-    /// This pad's part of the element's latency histogram (`None`: the element was gone).
-    shard: Option<LatencyShard>,
+    /// Whether that element is our depayloader, which hands the packets it maps to the
+    /// tracer (`super::handoff`).
+    hands_off: bool,
 }
 
 /// What a push on a pad does (see [`PadProbe::mode`]).
@@ -59,6 +53,10 @@ const IDLE: u8 = 0;
 const LATENCY_ONLY: u8 = 1;
 /// Anything else (packets to count, an element to feed, the pad to place): under the lock.
 const LOCKED: u8 = 2;
+/// Packets to count, pushed into our depayloader, on a pad of no element of ours (no
+/// latency to observe): a single buffer is only noted, and accounted when the depayloader
+/// has mapped it (`super::handoff`).
+const HANDOFF: u8 = 3;
 
 /// Where a pad is, for labels, and whether its packets are counted.
 #[derive(Debug)]
@@ -122,7 +120,7 @@ impl PadProbe {
             return unsafe { &*p.as_ptr() };
         }
         // The link is computed outside `CREATE` (it takes object locks).
-        let feeds = feeds_of(pad);
+        let (feeds, hands_off) = feeds_of(pad);
         let probe = PadProbe {
             mode: AtomicU8::new(LOCKED),
             own: OnceLock::new(),
@@ -131,6 +129,7 @@ impl PadProbe {
                 placed: None,
                 streams: StreamSet::default(),
                 feeds,
+                hands_off,
             }),
         };
         let _create = CREATE.lock().unwrap_or_else(|e| e.into_inner());
@@ -169,12 +168,16 @@ impl PadProbe {
 
     /// Recomputes `mode` from `inner` (whose lock the caller holds).
     fn refresh_mode(&self, inner: &PadInner) {
+        let counts_rtp =
+            inner.placed.as_ref().is_some_and(|p| p.counts) && matches!(inner.kind, Kind::Rtp(..));
         let locked = inner.feeds.is_some()
             || inner
                 .placed
                 .as_ref()
                 .is_none_or(|p| p.counts && inner.kind != Kind::NotRtp);
-        let mode = if locked {
+        let mode = if counts_rtp && inner.hands_off && self.own.get().is_none() {
+            HANDOFF
+        } else if locked {
             LOCKED
         } else if self.own.get().is_some() {
             LATENCY_ONLY
@@ -186,9 +189,10 @@ impl PadProbe {
 
     /// The pad was (re)linked or unlinked: recompute which of our elements it feeds.
     pub(crate) fn relink(&self, pad: &gst::Pad) {
-        let feeds = feeds_of(pad);
+        let (feeds, hands_off) = feeds_of(pad);
         let mut inner = self.lock();
         inner.feeds = feeds;
+        inner.hands_off = hands_off;
         self.refresh_mode(&inner);
     }
 
@@ -215,10 +219,7 @@ impl PadProbe {
         if pad.direction() == gst::PadDirection::Src
             && let Some(timing) = element.and_then(|e| element_timing(&e))
         {
-            let _ = self.own.set(Own {
-                shard: timing.latency_shard(families),
-                timing,
-            });
+            let _ = self.own.set(Own::new(timing, families));
         }
         inner.placed = Some(placement);
         self.refresh_mode(inner);
@@ -261,6 +262,70 @@ impl PadProbe {
         self.on_push_locked(ts, pad, families, n, buffers);
     }
 
+    /// The push of one `buffer` at `ts` on `pad` (this probe's), seen by the `rtp-metrics`
+    /// tracer at `tracer`, when
+    /// the pad's mode allows it without the tracer's object: a latency-only pad, or a push
+    /// into our depayloader only noted (`HANDOFF`). False when [`Self::on_push`] must see
+    /// it.
+    ///
+    /// # Safety
+    /// `tracer` is the live `rtp-metrics` tracer whose hook runs; `buffer` a live buffer
+    /// borrowed for the call.
+    #[inline]
+    pub(crate) unsafe fn on_single_push(
+        &self,
+        tracer: *mut glib::gobject_ffi::GObject,
+        ts: u64,
+        pad: *mut gst::ffi::GstPad,
+        buffer: *mut gst::ffi::GstBuffer,
+    ) -> bool {
+        match self.mode.load(Ordering::Relaxed) {
+            HANDOFF => super::handoff::note(buffer, pad, self, tracer, ts),
+            LATENCY_ONLY => {
+                // SAFETY: per the contract.
+                let (Some(own), Some(families)) =
+                    (self.own.get(), unsafe { super::imp::families_of(tracer) })
+                else {
+                    return false;
+                };
+                // SAFETY: per the contract: a live buffer, borrowed for the call.
+                let buffer = unsafe { gst::BufferRef::from_ptr(buffer) };
+                // No lock, as in `on_push`.
+                own.observe(ts, 1, std::iter::once(buffer), families);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A packet noted in `HANDOFF` mode at `ts`, now mapped by our depayloader (`bytes`:
+    /// all of it): accounted as [`Self::on_push`] would have, and the depayloader's entry
+    /// time set.
+    #[inline(never)]
+    pub(super) fn on_handed_off(&self, ts: u64, bytes: &[u8], families: &Arc<Families>) {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        if let Some(t) = &inner.feeds {
+            t.entry_ns.store(ts, Ordering::Relaxed);
+        }
+        if let (Kind::Rtp(clock_rate, codec), Some(p)) = (inner.kind, &inner.placed)
+            && p.counts
+        {
+            let labels = || PadLabels {
+                pipeline: &p.labels.pipeline,
+                element: &p.labels.element,
+                pad: &p.pad_name,
+            };
+            inner.streams.on_packet(
+                ts,
+                |look| super::packet::from_bytes(bytes, codec, look),
+                clock_rate,
+                labels,
+                families,
+            );
+        }
+    }
+
     /// [`Self::on_push`] under the pad's lock (out of line: the latency-only pushes above
     /// then save this part's register saves and restores).
     #[inline(never)]
@@ -297,9 +362,13 @@ impl PadProbe {
                     pad: &p.pad_name,
                 };
                 let buffers = buffers().inspect(|buffer| {
-                    inner
-                        .streams
-                        .on_packet(ts, buffer, clock_rate, codec, labels, families)
+                    inner.streams.on_packet(
+                        ts,
+                        |look| super::packet::read(buffer, codec, look),
+                        clock_rate,
+                        labels,
+                        families,
+                    )
                 });
                 match own {
                     Some(own) => own.observe(ts, n, buffers, families),
@@ -310,32 +379,6 @@ impl PadProbe {
                 if let Some(own) = own {
                     own.observe(ts, n, buffers(), families);
                 }
-            }
-        }
-    }
-}
-
-impl Own {
-    /// A push of the `n` `buffers` at `ts` from our element: its processing latency, and
-    /// the capture → output latency of the outputs carrying a capture time (a wall-clock
-    /// read per output carrying one; a look at the metas for the others).
-    fn observe<'a>(
-        &self,
-        ts: u64,
-        n: u64,
-        buffers: impl Iterator<Item = &'a gst::BufferRef>,
-        families: &Arc<Families>,
-    ) {
-        let entry = self.timing.entry_ns.load(Ordering::Relaxed);
-        if entry != 0
-            && ts >= entry
-            && let Some(shard) = &self.shard
-        {
-            shard.observe_ns(ts - entry, n);
-        }
-        for buffer in buffers {
-            if let Some(age) = crate::capture_time::latency_of(buffer) {
-                self.timing.observe_capture(age.max(0) as u64, families);
             }
         }
     }

@@ -94,6 +94,13 @@ impl Drop for PadProbe {
 }
 
 impl PadProbe {
+    /// How many probes have been freed so far: a probe pointer kept while this is unchanged
+    /// is still valid.
+    #[inline]
+    pub(crate) fn epoch() -> u64 {
+        PROBE_EPOCH.load(Ordering::Acquire)
+    }
+
     /// The probe of the pad at address `pad` if this thread's cache knows it (else ask
     /// [`Self::get`]). The cheapest look-up: the caller need not even make a `gst::Pad`
     /// reference.

@@ -8,7 +8,6 @@
 
 use std::sync::Arc;
 
-use super::keyframe::Codec;
 use super::metrics::{Families, StreamLabels, StreamSeries};
 use super::packet;
 use super::sequence::StreamState;
@@ -58,25 +57,30 @@ impl StreamSet {
     }
 
     /// Accounts one packet pushed at `ts` (ns) on a pad labelled `labels()` (asked only for
-    /// a new stream, so the pushes of known streams copy no labels).
-    pub(crate) fn on_packet<'l>(
+    /// a new stream, so the pushes of known streams copy no labels). `read` reads the
+    /// packet's header, and its payload's start when asked whether to (given (SSRC, PT)):
+    /// [`packet::read`] of the pushed buffer, or [`packet::from_bytes`] of our
+    /// depayloader's map of it (`super::handoff`). Generic, so that each caller gets its
+    /// own copy with the read in line.
+    pub(crate) fn on_packet<'l, R>(
         &mut self,
         ts: u64,
-        buffer: &gst::BufferRef,
+        read: R,
         clock_rate: u32,
-        codec: Codec,
         labels: impl Fn() -> PadLabels<'l>,
         families: &Arc<Families>,
-    ) {
+    ) where
+        R: FnOnce(&dyn Fn(u32, u8) -> bool) -> Option<packet::Packet>,
+    {
         // The payload is looked at while the stream's access unit is undecided.
         let streams = &self.streams;
         let look = |ssrc, pt| {
             streams
                 .iter()
-                .find(|s| s.ssrc == ssrc && s.pt == pt)
+                .find(|s: &&Tracked| s.ssrc == ssrc && s.pt == pt)
                 .is_none_or(|s| s.au_key.is_none())
         };
-        let Some(h) = packet::read(buffer, codec, look) else {
+        let Some(h) = read(&look) else {
             return;
         };
         let i = match self

@@ -6,7 +6,7 @@
 //! processing (set by the pad pushing into it) and its histogram (observed by its source
 //! pads, each in its own shard), kept in the element's qdata.
 
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
 use gst::prelude::*;
@@ -108,9 +108,55 @@ pub(crate) fn element_timing(element: &gst::Element) -> Option<Arc<ElementTiming
     Some(timing)
 }
 
-/// The timing of our element that `pad` pushes into, if its peer is one of our sink pads.
-pub(crate) fn feeds_of(pad: &gst::Pad) -> Option<Arc<ElementTiming>> {
-    let peer = pad.peer()?;
-    let element = peer.parent_element()?;
-    element_timing(&element)
+/// The timing of our element that `pad` pushes into, if its peer is one of our sink pads,
+/// and whether that element is our depayloader (which hands its input to the tracer, see
+/// `super::handoff`).
+pub(crate) fn feeds_of(pad: &gst::Pad) -> (Option<Arc<ElementTiming>>, bool) {
+    let Some(element) = pad.peer().and_then(|peer| peer.parent_element()) else {
+        return (None, false);
+    };
+    let depayloader = element.is::<crate::base::depay::RtpBaseDepay2>();
+    (element_timing(&element), depayloader)
+}
+
+/// Our element owning a source pad, whose pushes observe its processing latency.
+#[derive(Debug)]
+pub(crate) struct Own {
+    timing: Arc<ElementTiming>,
+    /// This pad's part of the element's latency histogram (`None`: the element was gone).
+    shard: Option<LatencyShard>,
+}
+
+impl Own {
+    /// `timing`'s part for one of its element's source pads.
+    pub(crate) fn new(timing: Arc<ElementTiming>, families: &Arc<Families>) -> Self {
+        Own {
+            shard: timing.latency_shard(families),
+            timing,
+        }
+    }
+
+    /// A push of the `n` `buffers` at `ts` from our element: its processing latency, and
+    /// the capture → output latency of the outputs carrying a capture time (a wall-clock
+    /// read per output carrying one; a look at the metas for the others).
+    pub(crate) fn observe<'a>(
+        &self,
+        ts: u64,
+        n: u64,
+        buffers: impl Iterator<Item = &'a gst::BufferRef>,
+        families: &Arc<Families>,
+    ) {
+        let entry = self.timing.entry_ns.load(Ordering::Relaxed);
+        if entry != 0
+            && ts >= entry
+            && let Some(shard) = &self.shard
+        {
+            shard.observe_ns(ts - entry, n);
+        }
+        for buffer in buffers {
+            if let Some(age) = crate::capture_time::latency_of(buffer) {
+                self.timing.observe_capture(age.max(0) as u64, families);
+            }
+        }
+    }
 }

@@ -25,6 +25,9 @@ impl RtpBaseDepay2 {
         let payload_output = RefCell::new(None);
         let res = match InputMap::new(&buffer) {
             Some(map) => {
+                // The `rtp-metrics` tracer accounts the packet from this map when it noted
+                // the push (saving a second map of every packet).
+                crate::tracer::handoff::depayloader_input(&buffer, &self.sink_pad, map.as_slice());
                 let parsed = RtpPacket::parse(map.as_slice());
                 self.handle_parsed(&buffer, parsed, &payload_output)
             }

@@ -29,6 +29,16 @@ const FULL: &str = "audiotestsrc is-live=true num-buffers=150 samplesperbuffer=3
     rtpbin.send_rtp_src_0 ! netsim name=net drop-probability=0.1 ! rtpjitterbuffer name=jb \
     ! rtpg722depay2 name=depay ! fakesink rtpbin name=rtpbin";
 
+/// The sequence numbers a stream spans from the first of `seen` to the highest, and how
+/// many distinct ones were seen. No wrap in 600 packets unless the random start is near
+/// 65535: unwrapped relative to the first.
+fn sequence_span(seen: &[u16]) -> (usize, usize) {
+    let unique: BTreeSet<u16> = seen.iter().copied().collect();
+    let first = seen[0];
+    let span = seen.iter().map(|&q| q.wrapping_sub(first)).max().unwrap() as usize + 1;
+    (span, unique.len())
+}
+
 #[test]
 fn promtool_accepts_metrics() {
     let port = tracer_port();
@@ -138,14 +148,10 @@ fn counts_match_what_the_pipeline_saw() {
     p.set_state(gst::State::Null).unwrap();
 
     let seen = seen.lock().unwrap().clone();
-    let unique: BTreeSet<u16> = seen.iter().copied().collect();
-    // No wrap in 600 packets unless the random start is near 65535: unwrap relative to
-    // the first.
-    let first = seen[0];
-    let span = seen.iter().map(|&q| q.wrapping_sub(first)).max().unwrap() as usize + 1;
+    let (span, unique) = sequence_span(&seen);
     let received = seen.len() as f64;
-    let lost = (span - unique.len()) as f64;
-    let duplicates = (seen.len() - unique.len()) as f64;
+    let lost = (span - unique) as f64;
+    let duplicates = (seen.len() - unique) as f64;
     assert!(lost > 0.0 && duplicates > 0.0, "netsim did nothing");
 
     let pay = [("pipeline", "counts"), ("element", "pay"), ("pad", "src")];
@@ -346,13 +352,11 @@ fn counts_into_our_depayloader_match_what_it_got() {
     p.set_state(gst::State::Null).unwrap();
 
     let seen = seen.lock().unwrap().clone();
-    let unique: BTreeSet<u16> = seen.iter().copied().collect();
-    let first = seen[0];
-    let span = seen.iter().map(|&q| q.wrapping_sub(first)).max().unwrap() as usize + 1;
-    let duplicates = (seen.len() - unique.len()) as f64;
+    let (span, unique) = sequence_span(&seen);
+    let duplicates = (seen.len() - unique) as f64;
     let dropped = dropped.load(Ordering::Relaxed) as f64;
     assert!(
-        duplicates > 0.0 && span > unique.len() && dropped > 50.0,
+        duplicates > 0.0 && span > unique && dropped > 50.0,
         "netsim or the probe did nothing"
     );
     // Counted from the depayloader's own map: what it got, exactly.
@@ -360,7 +364,7 @@ fn counts_into_our_depayloader_match_what_it_got() {
     assert_eq!(sample(&body, "rtp2_packets_total", &net), seen.len() as f64);
     assert_eq!(
         sample(&body, "rtp2_lost_packets_total", &net),
-        (span - unique.len()) as f64
+        (span - unique) as f64
     );
     assert_eq!(
         sample(&body, "rtp2_duplicate_packets_total", &net),

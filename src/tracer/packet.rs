@@ -56,7 +56,9 @@ where
 
 /// Reads the header of the RTP packet in `buffer` and, unless `codec` is [`Codec::Other`]
 /// or `look(ssrc, pt)` says no, whether its payload starts a keyframe slice. `None` when it
-/// is no RTP packet.
+/// is no RTP packet. Always in line (with [`with_mapped`]): since [`from_bytes`] shares
+/// its helpers, the compiler otherwise keeps it out of line in the payloader's path
+/// (callgrind: about 30 instructions more per packet).
 #[inline(always)]
 pub(crate) fn read(
     buffer: &gst::BufferRef,

@@ -263,10 +263,9 @@ impl PadProbe {
     }
 
     /// The push of one `buffer` at `ts` on `pad` (this probe's), seen by the `rtp-metrics`
-    /// tracer at `tracer`, when
-    /// the pad's mode allows it without the tracer's object: a latency-only pad, or a push
-    /// into our depayloader only noted (`HANDOFF`). False when [`Self::on_push`] must see
-    /// it.
+    /// tracer at `tracer`, when the pad's mode allows it without the tracer's object: a
+    /// latency-only pad, or a push into our depayloader only noted (`HANDOFF`). False when
+    /// [`Self::on_push`] must see it.
     ///
     /// # Safety
     /// `tracer` is the live `rtp-metrics` tracer whose hook runs; `buffer` a live buffer

@@ -93,6 +93,11 @@ impl ReferenceClock {
         }
         let (host, port) = if let Some(literal) = server.strip_prefix('[') {
             let (host, after) = literal.split_once(']')?;
+            // Brackets enclose an IPv6 literal only (RFC 3986 §3.2.2); a bracketed name
+            // would be written back without them and read as something else.
+            if !host.contains(':') {
+                return None;
+            }
             match after {
                 "" => (host, NTP_PORT),
                 _ => (host, after.strip_prefix(':')?.parse().ok()?),

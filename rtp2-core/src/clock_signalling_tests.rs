@@ -91,6 +91,10 @@ fn unsupported_and_malformed_refclks() {
         // that did not parse).
         "ntp=[[)Z]",
         "ntp=a]b",
+        // A bracketed host that is not an IPv6 literal (fuzz-found as well: written back
+        // unbracketed, `ntp=[/traceable/x]` became the unsupported `ntp=/traceable/x`).
+        "ntp=[/traceable/x]",
+        "ntp=[host]:4000",
         "gps",
         "ptp=IEEE1588-2002:39-A7-94-FF-FE-07-CB-D0",
         "ptp=IEEE1588-2008:traceable",
@@ -193,6 +197,15 @@ proptest! {
         }
         if let Some(clock) = MediaClock::parse(&text) {
             prop_assert_eq!(MediaClock::parse(&clock.to_string()), Some(clock));
+        }
+    }
+
+    /// NTP values with brackets, colons and the `/traceable/` prefix in any place: what
+    /// parses writes back to a value that parses the same.
+    #[test]
+    fn ntp_near_misses(text in "ntp=\\[?(/traceable/)?[a-z0-9:/\\[\\]\\x00]{0,12}\\]?(:[0-9+]{0,6})?") {
+        if let Some(clock) = ReferenceClock::parse(&text) {
+            prop_assert_eq!(ReferenceClock::parse(&clock.to_string()), Some(clock));
         }
     }
 

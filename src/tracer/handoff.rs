@@ -123,10 +123,10 @@ fn take(buffer: usize, sink_pad: &gst::Pad, bytes: &[u8]) {
             return;
         }
         slot.buffer.set(0);
+        let tracer = slot.tracer.get();
+        // The families are needed for a new stream or an uncounted packet only.
         // SAFETY: the tracer that noted the push is alive (see `Slot::tracer`).
-        let Some(families) = (unsafe { super::imp::families_of(slot.tracer.get()) }) else {
-            return;
-        };
+        let families = || unsafe { super::imp::families_of(tracer) };
         if slot.epoch.get() == PadProbe::epoch() {
             // SAFETY: the probe was its pad's when noted and no probe has been freed since
             // (a probe's drop bumps the epoch first), so it is alive.
@@ -140,7 +140,9 @@ fn take(buffer: usize, sink_pad: &gst::Pad, bytes: &[u8]) {
                 PadProbe::get(&peer).on_handed_off(slot.ts.get(), bytes, families);
             }
             _ => {
-                families.untracked_packets.inc();
+                if let Some(families) = families() {
+                    families.untracked_packets.inc();
+                }
             }
         }
     });

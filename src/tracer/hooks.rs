@@ -62,8 +62,7 @@ unsafe extern "C" fn push_pre(
 ) {
     let probe = PadProbe::cached(pad as usize);
     // SAFETY: GStreamer's arguments: this tracer, a live buffer.
-    let done =
-        probe.is_some_and(|p| p.is_idle() || unsafe { p.on_single_push(tracer, ts, pad, buffer) });
+    let done = probe.is_some_and(|p| unsafe { p.on_single_push(tracer, ts, pad, buffer) });
     if !done {
         // SAFETY: GStreamer's arguments, passed on.
         unsafe { push_pre_work(tracer, ts, pad, buffer, probe) }
@@ -90,7 +89,7 @@ unsafe fn push_pre_work(
             // SAFETY: per the contract: a live pad, borrowed for the call.
             let p = PadProbe::get(unsafe { gst::Pad::from_glib_ptr_borrow(&pad) });
             // SAFETY: per the contract.
-            if p.is_idle() || unsafe { p.on_single_push(tracer, ts, pad, buffer) } {
+            if unsafe { p.on_single_push(tracer, ts, pad, buffer) } {
                 return;
             }
             p

@@ -256,21 +256,21 @@ impl PadProbe {
             // Nothing else here touches the pad's state: no lock. (Pushes overlapping on
             // one pad, which a working element does not make, could lose a count in the
             // shard, nothing worse.)
-            own.observe(ts, n, buffers(), families);
+            own.observe(ts, n, buffers(), || Some(families));
             return;
         }
         self.on_push_locked(ts, pad, families, n, buffers);
     }
 
     /// The push of one `buffer` at `ts` on `pad` (this probe's), seen by the `rtp-metrics`
-    /// tracer at `tracer`, when the pad's mode allows it without the tracer's object: a
-    /// latency-only pad, or a push into our depayloader only noted (`HANDOFF`). False when
-    /// [`Self::on_push`] must see it.
+    /// tracer at `tracer`, when the pad's mode allows it without the tracer's object: an
+    /// idle pad, a latency-only pad, or a push into our depayloader only noted (`HANDOFF`).
+    /// False when [`Self::on_push`] must see it.
     ///
     /// # Safety
     /// `tracer` is the live `rtp-metrics` tracer whose hook runs; `buffer` a live buffer
     /// borrowed for the call.
-    #[inline]
+    #[inline(always)]
     pub(crate) unsafe fn on_single_push(
         &self,
         tracer: *mut glib::gobject_ffi::GObject,
@@ -279,18 +279,19 @@ impl PadProbe {
         buffer: *mut gst::ffi::GstBuffer,
     ) -> bool {
         match self.mode.load(Ordering::Relaxed) {
+            IDLE => true,
             HANDOFF => super::handoff::note(buffer, pad, self, tracer, ts),
             LATENCY_ONLY => {
-                // SAFETY: per the contract.
-                let (Some(own), Some(families)) =
-                    (self.own.get(), unsafe { super::imp::families_of(tracer) })
-                else {
+                let Some(own) = self.own.get() else {
                     return false;
                 };
                 // SAFETY: per the contract: a live buffer, borrowed for the call.
                 let buffer = unsafe { gst::BufferRef::from_ptr(buffer) };
-                // No lock, as in `on_push`.
-                own.observe(ts, 1, std::iter::once(buffer), families);
+                // No lock, as in `on_push`; the families only for a capture time.
+                // SAFETY: per the contract.
+                own.observe(ts, 1, std::iter::once(buffer), || unsafe {
+                    super::imp::families_of(tracer)
+                });
                 true
             }
             _ => false,
@@ -299,9 +300,14 @@ impl PadProbe {
 
     /// A packet noted in `HANDOFF` mode at `ts`, now mapped by our depayloader (`bytes`:
     /// all of it): accounted as [`Self::on_push`] would have, and the depayloader's entry
-    /// time set.
-    #[inline(never)]
-    pub(super) fn on_handed_off(&self, ts: u64, bytes: &[u8], families: &Arc<Families>) {
+    /// time set. In line in `super::handoff` (one stack frame for the whole accounting).
+    #[inline(always)]
+    pub(super) fn on_handed_off<'f>(
+        &self,
+        ts: u64,
+        bytes: &[u8],
+        families: impl Fn() -> Option<&'f Arc<Families>>,
+    ) {
         let mut guard = self.lock();
         let inner = &mut *guard;
         if let Some(t) = &inner.feeds {
@@ -366,17 +372,17 @@ impl PadProbe {
                         |look| super::packet::read(buffer, codec, look),
                         clock_rate,
                         labels,
-                        families,
+                        || Some(families),
                     )
                 });
                 match own {
-                    Some(own) => own.observe(ts, n, buffers, families),
+                    Some(own) => own.observe(ts, n, buffers, || Some(families)),
                     None => buffers.for_each(drop),
                 }
             }
             _ => {
                 if let Some(own) = own {
-                    own.observe(ts, n, buffers(), families);
+                    own.observe(ts, n, buffers(), || Some(families));
                 }
             }
         }

@@ -9,6 +9,18 @@
 //! Pure arithmetic on the header fields and an arrival time in nanoseconds: no GStreamer
 //! type, no allocation, so the tracer can run it for every packet.
 
+/// [`StreamState::arrival_ticks`] for a rate of 10⁹ Hz or more (none in practice): whole
+/// seconds and the rest apart.
+#[cold]
+#[inline(never)]
+fn ticks_at_giga_rate(arrival_ns: u64, clock_rate: u32) -> u32 {
+    let clock = u64::from(clock_rate);
+    let secs = arrival_ns / 1_000_000_000;
+    let rest = arrival_ns % 1_000_000_000;
+    secs.wrapping_mul(clock)
+        .wrapping_add(rest * clock / 1_000_000_000) as u32
+}
+
 /// A forward jump larger than this restarts the sequence (RFC 3550 A.1 `MAX_DROPOUT`).
 const MAX_DROPOUT: u16 = 3000;
 /// A backward jump larger than this restarts the sequence (RFC 3550 A.1 `MAX_MISORDER`).
@@ -63,18 +75,39 @@ impl StreamState {
         }
     }
 
-    /// Accounts the sequence number `seq` of a packet after the first one.
+    /// Accounts the sequence number `seq` of a packet after the first one (the tests' way
+    /// in; the tracer calls the two halves itself).
+    #[cfg(test)]
     pub(crate) fn on_sequence(&mut self, seq: u16) -> PacketOutcome {
-        let forward = seq.wrapping_sub(self.max_seq);
-        if forward == 1 {
-            // The usual case, the next packet in order: the general shift below, short.
-            self.seen = (self.seen << 1) | 1;
-            self.max_seq = seq;
+        if self.next_in_order(seq) {
             return PacketOutcome {
                 expected: 1,
                 ..PacketOutcome::default()
             };
         }
+        self.out_of_order(seq)
+    }
+
+    /// Accounts the sequence number `seq` of a packet after the first one if it is the next
+    /// in order (the usual case: one more expected, nothing else), and says whether it was;
+    /// [`Self::out_of_order`] accounts the others. Kept small, in line in the caller.
+    #[inline(always)]
+    pub(crate) fn next_in_order(&mut self, seq: u16) -> bool {
+        if seq.wrapping_sub(self.max_seq) != 1 {
+            return false;
+        }
+        // The general forward shift below, short.
+        self.seen = (self.seen << 1) | 1;
+        self.max_seq = seq;
+        true
+    }
+
+    /// Accounts the sequence number `seq` of a packet after the first one that is not
+    /// [`Self::next_in_order`] (a gap, a duplicate, a late packet, a restart).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn out_of_order(&mut self, seq: u16) -> PacketOutcome {
+        let forward = seq.wrapping_sub(self.max_seq);
         let backward = self.max_seq.wrapping_sub(seq);
         let mut out = PacketOutcome::default();
         if forward == 0 {
@@ -111,6 +144,7 @@ impl StreamState {
     /// RTP timestamp `rtp_ts` of a clock of `clock_rate` Hz (RFC 3550 A.8):
     /// `D = (Rj - Ri) - (Sj - Si)`, `J += (|D| - J) / 16`, all in timestamp units.
     /// Duplicates and reordered packets are left out by the caller.
+    #[inline(always)]
     pub(crate) fn on_arrival(&mut self, arrival_ns: u64, rtp_ts: u32, clock_rate: u32) {
         if clock_rate == 0 {
             return;
@@ -130,22 +164,24 @@ impl StreamState {
     /// exact whenever the product is a whole number of units, otherwise below the exact
     /// value's next whole unit unless its fraction is within `arrival_ns` / 2⁶⁴ of it (a
     /// tick at most, on a few packets in a million after hours).
+    #[inline(always)]
     fn arrival_ticks(&mut self, arrival_ns: u64, clock_rate: u32) -> u32 {
         if clock_rate != self.rate {
-            self.rate = clock_rate;
-            self.ticks_per_ns_q64 =
-                u64::try_from((u128::from(clock_rate) << 64).div_ceil(1_000_000_000)).unwrap_or(0);
+            self.set_rate(clock_rate);
         }
         if self.ticks_per_ns_q64 == 0 {
-            // A rate of 10⁹ Hz or more (none in practice): whole seconds and the rest apart.
-            let clock = u64::from(clock_rate);
-            let secs = arrival_ns / 1_000_000_000;
-            let rest = arrival_ns % 1_000_000_000;
-            return secs
-                .wrapping_mul(clock)
-                .wrapping_add(rest * clock / 1_000_000_000) as u32;
+            return ticks_at_giga_rate(arrival_ns, clock_rate);
         }
         ((u128::from(arrival_ns) * u128::from(self.ticks_per_ns_q64)) >> 64) as u32
+    }
+
+    /// A (new) clock rate: its units per nanosecond.
+    #[cold]
+    #[inline(never)]
+    fn set_rate(&mut self, clock_rate: u32) {
+        self.rate = clock_rate;
+        self.ticks_per_ns_q64 =
+            u64::try_from((u128::from(clock_rate) << 64).div_ceil(1_000_000_000)).unwrap_or(0);
     }
 
     /// The current A.8 jitter in timestamp units, scaled by 16 (see [`jitter_seconds`]).

@@ -61,14 +61,16 @@ impl StreamSet {
     /// packet's header, and its payload's start when asked whether to (given (SSRC, PT)):
     /// [`packet::read`] of the pushed buffer, or [`packet::from_bytes`] of our
     /// depayloader's map of it (`super::handoff`). Generic, so that each caller gets its
-    /// own copy with the read in line.
-    pub(crate) fn on_packet<'l, R>(
+    /// own copy with the read in line. `families` is asked only when a packet is not
+    /// counted in a known stream (a new or refused one).
+    #[inline(always)]
+    pub(crate) fn on_packet<'l, 'f, R>(
         &mut self,
         ts: u64,
         read: R,
         clock_rate: u32,
         labels: impl Fn() -> PadLabels<'l>,
-        families: &Arc<Families>,
+        families: impl Fn() -> Option<&'f Arc<Families>>,
     ) where
         R: FnOnce(&dyn Fn(u32, u8) -> bool) -> Option<packet::Packet>,
     {
@@ -89,13 +91,18 @@ impl StreamSet {
             .position(|s| s.ssrc == h.ssrc && s.pt == h.pt)
         {
             Some(i) => i,
-            None => match self.add_stream(ts, (h.ssrc, h.pt, h.seq), &labels(), families) {
-                Some(i) => i,
-                None => {
-                    families.untracked_packets.inc();
+            None => {
+                let Some(families) = families() else {
                     return;
+                };
+                match self.add_stream(ts, (h.ssrc, h.pt, h.seq), &labels(), families) {
+                    Some(i) => i,
+                    None => {
+                        families.untracked_packets.inc();
+                        return;
+                    }
                 }
-            },
+            }
         };
         let s = &mut self.streams[i];
         let cells = &*s.series.cells;
@@ -112,11 +119,10 @@ impl StreamSet {
             }
         }
         if s.started {
-            let o = s.state.on_sequence(h.seq);
-            if o.expected == 1 && o.lost == 0 {
-                // The usual case: the next packet in order.
+            if s.state.next_in_order(h.seq) {
                 cells.add(idx::EXPECTED, 1);
             } else {
+                let o = s.state.out_of_order(h.seq);
                 cells.add(idx::LOST, o.lost);
                 cells.add(idx::EXPECTED, o.expected);
                 cells.add(idx::DUPLICATES, u64::from(o.duplicate));

@@ -138,13 +138,14 @@ impl Own {
 
     /// A push of the `n` `buffers` at `ts` from our element: its processing latency, and
     /// the capture → output latency of the outputs carrying a capture time (a wall-clock
-    /// read per output carrying one; a look at the metas for the others).
-    pub(crate) fn observe<'a>(
+    /// read per output carrying one; a look at the metas for the others). `families` is
+    /// asked only for a capture time.
+    pub(crate) fn observe<'a, 'f>(
         &self,
         ts: u64,
         n: u64,
         buffers: impl Iterator<Item = &'a gst::BufferRef>,
-        families: &Arc<Families>,
+        families: impl Fn() -> Option<&'f Arc<Families>>,
     ) {
         let entry = self.timing.entry_ns.load(Ordering::Relaxed);
         if entry != 0
@@ -154,7 +155,9 @@ impl Own {
             shard.observe_ns(ts - entry, n);
         }
         for buffer in buffers {
-            if let Some(age) = crate::capture_time::latency_of(buffer) {
+            if let Some(age) = crate::capture_time::latency_of(buffer)
+                && let Some(families) = families()
+            {
                 self.timing.observe_capture(age.max(0) as u64, families);
             }
         }

@@ -50,7 +50,16 @@ set -e
 ignore='(/\.cargo/|/rustc/|build\.rs|/examples/|/benches/|/tests/|/fuzz/)'
 cargo llvm-cov report --workspace --ignore-filename-regex "$ignore" --html \
   --output-dir target/coverage >/dev/null
-cargo llvm-cov report --workspace --ignore-filename-regex "$ignore" --json --summary-only \
+# The gated figures: on a CPU without AVX-512 the x86 header module's AVX-512 functions
+# cannot run (the tests force every level the CPU has), so that file would cost rtp2-core
+# about 2 points on such a machine only; it is then left out of the gate (the HTML report
+# above still shows it).
+gate_ignore="$ignore"
+if ! grep -qw avx512bw /proc/cpuinfo 2>/dev/null; then
+  gate_ignore="${ignore%)}|/hdrsimd/x86\\.rs)"
+  echo "coverage: no AVX-512 on this CPU: rtp2-core/src/hdrsimd/x86.rs is left out of the gated figures"
+fi
+cargo llvm-cov report --workspace --ignore-filename-regex "$gate_ignore" --json --summary-only \
   --output-path target/coverage/summary.json
 
 summary_status=0

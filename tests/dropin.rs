@@ -64,6 +64,17 @@ fn value_as_text(value: &glib::Value) -> String {
     if let Some((_, v)) = glib::EnumValue::from_value(value) {
         return v.nick().to_string();
     }
+    // An unset structure (the `stats` defaults): GStreamer would be asked to serialize a
+    // null structure (a CRITICAL per property).
+    if value.type_() == gst::Structure::static_type()
+        && value
+            .get::<Option<gst::Structure>>()
+            .ok()
+            .flatten()
+            .is_none()
+    {
+        return "(null)".to_string();
+    }
     value
         .serialize()
         .map_or_else(|_| "(none)".to_string(), |s| s.to_string())

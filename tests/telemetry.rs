@@ -342,7 +342,10 @@ fn counts_into_our_depayloader_match_what_it_got() {
             };
             if arrived.fetch_add(1, Ordering::Relaxed) % 7 == 6 {
                 d.fetch_add(1, Ordering::Relaxed);
-                return gst::PadProbeReturn::Drop;
+                // Consumed here (`Handled`): with `Drop`, gstreamer-rs releases the buffer
+                // and empties the probe data, which GStreamer 1.22 then unrefs (a CRITICAL
+                // per dropped buffer, harmless).
+                return gst::PadProbeReturn::Handled;
             }
             s.lock().unwrap().push(common::rtp_fields(b).seq);
             gst::PadProbeReturn::Ok

@@ -9,18 +9,6 @@
 //! Pure arithmetic on the header fields and an arrival time in nanoseconds: no GStreamer
 //! type, no allocation, so the tracer can run it for every packet.
 
-/// [`StreamState::arrival_ticks`] for a rate of 10⁹ Hz or more (none in practice): whole
-/// seconds and the rest apart.
-#[cold]
-#[inline(never)]
-fn ticks_at_giga_rate(arrival_ns: u64, clock_rate: u32) -> u32 {
-    let clock = u64::from(clock_rate);
-    let secs = arrival_ns / 1_000_000_000;
-    let rest = arrival_ns % 1_000_000_000;
-    secs.wrapping_mul(clock)
-        .wrapping_add(rest * clock / 1_000_000_000) as u32
-}
-
 /// A forward jump larger than this restarts the sequence (RFC 3550 A.1 `MAX_DROPOUT`).
 const MAX_DROPOUT: u16 = 3000;
 /// A backward jump larger than this restarts the sequence (RFC 3550 A.1 `MAX_MISORDER`).
@@ -203,6 +191,18 @@ pub(crate) fn jitter_seconds(q4: u64, clock_rate: u32) -> f64 {
         return 0.0;
     }
     q4 as f64 / 16.0 / f64::from(clock_rate)
+}
+
+/// [`StreamState::arrival_ticks`] for a rate of 10⁹ Hz or more (none in practice): whole
+/// seconds and the rest apart.
+#[cold]
+#[inline(never)]
+fn ticks_at_giga_rate(arrival_ns: u64, clock_rate: u32) -> u32 {
+    let clock = u64::from(clock_rate);
+    let secs = arrival_ns / 1_000_000_000;
+    let rest = arrival_ns % 1_000_000_000;
+    secs.wrapping_mul(clock)
+        .wrapping_add(rest * clock / 1_000_000_000) as u32
 }
 
 #[cfg(test)]

@@ -12,17 +12,20 @@
 //! allocator). The depayloader runs behind `identity` in a bin (ghost pads: three more pad
 //! pushes per packet than a bare element, each passing through the tracer's hook), and, as
 //! case `g722chain`, in the plain chain a receiver runs (`appsrc ! rtpg722depay2 ! fakesink`,
-//! pushed by the source's own thread: two pushes per packet), timed from PLAYING to EOS.
+//! pushed by the source's own thread: two pushes per packet), timed from PLAYING to EOS;
+//! case `fecchain` is the same chain through our FEC decoder (`rtpulpfecdec2`, media
+//! packets only), whose filter base hands its packets to the tracer as the depayloader's
+//! does.
 //!
 //! `cargo run --release --example telemetry_overhead -- [--rounds N]`
 //!
-//! For instruction counts (reliable on a shared machine, unlike times): `--case h264|g722|g722chain`
+//! For instruction counts (reliable on a shared machine, unlike times): `--case h264|g722|g722chain|fecchain`
 //! runs one case, `--phase null|on` only the null-tracer phase or the null tracer plus
 //! `rtp-metrics` (no table), and
 //! `valgrind --tool=callgrind --collect-atstart=no --toggle-collect=telemetry_overhead::push_all`
 //! counts the pushes of the second run only (the first warms up): (Ir of `--phase on` − Ir
 //! of `--phase null`) / packets is what `rtp-metrics` adds per packet (the example prints
-//! the packet count; for `g722chain`, whose pushes run on the source's thread, instead
+//! the packet count; for the chains, whose pushes run on the source's thread, instead
 //! `--dump-after=telemetry_overhead::chain_warm_up` and, in the second dump, the inclusive
 //! cost of `gstrtp2::tracer::hooks::push_pre`, with `LD_BIND_NOW=1`).
 //! `--phase null|on --rounds N` times that phase alone instead (least
@@ -133,19 +136,30 @@ fn collect(description: &str) -> (Vec<gst::Buffer>, gst::Caps) {
 /// packet, both on element pads (no ghost or harness pad). `appsrc` stands in for `udpsrc`.
 const CHAIN: &str = "appsrc ! rtpg722depay2 ! fakesink";
 
-/// One run of `buffers` through a fresh [`CHAIN`]: all of them queued in `appsrc` (then
+/// The same chain through our FEC decoder (media packets only, passed on unchanged): the
+/// filter base's input, which hands its packets to the tracer as the depayloader's does.
+const FEC_CHAIN: &str = "appsrc ! rtpulpfecdec2 ! fakesink";
+
+/// Whether `element` is one of the chains ([`CHAIN`], [`FEC_CHAIN`]) rather than a harness.
+fn is_chain(element: &str) -> bool {
+    element.starts_with("appsrc ! ")
+}
+
+/// One run of `buffers` through a fresh `chain` ([`CHAIN`] or [`FEC_CHAIN`]): all of them queued in `appsrc` (then
 /// EOS), the first one prerolled in PAUSED, the time from PLAYING to EOS (the rest pushed
 /// back to back by the source's thread), those packets, allocations in that time.
-fn run_chain(caps: &gst::Caps, buffers: &[gst::Buffer]) -> (Duration, u64, u64) {
+fn run_chain(chain: &str, caps: &gst::Caps, buffers: &[gst::Buffer]) -> (Duration, u64, u64) {
     let pipeline = gst::Pipeline::new();
     let src = gst_app::AppSrc::builder()
         .caps(caps)
         .format(gst::Format::Time)
         .max_bytes(0)
         .build();
-    let depay = gst::ElementFactory::make("rtpg722depay2")
-        .build()
-        .expect("rtpg722depay2");
+    let factory = chain
+        .split(" ! ")
+        .nth(1)
+        .expect("appsrc ! element ! fakesink");
+    let depay = gst::ElementFactory::make(factory).build().expect(factory);
     let sink = gst::ElementFactory::make("fakesink")
         .property("sync", false)
         .build()
@@ -183,20 +197,20 @@ fn run_chain(caps: &gst::Caps, buffers: &[gst::Buffer]) -> (Duration, u64, u64) 
     (spent, buffers.len() as u64 - 1, allocated)
 }
 
-/// A first run of [`CHAIN`], whose end callgrind can mark (`--dump-after`): the chain pushes
+/// A first run of a chain, whose end callgrind can mark (`--dump-after`): the chain pushes
 /// from the source's thread, outside [`push_all`], so its count is that of the tracer's push
 /// hooks in the dump after this one.
 #[inline(never)]
-fn chain_warm_up(caps: &gst::Caps, buffers: &[gst::Buffer]) {
-    run_chain(caps, buffers);
+fn chain_warm_up(chain: &str, caps: &gst::Caps, buffers: &[gst::Buffer]) {
+    run_chain(chain, caps, buffers);
 }
 
 /// One run of `buffers` through a fresh `element` in a harness (its pads are linked to the
 /// element's, so the tracer sees both pushes): time spent pushing, RTP packets involved,
 /// allocations made while pushing.
 fn run_once(element: &str, caps: &gst::Caps, buffers: &[gst::Buffer]) -> (Duration, u64, u64) {
-    if element == CHAIN {
-        return run_chain(caps, buffers);
+    if is_chain(element) {
+        return run_chain(element, caps, buffers);
     }
     run_with(element, caps, buffers, push_all)
 }
@@ -309,6 +323,7 @@ fn main() {
         // tracer counts RTP on element pads, not on the harness's own).
         ("g722", "identity ! rtpg722depay2", &rtp_caps, &g722),
         ("g722chain", CHAIN, &rtp_caps, &g722),
+        ("fecchain", FEC_CHAIN, &rtp_caps, &g722),
     ]
     .into_iter()
     .filter(|(name, ..)| case.as_deref().is_none_or(|c| c == *name))
@@ -333,8 +348,8 @@ fn main() {
                 );
                 continue;
             }
-            if *e == CHAIN {
-                chain_warm_up(c, b);
+            if is_chain(e) {
+                chain_warm_up(e, c, b);
             } else {
                 run_with(e, c, b, push_warm_up);
             }

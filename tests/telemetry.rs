@@ -4,8 +4,8 @@
 
 //! The `rtp-metrics` tracer (docs/telemetry.md): its `/metrics` output passes `promtool
 //! check metrics`, its counts match what the pipeline itself saw through `netsim` loss and
-//! duplication (also on a pad feeding our depayloader, which hands its packets to the
-//! tracer), keyframes are counted as the encoder made them, the series cap holds against
+//! duplication (also on pads feeding our depayloader and our FEC decoder, whose bases
+//! hand their packets to the tracer), keyframes are counted as the encoder made them, the series cap holds against
 //! 10,000 SSRCs, and series go away with their pipelines while being scraped.
 //! (tests/telemetry_launch.rs: the `GST_TRACERS` path.)
 
@@ -318,21 +318,39 @@ fn keyframes_counted_as_the_encoder_made_them() {
 
 #[test]
 fn counts_into_our_depayloader_match_what_it_got() {
+    counts_from_the_elements_own_map("handoff", "rtpg722depay2");
+}
+
+/// The same through our FEC decoder (the filter base hands its packets over as the
+/// depayloader base does): media packets pass it unchanged.
+#[test]
+fn counts_into_our_fec_decoder_match_what_it_got() {
+    counts_from_the_elements_own_map("filterhandoff", "rtpulpfecdec2");
+}
+
+/// Runs G.722 packets through `netsim` loss and duplication into `factory` (one of ours
+/// whose base hands its input to the tracer), one packet in seven dropped by a probe on
+/// its sink pad, and checks the tracer counted on `netsim`'s pad exactly what the element
+/// got: packets dropped before it read them are untracked, not counted (a tracer reading
+/// the packets in its push hook would count them).
+fn counts_from_the_elements_own_map(name: &str, factory: &str) {
     let port = tracer_port();
     let untracked_before = sample(&scrape(port), "rtp2_untracked_packets_total", &[]);
     let p = pipeline(
-        "handoff",
-        "audiotestsrc num-buffers=600 samplesperbuffer=320 ! audio/x-raw,rate=16000 \
-         ! avenc_g722 ! rtpg722pay2 ! netsim name=net drop-probability=0.2 \
-         duplicate-probability=0.05 ! rtpg722depay2 name=depay ! fakesink",
+        name,
+        &format!(
+            "audiotestsrc num-buffers=600 samplesperbuffer=320 ! audio/x-raw,rate=16000 \
+             ! avenc_g722 ! rtpg722pay2 ! netsim name=net drop-probability=0.2 \
+             duplicate-probability=0.05 ! {factory} name=element ! fakesink"
+        ),
     );
-    // What the depayloader got: every sequence number reaching its chain function, but
-    // every seventh packet is dropped on its sink pad (a probe), so it never reads them.
+    // What the element got: every sequence number reaching its chain function, but every
+    // seventh packet is dropped on its sink pad (a probe), so it never reads them.
     let seen = Arc::new(Mutex::new(Vec::<u16>::new()));
     let dropped = Arc::new(AtomicUsize::new(0));
     let (s, d) = (seen.clone(), dropped.clone());
     let arrived = AtomicUsize::new(0);
-    p.by_name("depay")
+    p.by_name("element")
         .unwrap()
         .static_pad("sink")
         .unwrap()
@@ -362,8 +380,8 @@ fn counts_into_our_depayloader_match_what_it_got() {
         duplicates > 0.0 && span > unique && dropped > 50.0,
         "netsim or the probe did nothing"
     );
-    // Counted from the depayloader's own map: what it got, exactly.
-    let net = [("pipeline", "handoff"), ("element", "net"), ("pad", "src")];
+    // Counted from the element's own map: what it got, exactly.
+    let net = [("pipeline", name), ("element", "net"), ("pad", "src")];
     assert_eq!(sample(&body, "rtp2_packets_total", &net), seen.len() as f64);
     assert_eq!(
         sample(&body, "rtp2_lost_packets_total", &net),
@@ -378,17 +396,17 @@ fn counts_into_our_depayloader_match_what_it_got() {
         span as f64
     );
     // The packets it never read are untracked (the last one may wait for the thread's next
-    // push into a depayloader; other tests may add their own).
+    // push into such an element; other tests may add their own).
     let untracked = sample(&body, "rtp2_untracked_packets_total", &[]) - untracked_before;
     assert!(
         untracked >= dropped - 1.0,
         "untracked {untracked} of {dropped} dropped"
     );
-    // One latency observation per output of the depayloader.
+    // One latency observation per output of the element.
     let latency = sample(
         &body,
         "rtp2_processing_latency_seconds_count",
-        &[("pipeline", "handoff"), ("element", "depay")],
+        &[("pipeline", name), ("element", "element")],
     );
     assert!(
         latency > 0.0 && latency <= seen.len() as f64,

@@ -17,3 +17,18 @@ pub(crate) mod orientation;
 pub mod pay;
 mod plumbing;
 pub(crate) mod rtp_in;
+
+/// Whether `pad` is the input of a base class that maps every packet it receives and
+/// hands the map to the `rtp-metrics` tracer before anything else reads it
+/// (`crate::tracer::handoff::mapped_input`): the sink pad of a depayloader or of an
+/// RTP-to-RTP filter. The tracer then only notes the pushes into it.
+pub(crate) fn hands_input_to_tracer(element: &gst::Element, pad: &gst::Pad) -> bool {
+    use gst::prelude::Cast;
+    use gst::subclass::prelude::ObjectSubclassIsExt;
+    if let Some(depay) = element.downcast_ref::<depay::RtpBaseDepay2>() {
+        return depay.imp().is_sink_pad(pad);
+    }
+    element
+        .downcast_ref::<filter::RtpBaseFilter2>()
+        .is_some_and(|f| f.imp().is_sink_pad(pad))
+}

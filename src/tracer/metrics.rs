@@ -53,7 +53,7 @@ pub(crate) struct Families {
     latency: Family<ElementLabels, LatencyHistogram>,
     capture_latency: Family<ElementLabels, CaptureHistogram>,
     /// Packets no per-stream series counts: those of streams beyond the series cap, and
-    /// those pushed into our depayloader that it never read (`super::handoff`).
+    /// those pushed into our depayloader or filter that it never read (`super::handoff`).
     pub untracked_packets: Counter,
     /// Streams refused a series because the cap was reached.
     pub refused_streams: Counter,
@@ -88,7 +88,7 @@ impl Families {
         );
         registry.register(
             "untracked_packets",
-            "Packets counted by no per-stream series: of streams over the series cap, or pushed into one of our depayloaders that never read them",
+            "Packets counted by no per-stream series: of streams over the series cap, or pushed into one of our depayloaders or filters that never read them",
             self.untracked_packets.clone(),
         );
         registry.register(

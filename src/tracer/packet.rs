@@ -117,7 +117,7 @@ pub(crate) fn read(
 }
 
 /// [`read`] of a whole packet already mapped by someone else (`bytes`: all of it, as our
-/// depayloader base maps it; see `super::handoff`).
+/// depayloader and filter bases map it; see `super::handoff`).
 #[inline]
 pub(crate) fn from_bytes(
     bytes: &[u8],

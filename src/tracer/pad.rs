@@ -42,8 +42,8 @@ struct PadInner {
     streams: StreamSet,
     /// Our element this pad pushes into: its entry time is set on each push.
     feeds: Option<Arc<ElementTiming>>,
-    /// Whether that element is our depayloader, which hands the packets it maps to the
-    /// tracer (`super::handoff`).
+    /// Whether the pad feeds our depayloader or filter base, which hands the packets it
+    /// maps to the tracer (`super::handoff`).
     hands_off: bool,
 }
 
@@ -53,8 +53,8 @@ const IDLE: u8 = 0;
 const LATENCY_ONLY: u8 = 1;
 /// Anything else (packets to count, an element to feed, the pad to place): under the lock.
 const LOCKED: u8 = 2;
-/// Packets to count, pushed into our depayloader, on a pad of no element of ours (no
-/// latency to observe): a single buffer is only noted, and accounted when the depayloader
+/// Packets to count, pushed into our depayloader or filter, on a pad of no element of ours
+/// (no latency to observe): a single buffer is only noted, and accounted when that element
 /// has mapped it (`super::handoff`).
 const HANDOFF: u8 = 3;
 
@@ -264,7 +264,8 @@ impl PadProbe {
 
     /// The push of one `buffer` at `ts` on `pad` (this probe's), seen by the `rtp-metrics`
     /// tracer at `tracer`, when the pad's mode allows it without the tracer's object: an
-    /// idle pad, a latency-only pad, or a push into our depayloader only noted (`HANDOFF`).
+    /// idle pad, a latency-only pad, or a push into our depayloader or filter only noted
+    /// (`HANDOFF`).
     /// False when [`Self::on_push`] must see it.
     ///
     /// # Safety
@@ -298,9 +299,9 @@ impl PadProbe {
         }
     }
 
-    /// A packet noted in `HANDOFF` mode at `ts`, now mapped by our depayloader (`bytes`:
-    /// all of it): accounted as [`Self::on_push`] would have, and the depayloader's entry
-    /// time set. In line in `super::handoff` (one stack frame for the whole accounting).
+    /// A packet noted in `HANDOFF` mode at `ts`, now mapped by our depayloader or filter
+    /// (`bytes`: all of it): accounted as [`Self::on_push`] would have, and that element's
+    /// entry time set. In line in `super::handoff` (one stack frame for the whole accounting).
     #[inline(always)]
     pub(super) fn on_handed_off<'f>(
         &self,

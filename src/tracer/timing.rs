@@ -109,14 +109,17 @@ pub(crate) fn element_timing(element: &gst::Element) -> Option<Arc<ElementTiming
 }
 
 /// The timing of our element that `pad` pushes into, if its peer is one of our sink pads,
-/// and whether that element is our depayloader (which hands its input to the tracer, see
-/// `super::handoff`).
+/// and whether that peer is the input of a depayloader or filter base, which hands the
+/// packets it maps to the tracer (see `super::handoff`).
 pub(crate) fn feeds_of(pad: &gst::Pad) -> (Option<Arc<ElementTiming>>, bool) {
-    let Some(element) = pad.peer().and_then(|peer| peer.parent_element()) else {
+    let Some(peer) = pad.peer() else {
         return (None, false);
     };
-    let depayloader = element.is::<crate::base::depay::RtpBaseDepay2>();
-    (element_timing(&element), depayloader)
+    let Some(element) = peer.parent_element() else {
+        return (None, false);
+    };
+    let hands_off = crate::base::hands_input_to_tracer(&element, &peer);
+    (element_timing(&element), hands_off)
 }
 
 /// Our element owning a source pad, whose pushes observe its processing latency.

@@ -251,6 +251,11 @@ impl RtpBaseDepay2 {
         &self.src_pad
     }
 
+    /// Whether `pad` is this element's input (see `crate::base::hands_input_to_tracer`).
+    pub(in crate::base) fn is_sink_pad(&self, pad: &gst::Pad) -> bool {
+        self.sink_pad == *pad
+    }
+
     pub(super) fn clock_rate(&self) -> Option<u32> {
         lock(&self.state).clock_rate
     }

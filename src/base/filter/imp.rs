@@ -116,6 +116,11 @@ impl RtpBaseFilter2 {
         &self.src_pad
     }
 
+    /// Whether `pad` is this element's input (see `crate::base::hands_input_to_tracer`).
+    pub(in crate::base) fn is_sink_pad(&self, pad: &gst::Pad) -> bool {
+        self.sink_pad == *pad
+    }
+
     fn vfuncs(&self) -> &'static Class {
         vfuncs_of(self)
     }
@@ -188,6 +193,9 @@ impl RtpBaseFilter2 {
             self.bad_input(&"unreadable buffer");
             return (Ok(gst::FlowSuccess::Ok), None);
         };
+        // As in the depayloader: the `rtp-metrics` tracer accounts the packet from this map
+        // when it noted the push.
+        crate::tracer::handoff::mapped_input(buffer, &self.sink_pad, map.as_slice());
         let rtp = match RtpPacket::parse(map.as_slice()) {
             Ok(rtp) => rtp,
             Err(err) => {

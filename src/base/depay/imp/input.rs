@@ -27,7 +27,7 @@ impl RtpBaseDepay2 {
             Some(map) => {
                 // The `rtp-metrics` tracer accounts the packet from this map when it noted
                 // the push (saving a second map of every packet).
-                crate::tracer::handoff::depayloader_input(&buffer, &self.sink_pad, map.as_slice());
+                crate::tracer::handoff::mapped_input(&buffer, &self.sink_pad, map.as_slice());
                 let parsed = RtpPacket::parse(map.as_slice());
                 self.handle_parsed(&buffer, parsed, &payload_output)
             }

@@ -13,15 +13,38 @@
 #     measured chain run (CASE g722chain or fecchain), both phases: instructions and
 #     instruction-cache misses per packet of the whole process, and of the tracer's own
 #     functions. The tracer's time follows the misses more than the instructions.
+#   scripts/tracer-cost.sh layouts N
+#     Links N copies of the example with their functions in shuffled orders (lld's
+#     --shuffle-sections, seeds 1..N; Debian package lld-19), printing their paths: a
+#     build's code layout alone moves both phases by tens of ns and misses, so compare
+#     averages over layouts (pass the copies to `times` or `misses`).
 #
 # CASE: h264, g722, g722chain or fecchain (see the example). Times on a shared machine
 # drift (whole processes run fast or slow): compare builds within one run of this script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mode=${1:?usage: scripts/tracer-cost.sh times|misses CASE ...}
+built=target/release/examples/telemetry_overhead
+mode=${1:?usage: scripts/tracer-cost.sh times|misses CASE ... | layouts N}
+if [ "$mode" = layouts ]; then
+  n=${2:?usage: scripts/tracer-cost.sh layouts N}
+  [ -x /usr/lib/llvm-19/bin/ld.lld ] || apt-get install -y lld-19
+  mkdir -p target/tracer-cost
+  # The final link's command with its objects kept (-C save-temps), relinked per seed.
+  touch examples/telemetry_overhead.rs
+  cargo rustc --release --example telemetry_overhead -- -C save-temps --print link-args \
+    2>/dev/null | grep '"cc"' > target/tracer-cost/link-args.txt
+  for seed in $(seq "$n"); do
+    sed -e "s|\"cc\" |\"cc\" \"-fuse-ld=lld\" \"-Wl,--shuffle-sections=.text*=$seed\" |" \
+      -e "s|\"-o\" \"[^\"]*\"|\"-o\" \"$PWD/target/tracer-cost/layout-$seed\"|" \
+      -e "s|PATH=\"|PATH=\"/usr/lib/llvm-19/bin:|" target/tracer-cost/link-args.txt \
+      > target/tracer-cost/link.sh
+    bash target/tracer-cost/link.sh
+    echo "target/tracer-cost/layout-$seed"
+  done
+  exit 0
+fi
 case=${2:?usage: scripts/tracer-cost.sh times|misses CASE ...}
 shift 2
-built=target/release/examples/telemetry_overhead
 
 if [ "$mode" = times ]; then
   rounds=${1:-15}

@@ -6,8 +6,8 @@
 //! directly rather than through the bindings' generic trampolines: most pushes are on idle
 //! pads (ghost and proxy pads, pads not carrying RTP and timing nothing), and for those the
 //! hook is the pad look-up, one load, and back; a single buffer on a latency-only pad (our
-//! element's output) or a hand-off pad (into our depayloader or filter, `super::handoff`) is done here
-//! too; the tracer object is only reached on pads with more work.
+//! element's output) or a hand-off pad (into our depayloader or filter, `super::handoff`)
+//! is done here too; the tracer object is only reached on pads with more work.
 
 use glib::translate::*;
 use gst::prelude::*;

@@ -88,7 +88,7 @@ impl Families {
         );
         registry.register(
             "untracked_packets",
-            "Packets counted by no per-stream series: of streams over the series cap, or pushed into one of our depayloaders or filters that never read them",
+            "Packets counted by no per-stream series: of streams over the series cap, or pushed into one of our depayloaders or FEC/RED elements that never read them",
             self.untracked_packets.clone(),
         );
         registry.register(

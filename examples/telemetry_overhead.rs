@@ -159,15 +159,15 @@ fn run_chain(chain: &str, caps: &gst::Caps, buffers: &[gst::Buffer]) -> (Duratio
         .split(" ! ")
         .nth(1)
         .expect("appsrc ! element ! fakesink");
-    let depay = gst::ElementFactory::make(factory).build().expect(factory);
+    let middle = gst::ElementFactory::make(factory).build().expect(factory);
     let sink = gst::ElementFactory::make("fakesink")
         .property("sync", false)
         .build()
         .expect("fakesink");
     pipeline
-        .add_many([src.upcast_ref(), &depay, &sink])
+        .add_many([src.upcast_ref(), &middle, &sink])
         .expect("add");
-    gst::Element::link_many([src.upcast_ref(), &depay, &sink]).expect("link");
+    gst::Element::link_many([src.upcast_ref(), &middle, &sink]).expect("link");
     for b in buffers {
         let b = b.copy_deep().unwrap_or_else(|_| b.clone());
         src.push_buffer(b).expect("queued");

@@ -19,8 +19,8 @@
 //!
 //! `cargo run --release --example telemetry_overhead -- [--rounds N]`
 //!
-//! For instruction counts (reliable on a shared machine, unlike times): `--case h264|g722|g722chain|fecchain`
-//! runs one case, `--phase null|on` only the null-tracer phase or the null tracer plus
+//! For instruction counts (reliable on a shared machine, unlike times):
+//! `--case h264|g722|g722chain|fecchain` runs one case, `--phase null|on` only the null-tracer phase or the null tracer plus
 //! `rtp-metrics` (no table), and
 //! `valgrind --tool=callgrind --collect-atstart=no --toggle-collect=telemetry_overhead::push_all`
 //! counts the pushes of the second run only (the first warms up): (Ir of `--phase on` − Ir
@@ -145,8 +145,8 @@ fn is_chain(element: &str) -> bool {
     element.starts_with("appsrc ! ")
 }
 
-/// One run of `buffers` through a fresh `chain` ([`CHAIN`] or [`FEC_CHAIN`]): all of them queued in `appsrc` (then
-/// EOS), the first one prerolled in PAUSED, the time from PLAYING to EOS (the rest pushed
+/// One run of `buffers` through a fresh `chain` ([`CHAIN`] or [`FEC_CHAIN`]): all of them
+/// queued in `appsrc` (then EOS), the first one prerolled in PAUSED, the time from PLAYING to EOS (the rest pushed
 /// back to back by the source's thread), those packets, allocations in that time.
 fn run_chain(chain: &str, caps: &gst::Caps, buffers: &[gst::Buffer]) -> (Duration, u64, u64) {
     let pipeline = gst::Pipeline::new();

@@ -12,7 +12,9 @@
 #     Callgrind with its cache simulation (32 KiB 8-way L1 caches, 64-byte lines) of the
 #     measured chain run (CASE g722chain or fecchain), both phases: instructions and
 #     instruction-cache misses per packet of the whole process, and of the tracer's own
-#     functions. The tracer's time follows the misses more than the instructions.
+#     functions. Within one build the tracer's time follows the misses more than the
+#     instructions; across code layouts the simulation does not predict the time (see
+#     docs/telemetry.md), hence `layouts`.
 #   scripts/tracer-cost.sh layouts N
 #     Links N copies of the example with their functions in shuffled orders (lld's
 #     --shuffle-sections, seeds 1..N; Debian package lld-19), printing their paths: a

@@ -60,8 +60,8 @@ impl StreamSet {
     /// a new stream, so the pushes of known streams copy no labels). `read` reads the
     /// packet's header, and its payload's start when asked whether to (given (SSRC, PT)):
     /// [`packet::read`] of the pushed buffer, or [`packet::from_bytes`] of our
-    /// depayloader's or filter's map of it (`super::handoff`). Generic, so that each caller gets its
-    /// own copy with the read in line. `families` is asked only when a packet is not
+    /// depayloader's or filter's map of it (`super::handoff`). Generic, so that each caller
+    /// gets its own copy with the read in line. `families` is asked only when a packet is not
     /// counted in a known stream (a new or refused one).
     #[inline(always)]
     pub(crate) fn on_packet<'l, 'f, R>(

@@ -6,8 +6,8 @@
 //! check metrics`, its counts match what the pipeline itself saw through `netsim` loss and
 //! duplication (also on pads feeding our depayloader and our FEC decoder, whose bases
 //! hand their packets to the tracer), keyframes are counted as the encoder made them, the
-//! series cap holds against 10,000 SSRCs, and series go away with their pipelines while being scraped.
-//! (tests/telemetry_launch.rs: the `GST_TRACERS` path.)
+//! series cap holds against 10,000 SSRCs, and series go away with their pipelines while
+//! being scraped. (tests/telemetry_launch.rs: the `GST_TRACERS` path.)
 
 use std::collections::BTreeSet;
 use std::io::Write;

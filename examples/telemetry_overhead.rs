@@ -33,6 +33,9 @@
 //! gives the tracer's cost with less drift than the three phases of one process.
 //! `--phase off` (no tracer) and `--phase alone` (`rtp-metrics` without the null tracer)
 //! give the whole cost of turning the tracer on, GStreamer's dispatch included.
+//! `--plugin-file target/release/libgstrtp2.so` loads the plugin from its shared object,
+//! as `GST_PLUGIN_PATH` users do, instead of registering the linked-in copy (allocations
+//! made inside the shared object are then not counted).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -281,6 +284,19 @@ fn measure(element: &str, caps: &gst::Caps, buffers: &[gst::Buffer], rounds: usi
     (ns[0], allocs[allocs.len() / 2])
 }
 
+/// An `rtp-metrics` tracer (on a free port) from the registered plugin, whichever copy that
+/// is (see `--plugin-file`).
+fn rtp_metrics() -> glib::Object {
+    let tracer = gst::Registry::get()
+        .lookup_feature("rtp-metrics")
+        .and_then(|f| f.load().ok())
+        .and_then(|f| f.downcast::<gst::TracerFactory>().ok())
+        .expect("the rtp-metrics tracer is registered");
+    glib::Object::builder_with_type(tracer.tracer_type())
+        .property("port", 0i32)
+        .build()
+}
+
 /// The value after `name` on the command line.
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter()
@@ -295,7 +311,14 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(15usize);
     gst::init().expect("gst init");
-    gstrtp2::plugin_register_static().expect("register rtp2");
+    match arg(&args, "--plugin-file") {
+        // The plugin as users load it (a shared object: its thread-locals are reached
+        // through `__tls_get_addr`); its own allocations are not counted here.
+        Some(path) => {
+            gst::Plugin::load_file(&path).expect("load the plugin file");
+        }
+        None => gstrtp2::plugin_register_static().expect("register rtp2"),
+    }
 
     let (h264, h264_caps) = collect(
         "videotestsrc num-buffers=60 pattern=smpte ! video/x-raw,width=1280,height=720,format=I420,framerate=30/1 \
@@ -333,11 +356,7 @@ fn main() {
         // One phase only, for instruction counts under callgrind.
         // `off`: no tracer; `alone`: `rtp-metrics` without the null tracer.
         let null = (phase != "off" && phase != "alone").then(glib::Object::new::<NullTracer>);
-        let tracer = (phase == "on" || phase == "alone").then(|| {
-            glib::Object::builder::<gstrtp2::tracer::RtpMetricsTracer>()
-                .property("port", 0i32)
-                .build()
-        });
+        let tracer = (phase == "on" || phase == "alone").then(rtp_metrics);
         let timed = arg(&args, "--rounds").is_some();
         for (e, c, b) in &cases {
             if timed {
@@ -368,9 +387,7 @@ fn main() {
         .iter()
         .map(|(e, c, b)| measure(e, c, b, rounds))
         .collect();
-    let tracer = glib::Object::builder::<gstrtp2::tracer::RtpMetricsTracer>()
-        .property("port", 0i32)
-        .build();
+    let tracer = rtp_metrics();
     let on: Vec<(f64, f64)> = cases
         .iter()
         .map(|(e, c, b)| measure(e, c, b, rounds))

@@ -23,6 +23,8 @@
 #
 # CASE: h264, g722, g722chain or fecchain (see the example). Times on a shared machine
 # drift (whole processes run fast or slow): compare builds within one run of this script.
+# TRACER_COST_ARGS: more arguments for the example, e.g.
+# "--plugin-file target/release/libgstrtp2.so" (the plugin as users load it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 built=target/release/examples/telemetry_overhead
@@ -47,6 +49,7 @@ if [ "$mode" = layouts ]; then
 fi
 case=${2:?usage: scripts/tracer-cost.sh times|misses CASE ...}
 shift 2
+read -r -a extra <<< "${TRACER_COST_ARGS:-}"
 
 if [ "$mode" = times ]; then
   rounds=${1:-15}
@@ -55,7 +58,7 @@ if [ "$mode" = times ]; then
   for _ in $(seq "$rounds"); do
     for bin in "$@"; do
       for phase in null on; do
-        ns=$(setarch -R taskset -c 1 "$bin" --case "$case" --phase "$phase" --rounds 15 2>/dev/null \
+        ns=$(setarch -R taskset -c 1 "$bin" --case "$case" --phase "$phase" --rounds 15 "${extra[@]}" 2>/dev/null \
           | sed -n 's/.*: \([0-9]*\) ns\/packet.*/\1/p')
         echo "$bin $phase $ns"
       done
@@ -79,7 +82,7 @@ elif [ "$mode" = misses ]; then
     LD_BIND_NOW=1 valgrind --tool=callgrind --cache-sim=yes --I1=32768,8,64 \
       --D1=32768,8,64 --LL=1048576,16,64 --callgrind-out-file="$out/$phase" \
       --dump-after=telemetry_overhead::chain_warm_up "$bin" --case "$case" --phase "$phase" \
-      >/dev/null 2>&1
+      "${extra[@]}" >/dev/null 2>&1
     # The measured run is the dump after the warm-up one; 2999 packets (see the example).
     callgrind_annotate --auto=no --threshold=100 --inclusive=no "$out/$phase" 2>/dev/null \
       | sed 's/([ 0-9.]*%)//g; s/,//g' | awk -v phase="$phase" '

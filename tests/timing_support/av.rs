@@ -22,7 +22,7 @@ const FLASH_THRESHOLD: u64 = 128;
 /// Sample magnitude that detects the beep (the tone's amplitude is 16000).
 const BEEP_THRESHOLD: i16 = 4000;
 
-fn running_time(pad: &gst::Pad, pts: Option<gst::ClockTime>) -> Option<u64> {
+pub fn running_time(pad: &gst::Pad, pts: Option<gst::ClockTime>) -> Option<u64> {
     let segment = pad.sticky_event::<gst::event::Segment>(0)?;
     let segment = segment.segment().downcast_ref::<gst::ClockTime>()?.clone();
     segment.to_running_time(pts).map(|t| t.nseconds())
@@ -172,12 +172,20 @@ pub fn detect_beeps(sink: &gst::Element, period: Duration, into: Arc<Mutex<Detec
 }
 
 /// A/V offsets (video minus audio, ns) of the flashes at or after `from` (receiver running
-/// time), each paired with the nearest beep (within half a period), and the same from the
-/// rendering times: (buffer running times, rendering times).
-pub fn offsets(d: &Detections, from: u64, period: Duration) -> (Vec<i64>, Vec<i64>) {
+/// time), each paired with the nearest beep (within half a period).
+#[derive(Debug, Default)]
+pub struct Offsets {
+    /// The flashes' running times.
+    pub flashes: Vec<u64>,
+    /// From the buffers' running times.
+    pub running: Vec<i64>,
+    /// From the rendering times.
+    pub rendered: Vec<i64>,
+}
+
+pub fn offsets(d: &Detections, from: u64, period: Duration) -> Offsets {
     let half = period.as_nanos() as i64 / 2;
-    let mut by_running = Vec::new();
-    let mut by_render = Vec::new();
+    let mut o = Offsets::default();
     for &(tv, rv) in d.flashes.iter().filter(|(t, _)| *t >= from) {
         let nearest = d
             .beeps
@@ -186,12 +194,13 @@ pub fn offsets(d: &Detections, from: u64, period: Duration) -> (Vec<i64>, Vec<i6
         if let Some(&(ta, ra)) = nearest {
             let offset = tv as i64 - ta as i64;
             if offset.abs() < half {
-                by_running.push(offset);
-                by_render.push(rv as i64 - ra as i64);
+                o.flashes.push(tv);
+                o.running.push(offset);
+                o.rendered.push(rv as i64 - ra as i64);
             }
         }
     }
-    (by_running, by_render)
+    o
 }
 
 /// The CNAMEs of the SDES chunks of an RTCP compound packet (RFC 3550 §6.5: packet type

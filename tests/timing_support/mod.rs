@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod av;
+pub mod packets;
 pub mod sync;
 
 use std::time::{Duration, Instant};

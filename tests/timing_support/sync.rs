@@ -12,6 +12,7 @@ use std::time::Duration;
 use gst::prelude::*;
 
 use super::av::*;
+use super::packets::*;
 use super::{pipeline, play_for, stop};
 use crate::common;
 
@@ -29,6 +30,11 @@ pub const VIDEO_DELAY: (u32, u32) = (90, 110);
 pub const AUDIO_DELAY: (u32, u32) = (10, 30);
 /// RTCP interval of the senders (ms): the first reports come within a second.
 pub const RTCP_INTERVAL_MS: u32 = 500;
+
+/// How close the running time of the flash at the video sink and that of the flash
+/// frame's packets leaving the session manager are when they are the same frame (the
+/// depayloader and the decoder keep the PTS: 0 ns measured); frames are 33 ms apart.
+pub const SAME_FRAME_NS: u64 = 2_000_000;
 
 /// The payloaders and depayloaders of one run.
 #[derive(Clone, Copy)]
@@ -98,12 +104,12 @@ pub fn sources(e: Elements) -> [String; 2] {
             "videotestsrc name=vsrc is-live=true pattern=black \
              ! video/x-raw,format=I420,width={WIDTH},height={HEIGHT},framerate=30/1 \
              ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 \
-             ! {} pt=96 config-interval=-1",
+             ! {} name=vpay pt=96 config-interval=-1",
             e.video_pay
         ),
         format!(
             "audiotestsrc name=asrc is-live=true wave=silence samplesperbuffer=320 \
-             ! audio/x-raw,format=S16LE,rate=16000,channels=1 ! avenc_g722 ! {} pt=9",
+             ! audio/x-raw,format=S16LE,rate=16000,channels=1 ! avenc_g722 ! {} name=apay pt=9",
             e.audio_pay
         ),
     ]
@@ -196,11 +202,20 @@ pub fn receiver(
     } else {
         format!("{session} rtp-id=r-{}", p[0])
     };
+    // `rtprecv` takes a packet's arrival time from its DTS, which `udpsrc` stamps when it
+    // reads the packet; the queue keeps `udpsrc` reading while `rtprecv` pushes downstream
+    // (as in `rtprecv`'s documentation). Without it, on a loaded machine, the audio once
+    // came one packet per 300 ms (docs/timing.md).
+    let rtp_queue = if bin == Bin::Rtpbin {
+        ""
+    } else {
+        "! queue max-size-bytes=0 max-size-buffers=0 max-size-time=200000000"
+    };
     let pipeline = pipeline(&format!(
         "{session} \
-         udpsrc address=127.0.0.1 port={p0} caps=\"{VIDEO_CAPS}\" ! recv.{rtp_sink}_0 \
+         udpsrc name=vin address=127.0.0.1 port={p0} caps=\"{VIDEO_CAPS}\" {rtp_queue} ! recv.{rtp_sink}_0 \
          udpsrc address=127.0.0.1 port={r0} ! recv.{rtcp_sink}_0 \
-         udpsrc address=127.0.0.1 port={p1} caps=\"{AUDIO_CAPS}\" ! recv.{rtp_sink}_1 \
+         udpsrc name=ain address=127.0.0.1 port={p1} caps=\"{AUDIO_CAPS}\" {rtp_queue} ! recv.{rtp_sink}_1 \
          udpsrc address=127.0.0.1 port={r1} ! recv.{rtcp_sink}_1 \
          {vd} name=vdepay ! h264parse ! avdec_h264 ! fakesink name=vsink sync=true \
              signal-handoffs=true \
@@ -257,14 +272,30 @@ pub struct Measured {
     pub cnames: Vec<Option<String>>,
     pub flashes: usize,
     pub beeps: usize,
+    /// [`first_packet_lateness`] of the streams (video, audio), ns.
+    pub first_packet_lateness: [Option<i64>; 2],
+    /// For each of `offsets`, the offset the receiver's session manager gave the flash and
+    /// the beep ([`delivered_offsets`], less the phase); `None` when the flash at the sink
+    /// is not at the running time the session manager gave the flash frame (not within
+    /// [`SAME_FRAME_NS`]): that frame was lost and a later one showed the flash, or the
+    /// depayloader did not keep the PTS (the C ones through `rtprecv`).
+    pub delivered: Vec<Option<i64>>,
 }
 
 pub fn run(bin: Bin, e: Elements) -> Measured {
     let ports = Ports::new();
     let detections = Arc::new(Mutex::new(Detections::default()));
     let receiver = receiver(bin, e, &ports, &detections);
+    let pad = |p: &gst::Pipeline, element: &str, pad: &str| {
+        p.by_name(element).unwrap().static_pad(pad).unwrap()
+    };
+    let arrivals =
+        ["vin", "ain"].map(|name| record_packet_times(&pad(&receiver, name, "src"), true));
+    let delivered =
+        ["vdepay", "adepay"].map(|name| record_packet_times(&pad(&receiver, name, "sink"), false));
     let network = network(&ports);
     let sender = sender(bin, e, &ports);
+    let sent = ["vpay", "apay"].map(|name| record_packet_times(&pad(&sender, name, "src"), false));
     let vsrc = sender.by_name("vsrc").unwrap().static_pad("src").unwrap();
     let phases = flash_every(&vsrc, PERIOD, WIDTH, HEIGHT);
     let rtcp_pads = if bin == Bin::Rtpbin2 {
@@ -284,9 +315,27 @@ pub fn run(bin: Bin, e: Elements) -> Measured {
     let d = detections.lock().unwrap().clone();
     let phases = phases.lock().unwrap().clone();
     // The flash frame starts `phase` after the beep at the sender: that much is content.
-    let phase = phases.first().copied().unwrap_or(0) as i64;
-    let (offsets, rendered) = offsets(&d, SETTLE.as_nanos() as u64, PERIOD);
-    let [offsets, rendered] = [offsets, rendered].map(|v| v.iter().map(|o| o - phase).collect());
+    let phase = phases.first().copied().unwrap_or(0);
+    let o = offsets(&d, SETTLE.as_nanos() as u64, PERIOD);
+    let [offsets, rendered] =
+        [o.running, o.rendered].map(|v| v.iter().map(|x| x - phase as i64).collect());
+    let [sent, delivered] = [sent, delivered].map(|v| v.map(|t| t.lock().unwrap().clone()));
+    let by_session = delivered_offsets(
+        [&sent[0], &sent[1]],
+        [&delivered[0], &delivered[1]],
+        phase,
+        PERIOD,
+    );
+    let delivered = o
+        .flashes
+        .iter()
+        .map(|&tv| {
+            by_session
+                .iter()
+                .find(|(flash, _)| flash.abs_diff(tv) <= SAME_FRAME_NS)
+                .map(|(_, offset)| *offset)
+        })
+        .collect();
     Measured {
         name: format!("{bin:?}, {}", e.name),
         offsets,
@@ -295,5 +344,8 @@ pub fn run(bin: Bin, e: Elements) -> Measured {
         cnames: cnames.lock().unwrap().clone(),
         flashes: d.flashes.len(),
         beeps: d.beeps.len(),
+        first_packet_lateness: [(0, 90_000), (1, 8_000)]
+            .map(|(i, rate)| first_packet_lateness(&arrivals[i].lock().unwrap(), rate)),
+        delivered,
     }
 }

@@ -296,19 +296,14 @@ pub fn run(bin: Bin, e: Elements) -> Measured {
     let network = network(&ports);
     let sender = sender(bin, e, &ports);
     let sent = ["vpay", "apay"].map(|name| record_packet_times(&pad(&sender, name, "src"), false));
-    let vsrc = sender.by_name("vsrc").unwrap().static_pad("src").unwrap();
-    let phases = flash_every(&vsrc, PERIOD, WIDTH, HEIGHT);
+    let phases = flash_every(&pad(&sender, "vsrc", "src"), PERIOD, WIDTH, HEIGHT);
     let rtcp_pads = if bin == Bin::Rtpbin2 {
         ["rtcp_src_0", "rtcp_src_1"]
     } else {
         ["send_rtcp_src_0", "send_rtcp_src_1"]
     };
-    let session = sender.by_name("send").unwrap();
-    let cnames = first_cnames(&rtcp_pads.map(|p| session.static_pad(p).unwrap()));
-    beep_every(
-        &sender.by_name("asrc").unwrap().static_pad("src").unwrap(),
-        PERIOD,
-    );
+    let cnames = first_cnames(&rtcp_pads.map(|p| pad(&sender, "send", p)));
+    beep_every(&pad(&sender, "asrc", "src"), PERIOD);
     let pipelines = [&receiver, &network, &sender];
     play_for(&pipelines, RUN);
     stop(&pipelines);

@@ -23,36 +23,29 @@ use std::time::Duration;
 use timing_support::sync::*;
 use timing_support::*;
 
-fn lateness(ns: Option<i64>) -> String {
-    ns.map_or("-".into(), |ns| format!("{:.1}", ms(ns)))
+/// Milliseconds with a sign, or "-" for none.
+fn ms_or_dash(ns: Option<i64>) -> String {
+    ns.map_or("-".into(), |ns| format!("{:+.1}", ms(ns)))
 }
 
 fn report(m: &Measured) {
-    let list = |v: &[i64]| {
-        v.iter()
-            .map(|o| format!("{:+.1}", ms(*o)))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
+    let list =
+        |v: &mut dyn Iterator<Item = Option<i64>>| v.map(ms_or_dash).collect::<Vec<_>>().join(" ");
     eprintln!(
         "{}: {} flashes, {} beeps; A/V offset (video − audio) at the sinks, ms: [{}] \
-         (rendered: [{}]; given by the session manager: [{}]), less the sender's offset (flash frame {:?} ns after the beep); \
-         sender CNAMEs {:?}; first packet later than the stream's least delay, ms: video {}, \
-         audio {}",
+         (rendered: [{}]; given by the session manager: [{}]), less the sender's offset \
+         (flash frame {:?} ns after the beep); sender CNAMEs {:?}; first packet later than \
+         the stream's least delay, ms: video {}, audio {}",
         m.name,
         m.flashes,
         m.beeps,
-        list(&m.offsets),
-        list(&m.rendered),
-        m.delivered
-            .iter()
-            .map(|o| o.map_or("-".into(), |o| format!("{:+.1}", ms(o))))
-            .collect::<Vec<_>>()
-            .join(" "),
+        list(&mut m.offsets.iter().map(|o| Some(*o))),
+        list(&mut m.rendered.iter().map(|o| Some(*o))),
+        list(&mut m.delivered.iter().copied()),
         m.phases.first(),
         m.cnames,
-        lateness(m.first_packet_lateness[0]),
-        lateness(m.first_packet_lateness[1]),
+        ms_or_dash(m.first_packet_lateness[0]),
+        ms_or_dash(m.first_packet_lateness[1]),
     );
 }
 

@@ -15,7 +15,7 @@ use gst::prelude::*;
 
 use super::av::running_time;
 
-/// (running time or arrival time in ns, RTP timestamp) of each packet seen, in order.
+/// (running time in ns, RTP timestamp) of each packet seen, in order.
 pub type PacketTimes = Arc<Mutex<Vec<(u64, u32)>>>;
 
 fn rtp_timestamp(buffer: &gst::BufferRef) -> Option<u32> {
@@ -24,20 +24,15 @@ fn rtp_timestamp(buffer: &gst::BufferRef) -> Option<u32> {
 }
 
 /// Records every RTP packet (alone or in a list) leaving `pad`: its running time in the
-/// pad's segment, or with `arrival`, its PTS as `udpsrc` stamped it.
-pub fn record_packet_times(pad: &gst::Pad, arrival: bool) -> PacketTimes {
+/// pad's segment (at a `udpsrc`, its arrival: the PTS it stamped).
+pub fn record_packet_times(pad: &gst::Pad) -> PacketTimes {
     let times = PacketTimes::default();
     let into = times.clone();
     pad.add_probe(
         gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
         move |pad, info| {
             let record = |b: &gst::BufferRef| {
-                let time = if arrival {
-                    b.pts().map(|t| t.nseconds())
-                } else {
-                    running_time(pad, b.pts())
-                };
-                if let (Some(time), Some(ts)) = (time, rtp_timestamp(b)) {
+                if let (Some(time), Some(ts)) = (running_time(pad, b.pts()), rtp_timestamp(b)) {
                     into.lock().unwrap().push((time, ts));
                 }
             };
@@ -92,26 +87,28 @@ fn running_time_of(times: &[(u64, u32)], ts: u32, clock_rate: u32) -> Option<u64
 /// For each period `k` the sender flashed and beeped in: the running time the receiver's
 /// session manager gave the flash (the frame at `k × period + phase` at the sender) and the
 /// flash's offset from the beep (at `k × period`), less `phase`, as the packets leaving it
-/// carry them. `sent` and `delivered` are (video at 90 kHz, audio at 8 kHz) packet times at
-/// the payloaders' source pads and the depayloaders' sink pads.
+/// carry them. `sent` and `delivered` are (video, audio) packet times at the payloaders'
+/// source pads and the depayloaders' sink pads, `clock_rates` the streams' RTP clock rates.
 pub fn delivered_offsets(
     sent: [&[(u64, u32)]; 2],
     delivered: [&[(u64, u32)]; 2],
+    clock_rates: [u32; 2],
     phase: u64,
     period: Duration,
 ) -> Vec<(u64, i64)> {
+    let [video_rate, audio_rate] = clock_rates;
     let period = period.as_nanos() as u64;
     let last = sent[0].iter().map(|(t, _)| *t).max().unwrap_or(0);
     (1..=last / period)
         .filter_map(|k| {
-            let flash_ts = timestamp_at(sent[0], k * period + phase, 90_000)?;
-            let beep_ts = timestamp_at(sent[1], k * period, 8_000)?;
+            let flash_ts = timestamp_at(sent[0], k * period + phase, video_rate)?;
+            let beep_ts = timestamp_at(sent[1], k * period, audio_rate)?;
             // The flash frame's own packets, not a later one's time less the RTP time.
             let flash = delivered[0]
                 .iter()
                 .find(|(_, ts)| *ts == flash_ts)
                 .map(|(t, _)| *t)?;
-            let beep = running_time_of(delivered[1], beep_ts, 8_000)?;
+            let beep = running_time_of(delivered[1], beep_ts, audio_rate)?;
             Some((flash, flash as i64 - beep as i64 - phase as i64))
         })
         .collect()

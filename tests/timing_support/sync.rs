@@ -93,6 +93,9 @@ impl Ports {
     }
 }
 
+/// RTP clock rates of the streams (video, audio), as in their caps.
+pub const CLOCK_RATES: [u32; 2] = [90_000, 8_000];
+
 pub const VIDEO_CAPS: &str =
     "application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96";
 pub const AUDIO_CAPS: &str =
@@ -213,9 +216,11 @@ pub fn receiver(
     };
     let pipeline = pipeline(&format!(
         "{session} \
-         udpsrc name=vin address=127.0.0.1 port={p0} caps=\"{VIDEO_CAPS}\" {rtp_queue} ! recv.{rtp_sink}_0 \
+         udpsrc name=vin address=127.0.0.1 port={p0} caps=\"{VIDEO_CAPS}\" {rtp_queue} \
+             ! recv.{rtp_sink}_0 \
          udpsrc address=127.0.0.1 port={r0} ! recv.{rtcp_sink}_0 \
-         udpsrc name=ain address=127.0.0.1 port={p1} caps=\"{AUDIO_CAPS}\" {rtp_queue} ! recv.{rtp_sink}_1 \
+         udpsrc name=ain address=127.0.0.1 port={p1} caps=\"{AUDIO_CAPS}\" {rtp_queue} \
+             ! recv.{rtp_sink}_1 \
          udpsrc address=127.0.0.1 port={r1} ! recv.{rtcp_sink}_1 \
          {vd} name=vdepay ! h264parse ! avdec_h264 ! fakesink name=vsink sync=true \
              signal-handoffs=true \
@@ -289,13 +294,12 @@ pub fn run(bin: Bin, e: Elements) -> Measured {
     let pad = |p: &gst::Pipeline, element: &str, pad: &str| {
         p.by_name(element).unwrap().static_pad(pad).unwrap()
     };
-    let arrivals =
-        ["vin", "ain"].map(|name| record_packet_times(&pad(&receiver, name, "src"), true));
+    let arrivals = ["vin", "ain"].map(|name| record_packet_times(&pad(&receiver, name, "src")));
     let delivered =
-        ["vdepay", "adepay"].map(|name| record_packet_times(&pad(&receiver, name, "sink"), false));
+        ["vdepay", "adepay"].map(|name| record_packet_times(&pad(&receiver, name, "sink")));
     let network = network(&ports);
     let sender = sender(bin, e, &ports);
-    let sent = ["vpay", "apay"].map(|name| record_packet_times(&pad(&sender, name, "src"), false));
+    let sent = ["vpay", "apay"].map(|name| record_packet_times(&pad(&sender, name, "src")));
     let phases = flash_every(&pad(&sender, "vsrc", "src"), PERIOD, WIDTH, HEIGHT);
     let rtcp_pads = if bin == Bin::Rtpbin2 {
         ["rtcp_src_0", "rtcp_src_1"]
@@ -318,6 +322,7 @@ pub fn run(bin: Bin, e: Elements) -> Measured {
     let by_session = delivered_offsets(
         [&sent[0], &sent[1]],
         [&delivered[0], &delivered[1]],
+        CLOCK_RATES,
         phase,
         PERIOD,
     );
@@ -339,8 +344,8 @@ pub fn run(bin: Bin, e: Elements) -> Measured {
         cnames: cnames.lock().unwrap().clone(),
         flashes: d.flashes.len(),
         beeps: d.beeps.len(),
-        first_packet_lateness: [(0, 90_000), (1, 8_000)]
-            .map(|(i, rate)| first_packet_lateness(&arrivals[i].lock().unwrap(), rate)),
+        first_packet_lateness: [0, 1]
+            .map(|i| first_packet_lateness(&arrivals[i].lock().unwrap(), CLOCK_RATES[i])),
         delivered,
     }
 }
